@@ -1,0 +1,126 @@
+"""Who is acting: roles, secrets, and the signed device cookie.
+
+Staff secrets are random 32-byte tokens, so a plain SHA-256 is a sound hash
+(no dictionary to attack) and lets a lookup compare in constant time. They
+travel in a URL *fragment* (``#key=...``), which browsers never send to the
+server or put in Referer headers, and reach the server in the WebSocket
+``hello`` frame or an ``Authorization`` header.
+
+Viewers have no account. A device id, signed with the server's secret
+(``itsdangerous``), identifies one browser or client so that votes and limits
+hold per device; a forged or edited cookie fails the signature and the
+device gets a fresh id, never someone else's.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from itsdangerous import BadSignature, Signer
+
+from .store import SessionRow
+
+DEVICE_COOKIE = "live_device"
+
+
+class Role(enum.StrEnum):
+    VIEWER = "viewer"
+    MODERATOR = "moderator"
+    PRESENTER = "presenter"
+    ADMIN = "admin"
+
+    @property
+    def staff(self) -> bool:
+        return self is not Role.VIEWER
+
+
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "ask": frozenset(Role),
+    "vote": frozenset(Role),
+    "unvote": frozenset(Role),
+    "approve": frozenset({Role.MODERATOR, Role.ADMIN}),
+    "reject": frozenset({Role.MODERATOR, Role.ADMIN}),
+    "answering": frozenset({Role.PRESENTER, Role.MODERATOR, Role.ADMIN}),
+    "answer": frozenset({Role.PRESENTER, Role.ADMIN}),
+    "open": frozenset({Role.MODERATOR, Role.ADMIN}),
+    "close": frozenset({Role.MODERATOR, Role.ADMIN}),
+    "extend": frozenset({Role.MODERATOR, Role.ADMIN}),
+}
+"""Which roles may send which command; checked on the server for every transport."""
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_matches(token: str, stored_hash: str) -> bool:
+    return bool(stored_hash) and hmac.compare_digest(hash_token(token), stored_hash)
+
+
+def role_for(token: str | None, session: SessionRow | None, admin_hash: str) -> Role:
+    """The role a token grants, for one session (or none, for admin-only routes)."""
+    if not token:
+        return Role.VIEWER
+    if token_matches(token, admin_hash):
+        return Role.ADMIN
+    if session is not None:
+        if token_matches(token, session.presenter_hash):
+            return Role.PRESENTER
+        if token_matches(token, session.moderator_hash):
+            return Role.MODERATOR
+    return Role.VIEWER
+
+
+@dataclass(frozen=True)
+class Actor:
+    role: Role
+    device: str
+
+    @property
+    def label(self) -> str:
+        """How the audit trail names this actor without revealing a secret."""
+        return f"{self.role.value}:{self.device[:8]}"
+
+
+class Devices:
+    """Mints and verifies signed device ids."""
+
+    def __init__(self, secret: str) -> None:
+        self._signer = Signer(secret, salt="live.device")
+
+    def mint(self) -> tuple[str, str]:
+        device = secrets.token_hex(12)
+        return device, self._signer.sign(device).decode()
+
+    def verify(self, signed: str | None) -> str | None:
+        if not signed:
+            return None
+        try:
+            return self._signer.unsign(signed).decode()
+        except (BadSignature, UnicodeDecodeError):
+            return None
+
+    def receipt(self, session_id: int, question_id: int) -> str:
+        """A receipt number (回执编号): readable, and unguessable without the server's secret."""
+        mac = self._signer.get_signature(f"receipt:{session_id}:{question_id}").decode()
+        code = "".join(c for c in mac.upper() if c.isalnum() and c not in "0O1IL")[:6]
+        return f"{session_id}-{question_id}-{code}"
+
+    def parse_receipt(self, receipt: str) -> tuple[int, int] | None:
+        parts = receipt.strip().upper().split("-")
+        if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+            return None
+        sid, qid = int(parts[0]), int(parts[1])
+        if len(parts[0]) > 12 or len(parts[1]) > 12:
+            return None
+        if not hmac.compare_digest(self.receipt(sid, qid), f"{sid}-{qid}-{parts[2]}"):
+            return None
+        return sid, qid

@@ -1,0 +1,112 @@
+"""``live``: serve, demo, migrate.
+
+``live demo`` builds a fresh demo database and serves it, printing every link
+a newcomer needs, staff links included. ``live serve`` prints the links it can:
+staff secrets are stored hashed, so presenter and moderator links are shown
+when created (by the admin page or ``live demo``) and can be rotated there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from .services import Services, ensure_secrets
+from .settings import SETTINGS, Settings
+from .store import open_store
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="live", description="Live Q&A server (区长在线).")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, help_ in (("serve", "run the server"),
+                        ("demo", "create a demo database and run the server on it"),
+                        ("migrate", "create or upgrade the database schema, then exit")):
+        p = sub.add_parser(name, help=help_,
+                           epilog="Every flag also reads LIVE_<NAME> from the environment.")
+        p.add_argument("--db", help=_help("db"))
+        if name != "migrate":
+            p.add_argument("--host", help=_help("host"))
+            p.add_argument("--port", type=int, help=_help("port"))
+            p.add_argument("--bus", help=_help("bus"))
+            p.add_argument("--workers", type=int, help=_help("workers"))
+            p.add_argument("--public-url", dest="public_url", help=_help("public_url"))
+    return parser
+
+
+def _help(name: str) -> str:
+    s = next(s for s in SETTINGS if s.name == name)
+    return f"{s.help} [env {s.env}, default {s.default!r}]"
+
+
+def _base(settings: Settings) -> str:
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    return f"http://{host}:{settings.port}"
+
+
+async def _prepare(settings: Settings, demo: bool) -> list[str]:
+    """Migrate, ensure secrets, seed the demo; return the lines to print."""
+    store = open_store(settings.db)
+    await store.open()
+    try:
+        _, _, token = await ensure_secrets(store, settings)
+    finally:
+        await store.close()
+    links: dict[str, dict[str, str]] = {}
+    if demo:
+        from .demo import seed
+
+        live = await Services.start(settings)
+        try:
+            links = await seed(live)
+        finally:
+            await live.stop()
+    base = _base(settings)
+    admin = f"{base}/admin#key={token}" if token else (
+        f"{base}/admin  (admin token: LIVE_ADMIN_TOKEN, or the one printed on first start)")
+    lines = [f"  节目首页 Programme page : {base}/", f"  管理后台 Admin          : {admin}"]
+    for episode, item in links.items():
+        sid = item["id"]
+        lines += [f"  第{episode}期 Episode {episode}:",
+                  f"    观众 Viewer       : {base}/s/{sid}",
+                  f"    嘉宾 Presenter    : {base}/s/{sid}/presenter#key={item['presenter']}",
+                  f"    审核 Moderator    : {base}/s/{sid}/moderator#key={item['moderator']}"]
+    return lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    overrides = {k: v for k, v in vars(args).items() if k != "command" and v is not None}
+    if args.command == "demo" and "db" not in overrides and not os.environ.get("LIVE_DB"):
+        overrides["db"] = "live-demo.db"
+    settings = Settings.from_env(**overrides)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
+    if args.command == "demo":
+        for suffix in ("", "-wal", "-shm"):
+            Path(settings.db + suffix).unlink(missing_ok=True)
+    lines = asyncio.run(_prepare(settings, demo=args.command == "demo"))
+    if args.command == "migrate":
+        print(f"database ready: {settings.db}")
+        return
+    print("live is starting. Open:", *lines, sep="\n", flush=True)
+    os.environ.update(settings.to_env())
+    uvicorn.run(
+        "live.app:app_from_env", factory=True, host=settings.host, port=settings.port,
+        workers=settings.workers if settings.workers > 1 else None,
+        ws="websockets-sansio", ws_per_message_deflate=False,
+        ws_max_size=settings.max_message_bytes, ws_ping_interval=settings.ping_interval,
+        ws_ping_timeout=settings.ping_timeout, log_level=settings.log_level,
+        timeout_graceful_shutdown=10, proxy_headers=True,
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

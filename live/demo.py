@@ -1,0 +1,87 @@
+"""The demo: 区长在线, modelled on the column's original page.
+
+Episode No. 32 is live now (a deputy district head, a two-hour window); No. 33
+is announced for next week; No. 31 is finished, with answered questions, so
+replay and the transcript have something to show. Names are fictional.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from .auth import Actor, Role
+from .protocol import Command
+from .services import Services
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+GUEST = {"guest_name": "李明", "guest_post": "区人民政府副区长"}
+
+PAST_QUESTIONS = [
+    ("老城区停车难，晚上下班回家经常找不到车位，区里有没有增加停车位的计划？", "市民王先生",
+     "感谢您的提问。今年区里将结合老旧小区改造新增公共停车泊位1200个，并推动机关单位停车场夜间向周边居民错时开放，第一批12家单位下月起试行。"),
+    ("孩子明年上小学，学区划分什么时候公布？", "一位家长",
+     "今年的学区划分方案将于4月底在区教育局网站和微信公众号公布，公布前会征求社区和家长代表意见。"),
+    ("Is there an English service line for foreign residents?", "Anna",
+     "Yes. The 12345 hotline offers English service from 9:00 to 17:00 on working days."),
+]
+
+LIVE_QUESTIONS = [
+    ("我想在线向区长提问，不知道如何操作，请指教，谢谢！", "网友",
+     "欢迎参与！在本页面下方的提问框写下问题，点击“提交问题”即可；工作人员审核后问题会公开显示，副区长会在线逐一解答。提交后会得到一个回执编号，凭它可以随时查询处理结果。"),
+    ("小区门口的道路施工已经三个月了，什么时候能完工？", "亭湖居民", None),
+    ("区里对小微企业有哪些减税降费的新政策？", "个体户小张", None),
+]
+
+
+def _iso(dt: datetime) -> str:
+    return dt.isoformat(timespec="minutes")
+
+
+async def seed(live: Services) -> dict[str, dict[str, str]]:
+    """Create the demo programme and episodes; return each episode's staff links."""
+    now = datetime.now(TZ)
+    pid = await live.store.create_programme(
+        "qzzx", "区长在线",
+        "区政府领导每周在线解答市民提问。请在直播时段内提交问题，经审核后公开并由嘉宾在线解答。")
+    today = now.replace(second=0, microsecond=0)
+    episodes = {
+        31: (today - timedelta(days=7, hours=1), "教育、交通与营商环境"),
+        32: (today - timedelta(minutes=30), "城市管理与民生实事"),
+        33: (today + timedelta(days=7), "乡村振兴与农业发展"),
+    }
+    links: dict[str, dict[str, str]] = {}
+    sessions = {}
+    for episode, (start, topic) in episodes.items():
+        row, tokens = await live.sessions.create(pid, {
+            "episode": episode, "title": f"区长在线 第{episode}期：{topic}",
+            "starts_at": _iso(start), "ends_at": _iso(start + timedelta(hours=2)),
+            "description": f"本期主题：{topic}。欢迎广大市民在线提问。", **GUEST})
+        sessions[episode] = row.id
+        links[str(episode)] = {"id": str(row.id), **tokens}
+
+    past = sessions[31]
+    await live.sessions.update(past, {"starts_at": _iso(now - timedelta(minutes=5)),
+                                      "ends_at": _iso(now + timedelta(hours=1))})
+    await _questions(live, past, PAST_QUESTIONS)
+    start = episodes[31][0]
+    await live.sessions.update(past, {"starts_at": _iso(start),
+                                      "ends_at": _iso(start + timedelta(hours=2))})
+    await _questions(live, sessions[32], LIVE_QUESTIONS)
+    return links
+
+
+async def _questions(live: Services, session_id: int,
+                     items: list[tuple[str, str, str | None]]) -> None:
+    admin = Actor(Role.ADMIN, "demo-staff")
+    for i, (text, name, answer) in enumerate(items):
+        viewer = Actor(Role.VIEWER, f"demo-viewer-{i}")
+        ack = await live.sessions.handle(session_id, viewer, Command(
+            "ask", {"client_id": str(uuid.uuid4()), "text": text, "name": name}))
+        qid = ack["question_id"]
+        await live.sessions.handle(session_id, admin, Command("approve", {"question_id": qid}))
+        if answer:
+            await live.sessions.handle(session_id, admin,
+                                       Command("answer", {"question_id": qid, "text": answer}))

@@ -1,0 +1,73 @@
+"""Typed event records and their JSON form.
+
+An event is the unit of the session log. It has two audiences: staff see
+``data``; viewers see ``public`` when it is set (a redacted copy, for example
+a question still waiting for review) and ``data`` otherwise. Both forms keep
+the same ``seq``, so a viewer's stream has no gaps either. ``private`` never
+leaves the server: who acted, the client's idempotency key, a private contact.
+
+Frames are serialised once per audience per event (:meth:`Event.frame`), not
+once per viewer: fan-out then only copies a reference to the same string.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+JSON = dict[str, Any]
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event decided but not yet stored: it has no sequence number yet."""
+
+    type: str
+    data: JSON
+    public: JSON | None = None
+    private: JSON = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Event:
+    """A stored event: ``seq`` was assigned by the store inside the commit."""
+
+    session_id: int
+    seq: int
+    type: str
+    data: JSON
+    at: int
+    public: JSON | None = None
+    private: JSON = field(default_factory=dict)
+    _frames: dict[bool, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def to_wire(self, staff: bool) -> JSON:
+        data = self.data if staff or self.public is None else self.public
+        return {"seq": self.seq, "type": self.type, "at": self.at, "data": data}
+
+    def frame(self, staff: bool) -> str:
+        """The serialised wire form for one audience, computed at most once."""
+        text = self._frames.get(staff)
+        if text is None:
+            text = self._frames[staff] = dumps(self.to_wire(staff))
+        return text
+
+    def to_bus(self) -> str:
+        """Everything another worker needs to rebuild this event, private part included."""
+        return dumps({"s": self.session_id, "q": self.seq, "t": self.type, "d": self.data,
+                      "a": self.at, "p": self.public, "v": self.private})
+
+    @classmethod
+    def from_bus(cls, text: str) -> Event:
+        o = json.loads(text)
+        return cls(o["s"], o["q"], o["t"], o["d"], o["a"], o["p"], o["v"])

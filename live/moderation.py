@@ -1,0 +1,47 @@
+"""Cleaning what people type before the state machine sees it.
+
+Lengths are counted after trimming, in characters (a Chinese character is
+one), and a blank display name becomes 网友 ("netizen"), as on the column's
+original page. Text is stored as typed and only ever rendered as text.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from .events import JSON
+from .exceptions import BadRequest, TooLarge
+from .settings import Settings
+
+DEFAULT_NAME = "网友"
+
+
+def _clean(text: str) -> str:
+    """Trim, normalise line endings, drop control characters other than newline and tab."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    return "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
+
+
+def _limit(field: str, text: str, limit: int) -> str:
+    if len(text) > limit:
+        raise TooLarge("text_too_long", f"内容过长（最多 {limit} 字）",
+                       f"Too long (at most {limit} characters)", field=field, limit=limit)
+    return text
+
+
+def clean(command: str, args: JSON, settings: Settings) -> JSON:
+    """Validate and normalise user-entered fields of one command."""
+    out = dict(args)
+    if command in ("ask", "answer"):
+        text = _clean(args["text"])
+        if not text:
+            raise BadRequest("empty_text", "内容不能为空", "Text must not be empty", field="text")
+        limit = settings.max_question_chars if command == "ask" else settings.max_answer_chars
+        out["text"] = _limit("text", text, limit)
+    if command == "ask":
+        name = " ".join(_clean(args.get("name") or "").split())
+        out["name"] = _limit("name", name, settings.max_name_chars) or DEFAULT_NAME
+        out["contact"] = _limit("contact", _clean(args.get("contact") or ""), 100)
+    if command == "reject":
+        out["reason"] = _limit("reason", _clean(args.get("reason") or ""), 200)
+    return out

@@ -1,0 +1,108 @@
+"""The wire format: parse client frames into commands, format server frames.
+
+No I/O here. Every client frame is one JSON object with a ``type`` and an
+optional request ``id`` (echoed back as ``re``). Each type has a schema of
+field -> (python type, required, max length or max value); anything else is a
+:class:`BadRequest` naming the field, never an exception that would close the
+connection. See ``docs/protocol.md`` for the messages themselves.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .events import JSON, dumps
+from .exceptions import BadRequest, LiveError
+
+MAX_INT = 2**53
+
+Field = tuple[type | tuple[type, ...], bool, int]
+SCHEMAS: dict[str, dict[str, Field]] = {
+    "hello": {"since": (int, False, MAX_INT), "epoch": (str, False, 64),
+              "token": (str, False, 200), "device": (str, False, 200)},
+    "ping": {},
+    "ask": {"client_id": (str, True, 64), "text": (str, True, 100_000),
+            "name": (str, False, 1000), "contact": (str, False, 200)},
+    "vote": {"question_id": (int, True, MAX_INT)},
+    "unvote": {"question_id": (int, True, MAX_INT)},
+    "approve": {"question_id": (int, True, MAX_INT)},
+    "reject": {"question_id": (int, True, MAX_INT), "reason": (str, False, 200)},
+    "answering": {"question_id": ((int, type(None)), True, MAX_INT)},
+    "answer": {"question_id": (int, True, MAX_INT), "text": (str, True, 100_000)},
+    "open": {},
+    "close": {},
+    "extend": {"ends_at": (int, True, MAX_INT)},
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    type: str
+    args: JSON
+    id: str | int | None = None
+
+
+def _request_id(obj: JSON) -> str | int | None:
+    rid = obj.get("id")
+    if isinstance(rid, bool) or not isinstance(rid, str | int):
+        return None
+    if isinstance(rid, str) and len(rid) > 64:
+        return None
+    if isinstance(rid, int) and abs(rid) > MAX_INT:
+        return None
+    return rid
+
+
+def parse(text: str) -> Command:
+    """Parse one client frame or raise :class:`BadRequest` (with ``re`` when known)."""
+    try:
+        obj = json.loads(text)
+    except (ValueError, RecursionError):
+        raise BadRequest("invalid_json", "消息不是有效的 JSON", "Frame is not valid JSON") from None
+    if not isinstance(obj, dict):
+        raise BadRequest("not_an_object", "消息必须是 JSON 对象", "Frame must be a JSON object")
+    rid = _request_id(obj)
+    kind = obj.get("type")
+    schema = SCHEMAS.get(kind) if isinstance(kind, str) else None
+    if schema is None:
+        raise BadRequest("unknown_type", "未知的消息类型", "Unknown message type",
+                         re=rid, type=str(kind)[:40])
+    args: JSON = {}
+    for name, (types, required, limit) in schema.items():
+        value = obj.get(name)
+        if value is None:
+            if required and not (isinstance(types, tuple) and type(None) in types
+                                 and name in obj):
+                raise BadRequest("missing_field", f"缺少字段 {name}", f"Missing field {name}",
+                                 re=rid, field=name)
+            continue
+        if isinstance(value, bool) or not isinstance(value, types):
+            raise BadRequest("wrong_type", f"字段 {name} 类型错误", f"Field {name} has the wrong type",
+                             re=rid, field=name)
+        if isinstance(value, int) and not 0 <= value <= limit:
+            raise BadRequest("out_of_range", f"字段 {name} 超出范围", f"Field {name} is out of range",
+                             re=rid, field=name)
+        if isinstance(value, str) and len(value) > limit:
+            raise BadRequest("too_long", f"字段 {name} 过长", f"Field {name} is too long",
+                             re=rid, field=name)
+        args[name] = value
+    return Command(kind, args, rid)
+
+
+def ack(rid: str | int | None, result: JSON) -> str:
+    return dumps({"type": "ack", "re": rid, "result": result})
+
+
+def error(err: LiveError, rid: str | int | None = None) -> str:
+    body = err.to_dict()
+    details = body.get("details", {})
+    re = details.pop("re", rid) if isinstance(details, dict) else rid
+    if not details:
+        body.pop("details", None)
+    return dumps({"type": "error", "re": re, **body})
+
+
+def control(kind: str, **fields: Any) -> str:
+    return dumps({"type": kind, **fields})

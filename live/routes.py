@@ -1,0 +1,215 @@
+"""HTTP pages and the JSON API.
+
+Reads come from the store or the worker's room; every change goes through
+:meth:`live.sessions.Sessions.handle` (or the admin-only calls beside it), the
+same path the WebSocket uses. Errors are JSON: ``{"code", "message": {zh, en}}``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+
+from .auth import DEVICE_COOKIE, Actor, Role, role_for
+from .events import JSON, now_ms
+from .exceptions import BadRequest, Forbidden, LiveError, NotFound
+from .protocol import SCHEMAS, parse
+from .services import Services
+from .state import PUBLIC_STATUSES, phase
+
+COOKIE_AGE = 400 * 24 * 3600
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+def _live(request: Request) -> Services:
+    return request.app.state.live
+
+
+def _token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    return header[7:].strip() if header.lower().startswith("bearer ") else None
+
+
+async def _role(request: Request, session_id: int | None = None) -> Role:
+    live = _live(request)
+    row = await live.store.get_session(session_id) if session_id is not None else None
+    return role_for(_token(request), row, live.admin_hash)
+
+
+async def _require_admin(request: Request) -> None:
+    if await _role(request) is not Role.ADMIN:
+        raise Forbidden("admin_only", "需要管理员权限", "Admin token required")
+
+
+async def _body(request: Request) -> JSON:
+    try:
+        body = json.loads(await request.body())
+    except (ValueError, RecursionError):
+        raise BadRequest("invalid_json", "请求体不是有效的 JSON", "Body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise BadRequest("not_an_object", "请求体必须是 JSON 对象", "Body must be a JSON object")
+    return body
+
+
+def page(name: str) -> Callable[[Request], Awaitable[Response]]:
+    """A static page; viewer pages also get a signed device cookie if they lack one."""
+
+    async def endpoint(request: Request) -> Response:
+        response = FileResponse(STATIC / name, headers={"cache-control": "no-cache"})
+        live = _live(request)
+        if live.devices.verify(request.cookies.get(DEVICE_COOKIE)) is None:
+            _, signed = live.devices.mint()
+            response.set_cookie(DEVICE_COOKIE, signed, max_age=COOKIE_AGE, httponly=True,
+                                samesite="lax")
+        return response
+
+    return endpoint
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"ok": True})
+
+
+async def readyz(request: Request) -> Response:
+    try:
+        await _live(request).store.ping()
+    except Exception as exc:
+        return JSONResponse({"ok": False, "error": type(exc).__name__}, status_code=503)
+    return JSONResponse({"ok": True})
+
+
+def _session_summary(row: Any, now: int) -> JSON:
+    return {"id": row.id, "programme_id": row.programme_id, **row.info,
+            "phase": phase(row.info, now), "seq": row.last_seq}
+
+
+async def programmes(request: Request) -> Response:
+    live = _live(request)
+    if request.method == "POST":
+        await _require_admin(request)
+        body = await _body(request)
+        slug, title = body.get("slug"), body.get("title")
+        if not isinstance(slug, str) or not slug or not isinstance(title, str) or not title:
+            raise BadRequest("missing_field", "需要 slug 和 title", "slug and title are required")
+        desc = body.get("description") or ""
+        pid = await live.store.create_programme(slug, title, str(desc))
+        return JSONResponse({"id": pid, "slug": slug, "title": title, "description": desc},
+                            status_code=201)
+    return JSONResponse({"programmes": await live.store.list_programmes()})
+
+
+async def programme(request: Request) -> Response:
+    await _require_admin(request)
+    body = await _body(request)
+    fields = {k: v for k, v in body.items() if k in ("title", "description") and isinstance(v, str)}
+    if not fields:
+        raise BadRequest("missing_field", "没有可修改的字段", "Nothing to change")
+    await _live(request).store.update_programme(request.path_params["programme_id"], fields)
+    return JSONResponse({"ok": True})
+
+
+async def sessions(request: Request) -> Response:
+    live = _live(request)
+    if request.method == "POST":
+        await _require_admin(request)
+        body = await _body(request)
+        programme_id = body.pop("programme_id", None)
+        if not isinstance(programme_id, int):
+            raise BadRequest("missing_field", "缺少字段 programme_id", "Missing field programme_id")
+        row, tokens = await live.sessions.create(programme_id, body)
+        return JSONResponse({**_session_summary(row, now_ms()), "links": _links(row.id, tokens)},
+                            status_code=201)
+    pid = request.query_params.get("programme_id")
+    rows = await live.store.list_sessions(int(pid) if pid and pid.isdigit() else None)
+    now = now_ms()
+    return JSONResponse({"sessions": [_session_summary(r, now) for r in rows]})
+
+
+def _links(session_id: int, tokens: dict[str, str]) -> dict[str, str]:
+    return {"viewer": f"/s/{session_id}",
+            "presenter": f"/s/{session_id}/presenter#key={tokens['presenter']}",
+            "moderator": f"/s/{session_id}/moderator#key={tokens['moderator']}"}
+
+
+async def session(request: Request) -> Response:
+    live = _live(request)
+    sid = request.path_params["session_id"]
+    if request.method == "PATCH":
+        await _require_admin(request)
+        return JSONResponse(await live.sessions.update(sid, await _body(request)))
+    room = await live.rooms.get(sid)
+    staff = (await _role(request, sid)).staff
+    return JSONResponse({"id": sid, "epoch": room.epoch, "phase": room.state.phase(now_ms()),
+                         **room.state.snapshot(staff)})
+
+
+async def events(request: Request) -> Response:
+    live = _live(request)
+    sid = request.path_params["session_id"]
+    room = await live.rooms.get(sid)
+    try:
+        after = max(0, int(request.query_params.get("after", "0")))
+        limit = min(1000, max(1, int(request.query_params.get("limit", "500"))))
+    except ValueError:
+        raise BadRequest("bad_query", "after 和 limit 必须是整数", "after and limit are integers") from None
+    staff = (await _role(request, sid)).staff
+    page_ = await live.store.read(sid, after=after, limit=limit)
+    last = page_[-1].seq if page_ else after
+    return JSONResponse({"epoch": room.epoch, "events": [e.to_wire(staff) for e in page_],
+                         "next": last, "more": len(page_) == limit})
+
+
+async def transcript(request: Request) -> Response:
+    """The published record: answered questions and answers, in the order answered."""
+    room = await _live(request).rooms.get(request.path_params["session_id"])
+    answered = sorted((q for q in room.state.questions.values() if q.status == "answered"),
+                      key=lambda q: q.answer["at"] if q.answer else 0)
+    return JSONResponse({"session": room.state.info,
+                         "items": [{"id": q.id, "name": q.name, "question": q.text,
+                                    "asked_at": q.asked_at, "answer": q.answer}
+                                   for q in answered if q.status in PUBLIC_STATUSES]})
+
+
+async def links(request: Request) -> Response:
+    await _require_admin(request)
+    sid = request.path_params["session_id"]
+    return JSONResponse({"links": _links(sid, await _live(request).sessions.rotate(sid))})
+
+
+async def command(request: Request) -> Response:
+    """The HTTP transport for commands: the same messages and checks as the WebSocket."""
+    live = _live(request)
+    sid = request.path_params["session_id"]
+    raw = await request.body()
+    cmd = parse(raw.decode("utf-8", errors="replace"))
+    if cmd.type not in SCHEMAS or cmd.type in ("hello", "ping"):
+        raise BadRequest("unknown_type", "未知的消息类型", "Unknown message type")
+    device = live.devices.verify(request.cookies.get(DEVICE_COOKIE))
+    role = await _role(request, sid)
+    if device is None:
+        if not role.staff:
+            raise Forbidden("no_device", "请先打开访谈页面", "Open the session page first")
+        device = "staff"
+    result = await live.sessions.handle(sid, Actor(role, device), cmd)
+    return JSONResponse({"type": "ack", "re": cmd.id, "result": result})
+
+
+async def receipt(request: Request) -> Response:
+    return JSONResponse(await _live(request).sessions.receipt(request.path_params["receipt"]))
+
+
+async def live_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LiveError)
+    return JSONResponse(exc.to_dict(), status_code=exc.status)
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 404
+    err = NotFound()
+    return JSONResponse(err.to_dict(), status_code=status)

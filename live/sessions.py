@@ -1,0 +1,157 @@
+"""The service layer: every change goes through :meth:`Sessions.handle`.
+
+WebSocket frames and HTTP calls both end here: authorise the actor's role,
+clean the input, decide against the session's state, append, publish. There
+is no second way for a visible change to happen.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .auth import PERMISSIONS, Actor, Devices, hash_token, new_token
+from .events import JSON, NewEvent, now_ms
+from .exceptions import BadRequest, Forbidden, NotFound
+from .moderation import clean
+from .protocol import Command
+from .rooms import Rooms
+from .settings import Settings
+from .state import PUBLIC_STATUSES, Decision, State, decide
+from .store import SessionRow, Store
+
+INFO_FIELDS: dict[str, type] = {
+    "episode": int, "title": str, "guest_name": str, "guest_post": str,
+    "starts_at": str, "ends_at": str, "timezone": str, "description": str,
+    "moderation": str, "collect_from": str,
+}
+
+
+def parse_time(value: str, tz: ZoneInfo, field: str) -> int:
+    """An ISO 8601 time; without an offset it is read in the session's timezone."""
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadRequest("bad_time", f"{field} 时间格式不正确", f"{field} is not an ISO 8601 time",
+                         field=field) from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=tz)
+    return int(dt.timestamp() * 1000)
+
+
+def session_info(fields: JSON, current: JSON, default_tz: str) -> JSON:
+    """Validate admin-supplied session fields into the stored info (times in ms)."""
+    unknown = set(fields) - set(INFO_FIELDS)
+    if unknown:
+        raise BadRequest("unknown_field", "未知字段", "Unknown field", fields=sorted(unknown))
+    for name, value in fields.items():
+        if value is not None and not isinstance(value, INFO_FIELDS[name]):
+            raise BadRequest("wrong_type", f"字段 {name} 类型错误", f"Field {name} has the wrong type",
+                             field=name)
+    info = dict(current)
+    tz_name = fields.get("timezone") or current.get("timezone") or default_tz
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadRequest("bad_timezone", "时区无效", "Unknown timezone", field="timezone") from None
+    info["timezone"] = tz_name
+    for name, value in fields.items():
+        if name in ("starts_at", "ends_at", "collect_from"):
+            info[name] = None if value is None else parse_time(value, tz, name)
+        elif name != "timezone":
+            info[name] = value
+    info.setdefault("moderation", "pre")
+    info.setdefault("description", "")
+    info.setdefault("guest_post", "")
+    if info["moderation"] not in ("pre", "post"):
+        raise BadRequest("bad_moderation", "审核模式只能是 pre 或 post", "moderation is pre or post")
+    for name in ("title", "starts_at", "ends_at", "guest_name"):
+        if not info.get(name):
+            raise BadRequest("missing_field", f"缺少字段 {name}", f"Missing field {name}", field=name)
+    if info["ends_at"] <= info["starts_at"]:
+        raise BadRequest("bad_window", "结束时间必须晚于开始时间", "ends_at must be after starts_at")
+    return info
+
+
+class Sessions:
+    def __init__(self, store: Store, rooms: Rooms, devices: Devices, settings: Settings) -> None:
+        self.store = store
+        self.rooms = rooms
+        self.devices = devices
+        self.settings = settings
+
+    async def handle(self, session_id: int, actor: Actor, command: Command) -> JSON:
+        """Authorise, clean, decide, append, publish; return the acknowledgement's result."""
+        allowed = PERMISSIONS.get(command.type)
+        if allowed is None:
+            raise BadRequest("unknown_type", "未知的消息类型", "Unknown message type")
+        if actor.role not in allowed:
+            raise Forbidden("forbidden", "您没有权限执行此操作", "Your role may not do this",
+                            command=command.type, role=actor.role.value)
+        room = await self.rooms.get(session_id)
+        args = clean(command.type, command.args, self.settings)
+        if command.type in ("vote", "unvote"):
+            return await self._vote(session_id, actor, args["question_id"], command.type == "vote")
+
+        def decide_now(state: State) -> Decision:
+            return decide(state, command.type, args, actor.device, actor.label, now_ms())
+
+        decision = await room.run(decide_now)
+        result = dict(decision.result)
+        if command.type == "ask":
+            result["receipt"] = self.devices.receipt(session_id, result["question_id"])
+        return result
+
+    async def _vote(self, session_id: int, actor: Actor, question_id: int, on: bool) -> JSON:
+        room = await self.rooms.get(session_id)
+        question = room.state.question(question_id)
+        if question.status not in PUBLIC_STATUSES:
+            raise NotFound("question_not_found", "问题不存在", "No such question", id=question_id)
+        changed = await self.store.set_vote(session_id, question_id, actor.device, on)
+        if changed:
+            room.votes_dirty = True
+        return {"question_id": question_id, "voted": on, "changed": changed}
+
+    async def create(self, programme_id: int, fields: JSON) -> tuple[SessionRow, dict[str, str]]:
+        programmes = {p["id"] for p in await self.store.list_programmes()}
+        if programme_id not in programmes:
+            raise NotFound("programme_not_found", "栏目不存在", "No such programme")
+        info = session_info(fields, {"programme_id": programme_id}, self.settings.timezone)
+        tokens = {"presenter": new_token(), "moderator": new_token()}
+        first = await self.store.create_session(
+            programme_id, hash_token(tokens["presenter"]), hash_token(tokens["moderator"]),
+            NewEvent("session.created", {"session": info}))
+        row = await self.store.get_session(first.session_id)
+        assert row is not None
+        return row, tokens
+
+    async def update(self, session_id: int, fields: JSON) -> JSON:
+        room = await self.rooms.get(session_id)
+
+        def decide_update(state: State) -> Decision:
+            info = session_info(fields, state.info, self.settings.timezone)
+            return Decision([NewEvent("session.updated", {"session": info})], {"session": info})
+
+        return (await room.run(decide_update)).result
+
+    async def rotate(self, session_id: int) -> dict[str, str]:
+        """New presenter and moderator links; the old ones stop working at once."""
+        if await self.store.get_session(session_id) is None:
+            raise NotFound("session_not_found", "访谈不存在", "No such session")
+        tokens = {"presenter": new_token(), "moderator": new_token()}
+        await self.store.set_secrets(session_id, hash_token(tokens["presenter"]),
+                                     hash_token(tokens["moderator"]))
+        return tokens
+
+    async def receipt(self, receipt: str) -> JSON:
+        """What became of a question, for whoever holds its receipt number."""
+        parsed = self.devices.parse_receipt(receipt)
+        if parsed is None:
+            raise NotFound("receipt_not_found", "回执编号无效", "Unknown receipt number")
+        session_id, question_id = parsed
+        room = await self.rooms.get(session_id)
+        q = room.state.question(question_id)
+        out = q.to_wire()
+        out.update(session_id=session_id, session_title=room.state.info.get("title", ""),
+                   receipt=receipt.strip().upper())
+        return out

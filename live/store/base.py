@@ -1,0 +1,82 @@
+"""The store interface: the event log, plus the few things that are not events.
+
+Votes live in their own table because one vote is not something a viewer
+sees: the coalesced tally is, and that is an event. Secrets and programmes
+are staff-only configuration. Everything else a viewer can see is in the log.
+
+Sequence numbers are assigned here, inside the transaction that stores the
+events, and :meth:`Store.append` refuses a write made against a stale view of
+the log (:class:`SeqConflict`), so several workers can never store two events
+under one number or in two orders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..events import JSON, Event, NewEvent
+
+
+class SeqConflict(Exception):
+    """Another writer appended first; catch up from the log and decide again."""
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    id: int
+    programme_id: int
+    epoch: str
+    last_seq: int
+    info: JSON
+    presenter_hash: str
+    moderator_hash: str
+
+
+class Store(Protocol):
+    async def open(self) -> None:
+        """Connect and apply migrations."""
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> None:
+        """Raise if the database cannot answer (readiness)."""
+
+    async def get_meta(self, key: str) -> str | None: ...
+
+    async def set_meta(self, key: str, value: str) -> None: ...
+
+    async def create_programme(self, slug: str, title: str, description: str) -> int: ...
+
+    async def update_programme(self, programme_id: int, fields: JSON) -> None: ...
+
+    async def list_programmes(self) -> list[JSON]: ...
+
+    async def create_session(self, programme_id: int, presenter_hash: str, moderator_hash: str,
+                             first: NewEvent) -> Event:
+        """Create a session whose log starts with ``first`` (seq 1)."""
+
+    async def get_session(self, session_id: int) -> SessionRow | None: ...
+
+    async def list_sessions(self, programme_id: int | None = None) -> list[SessionRow]: ...
+
+    async def set_secrets(self, session_id: int, presenter_hash: str,
+                          moderator_hash: str) -> None: ...
+
+    async def append(self, session_id: int, expected_seq: int, events: list[NewEvent],
+                     info: JSON | None = None) -> list[Event]:
+        """Store ``events`` as ``expected_seq + 1 ...`` in one commit, or raise SeqConflict.
+
+        ``info``, when given, replaces the session's listing projection in the same commit.
+        """
+
+    async def read(self, session_id: int, after: int = 0, limit: int | None = None) -> list[Event]:
+        """Committed events with ``seq > after``, in order."""
+
+    async def set_vote(self, session_id: int, question_id: int, device: str, on: bool) -> bool:
+        """Add or withdraw one device's vote; True if that changed anything."""
+
+    async def vote_counts(self, session_id: int) -> dict[int, int]: ...
+
+    async def device_votes(self, session_id: int, device: str) -> list[int]: ...
+

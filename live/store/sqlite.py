@@ -1,0 +1,238 @@
+"""The embedded store: one SQLite file in WAL mode.
+
+Two connections: one writer, one reader. WAL lets the reader see only
+committed data while a write is in flight, which is what makes "published only
+after commit" hold for catch-up reads too. ``synchronous=FULL`` makes each
+commit durable against power loss, not just a crashed process; the write lock
+serialises transactions on the writer connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiosqlite
+
+from ..events import JSON, Event, NewEvent, dumps, now_ms
+from ..exceptions import Conflict, Unavailable
+from .base import SeqConflict, SessionRow
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE programmes (
+        id INTEGER PRIMARY KEY, slug TEXT NOT NULL UNIQUE, title TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL);
+    CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY, programme_id INTEGER NOT NULL REFERENCES programmes(id),
+        epoch TEXT NOT NULL, last_seq INTEGER NOT NULL, info TEXT NOT NULL,
+        presenter_hash TEXT NOT NULL, moderator_hash TEXT NOT NULL);
+    CREATE TABLE events (
+        session_id INTEGER NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL,
+        data TEXT NOT NULL, public TEXT, private TEXT NOT NULL, at INTEGER NOT NULL,
+        PRIMARY KEY (session_id, seq)) WITHOUT ROWID;
+    CREATE TABLE votes (
+        session_id INTEGER NOT NULL, question_id INTEGER NOT NULL, device TEXT NOT NULL,
+        at INTEGER NOT NULL, PRIMARY KEY (session_id, question_id, device)) WITHOUT ROWID;
+    """,
+)
+
+
+def _event(session_id: int, row: sqlite3.Row | tuple) -> Event:
+    seq, type_, data, public, private, at = row
+    return Event(session_id, seq, type_, json.loads(data), at,
+                 json.loads(public) if public is not None else None, json.loads(private))
+
+
+def _event_row(e: NewEvent, at: int) -> tuple:
+    """The stored columns after (session_id, seq)."""
+    public = None if e.public is None else dumps(e.public)
+    return (e.type, dumps(e.data), public, dumps(e.private), at)
+
+
+def _session(row: sqlite3.Row | tuple) -> SessionRow:
+    id_, programme_id, epoch, last_seq, info, p_hash, m_hash = row
+    return SessionRow(id_, programme_id, epoch, last_seq, json.loads(info), p_hash, m_hash)
+
+
+_SESSION_COLS = "id, programme_id, epoch, last_seq, info, presenter_hash, moderator_hash"
+
+
+class SQLiteStore:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._w: aiosqlite.Connection | None = None
+        self._r: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._w = await aiosqlite.connect(self.path, isolation_level=None)
+        for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=5000",
+                       "foreign_keys=ON"):
+            await self._w.execute(f"PRAGMA {pragma}")
+        await self._migrate()
+        self._r = await aiosqlite.connect(self.path, isolation_level=None)
+        await self._r.execute("PRAGMA busy_timeout=5000")
+
+    async def _migrate(self) -> None:
+        assert self._w is not None
+        async with self._w.execute("PRAGMA user_version") as cur:
+            (version,) = await cur.fetchone()  # type: ignore[misc]
+        for i, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            await self._w.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version={i}; COMMIT;")
+
+    async def close(self) -> None:
+        for conn in (self._r, self._w):
+            if conn is not None:
+                await conn.close()
+        self._r = self._w = None
+
+    @property
+    def w(self) -> aiosqlite.Connection:
+        assert self._w is not None, "store is not open"
+        return self._w
+
+    @property
+    def r(self) -> aiosqlite.Connection:
+        assert self._r is not None, "store is not open"
+        return self._r
+
+    async def ping(self) -> None:
+        await (await self.r.execute("SELECT 1")).fetchone()
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One IMMEDIATE transaction on the writer; a locked or full disk is Unavailable."""
+        async with self._lock:
+            try:
+                await self.w.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.w
+                    await self.w.execute("COMMIT")
+                except BaseException:
+                    await self.w.execute("ROLLBACK")
+                    raise
+            except (sqlite3.OperationalError, sqlite3.DatabaseError) as exc:
+                if isinstance(exc, sqlite3.IntegrityError):
+                    raise
+                raise Unavailable(reason=str(exc)) from exc
+
+    async def _write(self, sql: str, params: tuple) -> int:
+        async with self._tx() as w:
+            return (await w.execute(sql, params)).rowcount
+
+    async def get_meta(self, key: str) -> str | None:
+        row = await (await self.r.execute("SELECT value FROM meta WHERE key=?", (key,))).fetchone()
+        return row[0] if row else None
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self._write("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) "
+                          "DO UPDATE SET value=excluded.value", (key, value))
+
+    async def create_programme(self, slug: str, title: str, description: str) -> int:
+        try:
+            async with self._tx() as w:
+                cur = await w.execute(
+                    "INSERT INTO programmes(slug, title, description, created_at) "
+                    "VALUES (?, ?, ?, ?)", (slug, title, description, now_ms()))
+        except sqlite3.IntegrityError as exc:
+            raise Conflict("programme_exists", "栏目标识已存在", "Programme slug exists",
+                           slug=slug) from exc
+        return int(cur.lastrowid or 0)
+
+    async def update_programme(self, programme_id: int, fields: JSON) -> None:
+        sets = ", ".join(f"{k}=?" for k in fields)
+        await self._write(f"UPDATE programmes SET {sets} WHERE id=?",
+                          (*fields.values(), programme_id))
+
+    async def list_programmes(self) -> list[JSON]:
+        cur = await self.r.execute(
+            "SELECT id, slug, title, description, created_at FROM programmes ORDER BY id")
+        return [dict(zip(("id", "slug", "title", "description", "created_at"), r, strict=True))
+                for r in await cur.fetchall()]
+
+    async def create_session(self, programme_id: int, presenter_hash: str, moderator_hash: str,
+                             first: NewEvent) -> Event:
+        at = now_ms()
+        info = dumps(first.data.get("session", {}))
+        async with self._tx() as w:
+            cur = await w.execute(
+                "INSERT INTO sessions(programme_id, epoch, last_seq, info, presenter_hash, "
+                "moderator_hash) VALUES (?, ?, 1, ?, ?, ?)",
+                (programme_id, secrets.token_hex(8), info, presenter_hash, moderator_hash))
+            sid = int(cur.lastrowid or 0)
+            await w.execute("INSERT INTO events VALUES (?, 1, ?, ?, ?, ?, ?)",
+                            (sid, *_event_row(first, at)))
+        return Event(sid, 1, first.type, first.data, at, first.public, first.private)
+
+    async def get_session(self, session_id: int) -> SessionRow | None:
+        cur = await self.r.execute(f"SELECT {_SESSION_COLS} FROM sessions WHERE id=?",
+                                   (session_id,))
+        row = await cur.fetchone()
+        return _session(row) if row else None
+
+    async def list_sessions(self, programme_id: int | None = None) -> list[SessionRow]:
+        sql = f"SELECT {_SESSION_COLS} FROM sessions"
+        params: tuple = ()
+        if programme_id is not None:
+            sql, params = sql + " WHERE programme_id=?", (programme_id,)
+        cur = await self.r.execute(sql + " ORDER BY id", params)
+        return [_session(r) for r in await cur.fetchall()]
+
+    async def set_secrets(self, session_id: int, presenter_hash: str,
+                          moderator_hash: str) -> None:
+        await self._write("UPDATE sessions SET presenter_hash=?, moderator_hash=? WHERE id=?",
+                          (presenter_hash, moderator_hash, session_id))
+
+    async def append(self, session_id: int, expected_seq: int, events: list[NewEvent],
+                     info: JSON | None = None) -> list[Event]:
+        at = now_ms()
+        async with self._tx() as w:
+            cur = await w.execute("UPDATE sessions SET last_seq=? WHERE id=? AND last_seq=?",
+                                  (expected_seq + len(events), session_id, expected_seq))
+            if cur.rowcount != 1:
+                raise SeqConflict(session_id, expected_seq)
+            if info is not None:
+                await w.execute("UPDATE sessions SET info=? WHERE id=?", (dumps(info), session_id))
+            await w.executemany(
+                "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(session_id, seq, *_event_row(e, at))
+                 for seq, e in enumerate(events, start=expected_seq + 1)])
+        return [Event(session_id, seq, e.type, e.data, at, e.public, e.private)
+                for seq, e in enumerate(events, start=expected_seq + 1)]
+
+    async def read(self, session_id: int, after: int = 0, limit: int | None = None) -> list[Event]:
+        cur = await self.r.execute(
+            "SELECT seq, type, data, public, private, at FROM events "
+            "WHERE session_id=? AND seq>? ORDER BY seq LIMIT ?",
+            (session_id, after, -1 if limit is None else limit))
+        return [_event(session_id, r) for r in await cur.fetchall()]
+
+    async def set_vote(self, session_id: int, question_id: int, device: str, on: bool) -> bool:
+        if on:
+            sql = "INSERT OR IGNORE INTO votes VALUES (?, ?, ?, ?)"
+            params: tuple = (session_id, question_id, device, now_ms())
+        else:
+            sql = "DELETE FROM votes WHERE session_id=? AND question_id=? AND device=?"
+            params = (session_id, question_id, device)
+        return await self._write(sql, params) == 1
+
+    async def vote_counts(self, session_id: int) -> dict[int, int]:
+        cur = await self.r.execute(
+            "SELECT question_id, COUNT(*) FROM votes WHERE session_id=? GROUP BY question_id",
+            (session_id,))
+        return {q: n for q, n in await cur.fetchall()}
+
+    async def device_votes(self, session_id: int, device: str) -> list[int]:
+        cur = await self.r.execute(
+            "SELECT question_id FROM votes WHERE session_id=? AND device=? ORDER BY question_id",
+            (session_id, device))
+        return [r[0] for r in await cur.fetchall()]

@@ -1,0 +1,153 @@
+"""The WebSocket endpoint: ``/ws/{session_id}``.
+
+The order of the opening steps is the protocol's central promise. The
+connection joins the room (and so starts collecting live events in its
+outbox) *before* it reads the log; it then sends either a snapshot at the
+room's sequence number or exactly the events after the client's ``since``;
+only then does the outbox start sending, skipping anything at or below what
+was already sent. So the switch from catch-up to live has no gap and no
+duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from urllib.parse import urlsplit
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from .auth import DEVICE_COOKIE, Actor, Role, role_for
+from .connection import Outbox
+from .events import dumps, now_ms
+from .exceptions import BadRequest, LiveError, NotFound, Unauthorized
+from .protocol import ack, control, error, parse
+from .rooms import Room
+from .services import Services
+
+log = logging.getLogger("live.websocket")
+
+HELLO_TIMEOUT = 10.0
+BACKLOG_PAGE = 500
+
+
+def origin_allowed(ws: WebSocket, public_url: str) -> bool:
+    """Refuse cross-site WebSocket hijacking; clients that send no Origin are not browsers."""
+    origin = ws.headers.get("origin")
+    if not origin:
+        return True
+    allowed = {urlsplit(public_url).netloc} if public_url else set()
+    allowed.add(ws.headers.get("host", ""))
+    return urlsplit(origin).netloc in allowed
+
+
+async def endpoint(ws: WebSocket) -> None:
+    live: Services = ws.app.state.live
+    if not origin_allowed(ws, live.settings.public_url):
+        await ws.close(4403, "origin not allowed")
+        return
+    await ws.accept()
+    try:
+        hello = parse(await asyncio.wait_for(ws.receive_text(), HELLO_TIMEOUT))
+        if hello.type != "hello":
+            raise BadRequest("hello_expected", "第一条消息必须是 hello", "The first frame must be hello")
+        session_id = int(ws.path_params["session_id"])
+        row = await live.store.get_session(session_id)
+        if row is None:
+            raise NotFound("session_not_found", "访谈不存在", "No such session", id=session_id)
+        role = role_for(hello.args.get("token"), row, live.admin_hash)
+        if hello.args.get("token") and role is Role.VIEWER:
+            raise Unauthorized("bad_token", "链接无效或已更换", "Invalid or rotated staff link")
+        room = await live.rooms.get(session_id)
+    except (TimeoutError, WebSocketDisconnect, KeyError, RuntimeError):
+        await _close(ws, 4400, "hello expected")
+        return
+    except LiveError as exc:
+        await ws.send_text(error(exc))
+        await _close(ws, {404: 4404, 401: 4401}.get(exc.status, 4400), exc.code)
+        return
+
+    device = (live.devices.verify(hello.args.get("device"))
+              or live.devices.verify(ws.cookies.get(DEVICE_COOKIE)))
+    signed = None
+    if device is None:
+        device, signed = live.devices.mint()
+    actor = Actor(role, device)
+
+    async def close(code: int, reason: str) -> None:
+        await _close(ws, code, reason)
+
+    outbox = Outbox(ws.send_text, close, live.settings.send_queue, staff=role.staff)
+    room.outboxes.add(outbox)
+    try:
+        await _catch_up(ws, live, room, actor, outbox, hello.args, signed)
+        outbox.start()
+        await _serve(ws, live, session_id, actor, outbox)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        room.outboxes.discard(outbox)
+        await outbox.stop()
+
+
+async def _catch_up(ws: WebSocket, live: Services, room: Room, actor: Actor, outbox: Outbox,
+                    hello: dict, signed: str | None) -> None:
+    since = hello.get("since")
+    if since is not None and since > room.state.seq:
+        async with room.lock:
+            await room.catch_up()
+    resume = (since is not None and hello.get("epoch") == room.epoch
+              and since <= room.state.seq)
+    state = room.state
+    mine = [{"id": q.id, "status": q.status,
+             "receipt": live.devices.receipt(room.session_id, q.id)}
+            for q in state.questions.values() if q.device == actor.device]
+    await ws.send_text(control(
+        "welcome", session_id=room.session_id, epoch=room.epoch, role=actor.role.value,
+        device=signed, seq=state.seq, mode="resume" if resume else "snapshot",
+        reset=since is not None and not resume, server_time=now_ms(), mine=mine,
+        votes=await live.store.device_votes(room.session_id, actor.device)))
+    if not resume:
+        await ws.send_text(dumps({"type": "snapshot", **state.snapshot(actor.role.staff)}))
+        outbox.last_seq = state.seq
+        return
+    after = since
+    while True:
+        events = await live.store.read(room.session_id, after=after, limit=BACKLOG_PAGE)
+        if not events:
+            break
+        await ws.send_text("[" + ",".join(e.frame(actor.role.staff) for e in events) + "]")
+        after = outbox.last_seq = events[-1].seq
+
+
+async def _serve(ws: WebSocket, live: Services, session_id: int, actor: Actor,
+                 outbox: Outbox) -> None:
+    while True:
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        text = message.get("text")
+        if text is None:
+            outbox.push(0, error(BadRequest("binary_frame", "只接受文本消息", "Text frames only")))
+            continue
+        command = None
+        try:
+            command = parse(text)
+            if command.type == "ping":
+                outbox.push(0, control("pong", re=command.id, server_time=now_ms()))
+                continue
+            if command.type == "hello":
+                raise BadRequest("already_hello", "已完成握手", "hello was already received")
+            result = await live.sessions.handle(session_id, actor, command)
+            outbox.push(0, ack(command.id, result))
+        except LiveError as exc:
+            outbox.push(0, error(exc, command.id if command else None))
+        except Exception:
+            log.exception("unexpected error handling a frame")
+            outbox.push(0, error(LiveError(), command.id if command else None))
+
+
+async def _close(ws: WebSocket, code: int, reason: str) -> None:
+    with contextlib.suppress(RuntimeError, OSError):
+        await ws.close(code, reason)
