@@ -38,6 +38,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/s/{session_id:int}", routes.page("viewer.html")),
             Route("/s/{session_id:int}/presenter", routes.page("presenter.html")),
             Route("/s/{session_id:int}/moderator", routes.page("moderator.html")),
+            Route("/s/{session_id:int}/screen", routes.page("screen.html")),
+            Route("/s/{session_id:int}/replay", routes.page("replay.html")),
             Route("/admin", routes.page("admin.html")),
             Route("/healthz", routes.healthz),
             Route("/readyz", routes.readyz),
