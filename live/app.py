@@ -51,6 +51,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/api/sessions/{session_id:int}/transcript", routes.transcript),
             Route("/api/sessions/{session_id:int}/links", routes.links, methods=["POST"]),
             Route("/api/sessions/{session_id:int}/commands", routes.command, methods=["POST"]),
+            Route("/api/sessions/{session_id:int}/audit", routes.audit_trail),
+            Route("/api/filter/words", routes.words, methods=["GET", "PUT"]),
             Route("/api/receipts/{receipt}", routes.receipt),
             WebSocketRoute("/ws/{session_id:int}", websocket.endpoint),
             Mount("/static", StaticFiles(directory=routes.STATIC), name="static"),

@@ -42,13 +42,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "ask": frozenset(Role),
     "vote": frozenset(Role),
     "unvote": frozenset(Role),
-    "approve": frozenset({Role.MODERATOR, Role.ADMIN}),
-    "reject": frozenset({Role.MODERATOR, Role.ADMIN}),
+    **dict.fromkeys(("approve", "reject", "edit", "merge", "hide", "forward", "open", "close",
+                     "extend", "set_moderation"), frozenset({Role.MODERATOR, Role.ADMIN})),
     "answering": frozenset({Role.PRESENTER, Role.MODERATOR, Role.ADMIN}),
     "answer": frozenset({Role.PRESENTER, Role.ADMIN}),
-    "open": frozenset({Role.MODERATOR, Role.ADMIN}),
-    "close": frozenset({Role.MODERATOR, Role.ADMIN}),
-    "extend": frozenset({Role.MODERATOR, Role.ADMIN}),
 }
 """Which roles may send which command; checked on the server for every transport."""
 
@@ -83,11 +80,13 @@ def role_for(token: str | None, session: SessionRow | None, admin_hash: str) -> 
 class Actor:
     role: Role
     device: str
+    ip: str = ""
+    name: str = ""
 
     @property
     def label(self) -> str:
-        """How the audit trail names this actor without revealing a secret."""
-        return f"{self.role.value}:{self.device[:8]}"
+        """How the audit trail and "already handled by" name this actor, never by a secret."""
+        return f"{self.role.value}:{self.name or self.device[:6]}"
 
 
 class Devices:
@@ -116,11 +115,9 @@ class Devices:
 
     def parse_receipt(self, receipt: str) -> tuple[int, int] | None:
         parts = receipt.strip().upper().split("-")
-        if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+        if len(parts) != 3 or not all(p.isdigit() and len(p) <= 12 for p in parts[:2]):
             return None
         sid, qid = int(parts[0]), int(parts[1])
-        if len(parts[0]) > 12 or len(parts[1]) > 12:
-            return None
         if not hmac.compare_digest(self.receipt(sid, qid), f"{sid}-{qid}-{parts[2]}"):
             return None
         return sid, qid

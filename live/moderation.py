@@ -32,16 +32,19 @@ def _limit(field: str, text: str, limit: int) -> str:
 def clean(command: str, args: JSON, settings: Settings) -> JSON:
     """Validate and normalise user-entered fields of one command."""
     out = dict(args)
-    if command in ("ask", "answer"):
+    if command in ("ask", "edit") or (command == "answer" and "text" in args):
         text = _clean(args["text"])
-        if not text:
+        if not text and command != "answer":
             raise BadRequest("empty_text", "内容不能为空", "Text must not be empty", field="text")
-        limit = settings.max_question_chars if command == "ask" else settings.max_answer_chars
+        limit = settings.max_answer_chars if command == "answer" else settings.max_question_chars
         out["text"] = _limit("text", text, limit)
     if command == "ask":
         name = " ".join(_clean(args.get("name") or "").split())
         out["name"] = _limit("name", name, settings.max_name_chars) or DEFAULT_NAME
         out["contact"] = _limit("contact", _clean(args.get("contact") or ""), 100)
-    if command == "reject":
-        out["reason"] = _limit("reason", _clean(args.get("reason") or ""), 200)
+    for field in ("note", "department"):
+        if field in args:
+            out[field] = _limit(field, _clean(args[field]), 1000)
+    if command == "forward" and not out["department"]:
+        raise BadRequest("missing_field", "请填写转交部门", "department is required", field="department")
     return out

@@ -21,19 +21,27 @@ MAX_INT = 2**53
 Field = tuple[type | tuple[type, ...], bool, int]
 SCHEMAS: dict[str, dict[str, Field]] = {
     "hello": {"since": (int, False, MAX_INT), "epoch": (str, False, 64),
-              "token": (str, False, 200), "device": (str, False, 200)},
+              "token": (str, False, 200), "device": (str, False, 200), "name": (str, False, 40)},
     "ping": {},
     "ask": {"client_id": (str, True, 64), "text": (str, True, 100_000),
             "name": (str, False, 1000), "contact": (str, False, 200)},
     "vote": {"question_id": (int, True, MAX_INT)},
     "unvote": {"question_id": (int, True, MAX_INT)},
     "approve": {"question_id": (int, True, MAX_INT)},
-    "reject": {"question_id": (int, True, MAX_INT), "reason": (str, False, 200)},
+    "reject": {"question_id": (int, True, MAX_INT), "reason": (str, False, 40),
+               "note": (str, False, 1000)},
+    "edit": {"question_id": (int, True, MAX_INT), "text": (str, True, 100_000)},
+    "merge": {"question_id": (int, True, MAX_INT), "into": (int, True, MAX_INT)},
+    "hide": {"question_id": (int, True, MAX_INT)},
+    "forward": {"question_id": (int, True, MAX_INT), "department": (str, True, 100),
+                "note": (str, False, 1000)},
     "answering": {"question_id": ((int, type(None)), True, MAX_INT)},
-    "answer": {"question_id": (int, True, MAX_INT), "text": (str, True, 100_000)},
+    "answer": {"question_id": (int, True, MAX_INT), "text": (str, False, 100_000),
+               "mode": (str, False, 10), "append": (bool, False, 1)},
     "open": {},
     "close": {},
     "extend": {"ends_at": (int, True, MAX_INT)},
+    "set_moderation": {"mode": (str, True, 10)},
 }
 
 
@@ -78,7 +86,7 @@ def parse(text: str) -> Command:
                 raise BadRequest("missing_field", f"缺少字段 {name}", f"Missing field {name}",
                                  re=rid, field=name)
             continue
-        if isinstance(value, bool) or not isinstance(value, types):
+        if isinstance(value, bool) is not (types is bool) or not isinstance(value, types):
             raise BadRequest("wrong_type", f"字段 {name} 类型错误", f"Field {name} has the wrong type",
                              re=rid, field=name)
         if isinstance(value, int) and not 0 <= value <= limit:

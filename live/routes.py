@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
+from . import audit
 from .auth import DEVICE_COOKIE, Actor, Role, role_for
 from .events import JSON, now_ms
 from .exceptions import BadRequest, Forbidden, LiveError, NotFound
@@ -198,6 +199,30 @@ async def command(request: Request) -> Response:
         device = "staff"
     result = await live.sessions.handle(sid, Actor(role, device), cmd)
     return JSONResponse({"type": "ack", "re": cmd.id, "result": result})
+
+
+async def words(request: Request) -> Response:
+    """The blocked-word list: admins read it and replace it whole."""
+    await _require_admin(request)
+    live = _live(request)
+    if request.method == "PUT":
+        body = await _body(request)
+        items = body.get("words")
+        if not isinstance(items, list) or not all(isinstance(w, str) for w in items):
+            raise BadRequest("wrong_type", "words 必须是字符串列表", "words must be a list of strings")
+        return JSONResponse({"count": await live.set_words(items)})
+    return JSONResponse({"words": live.words.words})
+
+
+async def audit_trail(request: Request) -> Response:
+    await _require_admin(request)
+    sid = request.path_params["session_id"]
+    await _live(request).rooms.get(sid)
+    rows = audit.trail(await _live(request).store.read(sid))
+    if request.query_params.get("format") == "csv":
+        return Response(audit.to_csv(rows), media_type="text/csv; charset=utf-8", headers={
+            "content-disposition": f'attachment; filename="session-{sid}-audit.csv"'})
+    return JSONResponse({"audit": rows})
 
 
 async def receipt(request: Request) -> Response:

@@ -7,16 +7,23 @@ tests can run several servers in one process.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
-from dataclasses import dataclass
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
 
 from .auth import Devices, hash_token, new_token
 from .bus import Bus, open_bus
+from .limits import open_limiter
 from .rooms import Rooms
 from .sessions import Sessions
 from .settings import Settings
 from .store import Store, open_store
+from .wordfilter import WordFilter
+
+WORDS_KEY = "blocked_words"
+CONFIG_CHANNEL = "live:config"
 
 log = logging.getLogger("live")
 
@@ -50,6 +57,9 @@ class Services:
     sessions: Sessions
     devices: Devices
     admin_hash: str
+    words: WordFilter
+    _config: AbstractAsyncContextManager[None] = field(init=False, repr=False)
+    _reload: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
@@ -63,10 +73,31 @@ class Services:
         rooms = Rooms(store, bus, settings.tally_interval)
         await rooms.start()
         devices = Devices(secret)
-        sessions = Sessions(store, rooms, devices, settings)
-        return cls(settings, store, bus, rooms, sessions, devices, admin_hash)
+        words = WordFilter()
+        sessions = Sessions(store, rooms, devices, settings, open_limiter(settings.bus), words)
+        live = cls(settings, store, bus, rooms, sessions, devices, admin_hash, words)
+        await live.reload_words()
+        live._config = bus.subscribe(CONFIG_CHANNEL, live._on_config)
+        await live._config.__aenter__()
+        return live
+
+    async def reload_words(self) -> None:
+        stored = await self.store.get_meta(WORDS_KEY)
+        self.words.load(stored.splitlines() if stored else [])
+
+    def _on_config(self, message: str | None) -> None:
+        """Another worker changed the word list (or the bus reconnected): reload it."""
+        self._reload = asyncio.get_running_loop().create_task(self.reload_words())
+
+    async def set_words(self, words: list[str]) -> int:
+        """Store the blocked-word list and have every worker reload it."""
+        await self.store.set_meta(WORDS_KEY, "\n".join(w.strip() for w in words if w.strip()))
+        await self.reload_words()
+        await self.bus.publish(CONFIG_CHANNEL, "words")
+        return len(self.words.words)
 
     async def stop(self) -> None:
+        await self._config.__aexit__(None, None, None)
         await self.rooms.stop()
         await self.bus.disconnect()
         await self.store.close()

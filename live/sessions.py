@@ -7,18 +7,21 @@ is no second way for a visible change to happen.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .auth import PERMISSIONS, Actor, Devices, hash_token, new_token
 from .events import JSON, NewEvent, now_ms
-from .exceptions import BadRequest, Forbidden, NotFound
+from .exceptions import BadRequest, Forbidden, NotFound, RateLimited
+from .limits import Limiter
 from .moderation import clean
 from .protocol import Command
 from .rooms import Rooms
 from .settings import Settings
-from .state import PUBLIC_STATUSES, Decision, State, decide
+from .state import Decision, State, decide
 from .store import SessionRow, Store
+from .wordfilter import WordFilter
 
 INFO_FIELDS: dict[str, type] = {
     "episode": int, "title": str, "guest_name": str, "guest_post": str,
@@ -74,11 +77,27 @@ def session_info(fields: JSON, current: JSON, default_tz: str) -> JSON:
 
 
 class Sessions:
-    def __init__(self, store: Store, rooms: Rooms, devices: Devices, settings: Settings) -> None:
+    def __init__(self, store: Store, rooms: Rooms, devices: Devices, settings: Settings,
+                 limiter: Limiter, words: WordFilter) -> None:
         self.store = store
         self.rooms = rooms
         self.devices = devices
         self.settings = settings
+        self.limiter = limiter
+        self.words = words
+
+    async def _limit(self, actor: Actor, action: str, per_device: int, per_ip: int) -> None:
+        """Per device and per IP address, so neither a new cookie nor a shared NAT escapes it."""
+        keys = [(f"{action}:d:{actor.device}", per_device)]
+        if actor.ip:
+            keys.append((f"{action}:ip:{actor.ip}", per_ip))
+        for key, limit in keys:
+            wait = await self.limiter.hit(key, limit, 60.0)
+            if wait:
+                seconds = math.ceil(wait)
+                raise RateLimited("rate_limited", f"操作过于频繁，请在 {seconds} 秒后再试",
+                                  f"Too many requests; try again in {seconds} s",
+                                  retry_after=seconds)
 
     async def handle(self, session_id: int, actor: Actor, command: Command) -> JSON:
         """Authorise, clean, decide, append, publish; return the acknowledgement's result."""
@@ -91,7 +110,13 @@ class Sessions:
         room = await self.rooms.get(session_id)
         args = clean(command.type, command.args, self.settings)
         if command.type in ("vote", "unvote"):
+            await self._limit(actor, "vote", self.settings.votes_per_minute,
+                              self.settings.votes_per_minute_ip)
             return await self._vote(session_id, actor, args["question_id"], command.type == "vote")
+        if command.type == "ask" and (actor.device, args["client_id"]) not in room.state.by_client:
+            await self._limit(actor, "ask", self.settings.questions_per_minute,
+                              self.settings.questions_per_minute_ip)
+            args["flags"] = self._screen(args["text"], args["name"])
 
         def decide_now(state: State) -> Decision:
             return decide(state, command.type, args, actor.device, actor.label, now_ms())
@@ -100,12 +125,25 @@ class Sessions:
         result = dict(decision.result)
         if command.type == "ask":
             result["receipt"] = self.devices.receipt(session_id, result["question_id"])
+        elif command.type == "merge":
+            await self.store.move_votes(session_id, args["question_id"], args["into"])
+            room.votes_dirty = True
         return result
+
+    def _screen(self, text: str, name: str) -> JSON | None:
+        """Blocked-word hits in a question or its display name; any hit holds it for review."""
+        in_text, in_name = self.words.check(text), self.words.check(name)
+        if not in_text and not in_name:
+            return None
+        words = (in_text.words if in_text else []) + (in_name.words if in_name else [])
+        return {"words": list(dict.fromkeys(words)),
+                "spans": [list(s) for s in in_text.spans] if in_text else [],
+                "name_spans": [list(s) for s in in_name.spans] if in_name else []}
 
     async def _vote(self, session_id: int, actor: Actor, question_id: int, on: bool) -> JSON:
         room = await self.rooms.get(session_id)
         question = room.state.question(question_id)
-        if question.status not in PUBLIC_STATUSES:
+        if not question.public:
             raise NotFound("question_not_found", "问题不存在", "No such question", id=question_id)
         changed = await self.store.set_vote(session_id, question_id, actor.device, on)
         if changed:

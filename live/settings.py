@@ -43,6 +43,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ping_interval", 20.0, "Seconds between WebSocket pings (dead-peer detection)."),
     Setting("ping_timeout", 20.0, "Seconds to wait for a pong before dropping a peer."),
     Setting("log_level", "info", "Log level: debug, info, warning, error."),
+    Setting("questions_per_minute", 5, "Questions one device may ask per minute."),
+    Setting("questions_per_minute_ip", 30, "Questions one IP address may ask per minute (NAT)."),
+    Setting("votes_per_minute", 60, "Votes and withdrawals one device may cast per minute."),
+    Setting("votes_per_minute_ip", 600, "Votes one IP address may cast per minute."),
+    Setting("frames_per_second", 20, "Frames of one type one connection may send per second."),
 )
 
 
@@ -77,6 +82,11 @@ class Settings:
     ping_interval: float = 20.0
     ping_timeout: float = 20.0
     log_level: str = "info"
+    questions_per_minute: int = 5
+    questions_per_minute_ip: int = 30
+    votes_per_minute: int = 60
+    votes_per_minute_ip: int = 600
+    frames_per_second: int = 20
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

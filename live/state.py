@@ -1,9 +1,15 @@
 """The session's state as a pure fold over its event log.
 
 ``apply(state, event)`` is the only way state changes, and ``decide(state,
-command, actor, now)`` the only way new events are made; neither does I/O.
-Live view, reconnect and replay all rebuild state with the same ``apply``,
-which is why they cannot disagree. Tests can drive both without a server.
+command, args, actor, now)`` the only way new events are made; neither does
+I/O. Live view, reconnect and replay all rebuild state with the same
+``apply``, which is why they cannot disagree.
+
+The window is computed, not stored: :func:`phase` reads the schedule and the
+staff overrides (opened early, extended, closed early). Clients compute the
+scheduled transitions from the same times and the server's clock offset
+(``welcome.server_time``); overrides are events, so every screen sees them at
+once. The server refuses a question by the same :func:`phase`.
 """
 
 from __future__ import annotations
@@ -12,10 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .events import JSON, Event, NewEvent
-from .exceptions import BadRequest, Conflict, Forbidden, NotFound
+from .exceptions import BadRequest, Conflict, NotFound
 
-PHASES = ("upcoming", "collecting", "open", "closed")
 PUBLIC_STATUSES = frozenset({"approved", "answered"})
+REJECT_REASONS = ("off_topic", "duplicate", "personal_case", "abusive", "other")
+ANSWER_MODES = ("text", "video", "written")
 
 
 def phase(info: JSON, now: int) -> str:
@@ -30,6 +37,11 @@ def phase(info: JSON, now: int) -> str:
     return "upcoming"
 
 
+def same_text(a: str, b: str) -> bool:
+    """Whether two questions say the same thing but for case and spacing."""
+    return "".join(a.casefold().split()) == "".join(b.casefold().split())
+
+
 @dataclass
 class Question:
     id: int
@@ -42,19 +54,44 @@ class Question:
     votes: int = 0
     answer: JSON | None = None
     reason: str = ""
+    note: str = ""
+    department: str = ""
+    merged_into: int | None = None
+    original_text: str | None = None
+    flags: JSON | None = None
+    handled_by: str = ""
 
-    def to_wire(self) -> JSON:
-        out: JSON = {"id": self.id, "text": self.text, "name": self.name,
-                     "status": self.status, "asked_at": self.asked_at, "votes": self.votes}
-        if self.answer is not None:
-            out["answer"] = self.answer
+    @property
+    def public(self) -> bool:
+        return self.status in PUBLIC_STATUSES
+
+    def outcome(self) -> JSON:
+        """What anyone may know of how a question ended, without its text."""
+        out: JSON = {"id": self.id, "status": self.status, "asked_at": self.asked_at}
         if self.reason:
             out["reason"] = self.reason
+        if self.department:
+            out["department"] = self.department
+        if self.merged_into is not None:
+            out["merged_into"] = self.merged_into
         return out
 
-    def redacted(self) -> JSON:
-        """What a viewer may know of a question nobody approved: that it exists."""
-        return {"id": self.id, "status": self.status, "asked_at": self.asked_at}
+    def to_wire(self, staff: bool = False) -> JSON:
+        if not staff and not self.public:
+            return self.outcome()
+        out = {**self.outcome(), "text": self.text, "name": self.name, "votes": self.votes}
+        if self.answer is not None:
+            out["answer"] = self.answer
+        if staff:
+            if self.original_text is not None:
+                out["original_text"] = self.original_text
+            if self.flags:
+                out["flags"] = self.flags
+            if self.note:
+                out["note"] = self.note
+            if self.handled_by:
+                out["handled_by"] = self.handled_by
+        return out
 
 
 @dataclass
@@ -69,25 +106,23 @@ class State:
     def phase(self, now: int) -> str:
         return phase(self.info, now)
 
-    def accepts_questions(self, now: int) -> bool:
-        return self.phase(now) in ("open", "collecting")
-
     def counts(self) -> JSON:
-        c = {"received": len(self.questions), "published": 0, "answered": 0, "rejected": 0}
+        c = dict.fromkeys(("received", "pending", "published", "answered", "merged",
+                           "declined", "forwarded"), 0)
+        c["received"] = len(self.questions)
         for q in self.questions.values():
-            if q.status in PUBLIC_STATUSES:
+            if q.public:
                 c["published"] += 1
-            if q.status == "answered":
-                c["answered"] += 1
-            elif q.status == "rejected":
-                c["rejected"] += 1
+            key = {"pending": "pending", "answered": "answered", "merged": "merged",
+                   "rejected": "declined", "forwarded": "forwarded"}.get(q.status)
+            if key:
+                c[key] += 1
         return c
 
     def snapshot(self, staff: bool) -> JSON:
-        qs = [q.to_wire() if staff or q.status in PUBLIC_STATUSES else q.redacted()
-              for q in self.questions.values()]
         return {"seq": self.seq, "session": self.info, "answering": self.answering,
-                "questions": qs, "counts": self.counts()}
+                "questions": [q.to_wire(staff) for q in self.questions.values()],
+                "counts": self.counts()}
 
     def question(self, qid: Any) -> Question:
         if not isinstance(qid, int) or qid not in self.questions:
@@ -100,6 +135,7 @@ def apply(state: State, event: Event) -> State:
     if event.seq != state.seq + 1:
         raise ValueError(f"event {event.seq} applied to state at {state.seq}")
     d, t = event.data, event.type
+    q = state.questions.get(d["id"]) if "id" in d and isinstance(d["id"], int) else None
     if t in ("session.created", "session.updated"):
         state.info = {**state.info, **d["session"]}
     elif t == "session.opened":
@@ -108,25 +144,33 @@ def apply(state: State, event: Event) -> State:
         state.info = {**state.info, "closed_at": d["at"]}
     elif t == "session.extended":
         state.info = {**state.info, "ends_at": d["ends_at"], "closed_at": None}
+    elif t == "session.moderation":
+        state.info = {**state.info, "moderation": d["mode"]}
     elif t == "question.asked":
-        q = d["question"]
-        p = event.private
-        state.questions[q["id"]] = Question(
-            q["id"], q["text"], q["name"], q["status"], q["asked_at"],
-            device=p.get("device", ""), client_id=p.get("client_id", ""))
+        w, p = d["question"], event.private
+        state.questions[w["id"]] = Question(
+            w["id"], w["text"], w["name"], w["status"], w["asked_at"],
+            device=p.get("device", ""), client_id=p.get("client_id", ""), flags=w.get("flags"))
         if p.get("client_id"):
-            state.by_client[(p.get("device", ""), p["client_id"])] = q["id"]
+            state.by_client[(p.get("device", ""), p["client_id"])] = w["id"]
     elif t == "question.approved":
-        state.questions[d["question"]["id"]].status = "approved"
-    elif t == "question.rejected":
-        q = state.questions[d["id"]]
-        q.status, q.reason = "rejected", d.get("reason", "")
-        if state.answering == q.id:
-            state.answering = None
+        q = state.questions[d["question"]["id"]]
+        q.status = "approved"
+    elif t == "question.rejected" and q:
+        q.status, q.reason, q.note = "rejected", d.get("reason", ""), d.get("note", "")
+    elif t == "question.edited" and q:
+        if q.original_text is None:
+            q.original_text = q.text
+        q.text = d["text"]
+    elif t == "question.merged" and q:
+        q.status, q.merged_into = "merged", d["into"]
+    elif t == "question.hidden" and q:
+        q.status = "hidden"
+    elif t == "question.forwarded" and q:
+        q.status, q.department, q.note = "forwarded", d["department"], d.get("note", "")
     elif t == "question.answering":
         state.answering = d["id"]
-    elif t == "question.answered":
-        q = state.questions[d["id"]]
+    elif t == "question.answered" and q:
         q.status, q.answer = "answered", d["answer"]
         if state.answering == q.id:
             state.answering = None
@@ -134,7 +178,11 @@ def apply(state: State, event: Event) -> State:
         for qid, n in d["votes"].items():
             state.questions[int(qid)].votes = n
     else:
-        raise ValueError(f"unknown event type {t!r}")
+        raise ValueError(f"cannot apply {t!r} at seq {event.seq}")
+    if q is not None and "by" in event.private and t != "question.answering":
+        q.handled_by = event.private["by"]
+    if q is not None and state.answering == q.id and not q.public:
+        state.answering = None
     state.seq = event.seq
     return state
 
@@ -154,69 +202,142 @@ class Decision:
     result: JSON
 
 
+def _staff_event(kind: str, q: Question, data: JSON, actor: str,
+                 public: JSON | None = None) -> NewEvent:
+    """A staff action on a question; ``private`` keeps who did it and the before-image."""
+    before = {"status": q.status, "text": q.text, "answer": q.answer}
+    return NewEvent(kind, data, public, {"by": actor, "before": before})
+
+
+def _require(q: Question, *allowed: str) -> None:
+    if q.status not in allowed:
+        who = f"（{q.handled_by}）" if q.handled_by else ""
+        raise Conflict("question_already_handled",
+                       f"该问题已被处理{who}，当前状态：{q.status}",
+                       f"This question was already handled{' by ' + q.handled_by if q.handled_by else ''}"
+                       f" (status: {q.status})", id=q.id, status=q.status, by=q.handled_by)
+
+
+def _ask(state: State, args: JSON, device: str, now: int) -> Decision:
+    key = (device, args["client_id"])
+    if key in state.by_client:
+        q = state.questions[state.by_client[key]]
+        return Decision([], {"question_id": q.id, "status": q.status, "duplicate": True})
+    if state.phase(now) not in ("open", "collecting"):
+        raise Conflict("session_not_open", "本期访谈当前不接受提问",
+                       "This session is not taking questions now", phase=state.phase(now))
+    for earlier in state.questions.values():
+        if earlier.device == device and same_text(earlier.text, args["text"]):
+            raise Conflict("duplicate_text", "您已经提过相同的问题", "You already asked this question",
+                           question_id=earlier.id)
+    qid = max(state.questions, default=0) + 1
+    flags = args.get("flags")
+    post = state.info.get("moderation") == "post" and not flags
+    q = Question(qid, args["text"], args["name"], "approved" if post else "pending", now,
+                 flags=flags)
+    private = {"device": device, "client_id": args["client_id"]}
+    if args.get("contact"):
+        private["contact"] = args["contact"]
+    data = {"question": q.to_wire(staff=True)}
+    public = None if q.public else {"question": q.outcome()}
+    return Decision([NewEvent("question.asked", data, public, private)],
+                    {"question_id": qid, "status": q.status})
+
+
+def _answer(state: State, args: JSON, actor: str, now: int) -> Decision:
+    q = state.question(args["question_id"])
+    _require(q, "approved", "answered")
+    mode = args.get("mode") or "text"
+    if mode not in ANSWER_MODES:
+        raise BadRequest("bad_mode", "回答方式无效", "mode is text, video or written", field="mode")
+    text = args.get("text", "")
+    if args.get("append") and q.answer:
+        text = f"{q.answer['text']}\n\n{text}".strip()
+    if mode != "video" and not text:
+        raise BadRequest("empty_text", "回答内容不能为空", "Answer text must not be empty", field="text")
+    revision = q.answer["revision"] + 1 if q.answer else 1
+    answer = {"text": text, "at": now, "by": state.info.get("guest_name", ""), "mode": mode,
+              "revision": revision}
+    return Decision([_staff_event("question.answered", q, {"id": q.id, "answer": answer}, actor)],
+                    {"question_id": q.id, "revision": revision})
+
+
 def decide(state: State, command: str, args: JSON, device: str, actor: str, now: int) -> Decision:
     """Turn a validated, authorised command into events, or raise a :class:`LiveError`."""
     if command == "ask":
-        key = (device, args["client_id"])
-        if key in state.by_client:
-            q = state.questions[state.by_client[key]]
-            return Decision([], {"question_id": q.id, "status": q.status, "duplicate": True})
-        if not state.accepts_questions(now):
-            raise Conflict("session_not_open", "本期访谈当前不接受提问",
-                           "This session is not taking questions now",
-                           phase=state.phase(now))
-        qid = max(state.questions, default=0) + 1
-        status = "approved" if state.info.get("moderation") == "post" else "pending"
-        q = Question(qid, args["text"], args["name"], status, now)
-        private = {"device": device, "client_id": args["client_id"]}
-        if args.get("contact"):
-            private["contact"] = args["contact"]
-        public = None if status in PUBLIC_STATUSES else {"question": q.redacted()}
-        ev = NewEvent("question.asked", {"question": q.to_wire()}, public, private)
-        return Decision([ev], {"question_id": qid, "status": status})
-    if command == "approve":
-        q = state.question(args["question_id"])
-        _require_status(q, "pending")
-        return Decision([NewEvent("question.approved", {"question": {**q.to_wire(),
-                                                                      "status": "approved"}},
-                                  private={"by": actor})], {"question_id": q.id})
-    if command == "reject":
-        q = state.question(args["question_id"])
-        _require_status(q, "pending", "approved")
-        ev = NewEvent("question.rejected", {"id": q.id, "reason": args.get("reason", "")},
-                      private={"by": actor})
-        return Decision([ev], {"question_id": q.id})
+        return _ask(state, args, device, now)
+    if command == "answer":
+        return _answer(state, args, actor, now)
+    if command in ("open", "close", "extend", "set_moderation"):
+        return _window(state, command, args, actor, now)
     if command == "answering":
         qid = args.get("question_id")
         if qid is not None:
-            _require_status(state.question(qid), "approved")
+            _require(state.question(qid), "approved")
         return Decision([NewEvent("question.answering", {"id": qid}, private={"by": actor})],
                         {"question_id": qid})
-    if command == "answer":
-        q = state.question(args["question_id"])
-        _require_status(q, "approved")
-        answer = {"text": args["text"], "at": now, "by": state.info.get("guest_name", "")}
-        ev = NewEvent("question.answered", {"id": q.id, "answer": answer}, private={"by": actor})
-        return Decision([ev], {"question_id": q.id})
+    q = state.question(args["question_id"])
+    result = {"question_id": q.id}
+    if command == "approve":
+        _require(q, "pending", "hidden")
+        wire = {**q.to_wire(), "status": "approved"}
+        return Decision([_staff_event("question.approved", q, {"question": wire}, actor)], result)
+    if command == "reject":
+        _require(q, "pending", "approved", "hidden")
+        reason = args.get("reason") or "other"
+        if reason not in REJECT_REASONS:
+            raise BadRequest("bad_reason", "拒绝原因无效", "Unknown reason category", field="reason")
+        data = {"id": q.id, "reason": reason, "note": args.get("note", "")}
+        return Decision([_staff_event("question.rejected", q, data, actor,
+                                      {"id": q.id, "reason": reason})], result)
+    if command == "edit":
+        _require(q, "pending", "approved", "hidden")
+        data = {"id": q.id, "text": args["text"]}
+        return Decision([_staff_event("question.edited", q, data, actor,
+                                      None if q.public else {"id": q.id})], result)
+    if command == "merge":
+        target = state.question(args["into"])
+        _require(q, "pending", "approved", "hidden")
+        if target.id == q.id or target.status in ("merged", "rejected"):
+            raise Conflict("bad_merge_target", "不能合并到该问题", "Cannot merge into that question",
+                           into=target.id)
+        return Decision([_staff_event("question.merged", q, {"id": q.id, "into": target.id},
+                                      actor)], {**result, "into": target.id})
+    if command == "hide":
+        _require(q, "approved", "answered")
+        return Decision([_staff_event("question.hidden", q, {"id": q.id}, actor)], result)
+    if command == "forward":
+        _require(q, "pending", "approved", "hidden")
+        data = {"id": q.id, "department": args["department"], "note": args.get("note", "")}
+        return Decision([_staff_event("question.forwarded", q, data, actor,
+                                      {"id": q.id, "department": args["department"]})], result)
+    raise BadRequest("unknown_type", "未知的消息类型", "Unknown message type", command=command)
+
+
+def _window(state: State, command: str, args: JSON, actor: str, now: int) -> Decision:
+    current = state.phase(now)
+    before = {"before": {"phase": current, "ends_at": state.info.get("ends_at")}}
     if command == "open":
-        if state.phase(now) == "open":
+        if current == "open":
             raise Conflict("already_open", "访谈已在进行中", "The session is already open")
-        return Decision([NewEvent("session.opened", {"at": now}, private={"by": actor})], {})
+        if now >= state.info.get("ends_at", 0):
+            raise Conflict("window_over", "时段已结束，请先延长", "The window is over; extend it first")
+        return Decision([NewEvent("session.opened", {"at": now}, private={"by": actor, **before})],
+                        {"phase": "open"})
     if command == "close":
-        if state.phase(now) == "closed":
+        if current == "closed":
             raise Conflict("already_closed", "访谈已结束", "The session is already closed")
-        return Decision([NewEvent("session.closed", {"at": now}, private={"by": actor})], {})
+        return Decision([NewEvent("session.closed", {"at": now}, private={"by": actor, **before})],
+                        {"phase": "closed"})
     if command == "extend":
         ends = args["ends_at"]
-        if ends <= now:
+        if ends <= now or ends <= state.info.get("starts_at", 0):
             raise BadRequest("bad_ends_at", "结束时间必须晚于现在", "ends_at must be in the future")
-        return Decision([NewEvent("session.extended", {"ends_at": ends}, private={"by": actor})],
-                        {})
-    raise Forbidden("unknown_command", "未知操作", "Unknown command", command=command)
-
-
-def _require_status(q: Question, *allowed: str) -> None:
-    if q.status not in allowed:
-        raise Conflict("question_already_handled", f"该问题已处理（当前状态：{q.status}）",
-                       f"This question was already handled (status: {q.status})",
-                       id=q.id, status=q.status)
+        return Decision([NewEvent("session.extended", {"ends_at": ends},
+                                  private={"by": actor, **before})], {"ends_at": ends})
+    mode = args["mode"]
+    if mode not in ("pre", "post"):
+        raise BadRequest("bad_moderation", "审核模式只能是 pre 或 post", "mode is pre or post")
+    return Decision([NewEvent("session.moderation", {"mode": mode},
+                              private={"by": actor, "before": {"mode": state.info.get("moderation")}})],
+                    {"mode": mode})

@@ -12,8 +12,10 @@ duplicate.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
+import time
 from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -21,7 +23,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from .auth import DEVICE_COOKIE, Actor, Role, role_for
 from .connection import Outbox
 from .events import dumps, now_ms
-from .exceptions import BadRequest, LiveError, NotFound, Unauthorized
+from .exceptions import BadRequest, LiveError, NotFound, RateLimited, Unauthorized
 from .protocol import ack, control, error, parse
 from .rooms import Room
 from .services import Services
@@ -73,7 +75,8 @@ async def endpoint(ws: WebSocket) -> None:
     signed = None
     if device is None:
         device, signed = live.devices.mint()
-    actor = Actor(role, device)
+    ip = ws.client.host if ws.client else ""
+    actor = Actor(role, device, ip, hello.args.get("name", "") if role.staff else "")
 
     async def close(code: int, reason: str) -> None:
         await _close(ws, code, reason)
@@ -123,6 +126,8 @@ async def _catch_up(ws: WebSocket, live: Services, room: Room, actor: Actor, out
 
 async def _serve(ws: WebSocket, live: Services, session_id: int, actor: Actor,
                  outbox: Outbox) -> None:
+    budget = live.settings.frames_per_second
+    window, counts = 0, collections.Counter[str]()
     while True:
         message = await ws.receive()
         if message["type"] == "websocket.disconnect":
@@ -134,6 +139,13 @@ async def _serve(ws: WebSocket, live: Services, session_id: int, actor: Actor,
         command = None
         try:
             command = parse(text)
+            second = int(time.monotonic())
+            if second != window:
+                window, counts = second, collections.Counter()
+            counts[command.type] += 1
+            if counts[command.type] > budget:
+                raise RateLimited("rate_limited", "消息过于频繁，请稍后再试",
+                                  "Too many messages of this type; slow down", retry_after=1)
             if command.type == "ping":
                 outbox.push(0, control("pong", re=command.id, server_time=now_ms()))
                 continue

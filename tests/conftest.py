@@ -58,7 +58,7 @@ class LiveServer:
 
     def start(self) -> LiveServer:
         env = {**os.environ, "LIVE_ADMIN_TOKEN": ADMIN, "LIVE_TALLY_INTERVAL": "0.1",
-               "LIVE_LOG_LEVEL": "warning", **self.env}
+               "LIVE_LOG_LEVEL": "warning", "LIVE_QUESTIONS_PER_MINUTE": "100", **self.env}
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "live", "serve", "--db", self.db, "--bus", self.bus,

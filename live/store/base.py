@@ -76,6 +76,9 @@ class Store(Protocol):
     async def set_vote(self, session_id: int, question_id: int, device: str, on: bool) -> bool:
         """Add or withdraw one device's vote; True if that changed anything."""
 
+    async def move_votes(self, session_id: int, from_question: int, into_question: int) -> None:
+        """Carry a merged question's votes over; a device that voted for both counts once."""
+
     async def vote_counts(self, session_id: int) -> dict[int, int]: ...
 
     async def device_votes(self, session_id: int, device: str) -> list[int]: ...

@@ -225,6 +225,14 @@ class SQLiteStore:
             params = (session_id, question_id, device)
         return await self._write(sql, params) == 1
 
+    async def move_votes(self, session_id: int, from_question: int, into_question: int) -> None:
+        async with self._tx() as w:
+            await w.execute(
+                "INSERT OR IGNORE INTO votes SELECT session_id, ?, device, at FROM votes "
+                "WHERE session_id=? AND question_id=?", (into_question, session_id, from_question))
+            await w.execute("DELETE FROM votes WHERE session_id=? AND question_id=?",
+                            (session_id, from_question))
+
     async def vote_counts(self, session_id: int) -> dict[int, int]:
         cur = await self.r.execute(
             "SELECT question_id, COUNT(*) FROM votes WHERE session_id=? GROUP BY question_id",
