@@ -36,8 +36,10 @@ class ServerError(Exception):
 
 class Client:
     def __init__(self, url: str, session_id: int, *, token: str | None = None,
-                 device: str | None = None, origin: str | None = None) -> None:
+                 device: str | None = None, origin: str | None = None,
+                 name: str | None = None) -> None:
         self.url = url.rstrip("/")
+        self.name = name
         self.session_id = session_id
         self.token = token
         self.device = device
@@ -77,6 +79,8 @@ class Client:
             frame["token"] = self.token
         if self.device:
             frame["device"] = self.device
+        if self.name:
+            frame["name"] = self.name
         if resume and self.epoch is not None:
             frame.update(since=self.seq, epoch=self.epoch)
         await self._ws.send(json.dumps(frame))

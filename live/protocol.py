@@ -45,6 +45,12 @@ SCHEMAS: dict[str, dict[str, Field]] = {
 }
 
 
+EXPECT: Field = (str, False, 20)
+"""``expect``: the question status the sender saw; refused if it changed meanwhile."""
+for _kind in ("approve", "reject", "edit", "merge", "hide", "forward", "answer"):
+    SCHEMAS[_kind]["expect"] = EXPECT
+
+
 @dataclass(frozen=True)
 class Command:
     type: str

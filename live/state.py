@@ -246,6 +246,7 @@ def _ask(state: State, args: JSON, device: str, now: int) -> Decision:
 
 def _answer(state: State, args: JSON, actor: str, now: int) -> Decision:
     q = state.question(args["question_id"])
+    _require(q, *([args["expect"]] if args.get("expect") else ["approved", "answered"]))
     _require(q, "approved", "answered")
     mode = args.get("mode") or "text"
     if mode not in ANSWER_MODES:
@@ -277,13 +278,15 @@ def decide(state: State, command: str, args: JSON, device: str, actor: str, now:
         return Decision([NewEvent("question.answering", {"id": qid}, private={"by": actor})],
                         {"question_id": qid})
     q = state.question(args["question_id"])
+    if args.get("expect"):
+        _require(q, args["expect"])
     result = {"question_id": q.id}
     if command == "approve":
         _require(q, "pending", "hidden")
         wire = {**q.to_wire(), "status": "approved"}
         return Decision([_staff_event("question.approved", q, {"question": wire}, actor)], result)
     if command == "reject":
-        _require(q, "pending", "approved", "hidden")
+        _require(q, "pending")
         reason = args.get("reason") or "other"
         if reason not in REJECT_REASONS:
             raise BadRequest("bad_reason", "拒绝原因无效", "Unknown reason category", field="reason")
