@@ -67,7 +67,10 @@ class Client:
         await self.close()
 
     async def connect(self, resume: bool = False, **hello: Any) -> JSON:
-        """Open the socket and say hello; with ``resume`` ask only for missed events."""
+        """Open the socket and say hello; with ``resume`` ask only for missed events.
+
+        Returns the ``welcome`` frame once the snapshot (if one was sent) is in.
+        """
         headers = {"Origin": self.origin} if self.origin else None
         self._ws = await connect(f"{self.url}/ws/{self.session_id}", additional_headers=headers,
                                  max_size=None, compression=None, open_timeout=10)
@@ -165,11 +168,13 @@ class Client:
                 self.device = frame["device"]
             if frame["mode"] == "snapshot":
                 self.events = []
-            if self._welcomed is not None and not self._welcomed.done():
+            elif self._welcomed is not None and not self._welcomed.done():
                 self._welcomed.set_result(frame)
         elif kind == "snapshot":
             self.snapshot = frame
             self.seq = frame["seq"]
+            if self._welcomed is not None and not self._welcomed.done():
+                self._welcomed.set_result(self.welcome)
         elif kind == "presence":
             self.viewers = frame["viewers"]
         elif kind in ("ack", "error", "pong"):
