@@ -3,23 +3,33 @@
 ``LiveServer`` runs ``python -m live serve`` as a child process on a free
 port against a temporary database, so tests exercise exactly what users run,
 and can stop, kill -9 and restart it on the same file.
+
+The ``server`` fixture runs each test twice, through the ``backend`` fixture:
+on SQLite with the memory bus, and on a fresh PostgreSQL database with Redis
+(the real servers on 127.0.0.1; if they are down the test fails, it never
+skips). A module that has nothing backend-specific to show (browser tests)
+may pin one: ``pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import httpx
 import pytest
 
@@ -29,6 +39,9 @@ ADMIN = "test-admin-token"
 TZ = ZoneInfo("Asia/Shanghai")
 TIMEOUT = float(os.environ.get("LIVE_TEST_TIMEOUT", "15"))
 """Seconds any wait may take; raise it on a slow machine rather than editing tests."""
+PG = os.environ.get("LIVE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+"""A database the tests may connect to in order to create and drop their own."""
+REDIS = os.environ.get("LIVE_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
 def free_port() -> int:
@@ -121,9 +134,51 @@ def db_path(tmp_path: Path) -> str:
     return str(tmp_path / "live.db")
 
 
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    db: str
+    bus: str
+    env: dict[str, str] = field(default_factory=dict)
+
+
+SHARED_REDIS_ENV = {"LIVE_QUESTIONS_PER_MINUTE_IP": "100000"}
+"""Rate-limit counters in Redis are shared by every server using it, and every test client
+is 127.0.0.1: without this, one test's questions would count against the next test's."""
+
+
+@asynccontextmanager
+async def fresh_pg_database() -> AsyncIterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped (connections and all) afterwards."""
+    name = f"live_t_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(PG)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield f"{PG.rsplit('/', 1)[0]}/{name}"
+    finally:
+        admin = await asyncpg.connect(PG)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def backend(request: pytest.FixtureRequest, db_path: str) -> AsyncIterator[Backend]:
+    """sqlite: a temp file and the memory bus; postgres: a fresh database and Redis."""
+    if request.param == "sqlite":
+        yield Backend("sqlite", db_path, "memory")
+        return
+    async with fresh_pg_database() as url:
+        yield Backend("postgres", url, REDIS, SHARED_REDIS_ENV)
+
+
 @pytest.fixture
-async def server(db_path: str) -> AsyncIterator[LiveServer]:
-    srv = await asyncio.to_thread(LiveServer(db_path).start)
+async def server(backend: Backend) -> AsyncIterator[LiveServer]:
+    srv = await asyncio.to_thread(LiveServer(backend.db, backend.bus, env=backend.env).start)
     try:
         yield srv
     finally:

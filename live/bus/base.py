@@ -1,9 +1,13 @@
-"""The bus interface, as small as encode/broadcaster's and with one addition.
+"""The bus interface, as small as encode/broadcaster's and with two additions.
 
 A subscriber is a plain callback, called in the event loop for each message.
 It is called with ``None`` when the bus may have lost messages (a Redis
 reconnect): the subscriber then re-reads the log, because the bus itself keeps
 no history and never needs to.
+
+``presence`` is the one piece of shared state that is not in the log: how
+many viewers a session has across every worker. It lives with the bus because
+the bus is what spans the workers; in one process it is just the local count.
 """
 
 from __future__ import annotations
@@ -24,3 +28,6 @@ class Bus(Protocol):
 
     def subscribe(self, channel: str, callback: Callback) -> AbstractAsyncContextManager[None]:
         """Deliver ``channel``'s messages to ``callback`` until the context exits."""
+
+    async def presence(self, channel: str, local: int) -> int:
+        """Report this process's viewer count on ``channel``; return the count over all processes."""

@@ -27,6 +27,9 @@ class MemoryBus:
         for callback in tuple(self._subscribers.get(channel, ())):
             callback(message)
 
+    async def presence(self, channel: str, local: int) -> int:
+        return local
+
     @asynccontextmanager
     async def subscribe(self, channel: str, callback: Callback) -> AsyncIterator[None]:
         self._subscribers[channel].append(callback)

@@ -1,0 +1,329 @@
+"""The store and bus contracts, run against every implementation (SQLite and PostgreSQL;
+the memory bus and Redis), plus what only the shared engines must do: migrate once when
+workers start together, refuse when PostgreSQL is gone and recover when it returns,
+resubscribe after Redis drops the connection and say that messages may have been lost.
+
+PostgreSQL and Redis are the real servers on 127.0.0.1; if they are down these fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+
+from live.bus import Bus, open_bus
+from live.bus.redis import RedisBus
+from live.events import NewEvent
+from live.exceptions import Conflict, Unavailable
+from live.store import SeqConflict, Store, open_store
+from live.store.postgres import MIGRATIONS, PostgresStore
+
+from .conftest import PG, REDIS, TIMEOUT, fresh_pg_database
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'live.db'}"
+        return
+    async with fresh_pg_database() as url:
+        yield url
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[Store]:
+    s = open_store(store_url)
+    await s.open()
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+def asked(qid: int, text: str) -> dict:
+    return {"question": {"id": qid, "text": text, "name": "网友", "status": "approved",
+                         "asked_at": 1000 + qid}}
+
+
+async def new_session(store: Store) -> int:
+    pid = await store.create_programme("qzzx", "区长在线", "")
+    first = await store.create_session(pid, "p-hash", "m-hash",
+                                       NewEvent("session.created", {"session": {"title": "第32期"}}))
+    assert first.seq == 1
+    return first.session_id
+
+
+async def test_append_numbers_events_in_one_commit_and_reads_them_back(store: Store) -> None:
+    sid = await new_session(store)
+    events = [NewEvent("question.asked", asked(1, "路灯 💡 什么时候修？"),
+                       public={"question": {"id": 1}}, private={"contact": "13800000000"}),
+              NewEvent("session.updated", {"session": {"title": "第33期"}})]
+    stored = await store.append(sid, 1, events, info={"title": "第33期"})
+    assert [e.seq for e in stored] == [2, 3]
+    back = await store.read(sid)
+    assert [(e.seq, e.type, e.data, e.public, e.private) for e in back[1:]] == [
+        (2, "question.asked", events[0].data, events[0].public, events[0].private),
+        (3, "session.updated", events[1].data, None, {})]
+    assert [e.seq for e in await store.read(sid, after=1, limit=1)] == [2]
+    row = await store.get_session(sid)
+    assert row is not None and row.last_seq == 3 and row.info == {"title": "第33期"}
+    assert [r.id for r in await store.list_sessions(row.programme_id)] == [sid]
+    assert await store.list_sessions(row.programme_id + 1) == []
+
+
+async def test_a_stale_writer_gets_seq_conflict_and_stores_nothing(store: Store) -> None:
+    sid = await new_session(store)
+    await store.append(sid, 1, [NewEvent("a", {})])
+    with pytest.raises(SeqConflict):
+        await store.append(sid, 1, [NewEvent("b", {}), NewEvent("c", {})], info={"x": 1})
+    assert [e.type for e in await store.read(sid)] == ["session.created", "a"]
+    row = await store.get_session(sid)
+    assert row is not None and row.last_seq == 2 and row.info == {"title": "第32期"}
+
+
+async def test_writers_on_separate_connections_never_share_a_number(store_url: str) -> None:
+    """Four stores (as four workers would) race to append; the log stays 1, 2, 3, ... once each."""
+    stores = [open_store(store_url) for _ in range(4)]
+    for s in stores:
+        await s.open()
+    try:
+        sid = await new_session(stores[0])
+
+        async def writer(n: int, s: Store) -> int:
+            conflicts = 0
+            for i in range(10):
+                for _ in range(200):
+                    row = await s.get_session(sid)
+                    assert row is not None
+                    try:
+                        await s.append(sid, row.last_seq, [NewEvent("w", {"n": n, "i": i})])
+                        break
+                    except SeqConflict:
+                        conflicts += 1
+                else:
+                    raise AssertionError("writer starved")
+            return conflicts
+
+        await asyncio.gather(*(writer(n, s) for n, s in enumerate(stores)))
+        log = await stores[0].read(sid)
+        assert [e.seq for e in log] == list(range(1, 42))
+        assert sorted((e.data["n"], e.data["i"]) for e in log[1:]) == [
+            (n, i) for n in range(4) for i in range(10)]
+        for n in range(4):
+            assert [e.data["i"] for e in log[1:] if e.data["n"] == n] == list(range(10))
+    finally:
+        for s in stores:
+            await s.close()
+
+
+async def test_votes_one_per_device_moved_on_merge(store: Store) -> None:
+    sid = await new_session(store)
+    assert await store.set_vote(sid, 1, "dev-a", True) is True
+    assert await store.set_vote(sid, 1, "dev-a", True) is False
+    assert await store.set_vote(sid, 1, "dev-b", True) is True
+    assert await store.set_vote(sid, 2, "dev-a", True) is True
+    assert await store.vote_counts(sid) == {1: 2, 2: 1}
+    assert await store.device_votes(sid, "dev-a") == [1, 2]
+    assert await store.set_vote(sid, 1, "dev-b", False) is True
+    assert await store.set_vote(sid, 1, "dev-b", False) is False
+    await store.set_vote(sid, 1, "dev-c", True)
+    await store.move_votes(sid, 1, 2)
+    assert await store.vote_counts(sid) == {2: 2}
+    assert await store.device_votes(sid, "dev-c") == [2]
+
+
+async def test_archive_projection_follows_the_log(store: Store) -> None:
+    """Search sees answered questions only, in the commit that answered them."""
+    sid = await new_session(store)
+    row = await store.get_session(sid)
+    assert row is not None
+    await store.append(sid, 1, [
+        NewEvent("question.asked", asked(1, "小区路灯什么时候修好？")),
+        NewEvent("question.asked", asked(2, "路灯太暗了")),
+        NewEvent("question.answered", {"id": 1, "answer": {"text": "下个月完工。", "at": 5000}}),
+        NewEvent("question.rejected", {"id": 2})])
+    found = await store.search_answered(["路灯什么"], ["完工"], None, 10)
+    assert [(r["session_id"], r["question_id"], r["answer"], r["at"]) for r in found] == [
+        (sid, 1, "下个月完工。", 5000)]
+    assert found[0]["programme_id"] == row.programme_id and found[0]["info"] == row.info
+    assert await store.search_answered(["太暗了"], [], None, 10) == []
+    assert await store.search_answered(["路灯什么"], [], row.programme_id + 1, 10) == []
+    similar = await store.similar_answered(["路灯", "修好", "公交"], row.programme_id, 10**13, 5)
+    assert [r["question_id"] for r in similar] == [1]
+    assert await store.answered_counts() == {sid: 1}
+    await store.record_presence(sid, 30_000, 7)
+    await store.record_presence(sid, 30_000, 5)
+    await store.record_presence(sid, 0, 2)
+    assert await store.presence(sid) == [(0, 2), (30_000, 7)]
+
+
+async def test_meta_and_programmes(store: Store) -> None:
+    assert await store.get_meta("secret") is None
+    await store.set_meta("secret", "one")
+    await store.set_meta("secret", "two")
+    assert await store.get_meta("secret") == "two"
+    pid = await store.create_programme("qzzx", "区长在线", "每周四晚")
+    with pytest.raises(Conflict) as err:
+        await store.create_programme("qzzx", "again", "")
+    assert err.value.code == "programme_exists"
+    await store.update_programme(pid, {"title": "区长在线（新）", "description": ""})
+    [p] = await store.list_programmes()
+    assert (p["id"], p["slug"], p["title"], p["description"]) == (pid, "qzzx", "区长在线（新）", "")
+    await store.ping()
+
+
+async def test_postgres_migrates_once_when_workers_start_together() -> None:
+    async with fresh_pg_database() as url:
+        stores = [PostgresStore(url) for _ in range(6)]
+        await asyncio.gather(*(s.open() for s in stores))
+        for s in stores:
+            await s.close()
+        done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "live", "migrate",
+                                       "--db", url], capture_output=True, text=True,
+                                       timeout=TIMEOUT)
+        assert done.returncode == 0, done.stderr
+        conn = await asyncpg.connect(url)
+        try:
+            versions = [r[0] for r in await conn.fetch("SELECT version FROM schema_version "
+                                                       "ORDER BY version")]
+            assert versions == list(range(1, len(MIGRATIONS) + 1))
+            await conn.execute("INSERT INTO schema_version(version) VALUES ($1)", len(MIGRATIONS) + 1)
+        finally:
+            await conn.close()
+        with pytest.raises(SystemExit, match="newer than this code"):
+            await PostgresStore(url).open()
+
+
+async def test_postgres_outage_is_unavailable_and_the_pool_recovers() -> None:
+    """The database refuses connections and drops ours; then it takes them again."""
+    async with fresh_pg_database() as url:
+        name = url.rsplit("/", 1)[1]
+        store = PostgresStore(url)
+        await store.open()
+        admin = await asyncpg.connect(PG)
+        try:
+            sid = await new_session(store)
+            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                "WHERE datname = $1", name)
+            for attempt in (lambda: store.append(sid, 1, [NewEvent("lost", {})]),
+                            lambda: store.read(sid), store.ping,
+                            lambda: store.set_vote(sid, 1, "d", True)):
+                with pytest.raises(Unavailable) as err:
+                    await attempt()
+                assert err.value.code == "unavailable" and err.value.status == 503
+            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+            stored = await store.append(sid, 1, [NewEvent("kept", {})])
+            assert [e.type for e in await store.read(sid)] == ["session.created", "kept"]
+            assert stored[0].seq == 2
+        finally:
+            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+            await admin.close()
+            await store.close()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def buses(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Bus, Bus]]:
+    """(publisher, subscriber): two processes' buses for Redis; one bus for memory."""
+    if request.param == "memory":
+        bus = open_bus("memory")
+        await bus.connect()
+        yield bus, bus
+        await bus.disconnect()
+        return
+    pub, sub = open_bus(REDIS), open_bus(REDIS)
+    await pub.connect()
+    await sub.connect()
+    try:
+        yield pub, sub
+    finally:
+        await pub.disconnect()
+        await sub.disconnect()
+
+
+async def until(check: Callable[[], bool], what: str) -> None:
+    async with asyncio.timeout(TIMEOUT):
+        while not check():
+            await asyncio.sleep(0.01)
+    assert check(), what
+
+
+def fresh_channel() -> str:
+    return f"live:test:{secrets.token_hex(6)}"
+
+
+async def test_bus_delivers_in_order_to_that_channel_only(buses: tuple[Bus, Bus]) -> None:
+    pub, sub = buses
+    one, other = fresh_channel(), fresh_channel()
+    got: list[str | None] = []
+    later: list[str | None] = []
+    async with sub.subscribe(one, got.append):
+        for i in range(50):
+            await pub.publish(one, f"m{i}")
+            await pub.publish(other, f"x{i}")
+        await until(lambda: len(got) >= 50, "all 50 messages")
+    assert got == [f"m{i}" for i in range(50)]
+    async with sub.subscribe(one, later.append):
+        await pub.publish(one, "after")
+        await until(lambda: later == ["after"], "the new subscriber's message")
+    assert got == [f"m{i}" for i in range(50)], "an exited subscription still received"
+
+
+async def test_subscribe_returns_only_once_publishes_will_arrive(buses: tuple[Bus, Bus]) -> None:
+    """A room reads the log right after subscribing: nothing may fall between the two."""
+    pub, sub = buses
+    for _ in range(20):
+        channel, got = fresh_channel(), []
+        async with sub.subscribe(channel, got.append):
+            await pub.publish(channel, "first")
+            await until(lambda got=got: got == ["first"], "the first message after subscribe")
+
+
+async def test_presence_sums_every_workers_count(buses: tuple[Bus, Bus]) -> None:
+    a, b = buses
+    channel = fresh_channel()
+    if a is b:
+        assert await a.presence(channel, 4) == 4
+        return
+    await a.presence(channel, 2)
+    assert await b.presence(channel, 3) == 5
+    assert await a.presence(channel, 1) == 4
+    await a.disconnect()
+    assert await b.presence(channel, 3) == 3, "a stopped worker still counted"
+
+
+async def test_redis_reconnect_resubscribes_and_signals_possible_loss() -> None:
+    pub, sub = RedisBus(REDIS), RedisBus(REDIS)
+    await pub.connect()
+    await sub.connect()
+    admin = aioredis.from_url(REDIS, decode_responses=True)
+    channel, got = fresh_channel(), []
+    try:
+        async with sub.subscribe(channel, got.append):
+            await pub.publish(channel, "before")
+            await until(lambda: got == ["before"], "the message before the drop")
+            clients = await admin.client_list()
+            [mine] = [c["id"] for c in clients if c["name"] == f"live-sub:{sub.worker_id}"]
+            assert await admin.client_kill_filter(_id=mine) == 1
+            await until(lambda: None in got, "the reconnect signal")
+            await pub.publish(channel, "after")
+            await until(lambda: "after" in got, "a message after the reconnect")
+        assert got == ["before", None, "after"]
+    finally:
+        await admin.aclose()
+        await pub.disconnect()
+        await sub.disconnect()
+
+
+async def test_unreachable_redis_fails_the_start_clearly() -> None:
+    bus = RedisBus("redis://127.0.0.1:1/0")
+    with pytest.raises(SystemExit, match=r"Redis at 127\.0\.0\.1:1/0 is not usable"):
+        await bus.connect()
