@@ -1,0 +1,229 @@
+"""The published record of a session (访谈实录), built from its log, in its formats.
+
+A record is the session's log folded with :func:`live.state.apply`, the same
+fold live viewers and replay use, so the transcript cannot disagree with what
+was shown. One pass also notes when each question was *first* answered: the
+order of the conversation, which a later revision of an answer must not change.
+
+What is published is chosen here, once, for every format: the answered
+questions, in the order they were answered, with the citizen's display name and
+the official's latest answer; on a staff request, also the approved questions
+left unanswered. Only public fields are copied (never the private contact,
+device, staff notes, the pre-edit text or filter flags).
+
+Markdown escapes what a citizen typed so it cannot become markup or a link;
+CSV starts with a BOM (Excel reads UTF-8 Chinese only with one) and defuses
+cells that a spreadsheet would run as a formula.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .events import JSON, now_ms
+from .exceptions import NotFound
+from .state import Question, State, apply
+from .store import Store
+
+LABELS: dict[str, dict[str, str]] = {
+    "zh": {"programme": "栏目", "episode": "期数", "episode_n": "第{n}期", "guest": "嘉宾",
+           "time": "时间", "answered": "本期共解答 {n} 个问题。", "unanswered": "未答复的问题",
+           "video": "（已在直播视频中解答）", "written": "（书面答复）", "file": "{p}第{n}期访谈实录",
+           "no": "序号", "name": "提问人", "asked_at": "提问时间", "question": "问题",
+           "answered_at": "答复时间", "answer": "答复", "by": "答复人", "mode": "答复方式",
+           "status": "状态", "link": "链接", "approved": "已公开，未答复", "colon": "："},
+    "en": {"programme": "Programme", "episode": "Episode", "episode_n": "No. {n}", "guest": "Guest",
+           "time": "Time", "answered": "{n} questions answered.", "unanswered": "Not answered",
+           "video": "(answered in the live video)", "written": "(answered in writing)",
+           "file": "{p} episode {n} transcript", "no": "No.", "name": "Name",
+           "asked_at": "Asked at", "question": "Question", "answered_at": "Answered at",
+           "answer": "Answer", "by": "Answered by", "mode": "Mode", "status": "Status",
+           "link": "Link", "approved": "published, not answered", "colon": ": "},
+}
+ANSWER_FIELDS = ("text", "at", "by", "mode", "revision")
+
+
+@dataclass
+class Record:
+    """A session's log, folded; plus the first-answer times and who was ever published.
+
+    ``programme`` is looked up on every load (a programme can be renamed without an event).
+    """
+
+    state: State
+    programme: JSON
+    first_answered: dict[int, int] = field(default_factory=dict)
+    published: set[int] = field(default_factory=set)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return zone(self.state.info.get("timezone"))
+
+
+def zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "Asia/Shanghai")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("Asia/Shanghai")
+
+
+def local(ms: int | None, tz: ZoneInfo, seconds: bool = False) -> str:
+    if not ms:
+        return ""
+    return datetime.fromtimestamp(ms / 1000, tz).strftime("%Y-%m-%d %H:%M:%S" if seconds
+                                                          else "%Y-%m-%d %H:%M")
+
+
+_RECENT: OrderedDict[tuple[int, int, str, int], Record] = OrderedDict()
+RECENT_MAX = 16
+"""Folded logs kept per process: a finished session's log never changes, and a published
+transcript is read by many people, so each (store, session, epoch, last seq) is folded once."""
+
+
+async def load(store: Store, session_id: int) -> Record:
+    """The session's log, folded (read and folded again only when the log has grown)."""
+    row = await store.get_session(session_id)
+    if row is None:
+        raise NotFound("session_not_found", "访谈不存在", "No such session", id=session_id)
+    key = (id(store), session_id, row.epoch, row.last_seq)
+    record = _RECENT.get(key)
+    if record is None:
+        record = await _fold(store, session_id)
+        if record.state.seq == row.last_seq:
+            _RECENT[key] = record
+            while len(_RECENT) > RECENT_MAX:
+                _RECENT.popitem(last=False)
+    else:
+        _RECENT.move_to_end(key)
+    record.programme = next((p for p in await store.list_programmes() if p["id"] == row.programme_id),
+                            {"id": row.programme_id, "slug": "", "title": ""})
+    return record
+
+
+async def _fold(store: Store, session_id: int) -> Record:
+    record = Record(State(session_id), {})
+    for event in await store.read(session_id):
+        apply(record.state, event)
+        d = event.data
+        if event.type == "question.answered":
+            record.first_answered.setdefault(d["id"], event.at)
+        elif event.type == "question.approved" or (
+                event.type == "question.asked" and d["question"]["status"] == "approved"):
+            record.published.add(d["question"]["id"])
+    return record
+
+
+def _item(n: int, q: Question, record: Record) -> JSON:
+    tz = record.tz
+    answer = {k: q.answer[k] for k in ANSWER_FIELDS if k in q.answer} if q.answer else None
+    answered_at = record.first_answered.get(q.id) if answer else None
+    return {"n": n, "id": q.id, "status": q.status, "name": q.name, "question": q.text,
+            "asked_at": q.asked_at, "asked_at_local": local(q.asked_at, tz), "answer": answer,
+            "answered_at": answered_at, "answered_at_local": local(answered_at, tz),
+            "link": f"/s/{record.state.session_id}/replay#q{q.id}"}
+
+
+def transcript(record: Record, include_unanswered: bool = False) -> JSON:
+    """The published record as data; every other format is rendered from this."""
+    info, tz = record.state.info, record.tz
+    questions = record.state.questions.values()
+    answered = sorted((q for q in questions if q.status == "answered"),
+                      key=lambda q: (record.first_answered.get(q.id, 0), q.id))
+    items = [_item(n, q, record) for n, q in enumerate(answered, start=1)]
+    if include_unanswered:
+        waiting = sorted((q for q in questions if q.status == "approved"), key=lambda q: q.asked_at)
+        items += [_item(n, q, record) for n, q in enumerate(waiting, start=len(items) + 1)]
+    session = {"id": record.state.session_id,
+               "programme": {k: record.programme.get(k, "") for k in ("id", "slug", "title")},
+               **{k: info.get(k) for k in ("episode", "title", "guest_name", "guest_post",
+                                           "description", "starts_at", "ends_at", "timezone")},
+               "starts_at_local": local(info.get("starts_at"), tz),
+               "ends_at_local": local(info.get("ends_at"), tz),
+               "link": f"/s/{record.state.session_id}/replay"}
+    return {"session": session, "include_unanswered": include_unanswered,
+            "answered": len(answered), "generated_at": now_ms(), "items": items}
+
+
+_MD_INLINE = re.compile(r"([\\`*_\[\]<>|~])")
+_MD_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+\.)", re.MULTILINE)
+
+
+def md_escape(text: str) -> str:
+    """Text that Markdown shows as itself: no emphasis, link, HTML, heading or list."""
+    text = _MD_INLINE.sub(r"\\\1", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+
+
+def _answer_text(item: JSON, lab: dict[str, str]) -> str:
+    a = item["answer"] or {}
+    text = a.get("text", "")
+    if a.get("mode") == "video":
+        text = f"{text}\n\n{lab['video']}".strip()
+    elif a.get("mode") == "written":
+        text = f"{text}\n\n{lab['written']}".strip()
+    return text
+
+
+def to_markdown(doc: JSON, base: str, lang: str = "zh") -> str:
+    lab = LABELS.get(lang, LABELS["zh"])
+    s = doc["session"]
+    guest = s["guest_name"] + (f"（{s['guest_post']}）" if s.get("guest_post") else "")
+    end = (s["ends_at_local"] or "")[-5:]
+    out = [f"# {md_escape(s['title'] or '')}", "",
+           f"- {lab['programme']}{lab['colon']}{md_escape(s['programme']['title'])}",
+           f"- {lab['episode']}{lab['colon']}{lab['episode_n'].format(n=s['episode'])}",
+           f"- {lab['guest']}{lab['colon']}{md_escape(guest)}",
+           f"- {lab['time']}{lab['colon']}{s['starts_at_local']}–{end}（{s['timezone']}）", ""]
+    if s.get("description"):
+        out += [md_escape(s["description"]), ""]
+    out += [lab["answered"].format(n=doc["answered"]), ""]
+    for item in doc["items"]:
+        if item["n"] == doc["answered"] + 1:
+            out += ["---", "", f"## {lab['unanswered']}", ""]
+        when = item["asked_at_local"][-5:]
+        out += [f"### {item['n']}. {md_escape(item['name'])}（{when}）", ""]
+        out += ["> " + line for line in md_escape(item["question"]).split("\n")] + [""]
+        if item["answer"]:
+            by = md_escape(item["answer"].get("by") or s["guest_name"] or "")
+            out += [f"**{by}**（{item['answered_at_local'][-5:]}）{lab['colon']}", ""]
+            out += [md_escape(_answer_text(item, lab)).replace("\n", "  \n"), ""]
+        out += [f"<{base}{item['link']}>", ""]
+    return "\n".join(out)
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def to_csv(doc: JSON, base: str, lang: str = "zh") -> str:
+    lab = LABELS.get(lang, LABELS["zh"])
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow([lab[k] for k in ("no", "name", "asked_at", "question", "answered_at", "answer",
+                                 "by", "mode", "status", "link")])
+    for item in doc["items"]:
+        a = item["answer"] or {}
+        status = "" if item["status"] == "answered" else lab["approved"]
+        w.writerow([_cell(v) for v in (item["n"], item["name"], item["asked_at_local"],
+                                       item["question"], item["answered_at_local"],
+                                       a.get("text", ""), a.get("by", ""), a.get("mode", ""),
+                                       status, base + item["link"])])
+    return "\ufeff" + buf.getvalue()
+
+
+def disposition(doc: JSON, ext: str, lang: str = "zh") -> str:
+    """``attachment`` with an ASCII name and the full (Chinese) name per RFC 6266."""
+    s = doc["session"]
+    slug = re.sub(r"[^a-z0-9-]+", "-", str(s["programme"]["slug"]).lower()).strip("-") or "session"
+    plain = f"{slug}-{s['episode'] or s['id']}-transcript.{ext}"
+    lab = LABELS.get(lang, LABELS["zh"])
+    full = lab["file"].format(p=s["programme"]["title"], n=s["episode"] or s["id"]) + "." + ext
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(full, safe='')}"

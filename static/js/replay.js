@@ -1,0 +1,309 @@
+/**
+ * The replay page (/s/{id}/replay): a finished session played back from its event log.
+ *
+ * The whole public log is read once (paged), laid out on a timeline by timeline.js, and the
+ * state at any position is the same fold the live pages use (model.js) over the events up to
+ * it: forward is incremental, backward refolds from the start (cheap next to a network read).
+ * So the end of the timeline is the final state by construction. Links can point at a moment
+ * (?t=<ms from the start>) or a question (#q<id>, shown with its answer).
+ */
+import { errorText, t, time, windowText } from './i18n.js';
+import { PUBLIC, Session } from './model.js';
+import { SPEEDS, chapters, countAt, delay, schedule } from './timeline.js';
+import { $, announce, chrome, copy, h, keyed, sessionId, typing } from './ui.js';
+
+const sid = sessionId();
+const PAGE = 1000;
+const MAX_PAGES = 10000;
+const TICK = 250;
+const player = $('#player');
+let events = [];
+let plan = { start: 0, end: 0, duration: 0, offsets: [] };
+let final = new Session();
+let view = new Session();
+let shown = 0;
+let position = 0;
+let speed = 1;
+let playing = false;
+let lastTick = 0;
+let timer = null;
+let target = null;
+let marks = [];
+let touched = new Set();
+let programme = '';
+let drawn = -1;
+
+function tz() {
+  return final.info.timezone || 'Asia/Shanghai';
+}
+
+function clockText(ms) {
+  const s = Math.floor(ms / 1000);
+  const pad = (n) => String(n).padStart(2, '0');
+  const hms = `${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
+  return s >= 3600 ? `${Math.floor(s / 3600)}:${hms}` : hms;
+}
+
+let wallFormat = null;
+function wallText(ms) {
+  if (!wallFormat || wallFormat.tz !== tz()) {
+    const f = new Intl.DateTimeFormat(t('lang.locale'), { timeZone: tz(), month: 'numeric', day: 'numeric',
+      hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+    wallFormat = { tz: tz(), f };
+  }
+  return wallFormat.f.format(ms);
+}
+
+async function load() {
+  let after = 0;
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const r = await fetch(`/api/sessions/${sid}/events?after=${after}&limit=${PAGE}`);
+    const body = await r.json();
+    if (!r.ok) throw body;
+    events.push(...body.events);
+    after = body.next;
+    $('#loading').textContent = t('replay.loading_n', { n: events.length });
+    if (!body.more) break;
+  }
+  events.forEach((e, i) => {
+    if (e.seq !== i + 1) throw new Error(`log gap at ${i + 1}`);
+  });
+  plan = schedule(events);
+  for (const e of events) final.apply(e);
+}
+
+/** Show the state at position p (ms from the start of the timeline). */
+function seek(p) {
+  position = Math.min(plan.duration, Math.max(0, p));
+  const n = countAt(plan.offsets, position);
+  if (n < shown) {
+    view = new Session();
+    shown = 0;
+    touched.clear();
+  }
+  for (; shown < n; shown++) {
+    const q = view.apply(events[shown]);
+    if (q && playing) touched.add(q.id);
+  }
+  render();
+}
+
+function loop() {
+  clearTimeout(timer);
+  if (!playing) return;
+  const now = performance.now();
+  const before = shown;
+  seek(position + (now - lastTick) * speed);
+  lastTick = now;
+  if (shown > before) announceLatest(before);
+  if (position >= plan.duration) {
+    pause(true);
+    return;
+  }
+  const next = shown < events.length ? plan.offsets[shown] : plan.duration;
+  timer = setTimeout(loop, Math.min(TICK, delay(next, position, speed)));
+}
+
+function announceLatest(from) {
+  for (let i = shown - 1; i >= from; i--) {
+    const e = events[i];
+    if (e.type === 'question.answered') {
+      const q = view.questions.get(e.data.id);
+      announce(t('viewer.new_answer', { q: q?.text || '' }));
+      return;
+    }
+  }
+}
+
+function play() {
+  if (position >= plan.duration) seek(0);
+  playing = true;
+  lastTick = performance.now();
+  loop();
+}
+
+function pause(ended = false) {
+  playing = false;
+  clearTimeout(timer);
+  player.dataset.state = ended ? 'ended' : 'paused';
+  render();
+}
+
+function jump(chapter) {
+  target = chapter.id;
+  seek(chapter.offset);
+  render(true);
+  history.replaceState(null, '', `#q${chapter.id}`);
+  const card = document.getElementById(`q${chapter.id}`);
+  if (card) {
+    card.scrollIntoView({ block: 'center' });
+    card.focus({ preventScroll: true });
+  }
+}
+
+/** Controls on every tick; the session's content only when the events shown changed (or force). */
+function render(force = false) {
+  player.dataset.seq = shown ? String(events[shown - 1].seq) : '0';
+  player.dataset.position = String(Math.round(position));
+  if (playing) player.dataset.state = 'playing';
+  const play = $('#play');
+  play.textContent = t(playing ? 'replay.pause' : (position >= plan.duration && shown ? 'replay.again' : 'replay.play'));
+  play.setAttribute('aria-pressed', String(playing));
+  $('#seek').value = String(position);
+  $('#elapsed').textContent = clockText(position);
+  $('#total').textContent = clockText(plan.duration);
+  $('#wall').textContent = events.length ? t('replay.wall', { time: wallText(plan.start + position) }) : '';
+  $('#status').textContent = player.dataset.state === 'ended' ? t('replay.ended') : '';
+  if (!force && drawn === shown) return;
+  drawn = shown;
+  renderHeader();
+  renderNow();
+  renderLists();
+}
+
+function renderHeader() {
+  const i = final.info;
+  document.title = `${t('replay.badge')} · ${i.title || ''}${programme ? ` - ${programme}` : ''}`;
+  $('#title').textContent = i.title || '';
+  $('#episode').textContent = i.episode ? t('common.episode', { n: i.episode }) : '';
+  $('#guest-name').textContent = i.guest_name || '';
+  $('#guest-post').textContent = i.guest_post || '';
+  if (i.starts_at) $('#window').textContent = windowText(i.starts_at, i.ends_at, tz());
+  $('#live-note').hidden = final.phase(Date.now()) === 'closed';
+}
+
+function renderNow() {
+  const q = view.answering == null ? null : view.questions.get(view.answering);
+  $('#now').hidden = !q || !q.text;
+  if (q && q.text) $('#now-text').textContent = q.text;
+  const c = view.counts();
+  $('#counts').textContent = t('replay.counts', { received: c.received, published: c.published, answered: c.answered });
+}
+
+function card(q) {
+  const a = q.answer;
+  const mode = a?.mode || 'text';
+  return [
+    h('p', { class: 'q-text' }, q.text || ''),
+    h('p', { class: 'meta' }, t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) }),
+      q.votes ? ` · ${t('replay.votes', { n: q.votes })}` : ''),
+    a ? h('div', { class: 'answer' },
+      h('p', { class: 'answer-by' }, t(`answer.by_${mode}`, { name: a.by || final.info.guest_name || '', post: final.info.guest_post || '' })),
+      a.text ? h('p', { class: 'answer-text' }, a.text) : null,
+      h('p', { class: 'meta' }, a.at ? time(a.at, tz()) : '', a.revision > 1 ? ` · ${t('answer.revised')}` : '')) : null,
+  ];
+}
+
+function fill(list, items) {
+  keyed(list, items, (q) => h('li', { class: 'q', id: `q${q.id}`, tabIndex: -1 }), (li, q) => {
+    li.replaceChildren(...card(q).filter(Boolean));
+    li.classList.toggle('target', q.id === target);
+    if (touched.delete(q.id)) li.classList.add('fresh');
+  });
+}
+
+function renderLists() {
+  const answered = view.list('answered', 'answered');
+  const open = view.list('approved', 'votes');
+  fill($('#answered-list'), answered);
+  fill($('#open-list'), open);
+  $('#answered-count').textContent = answered.length ? String(answered.length) : '';
+  $('#open-count').textContent = open.length ? String(open.length) : '';
+  $('#answered-empty').hidden = answered.length > 0;
+  $('#open-empty').hidden = open.length > 0;
+  touched.clear();
+}
+
+function renderChapters() {
+  const list = $('#chapter-list');
+  const published = marks.filter((c) => PUBLIC.has(final.questions.get(c.id)?.status));
+  $('#chapters-empty').hidden = published.length > 0;
+  list.replaceChildren(...published.map((c) => {
+    const q = final.questions.get(c.id);
+    return h('li', {}, h('button', { type: 'button', class: 'chapter', dataset: { id: c.id }, on: { click: () => jump(c) } },
+      h('span', { class: 'chapter-time' }, clockText(c.offset)),
+      h('span', { class: 'chapter-text' }, q.text),
+      h('span', { class: 'chip', dataset: { status: q.status } }, t(`status.${q.status}`))));
+  }));
+  $('#marks').replaceChildren(...published.map((c) => {
+    const mark = h('span', { class: c.answered ? 'mark answered' : 'mark' });
+    mark.style.left = `${plan.duration ? (c.offset / plan.duration) * 100 : 0}%`;
+    return mark;
+  }));
+}
+
+function setup() {
+  $('#speed').replaceChildren(...SPEEDS.map((s) => h('option', { value: String(s) }, `${s}×`)));
+  const params = new URLSearchParams(location.search);
+  if (SPEEDS.includes(Number(params.get('speed')))) speed = Number(params.get('speed'));
+  $('#speed').value = String(speed);
+  $('#speed').addEventListener('change', (e) => {
+    speed = Number(e.target.value);
+    if (playing) loop();
+  });
+  $('#play').addEventListener('click', () => (playing ? pause() : play()));
+  $('#seek').addEventListener('input', (e) => {
+    target = null;
+    if (!playing) player.dataset.state = 'paused';
+    seek(Number(e.target.value));
+    lastTick = performance.now();
+  });
+  $('#share').addEventListener('click', (e) => {
+    copy(`${location.origin}/s/${sid}/replay?t=${Math.round(position)}`, e.currentTarget);
+  });
+  document.addEventListener('keydown', (e) => {
+    if (e.key !== ' ' || typing(e) || e.target instanceof HTMLButtonElement) return;
+    e.preventDefault();
+    if (playing) pause();
+    else play();
+  });
+  $('#transcript-link').href = `/s/${sid}/transcript`;
+  $('#live-link').href = `/s/${sid}`;
+}
+
+async function loadProgramme() {
+  try {
+    const r = await fetch('/api/programmes');
+    const p = ((await r.json()).programmes || []).find((x) => x.id === final.info.programme_id);
+    if (p) {
+      programme = p.title;
+      $('#programme').textContent = p.title;
+      render(true);
+    }
+  } catch {
+    /* the site name stays */
+  }
+}
+
+async function main() {
+  chrome(() => {
+    wallFormat = null;
+    render(true);
+    renderChapters();
+  });
+  setup();
+  player.dataset.state = 'loading';
+  try {
+    await load();
+  } catch (err) {
+    $('#loading').hidden = true;
+    $('#load-error').textContent = errorText(err);
+    player.dataset.state = 'error';
+    return;
+  }
+  $('#loading').hidden = true;
+  marks = chapters(events, plan.offsets);
+  const seekBar = $('#seek');
+  seekBar.max = String(plan.duration);
+  for (const id of ['play', 'speed', 'seek', 'share']) $(`#${id}`).disabled = false;
+  player.dataset.state = 'paused';
+  renderChapters();
+  loadProgramme();
+  const fromHash = location.hash.match(/^#q(\d+)$/);
+  const chapter = fromHash && marks.find((c) => c.id === Number(fromHash[1]));
+  const at = Number(new URLSearchParams(location.search).get('t'));
+  if (chapter) jump(chapter);
+  else seek(Number.isFinite(at) ? at : 0);
+}
+
+main();

@@ -1,0 +1,91 @@
+/**
+ * A session's log laid out on a playback timeline. Pure: no DOM, so tests can check it directly.
+ *
+ * Replay plays the log "as it happened": each event sits at its recorded time `at`, measured from
+ * the start of the live window, and at speed s an event at offset o is shown o / s after pressing
+ * play from the start. What happened before the window (the session being created, questions
+ * collected early) is the state at offset 0; what came after the window closed (an answer written
+ * up days later) lands at the end, so the end of the timeline is always the final state. If no
+ * event falls inside the window at all (a log seeded out of hours), the timeline spans the events.
+ */
+
+/** The live window: from the scheduled start (or an earlier opening) to the close (or the end). */
+function liveWindow(events) {
+  let start = Infinity;
+  let end = -Infinity;
+  let opened = null;
+  let closed = null;
+  for (const e of events) {
+    const d = e.data || {};
+    if (e.type === 'session.created' || e.type === 'session.updated') {
+      if (d.session?.starts_at != null) start = d.session.starts_at;
+      if (d.session?.ends_at != null) end = d.session.ends_at;
+    } else if (e.type === 'session.opened') {
+      opened = d.at;
+      closed = null;
+    } else if (e.type === 'session.closed') {
+      closed = d.at;
+    } else if (e.type === 'session.extended') {
+      end = d.ends_at;
+      closed = null;
+    }
+  }
+  if (opened != null) start = Math.min(start, opened);
+  return { start, end: closed ?? end };
+}
+
+/**
+ * { start, end, duration, offsets }: offsets[i] is where events[i] plays, in ms from start
+ * (never decreasing, since the log is in seq order and clamped to [0, duration]).
+ */
+export function schedule(events) {
+  if (!events.length) return { start: 0, end: 0, duration: 0, offsets: [] };
+  const w = liveWindow(events);
+  const inside = events.filter((e) => e.at >= w.start && e.at <= w.end);
+  const start = inside.length ? Math.max(w.start, events[0].at) : events[0].at;
+  const end = inside.length ? inside[inside.length - 1].at : events[events.length - 1].at;
+  const duration = Math.max(0, end - start);
+  let last = 0;
+  const offsets = events.map((e) => {
+    last = Math.max(last, Math.min(duration, Math.max(0, e.at - start)));
+    return last;
+  });
+  return { start, end, duration, offsets };
+}
+
+/** How many events are shown at position (ms): all with an offset at or before it. */
+export function countAt(offsets, position) {
+  let lo = 0;
+  let hi = offsets.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (offsets[mid] <= position) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Wall-clock ms until the event at offset is shown, playing from position at speed. */
+export function delay(offset, position, speed) {
+  return Math.max(0, offset - position) / speed;
+}
+
+/**
+ * Where each question's story is told: { id, offset, seq } at its first answer (or, never
+ * answered, where it was published), so "jump to question" lands with the answer on screen.
+ */
+export function chapters(events, offsets) {
+  const out = new Map();
+  events.forEach((e, i) => {
+    const d = e.data || {};
+    if (e.type === 'question.answered' && !out.get(d.id)?.answered) {
+      out.set(d.id, { id: d.id, offset: offsets[i], seq: e.seq, answered: true });
+    } else if ((e.type === 'question.approved' || (e.type === 'question.asked' && d.question?.text !== undefined))
+      && !out.has(d.question.id)) {
+      out.set(d.question.id, { id: d.question.id, offset: offsets[i], seq: e.seq, answered: false });
+    }
+  });
+  return [...out.values()].sort((a, b) => a.offset - b.offset || a.seq - b.seq);
+}
+
+export const SPEEDS = [1, 2, 4, 8, 16, 32];

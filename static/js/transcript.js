@@ -1,0 +1,168 @@
+/**
+ * The transcript page (/s/{id}/transcript): the published record (访谈实录), printable.
+ *
+ * The server decides what is published (GET /api/sessions/{id}/transcript) and this page only
+ * lays it out, with textContent throughout. Staff who open it with their link's #key= also get
+ * the unanswered approved questions on request, downloads that include them, and the session's
+ * statistics; the key travels only in an Authorization header, never in a URL.
+ */
+import { errorText, t, time, windowText } from './i18n.js';
+import { $, chrome, fragmentKey, h, sessionId } from './ui.js';
+
+const sid = sessionId();
+const key = fragmentKey();
+const SVG = 'http://www.w3.org/2000/svg';
+let doc = null;
+let stats = null;
+
+function auth() {
+  return key ? { Authorization: `Bearer ${key}` } : {};
+}
+
+async function getJSON(url, staff = false) {
+  const r = await fetch(url, { headers: staff ? auth() : {} });
+  const body = await r.json();
+  if (!r.ok) throw body;
+  return body;
+}
+
+function tz() {
+  return doc?.session.timezone || 'Asia/Shanghai';
+}
+
+function entry(item) {
+  const a = item.answer;
+  const mode = a?.mode || 'text';
+  return h('li', { class: a ? 'entry' : 'entry unanswered', id: `q${item.id}` },
+    h('h3', {}, t('transcript.asked', { n: item.n, name: item.name || '', time: time(item.asked_at, tz()) })),
+    h('p', { class: 'ask' }, item.question),
+    a ? h('p', {}, h('span', { class: 'who' }, t('transcript.answered', { name: a.by || doc.session.guest_name || '', time: time(item.answered_at || a.at, tz()) })),
+      mode !== 'text' ? h('span', { class: 'meta' }, ` ${t(`transcript.mode_${mode}`)}`) : null) : h('p', { class: 'who' }, t('transcript.not_answered')),
+    a && a.text ? h('p', { class: 'reply' }, a.text) : null,
+    h('p', { class: 'meta no-print' }, h('a', { href: `/s/${sid}/replay#q${item.id}` }, t('transcript.in_replay'))));
+}
+
+function render() {
+  if (!doc) return;
+  const s = doc.session;
+  document.title = `${s.title || ''} · ${t('transcript.badge')}`;
+  $('#programme').textContent = s.programme.title || t('site.name');
+  $('#episode').textContent = s.episode ? t('common.episode', { n: s.episode }) : '';
+  $('#title').textContent = s.title || '';
+  $('#m-programme').textContent = s.programme.title || '';
+  $('#m-guest').textContent = [s.guest_name, s.guest_post].filter(Boolean).join(' · ');
+  $('#m-time').textContent = s.starts_at ? windowText(s.starts_at, s.ends_at, tz()) : '';
+  $('#description').textContent = s.description || '';
+  $('#summary').textContent = t('transcript.summary', { n: doc.answered });
+  const answered = doc.items.filter((i) => i.answer);
+  const waiting = doc.items.filter((i) => !i.answer);
+  $('#entries').replaceChildren(...answered.map(entry));
+  $('#entries-empty').hidden = answered.length > 0;
+  $('#unanswered-title').hidden = waiting.length === 0;
+  $('#unanswered-list').replaceChildren(...waiting.map(entry));
+  renderStats();
+}
+
+function tile(label, value) {
+  return h('div', { class: 'stat' }, h('b', {}, String(value)), label);
+}
+
+function chart(series) {
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('class', 'chart');
+  svg.setAttribute('viewBox', '0 0 100 40');
+  svg.setAttribute('preserveAspectRatio', 'none');
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', t('stats.chart_label', { n: series.length }));
+  if (series.length) {
+    const t0 = series[0].at;
+    const span = Math.max(1, series[series.length - 1].at - t0);
+    const top = Math.max(1, ...series.map((p) => p.viewers));
+    const y = (p) => 40 - (p.viewers / top) * 36;
+    const pts = series.length === 1 ? [`0,${y(series[0])}`, `100,${y(series[0])}`]
+      : series.map((p) => `${((p.at - t0) / span) * 100},${y(p)}`);
+    const area = document.createElementNS(SVG, 'polygon');
+    area.setAttribute('class', 'area');
+    area.setAttribute('points', `0,40 ${pts.join(' ')} 100,40`);
+    svg.append(area);
+  }
+  return svg;
+}
+
+function renderStats() {
+  if (!stats) return;
+  const q = stats.questions;
+  $('#stats-grid').replaceChildren(
+    tile(t('stats.asked'), q.asked), tile(t('stats.approved'), q.approved),
+    tile(t('stats.answered'), q.answered), tile(t('stats.rejected'), q.rejected),
+    tile(t('stats.votes'), stats.votes), tile(t('stats.peak'), stats.peak_viewers));
+  $('#peak').textContent = stats.peak_at
+    ? t('stats.peak_at', { n: stats.peak_viewers, time: time(stats.peak_at, tz()) }) : t('stats.no_viewers');
+  const v = stats.viewers;
+  $('#chart-box').replaceChildren(chart(v), v.length ? h('p', { class: 'chart-axis meta' },
+    h('span', {}, time(v[0].at, tz())), h('span', {}, time(v[v.length - 1].at, tz()))) : '');
+}
+
+/** A download that needs the staff key: fetched with the header, saved from a blob. */
+async function staffDownload(url, fallback) {
+  try {
+    const r = await fetch(url, { headers: auth() });
+    if (!r.ok) throw await r.json();
+    const cd = r.headers.get('content-disposition') || '';
+    const m = cd.match(/filename\*=UTF-8''([^;]+)/);
+    const a = h('a', { href: URL.createObjectURL(await r.blob()), download: m ? decodeURIComponent(m[1]) : fallback });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  } catch (err) {
+    $('#stats-error').textContent = errorText(err);
+  }
+}
+
+function transcriptUrl(format) {
+  const unanswered = $('#unanswered').checked ? '&unanswered=1' : '';
+  return `/api/sessions/${sid}/transcript?format=${format}${unanswered}`;
+}
+
+async function loadStaff() {
+  $('#staff').hidden = false;
+  for (const f of ['md', 'csv', 'json']) {
+    $(`#staff-${f}`).addEventListener('click', () => staffDownload(transcriptUrl(f), `transcript.${f}`));
+  }
+  $('#stats-csv').addEventListener('click', () => staffDownload(`/api/sessions/${sid}/stats?format=csv`, 'stats.csv'));
+  $('#unanswered').addEventListener('change', async (e) => {
+    try {
+      doc = await getJSON(e.target.checked ? `/api/sessions/${sid}/transcript?unanswered=1` : `/api/sessions/${sid}/transcript`, true);
+      render();
+    } catch (err) {
+      e.target.checked = false;
+      $('#stats-error').textContent = errorText(err);
+    }
+  });
+  try {
+    stats = await getJSON(`/api/sessions/${sid}/stats`, true);
+    renderStats();
+  } catch (err) {
+    $('#stats-error').textContent = errorText(err);
+  }
+}
+
+async function main() {
+  chrome(render);
+  $('#print').addEventListener('click', () => window.print());
+  for (const f of ['md', 'csv', 'json']) $(`#dl-${f}`).href = `/api/sessions/${sid}/transcript?format=${f}`;
+  $('#replay-link').href = `/s/${sid}/replay`;
+  try {
+    doc = await getJSON(`/api/sessions/${sid}/transcript`);
+  } catch (err) {
+    $('#load-error').textContent = errorText(err);
+    return;
+  }
+  render();
+  const target = location.hash && document.getElementById(location.hash.slice(1));
+  if (target) target.scrollIntoView({ block: 'center' });
+  if (key) loadStaff();
+}
+
+main();
