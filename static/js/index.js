@@ -1,0 +1,123 @@
+/**
+ * The programme page (/): for each programme, the episode that is live now, the announced ones
+ * (预告) with date, time, topic and official, and the past ones with links to their replay;
+ * and the receipt lookup, where an asker sees what became of a question without an account.
+ */
+import { date, day, errorText, t, time, windowText } from './i18n.js';
+import { $, chrome, episodeTitle, h } from './ui.js';
+
+let programmes = [];
+let sessions = [];
+let lastReceipt = null;
+
+const tzOf = (s) => s.timezone || 'Asia/Shanghai';
+const guest = (s) => [s.guest_name, s.guest_post].filter(Boolean).join(' ');
+
+function liveCard(s) {
+  return h('article', { class: 'card live-card' },
+    h('p', {}, h('span', { class: 'badge', dataset: { phase: 'open' } }, t('phase.open'))),
+    h('h3', {}, episodeTitle(s)),
+    h('p', {}, t('index.guest', { guest: guest(s) })),
+    h('p', { class: 'meta' }, windowText(s.starts_at, s.ends_at, tzOf(s))),
+    h('a', { class: 'btn primary big', href: `/s/${s.id}` }, t('index.join')));
+}
+
+function upcomingItem(s) {
+  const tz = tzOf(s);
+  return h('li', {},
+    h('p', { class: 'when' }, day(s.starts_at, tz), h('br'), `${time(s.starts_at, tz)}–${time(s.ends_at, tz)}`),
+    h('div', { class: 'ep-main' },
+      h('h4', {}, h('a', { href: `/s/${s.id}` }, episodeTitle(s))),
+      h('p', { class: 'meta' }, t('index.guest', { guest: guest(s) })),
+      s.phase === 'collecting' ? h('p', { class: 'meta' }, h('span', { class: 'badge', dataset: { phase: 'collecting' } }, t('phase.collecting'))) : null));
+}
+
+function pastItem(s) {
+  return h('li', {},
+    h('p', { class: 'when' }, date(s.starts_at, tzOf(s))),
+    h('div', { class: 'ep-main' },
+      h('h4', {}, episodeTitle(s)),
+      h('p', { class: 'meta' }, t('index.guest', { guest: guest(s) })),
+      h('p', {}, h('a', { href: `/s/${s.id}/replay` }, t('index.replay')), ' · ',
+        h('a', { href: `/s/${s.id}/transcript` }, t('index.transcript')))));
+}
+
+function render() {
+  const box = $('#programmes');
+  box.replaceChildren(...programmes.map((p) => {
+    const mine = sessions.filter((s) => s.programme_id === p.id);
+    const live = mine.filter((s) => s.phase === 'open');
+    const upcoming = mine.filter((s) => s.phase === 'upcoming' || s.phase === 'collecting').sort((a, b) => a.starts_at - b.starts_at);
+    const past = mine.filter((s) => s.phase === 'closed').sort((a, b) => b.starts_at - a.starts_at);
+    return h('section', { class: 'programme', attrs: { 'aria-label': p.title } },
+      h('h2', {}, p.title),
+      p.description ? h('p', { class: 'muted' }, p.description) : null,
+      live.map(liveCard),
+      h('div', { class: 'card' },
+        h('h3', { class: 'sub' }, t('index.upcoming')),
+        upcoming.length ? h('ul', { class: 'list episodes' }, upcoming.map(upcomingItem)) : h('p', { class: 'empty' }, t('index.no_upcoming')),
+        h('h3', { class: 'sub' }, t('index.past')),
+        past.length ? h('ul', { class: 'list episodes' }, past.map(pastItem)) : h('p', { class: 'empty' }, t('index.no_past'))));
+  }));
+  if (lastReceipt) showReceipt(lastReceipt);
+}
+
+async function load() {
+  try {
+    const [p, s] = await Promise.all([fetch('/api/programmes'), fetch('/api/sessions')]);
+    programmes = (await p.json()).programmes || [];
+    sessions = (await s.json()).sessions || [];
+    $('#loading').hidden = programmes.length > 0;
+    $('#loading').textContent = t('index.none');
+  } catch {
+    $('#loading').textContent = t('error.network');
+  }
+  render();
+}
+
+function showReceipt(r) {
+  const box = $('#lookup-result');
+  if (r.error) {
+    box.replaceChildren(h('p', { class: 'result error' }, r.error));
+    return;
+  }
+  const a = r.answer;
+  const extra = [];
+  if (r.status === 'rejected') extra.push(t('viewer.reason', { reason: t(`reason.${r.reason || 'other'}`) }));
+  if (r.status === 'forwarded') extra.push(t('viewer.forwarded', { dept: r.department || '' }));
+  if (r.status === 'pending') extra.push(t('viewer.pending_hint'));
+  box.replaceChildren(h('div', { class: 'result' },
+    h('p', { class: 'meta' }, h('a', { href: `/s/${r.session_id}` }, r.session_title || ''), ` · ${t('common.receipt')}${r.receipt}`),
+    h('p', { class: 'q-text' }, r.text || ''),
+    h('p', {}, h('span', { class: 'chip', dataset: { status: r.status } }, t(`status.${r.status}`)), ' ',
+      extra.map((x) => h('span', { class: 'meta' }, x))),
+    a ? h('div', { class: 'answer' },
+      h('p', { class: 'answer-by' }, t(`answer.by_${a.mode || 'text'}`, { name: a.by || '', post: '' })),
+      a.text ? h('p', { class: 'answer-text' }, a.text) : null) : null));
+}
+
+async function lookup(ev) {
+  ev.preventDefault();
+  const value = $('#receipt-input').value.trim().toUpperCase();
+  if (!value) {
+    lastReceipt = { error: t('index.lookup_empty') };
+  } else {
+    try {
+      const r = await fetch(`/api/receipts/${encodeURIComponent(value)}`);
+      const body = await r.json();
+      lastReceipt = r.ok ? body : { error: r.status === 404 ? t('index.lookup_missing') : errorText(body) };
+    } catch {
+      lastReceipt = { error: t('error.network') };
+    }
+  }
+  showReceipt(lastReceipt);
+}
+
+chrome(render);
+$('#lookup-form').addEventListener('submit', lookup);
+const fromUrl = new URLSearchParams(location.search).get('receipt');
+if (fromUrl) {
+  $('#receipt-input').value = fromUrl;
+  $('#lookup-form').requestSubmit();
+}
+load();

@@ -1,0 +1,160 @@
+/**
+ * Small DOM helpers every page shares.
+ *
+ * h() is the only way pages build elements, and it only ever creates text nodes from strings:
+ * whatever a citizen typed reaches the page through textContent, never as HTML.
+ */
+import { apply, lang, onLang, setLang, t } from './i18n.js';
+
+export const $ = (sel, root = document) => root.querySelector(sel);
+
+/**
+ * h('li', {class: 'q', dataset: {id: 3}, attrs: {'aria-pressed': 'true'}, on: {click}}, 'text', node)
+ * Strings become text nodes; null and false children are skipped.
+ */
+export function h(tag, props = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(props || {})) {
+    if (value == null || value === false) continue;
+    if (key === 'class') el.className = value;
+    else if (key === 'text') el.textContent = value;
+    else if (key === 'dataset') Object.assign(el.dataset, value);
+    else if (key === 'attrs') for (const [a, v] of Object.entries(value)) el.setAttribute(a, v);
+    else if (key === 'on') for (const [ev, fn] of Object.entries(value)) el.addEventListener(ev, fn);
+    else el[key] = value;
+  }
+  for (const child of children.flat()) {
+    if (child == null || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+/**
+ * Show items in list (a ul/ol) in order, reusing each item's element: create(item) makes one,
+ * update(el, item) refreshes it. Reused elements keep keyboard focus while the list re-sorts.
+ */
+export function keyed(list, items, create, update) {
+  const old = new Map([...list.children].map((el) => [el.dataset.key, el]));
+  items.forEach((item, i) => {
+    const key = String(item.id);
+    let el = old.get(key);
+    if (el) old.delete(key);
+    else {
+      el = create(item);
+      el.dataset.key = key;
+    }
+    update(el, item);
+    if (list.children[i] !== el) list.insertBefore(el, list.children[i] || null);
+  });
+  for (const el of old.values()) el.remove();
+}
+
+/** A session's title with its episode number in front, unless the title already says it. */
+export function episodeTitle(s) {
+  const ep = s.episode ? t('common.episode', { n: s.episode }) : '';
+  const title = s.title || '';
+  return !ep || title.includes(ep) ? title : `${ep} ${title}`;
+}
+
+/** The session id in /s/{id}/... */
+export function sessionId() {
+  const m = location.pathname.match(/^\/s\/(\d+)/);
+  return m ? Number(m[1]) : null;
+}
+
+/** A staff key from the link's #key=... fragment (never sent to the server in the URL). */
+export function fragmentKey() {
+  return new URLSearchParams(location.hash.slice(1)).get('key') || '';
+}
+
+/** Tell screen-reader users about something that happened (new answer, result of an action). */
+export function announce(text) {
+  const region = $('#announcer');
+  if (!region) return;
+  region.textContent = '';
+  setTimeout(() => { region.textContent = text; }, 50);
+}
+
+let toastTimer;
+/** A short visible notice that is also read out (role=status / alert). */
+export function toast(text, kind = 'info') {
+  let box = $('#toast');
+  if (!box) {
+    box = h('div', { id: 'toast', class: 'toast', attrs: { role: 'status' } });
+    document.body.append(box);
+  }
+  box.className = `toast show ${kind}`;
+  box.textContent = text;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { box.className = 'toast'; }, kind === 'error' ? 7000 : 3500);
+}
+
+/** Copy text to the clipboard, falling back to a selection where the Clipboard API is missing. */
+export async function copy(text, button) {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    const area = h('textarea', { value: text, class: 'sr-only', attrs: { 'aria-hidden': 'true' } });
+    document.body.append(area);
+    area.select();
+    document.execCommand('copy');
+    area.remove();
+  }
+  if (button) {
+    button.textContent = t('common.copied');
+    setTimeout(() => { button.textContent = t('common.copy'); }, 1500);
+  }
+  toast(t('common.copied'));
+}
+
+/** Translate the page and wire the language switch (#lang); render() runs after a switch. */
+export function chrome(render) {
+  apply(document);
+  const button = $('#lang');
+  if (button) {
+    const label = () => {
+      button.textContent = t('lang.switch');
+      button.setAttribute('aria-label', t('lang.switch_label'));
+    };
+    label();
+    button.addEventListener('click', () => setLang(lang === 'zh' ? 'en' : 'zh'));
+    onLang(label);
+  }
+  if (render) onLang(render);
+}
+
+/** Keep a connection indicator (.conn with a .conn-text inside) in step with a Live client. */
+export function indicator(el, live) {
+  let state = 'connecting';
+  const text = el.querySelector('.conn-text') || el;
+  const paint = () => {
+    el.dataset.state = state;
+    text.textContent = t(`conn.${state}`);
+    el.title = t(`conn.${state}_hint`);
+  };
+  const previous = live.on.status;
+  live.on.status = (s, detail) => {
+    state = s;
+    paint();
+    if (previous) previous(s, detail);
+  };
+  onLang(paint);
+  paint();
+}
+
+/** Is this a link into our own site (suggestions and receipts come from the server as data)? */
+export function safeLink(href) {
+  try {
+    const url = new URL(href, location.origin);
+    return url.origin === location.origin ? url.pathname + url.search + url.hash : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Is keyboard focus in a text field (so single-key shortcuts must not fire)? */
+export function typing(ev) {
+  const el = ev.target;
+  return el instanceof HTMLElement && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+}

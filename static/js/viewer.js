@@ -1,0 +1,272 @@
+/**
+ * The viewer page (/s/{id}): a citizen on a phone watches answers arrive and asks a question.
+ *
+ * The ask box (./ask.js) is the point of the page, so it is never more than one tap away (the
+ * floating button) and explains itself: the "how to ask" steps stay open until this device
+ * has asked once. Everything else follows the live event stream: the question being answered
+ * now, answers newest first (announced to screen readers), the questions others asked with
+ * their "me too" votes, and the status of my own questions.
+ */
+import { countdown, dateTime, errorText, t, time, windowText } from './i18n.js';
+import { Asker } from './ask.js';
+import { Live } from './live.js';
+import { Session } from './model.js';
+import { $, announce, chrome, h, indicator, keyed, sessionId, toast } from './ui.js';
+
+const sid = sessionId();
+const model = new Session();
+const live = new Live(sid, { handlers: { welcome, snapshot, event, presence, error: (f) => toast(errorText(f), 'error') } });
+const asker = new Asker(live, sid, () => render());
+let ready = false;
+let voted = new Set();
+let viewers = null;
+const fresh = new Set();
+let programme = '';
+let lastPhase = null;
+
+function welcome(f) {
+  voted = new Set(f.votes || []);
+  asker.merge(f.mine);
+}
+
+function snapshot(f) {
+  model.load(f);
+  if (!ready) loadProgramme();
+  ready = true;
+  render();
+}
+
+function event(e) {
+  const q = model.apply(e);
+  if (!ready) return;
+  const own = q && asker.owns(q.id);
+  if (e.type === 'question.answered' && q) {
+    fresh.add(q.id);
+    announce(t(own ? 'viewer.new_answer_mine' : 'viewer.new_answer', { q: q.text || '' }));
+  } else if (e.type === 'question.answering' && q) {
+    announce(t('viewer.now_announce', { q: q.text || '' }));
+  } else if (own && e.type !== 'question.asked' && e.type !== 'votes.tallied') {
+    announce(t('viewer.mine_changed', { status: t(`status.${q.status}`) }));
+  }
+  schedule();
+}
+
+function presence(n) {
+  viewers = n;
+  paintPresence();
+}
+
+let queued = false;
+function schedule() {
+  if (queued) return;
+  queued = true;
+  requestAnimationFrame(() => {
+    queued = false;
+    render();
+  });
+}
+
+function tz() {
+  return model.info.timezone || 'Asia/Shanghai';
+}
+
+function paintPresence() {
+  $('#presence').hidden = viewers == null;
+  if (viewers != null) $('#presence').textContent = t('viewer.presence', { n: viewers });
+}
+
+function render() {
+  const i = model.info;
+  if (!ready) return;
+  document.title = programme ? `${i.title} - ${programme}` : i.title;
+  $('#title').textContent = i.title || '';
+  const ep = i.episode ? t('common.episode', { n: i.episode }) : '';
+  $('#episode').textContent = (i.title || '').includes(ep) ? '' : ep;
+  $('#guest-name').textContent = i.guest_name || '';
+  $('#guest-post').textContent = i.guest_post || '';
+  $('#window').textContent = windowText(i.starts_at, i.ends_at, tz());
+  $('#description').textContent = i.description || '';
+  $('#replay-link').href = `/s/${sid}/replay`;
+  paintPresence();
+  tick();
+  renderNow();
+  renderMine();
+  renderAnswered();
+  renderOpen();
+}
+
+/** Everything that depends on the clock: the phase badge, the countdown, whether asking is possible. */
+function tick() {
+  if (!ready) return;
+  const now = live.now();
+  const phase = model.phase(now);
+  const i = model.info;
+  $('#phase').dataset.phase = phase;
+  $('#phase').textContent = t(`phase.${phase}`);
+  const cd = $('#countdown');
+  cd.hidden = phase === 'closed';
+  if (phase === 'open') cd.textContent = t('viewer.ends_in', { t: countdown(i.ends_at - now) });
+  else if (phase !== 'closed') cd.textContent = t('viewer.starts_in', { t: countdown(i.starts_at - now) });
+  if (phase === lastPhase) return;
+  lastPhase = phase;
+  const accepting = phase === 'open' || phase === 'collecting';
+  $('#closed').hidden = phase !== 'closed';
+  $('#ask').hidden = phase === 'closed';
+  asker.show(accepting);
+  $('#fab').hidden = !accepting;
+  const state = $('#ask-state');
+  state.hidden = phase === 'open';
+  state.dataset.phase = phase;
+  if (phase === 'upcoming') {
+    state.textContent = t('viewer.ask_upcoming', { time: dateTime(i.collect_from ?? i.starts_at, tz()) });
+  } else if (phase === 'collecting') state.textContent = t('viewer.ask_collecting');
+}
+
+function renderNow() {
+  const q = model.answering == null ? null : model.questions.get(model.answering);
+  $('#now').hidden = !q || !q.text;
+  if (!q || !q.text) return;
+  $('#now-text').textContent = q.text;
+  $('#now-meta').textContent = t('viewer.asked_by', { name: q.name, time: time(q.asked_at, tz()) });
+}
+
+function answerBlock(q) {
+  const a = q.answer || {};
+  const by = a.by || model.info.guest_name || '';
+  const mode = a.mode || 'text';
+  return h('div', { class: 'answer' },
+    h('p', { class: 'answer-by' }, t(`answer.by_${mode}`, { name: by, post: model.info.guest_post || '' })),
+    a.text ? h('p', { class: 'answer-text' }, a.text) : null,
+    h('p', { class: 'meta' }, a.at ? time(a.at, tz()) : '', a.revision > 1 ? ` · ${t('answer.revised')}` : ''));
+}
+
+function renderAnswered() {
+  const items = model.list('answered', 'answered');
+  $('#answered-count').textContent = items.length ? String(items.length) : '';
+  $('#answered-empty').hidden = items.length > 0;
+  keyed($('#answered-list'), items, (q) => h('li', { class: 'q', id: `q-${q.id}` }), (li, q) => {
+    li.replaceChildren(
+      h('p', { class: 'q-text' }, q.text || ''),
+      h('p', { class: 'meta' }, t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) })),
+      answerBlock(q));
+    if (fresh.delete(q.id)) li.classList.add('fresh');
+  });
+}
+
+function voteButton(q) {
+  return h('button', { type: 'button', class: 'btn small vote', on: { click: () => toggleVote(q.id) } });
+}
+
+function paintVote(button, q) {
+  const on = voted.has(q.id);
+  button.setAttribute('aria-pressed', String(on));
+  button.setAttribute('aria-label', t(on ? 'viewer.unvote_label' : 'viewer.vote_label', { n: q.votes || 0 }));
+  button.replaceChildren(h('span', {}, t(on ? 'viewer.voted' : 'viewer.vote')), h('span', { class: 'votes' }, String(q.votes || 0)));
+}
+
+async function toggleVote(id) {
+  const q = model.questions.get(id);
+  if (!q) return;
+  const on = !voted.has(id);
+  if (on) voted.add(id);
+  else voted.delete(id);
+  q.votes = Math.max(0, (q.votes || 0) + (on ? 1 : -1));
+  renderOpen();
+  try {
+    await live.request(on ? 'vote' : 'unvote', { question_id: id }, { resend: true });
+  } catch (err) {
+    if (on) voted.delete(id);
+    else voted.add(id);
+    q.votes = Math.max(0, (q.votes || 0) + (on ? -1 : 1));
+    renderOpen();
+    toast(errorText(err), 'error');
+  }
+}
+
+function renderOpen() {
+  const items = model.list('approved', 'votes').filter((q) => q.id !== model.answering);
+  $('#open-count').textContent = items.length ? String(items.length) : '';
+  $('#open-empty').hidden = items.length > 0;
+  keyed($('#open-list'), items, (q) => {
+    const li = h('li', { class: 'q', id: `q-${q.id}` });
+    li.vote = voteButton(q);
+    return li;
+  }, (li, q) => {
+    paintVote(li.vote, q);
+    li.replaceChildren(
+      h('div', { class: 'q-main' }, h('p', { class: 'q-text' }, q.text || ''),
+        h('p', { class: 'meta' }, t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) }))),
+      li.vote);
+  });
+}
+
+function renderMine() {
+  $('#mine').hidden = asker.mine.length === 0;
+  const items = [...asker.mine].reverse().map((m) => ({ ...m, id: m.id ?? m.client_id }));
+  keyed($('#mine-list'), items, () => h('li', { class: 'q' }), (li, m) => {
+    const q = model.questions.get(m.id);
+    const status = m.sending ? 'sending' : q ? q.status : 'pending';
+    const text = m.text || (q && q.text) || t('viewer.mine_no_text');
+    li.replaceChildren(
+      h('p', { class: 'q-text' }, text),
+      h('p', { class: 'meta' }, h('span', { class: 'chip', dataset: { status } }, t(`status.${status}`)),
+        m.receipt ? ` ${t('common.receipt')}${m.receipt}` : ''),
+      outcome(q));
+  });
+}
+
+/** What became of one of my questions, in words (reason, department, merged into). */
+function outcome(q) {
+  if (!q) return null;
+  if (q.status === 'rejected') {
+    return h('p', { class: 'meta' }, t('viewer.reason', { reason: t(`reason.${q.reason || 'other'}`) }),
+      q.note ? ` ${q.note}` : '');
+  }
+  if (q.status === 'forwarded') return h('p', { class: 'meta' }, t('viewer.forwarded', { dept: q.department || '' }));
+  if (q.status === 'merged') {
+    return h('p', { class: 'meta' }, h('a', { href: `#q-${q.into}` }, t('viewer.merged_link')));
+  }
+  if (q.status === 'answered') return answerBlock(q);
+  if (q.status === 'pending') return h('p', { class: 'meta' }, t('viewer.pending_hint'));
+  return null;
+}
+
+async function loadProgramme() {
+  try {
+    const r = await fetch('/api/programmes');
+    const p = ((await r.json()).programmes || []).find((x) => x.id === model.info.programme_id);
+    if (p) {
+      programme = p.title;
+      $('#programme').textContent = p.title;
+      render();
+    }
+  } catch {
+    /* the site name stays */
+  }
+}
+
+function setup() {
+  asker.setup();
+  $('#fab').addEventListener('click', (e) => {
+    e.preventDefault();
+    $('#ask').scrollIntoView({ behavior: 'smooth', block: 'start' });
+    ($('#ask-form').hidden ? $('#ask') : $('#q-text')).focus({ preventScroll: true });
+  });
+  if ('IntersectionObserver' in window) {
+    new IntersectionObserver(([entry]) => document.body.classList.toggle('ask-visible', entry.isIntersecting))
+      .observe($('#ask'));
+  }
+  live.on.status = (state, detail) => {
+    if (state === 'stopped' && detail.code === 4404) $('#title').textContent = t('error.session_not_found');
+  };
+  indicator($('#conn'), live);
+  chrome(() => {
+    lastPhase = null;
+    asker.count();
+    render();
+  });
+  live.start();
+  setInterval(tick, 1000);
+}
+
+setup();

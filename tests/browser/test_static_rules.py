@@ -1,0 +1,61 @@
+"""Rules every front-end file keeps, checked on the files themselves (no browser needed).
+
+The browser tests load each page under the strict CSP, but only the paths they
+walk; these checks cover every page and script: both languages define the same
+strings, every string a page names exists, nothing inline that the CSP would
+refuse, and no way for typed text to become HTML.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+STATIC = Path(__file__).resolve().parents[2] / "static"
+PAGES = ["index.html", "viewer.html", "presenter.html", "moderator.html", "screen.html", "admin.html"]
+SCRIPTS = ["i18n.js", "live.js", "model.js", "ui.js", "ask.js", "viewer.js", "presenter.js", "moderator.js",
+           "similar.js", "screen.js", "index.js", "admin.js"]
+
+
+def strings(lang: str) -> dict[str, str]:
+    text = (STATIC / "js" / "lang" / f"{lang}.js").read_text()
+    pairs = re.findall(r"^\s*'([^']+)':\s*'((?:[^'\\]|\\.)*)',?$", text, re.M)
+    assert len(pairs) == len(re.findall(r"^\s*'[^']+':", text, re.M)), f"unparsed line in {lang}.js"
+    return dict(pairs)
+
+
+def test_both_languages_define_the_same_strings_with_the_same_placeholders() -> None:
+    zh, en = strings("zh"), strings("en")
+    assert sorted(zh) == sorted(en), set(zh) ^ set(en)
+    for key in zh:
+        assert set(re.findall(r"\{\w+\}", zh[key])) == set(re.findall(r"\{\w+\}", en[key])), key
+        assert zh[key] and en[key], key
+
+
+def test_every_string_a_page_or_script_names_exists() -> None:
+    zh = strings("zh")
+    used: set[str] = set()
+    for page in PAGES:
+        used |= set(re.findall(r'data-i18n(?:-[a-z]+)?="([^"]+)"', (STATIC / page).read_text()))
+    for script in SCRIPTS:
+        used |= set(re.findall(r"\bt\('([a-z_]+\.[a-z_0-9]+)'", (STATIC / "js" / script).read_text()))
+    assert used, "no strings found: the patterns are out of date"
+    assert sorted(used - set(zh)) == []
+
+
+def test_pages_have_nothing_inline_that_the_csp_would_refuse() -> None:
+    for page in PAGES:
+        html = (STATIC / page).read_text()
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), f"inline script in {page}"
+        assert "<style" not in html, f"inline <style> in {page}"
+        assert not re.search(r"\sstyle=", html), f"style attribute in {page}"
+        assert not re.search(r"\son[a-z]+=", html), f"inline event handler in {page}"
+        assert not re.search(r"(?:src|href)=\"(?:https?:)?//", html), f"external resource in {page}"
+
+
+def test_scripts_never_build_html_from_strings() -> None:
+    for script in [*SCRIPTS, "lang/zh.js", "lang/en.js"]:
+        code = (STATIC / "js" / script).read_text()
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
+                     "new Function", ".style."):
+            assert sink not in code, f"{script} uses {sink}"
