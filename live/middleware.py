@@ -1,0 +1,180 @@
+"""Around every request: a request id, security headers, a cross-site guard, one log line.
+
+A plain ASGI middleware, not Starlette's ``BaseHTTPMiddleware``, so WebSockets
+pass through untouched apart from their log line and nothing is buffered.
+
+- **Request id.** ``X-Request-Id`` from the client (or the proxy) if it looks
+  like one, else a fresh one; echoed in the response and attached to every log
+  record made while the request runs, so one line of a support ticket finds
+  everything the server did for it.
+- **Security headers.** A CSP with no inline script or style, no framing
+  (except the big-screen page, for the origins in ``LIVE_SCREEN_FRAME_ANCESTORS``),
+  ``nosniff``, and ``Referrer-Policy: no-referrer``.
+- **Cross-site guard.** A state-changing request whose ``Origin`` is another
+  site is refused before it reaches a route. Staff act with Bearer tokens, never
+  cookies, so a forged cross-site form could not act as staff anyway; the guard
+  also keeps a foreign page from voting or asking with a viewer's cookie.
+- **Logs.** One JSON object per line. Only ``live``'s own loggers may log below
+  INFO: third-party debug output (aiosqlite's SQL parameters, websockets' frame
+  dumps) would carry contacts and staff keys, so it is dropped. Paths are logged
+  without query strings, and no header is ever logged.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import secrets
+import time
+from typing import Any
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from . import metrics
+from .exceptions import Forbidden
+from .settings import Settings
+from .websocket import origin_allowed
+
+log = logging.getLogger("live.access")
+
+REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_SCREEN = re.compile(r"^/s/\d+/screen$")
+_UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_METHODS = _UNSAFE | {"GET", "HEAD", "OPTIONS"}
+"""Methods counted by name; anything else is ``other`` (no label per attacker's whim)."""
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; base-uri 'none'; form-action 'self'; object-src 'none'; ")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message, request id, extra fields."""
+
+    converter = time.gmtime
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(), "logger": record.name, "msg": record.getMessage()}
+        request_id = REQUEST_ID.get()
+        if request_id:
+            out["request_id"] = request_id
+        out.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False, default=str)
+
+
+def _own_or_info(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.INFO or record.name.startswith("live")
+
+
+def configure_logging(level: str) -> None:
+    """JSON lines on stderr; idempotent, so every worker process can call it."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(_own_or_info)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+def security_headers(path: str, settings: Settings) -> dict[str, str]:
+    ancestors = settings.screen_frame_ancestors.split()
+    headers = {"x-content-type-options": "nosniff", "referrer-policy": "no-referrer",
+               "cross-origin-opener-policy": "same-origin",
+               "permissions-policy": "camera=(), microphone=(), geolocation=()"}
+    if _SCREEN.match(path) and ancestors:
+        headers["content-security-policy"] = CSP + "frame-ancestors 'self' " + " ".join(ancestors)
+    else:
+        headers["content-security-policy"] = CSP + "frame-ancestors 'none'"
+        headers["x-frame-options"] = "DENY"
+    if settings.public_url.startswith("https://"):
+        headers["strict-transport-security"] = "max-age=31536000"
+    return headers
+
+
+class Middleware:
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        incoming = Headers(scope=scope).get("x-request-id", "")
+        request_id = incoming if _ID.match(incoming) else secrets.token_hex(8)
+        token = REQUEST_ID.set(request_id)
+        try:
+            if scope["type"] == "http":
+                await self._http(scope, receive, send, request_id)
+            else:
+                await self._websocket(scope, receive, send)
+        finally:
+            REQUEST_ID.reset(token)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
+        started = time.perf_counter()
+        status = 0
+        extra = security_headers(scope["path"], self.settings)
+
+        async def send_wrapped(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                for name, value in extra.items():
+                    headers.setdefault(name, value)
+                headers["x-request-id"] = request_id
+            await send(message)
+
+        try:
+            if scope["method"] in _UNSAFE and not origin_allowed(HTTPConnection(scope),
+                                                                  self.settings.public_url):
+                await self._refuse_cross_site(scope, receive, send_wrapped)
+            else:
+                await self.app(scope, receive, send_wrapped)
+        except Exception:
+            status = status or 500
+            raise
+        finally:
+            method = scope["method"] if scope["method"] in _METHODS else "other"
+            metrics.HTTP.labels(method, str(status)).inc()
+            log.info("http", extra={"fields": {
+                "method": scope["method"], "path": scope["path"], "status": status,
+                "ms": round((time.perf_counter() - started) * 1000, 1)}})
+
+    async def _refuse_cross_site(self, scope: Scope, receive: Receive, send: Send) -> None:
+        err = Forbidden("cross_site", "不接受来自其他网站的请求", "Cross-site request refused")
+        metrics.refused(err.code, "http")
+        await JSONResponse(err.to_dict(), status_code=err.status)(scope, receive, send)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        code: int | None = None
+
+        async def receive_wrapped() -> Message:
+            nonlocal code
+            message = await receive()
+            if message["type"] == "websocket.disconnect" and code is None:
+                code = message.get("code", 1005)
+            return message
+
+        async def send_wrapped(message: Message) -> None:
+            nonlocal code
+            if message["type"] == "websocket.close" and code is None:
+                code = message.get("code", 1000)
+            await send(message)
+
+        try:
+            await self.app(scope, receive_wrapped, send_wrapped)
+        finally:
+            log.info("websocket", extra={"fields": {
+                "path": scope["path"], "close_code": code,
+                "s": round(time.perf_counter() - started, 1)}})

@@ -1,0 +1,227 @@
+"""Operations: health, metrics, structured logs, backups, moving a session, and the docs that
+promise all of it (every setting, every metric and every promised test must be written down)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from live import metrics
+from live.client import ServerError
+from live.settings import SETTINGS
+
+from .attack import fetch, full_log, metric, running, state, until
+from .conftest import ADMIN, TIMEOUT, LiveServer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def live_cli(*args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "live", *args], capture_output=True, text=True,
+                          timeout=TIMEOUT * 4)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+# 11. health, readiness, metrics, request ids and structured logs --------------------------------
+
+async def test_health_metrics_and_request_ids(tmp_path: Path) -> None:
+    with running(tmp_path, LIVE_LOG_LEVEL="info") as srv:
+        assert fetch(srv, "GET", "/healthz").json() == {"ok": True}
+        assert fetch(srv, "GET", "/readyz").json() == {"ok": True}
+        s = srv.create_session(moderation="post")
+        sid = s["id"]
+        asked = metric(srv, "live_events_appended_total", type="question.asked")
+        broadcast = metric(srv, "live_broadcast_latency_seconds_count")
+        async with (srv.client(sid) as v1, srv.client(sid) as v2,
+                    srv.client(sid, token=s["moderator_token"]) as mod):
+            assert metric(srv, "live_connections", role="viewer") == 2
+            assert metric(srv, "live_connections", role="moderator") == 1
+            for i in range(3):
+                await v1.request("ask", client_id=f"m{i}", text=f"指标问题{i}")
+            forbidden = metric(srv, "live_refused_requests_total", code="forbidden", transport="ws")
+            with pytest.raises(ServerError):
+                await v2.request("close")
+            assert metric(srv, "live_refused_requests_total", code="forbidden",
+                          transport="ws") == forbidden + 1
+            await mod.wait_seq(4)
+        assert metric(srv, "live_connections", role="viewer") == 0
+        assert metric(srv, "live_events_appended_total", type="question.asked") == asked + 3
+        assert metric(srv, "live_broadcast_latency_seconds_count") >= broadcast + 3
+        assert fetch(srv, "POST", "/api/programmes", json={"slug": "x", "title": "x"}).status_code == 403
+        assert metric(srv, "live_refused_requests_total", code="admin_only", transport="http") == 1
+        assert metric(srv, "live_http_requests_total", method="POST", status="403") == 1
+
+        mine = fetch(srv, "GET", "/api/sessions", headers={"X-Request-Id": "ticket-4711"})
+        assert mine.headers["x-request-id"] == "ticket-4711"
+        odd = fetch(srv, "GET", "/api/sessions", headers={"X-Request-Id": "no spaces <allowed>"})
+        assert re.fullmatch(r"[0-9a-f]{16}", odd.headers["x-request-id"])
+        srv.stop()
+    lines = srv.log.read_text().splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("{"))
+    assert all(line.startswith("{") for line in lines[first:]), "a log line that is not JSON"
+    records = [json.loads(line) for line in lines[first:]]
+    access = [r for r in records if r.get("request_id") == "ticket-4711"]
+    assert access and access[-1]["path"] == "/api/sessions" and access[-1]["status"] == 200
+    sockets = [r for r in records if r["msg"] == "websocket"]
+    assert len(sockets) == 3 and all(r["request_id"] and r["close_code"] for r in sockets)
+
+
+# 12. backup while clients write; export and import one session ----------------------------------
+
+async def test_backup_while_clients_write_is_a_consistent_prefix_with_new_epochs(
+        tmp_path: Path) -> None:
+    copy = tmp_path / "backup.db"
+    with running(tmp_path) as srv:
+        s = srv.create_session(moderation="post")
+        sid = s["id"]
+        acked_before: list[int] = []
+        backing_up, done = asyncio.Event(), asyncio.Event()
+
+        async def writer(n: int) -> None:
+            """Ask and vote until a few writes after the backup finished (bounded either way)."""
+            after = 0
+            async with srv.client(sid) as c:
+                for i in range(2000):
+                    ack = await c.request("ask", client_id=f"{n}-{i}", text=f"备份时的问题{n}-{i}")
+                    if not backing_up.is_set():
+                        acked_before.append(ack["question_id"])
+                    if i % 3 == 0:
+                        await c.request("vote", question_id=ack["question_id"])
+                    after += done.is_set()
+                    if after > 5:
+                        return
+
+        async def backup() -> str:
+            await until(lambda: len(acked_before) >= 60, "writes before the backup")
+            backing_up.set()
+            try:
+                return await asyncio.to_thread(live_cli, "backup", str(copy), "--db", srv.db)
+            finally:
+                done.set()
+
+        *_, out = await asyncio.gather(writer(0), writer(1), backup())
+        assert "backup written" in out
+        live_log = full_log(srv, sid)
+        live_epoch = state(srv, sid)["epoch"]
+
+    with sqlite3.connect(copy) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        (epoch, last_seq) = db.execute("SELECT epoch, last_seq FROM sessions WHERE id=?",
+                                       (sid,)).fetchone()
+        rows = db.execute("SELECT seq, type, data, at FROM events WHERE session_id=? ORDER BY seq",
+                          (sid,)).fetchall()
+    assert epoch != live_epoch, "a restored copy must make clients reset"
+    assert [r[0] for r in rows] == list(range(1, last_seq + 1)), "the copy's log has a gap"
+    assert [(e["seq"], e["type"], e["data"], e["at"]) for e in live_log[:len(rows)]] == \
+        [(seq, kind, json.loads(data), at) for seq, kind, data, at in rows], "not a prefix"
+    assert len(rows) < len(live_log), "the backup did not run while clients were writing"
+
+    restored = LiveServer(str(copy)).start()
+    try:
+        questions = {q["id"] for q in state(restored, sid)["questions"]}
+        assert set(acked_before) <= questions
+        old = restored.client(sid)
+        old.seq, old.epoch = 3, live_epoch
+        welcome = await old.connect(resume=True)
+        assert welcome["mode"] == "snapshot" and welcome["reset"] is True
+        await old.close()
+    finally:
+        restored.kill()
+
+
+async def test_export_and_import_move_a_session_with_a_new_id_epoch_and_links(
+        tmp_path: Path) -> None:
+    exported = tmp_path / "session.jsonl"
+    with running(tmp_path, "a.db") as a:
+        s = a.create_session(moderation="pre")
+        sid = s["id"]
+        async with (a.client(sid) as v, a.client(sid, token=s["moderator_token"]) as mod,
+                    a.client(sid, token=s["presenter_token"]) as official):
+            for i in range(4):
+                q = (await v.request("ask", client_id=f"e{i}", text=f"迁移的问题{i}",
+                                     contact="13800000000"))["question_id"]
+                if i < 3:
+                    await mod.request("approve", question_id=q)
+                    await v.request("vote", question_id=q)
+                if i == 0:
+                    await official.request("answer", question_id=q, text="已经解决")
+        await until(lambda: [q["votes"] for q in state(a, sid)["questions"]] == [1, 1, 1, 0],
+                    "the coalesced tally")
+        original = state(a, sid)
+        original_log = full_log(a, sid)
+        assert any(q["votes"] for q in original["questions"])
+        out = live_cli("export", str(sid), str(exported), "--db", a.db)
+        assert f"{len(original_log)} events" in out
+        assert "13800000000" in exported.read_text(), "private contacts must move with the session"
+
+    with running(tmp_path, "b.db") as b:
+        b.create_session()
+        b.create_session()
+        printed = live_cli("import", str(exported), "--db", b.db)
+        new_id = int(re.search(r"imported as session (\d+)", printed).group(1))  # type: ignore[union-attr]
+        keys = dict(re.findall(r"/s/\d+/(presenter|moderator)#key=(\S+)", printed))
+        assert new_id == 3
+        moved = state(b, new_id)
+        assert moved["epoch"] != original["epoch"]
+        assert _same(moved) == _same(original)
+        assert [(e["seq"], e["type"], e["at"], e["data"]) for e in full_log(b, new_id)] == \
+            [(e["seq"], e["type"], e["at"], e["data"]) for e in original_log]
+        async with b.client(new_id, token=keys["moderator"]) as new_mod:
+            assert new_mod.welcome["role"] == "moderator"
+            await new_mod.request("approve", question_id=4)
+        stale = b.client(new_id, token=s["moderator_token"])
+        with pytest.raises(ConnectionError):
+            await stale.connect()
+        assert stale.close_code == 4401
+        assert "13800000000" not in fetch(b, "GET", f"/api/sessions/{new_id}", ADMIN).text
+
+
+def _same(snapshot: dict[str, Any]) -> Any:
+    return {k: v for k, v in snapshot.items() if k not in ("epoch", "id", "seq", "phase")}
+
+
+def test_backup_and_import_refuse_what_they_cannot_do(tmp_path: Path) -> None:
+    pg = subprocess.run([sys.executable, "-m", "live", "backup", str(tmp_path / "x.db"),
+                         "--db", "postgresql://127.0.0.1/live"], capture_output=True, text=True)
+    assert pg.returncode != 0 and "pg_dump" in pg.stderr
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"kind": "live-session", "version": 1, "programme": {}, '
+                   '"session": {"last_seq": 2, "info": {}}}\n'
+                   '{"kind": "event", "seq": 2, "type": "session.created", "at": 0, "data": {}, '
+                   '"public": null, "private": {}}\n')
+    done = subprocess.run([sys.executable, "-m", "live", "import", str(bad), "--db",
+                           str(tmp_path / "y.db")], capture_output=True, text=True)
+    assert done.returncode != 0 and "gap" in done.stderr
+
+
+# 13. the docs promise what the code does ----------------------------------------------------------
+
+def test_every_setting_is_documented() -> None:
+    doc = (ROOT / "docs" / "settings.md").read_text()
+    for s in SETTINGS:
+        row = next((line for line in doc.splitlines() if f"`{s.env}`" in line), None)
+        assert row is not None, f"{s.env} is not in docs/settings.md"
+        assert f"`{s.default}`" in row or (s.default == "" and "(empty)" in row), \
+            f"{s.env}: default {s.default!r} is not stated"
+
+
+def test_every_metric_and_promised_test_is_real() -> None:
+    doc = (ROOT / "docs" / "operations.md").read_text()
+    for m in (metrics.CONNECTIONS, metrics.EVENTS, metrics.BROADCAST, metrics.OUTBOX_DROPS,
+              metrics.REFUSED, metrics.IN_FLIGHT, metrics.HTTP):
+        name = m._name + ("_total" if m._type == "counter" else "")
+        assert f"`{name}" in doc, f"metric {name} is not explained in docs/operations.md"
+    tests = {m for path in (ROOT / "tests").glob("test_*.py")
+             for m in re.findall(r"^(?:async )?def (test_\w+)", path.read_text(), re.M)}
+    promised = set(re.findall(r"`(test_\w+)`", doc))
+    assert promised, "docs/operations.md names no test"
+    assert promised <= tests, f"promised but missing: {sorted(promised - tests)}"
