@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import uvicorn
 
+from .backup import add_commands, run
+from .events import now_ms
+from .middleware import configure_logging
 from .services import Services, ensure_secrets
 from .settings import SETTINGS, Settings
+from .state import phase
 from .store import open_store
 
 
@@ -37,12 +41,20 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--bus", help=_help("bus"))
             p.add_argument("--workers", type=int, help=_help("workers"))
             p.add_argument("--public-url", dest="public_url", help=_help("public_url"))
+    add_commands(sub)
     return parser
 
 
 def _help(name: str) -> str:
     s = next(s for s in SETTINGS if s.name == name)
     return f"{s.help} [env {s.env}, default {s.default!r}]"
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
 
 
 def _base(settings: Settings) -> str:
@@ -58,6 +70,8 @@ async def _prepare(settings: Settings, demo: bool) -> list[str]:
     await store.open()
     try:
         _, _, token = await ensure_secrets(store, settings)
+        now = now_ms()
+        current = [r for r in await store.list_sessions() if phase(r.info, now) != "closed"]
     finally:
         await store.close()
     links: dict[str, dict[str, str]] = {}
@@ -73,6 +87,10 @@ async def _prepare(settings: Settings, demo: bool) -> list[str]:
     admin = f"{base}/admin#key={token}" if token else (
         f"{base}/admin  (admin token: LIVE_ADMIN_TOKEN, or the one printed on first start)")
     lines = [f"  节目首页 Programme page : {base}/", f"  管理后台 Admin          : {admin}"]
+    if not demo:
+        for row in current:
+            lines.append(f"  第{row.info.get('episode', '?')}期 {row.info.get('title', '')}: "
+                         f"{base}/s/{row.id}  (嘉宾/审核链接见管理后台 staff links: admin page)")
     for episode, item in links.items():
         sid = item["id"]
         lines += [f"  第{episode}期 Episode {episode}:",
@@ -82,29 +100,58 @@ async def _prepare(settings: Settings, demo: bool) -> list[str]:
     return lines
 
 
+def check_workers(settings: Settings) -> None:
+    """Refuse a worker count the chosen bus and store cannot share state across.
+
+    SQLite in WAL mode takes several processes on one host; the memory bus cannot
+    reach another process, so viewers of one worker would never see the others' events.
+    """
+    if settings.workers < 1:
+        raise SystemExit(f"--workers must be at least 1, not {settings.workers}")
+    if settings.workers > 1 and settings.bus in ("memory", "memory://"):
+        raise SystemExit(f"--workers {settings.workers} needs a bus that crosses processes: "
+                         "add --bus redis://127.0.0.1:6379/0 (the memory bus serves one process)")
+    if settings.workers > 1 and settings.db.removeprefix("sqlite://") in (":memory:", "/:memory:"):
+        raise SystemExit("--workers > 1 needs a database file or PostgreSQL, not :memory:")
+
+
+async def _migrate(db: str) -> None:
+    store = open_store(db)
+    await store.open()
+    await store.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     overrides = {k: v for k, v in vars(args).items() if k != "command" and v is not None}
     if args.command == "demo" and "db" not in overrides and not os.environ.get("LIVE_DB"):
         overrides["db"] = "live-demo.db"
+    if args.command in ("backup", "export", "import"):
+        settings = Settings.from_env(db=args.db)
+        if args.command == "import":
+            asyncio.run(_migrate(settings.db))
+        run(args, settings.db, _base(settings))
+        return
     settings = Settings.from_env(**overrides)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
+    if args.command != "migrate":
+        check_workers(settings)
+    configure_logging(settings.log_level)
     if args.command == "demo":
         for suffix in ("", "-wal", "-shm"):
             Path(settings.db + suffix).unlink(missing_ok=True)
     lines = asyncio.run(_prepare(settings, demo=args.command == "demo"))
     if args.command == "migrate":
-        print(f"database ready: {settings.db}")
+        print(f"database ready: {_without_password(settings.db)}", lines[1], sep="\n")
         return
     print("live is starting. Open:", *lines, sep="\n", flush=True)
     os.environ.update(settings.to_env())
     uvicorn.run(
         "live.app:app_from_env", factory=True, host=settings.host, port=settings.port,
-        workers=settings.workers if settings.workers > 1 else None,
-        ws="websockets-sansio", ws_per_message_deflate=False,
+        workers=settings.workers,  # never None: uvicorn would then obey WEB_CONCURRENCY unchecked
+        ws="live.fastws:FanoutWebSocketProtocol", ws_per_message_deflate=False,
         ws_max_size=settings.max_message_bytes, ws_ping_interval=settings.ping_interval,
         ws_ping_timeout=settings.ping_timeout, log_level=settings.log_level,
-        timeout_graceful_shutdown=10, proxy_headers=True,
+        timeout_graceful_shutdown=10, proxy_headers=True, log_config=None, access_log=False,
     )
 
 

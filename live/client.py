@@ -106,13 +106,21 @@ class Client:
         await self._ws.send(data)
 
     async def request(self, type: str, timeout: float = 10, **fields: Any) -> JSON:
-        """Send one command and wait for its ack; raise :class:`ServerError` on refusal."""
+        """Send one command and wait for its ack.
+
+        Raises :class:`ServerError` on a refusal and :class:`ConnectionError` if the
+        connection is lost first (the request may or may not have been stored: resend it
+        with the same ``client_id`` after resuming).
+        """
         assert self._ws is not None, "not connected"
         rid = f"r{next(self._ids)}"
         future = asyncio.get_running_loop().create_future()
         self._pending[rid] = future
         try:
-            await self._ws.send(json.dumps({"type": type, "id": rid, **fields}))
+            try:
+                await self._ws.send(json.dumps({"type": type, "id": rid, **fields}))
+            except ConnectionClosed as exc:
+                raise ConnectionError(f"connection closed ({exc.rcvd and exc.rcvd.code})") from exc
             return await asyncio.wait_for(future, timeout)
         finally:
             self._pending.pop(rid, None)

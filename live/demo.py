@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from .auth import Actor, Role
@@ -40,9 +41,14 @@ def _iso(dt: datetime) -> str:
     return dt.isoformat(timespec="minutes")
 
 
+EXAMPLE_WORDS = Path(__file__).parent / "data" / "blocked-words.example.txt"
+
+
 async def seed(live: Services) -> dict[str, dict[str, str]]:
     """Create the demo programme and episodes; return each episode's staff links."""
     now = datetime.now(TZ)
+    lines = EXAMPLE_WORDS.read_text(encoding="utf-8").splitlines()
+    await live.set_words([w for w in lines if w.strip() and not w.startswith("#")])
     pid = await live.store.create_programme(
         "qzzx", "区长在线",
         "区政府领导每周在线解答市民提问。请在直播时段内提交问题，经审核后公开并由嘉宾在线解答。")

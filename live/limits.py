@@ -13,6 +13,8 @@ import time
 from collections import deque
 from typing import Protocol
 
+from .exceptions import Unavailable
+
 
 class Limiter(Protocol):
     async def hit(self, key: str, limit: int, window: float) -> float:
@@ -45,23 +47,31 @@ class MemoryLimiter:
 
 
 class RedisLimiter:
-    def __init__(self, url: str) -> None:
+    """Keys carry ``namespace`` so installations sharing one Redis keep separate counts."""
+
+    def __init__(self, url: str, namespace: str) -> None:
         import redis.asyncio as redis
 
         self._redis = redis.from_url(url)
+        self._errors = redis.RedisError
+        self._prefix = f"live:{namespace}:limit:"
 
     async def hit(self, key: str, limit: int, window: float) -> float:
         now = time.time()
         slot = math.floor(now / window)
-        name = f"live:limit:{key}:{slot}"
-        async with self._redis.pipeline(transaction=True) as pipe:
-            count, _ = await pipe.incr(name).expire(name, math.ceil(window) + 1).execute()
+        name = f"{self._prefix}{key}:{slot}"
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                count, _ = await pipe.incr(name).expire(name, math.ceil(window) + 1).execute()
+        except (self._errors, OSError) as exc:
+            raise Unavailable("limits_unavailable", "暂时无法处理，请稍后重试",
+                              "Cannot check limits right now; try again") from exc
         if count > limit:
             return max(0.001, (slot + 1) * window - now)
         return 0.0
 
 
-def open_limiter(bus_url: str) -> Limiter:
+def open_limiter(bus_url: str, namespace: str) -> Limiter:
     if bus_url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisLimiter(bus_url)
+        return RedisLimiter(bus_url, namespace)
     return MemoryLimiter()

@@ -7,7 +7,7 @@ original page. Text is stored as typed and only ever rendered as text.
 
 from __future__ import annotations
 
-import unicodedata
+import re
 
 from .events import JSON
 from .exceptions import BadRequest, TooLarge
@@ -16,10 +16,14 @@ from .settings import Settings
 DEFAULT_NAME = "网友"
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+"""The Cc category but newline, tab and carriage return; one regex pass, not a Python loop."""
+
+
 def _clean(text: str) -> str:
     """Trim, normalise line endings, drop control characters other than newline and tab."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
-    return "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
+    return _CONTROL.sub("", text)
 
 
 def _limit(field: str, text: str, limit: int) -> str:

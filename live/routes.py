@@ -22,7 +22,7 @@ from .events import JSON, now_ms
 from .exceptions import BadRequest, Forbidden, LiveError, NotFound
 from .protocol import SCHEMAS, parse
 from .services import Services
-from .state import PUBLIC_STATUSES, phase
+from .state import phase
 
 COOKIE_AGE = 400 * 24 * 3600
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -164,17 +164,6 @@ async def events(request: Request) -> Response:
     last = page_[-1].seq if page_ else after
     return JSONResponse({"epoch": room.epoch, "events": [e.to_wire(staff) for e in page_],
                          "next": last, "more": len(page_) == limit})
-
-
-async def transcript(request: Request) -> Response:
-    """The published record: answered questions and answers, in the order answered."""
-    room = await _live(request).rooms.get(request.path_params["session_id"])
-    answered = sorted((q for q in room.state.questions.values() if q.status == "answered"),
-                      key=lambda q: q.answer["at"] if q.answer else 0)
-    return JSONResponse({"session": room.state.info,
-                         "items": [{"id": q.id, "name": q.name, "question": q.text,
-                                    "asked_at": q.asked_at, "answer": q.answer}
-                                   for q in answered if q.status in PUBLIC_STATUSES]})
 
 
 async def links(request: Request) -> Response:

@@ -13,7 +13,7 @@ import secrets
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
-from .auth import Devices, hash_token, new_token
+from .auth import Devices, hash_token, new_token, token_matches
 from .bus import Bus, open_bus
 from .limits import open_limiter
 from .rooms import Rooms
@@ -36,16 +36,22 @@ async def ensure_secrets(store: Store, settings: Settings) -> tuple[str, str, st
     """
     secret = await store.get_meta("secret")
     if secret is None:
-        secret = secrets.token_urlsafe(32)
-        await store.set_meta("secret", secret)
+        # Several hosts may start at once on a new database: the first write wins, and
+        # everyone re-reads it, so all sign cookies and receipts with the same secret.
+        await store.set_meta("secret", secrets.token_urlsafe(32), replace=False)
+        secret = await store.get_meta("secret")
+        assert secret is not None
     if settings.admin_token:
         return secret, hash_token(settings.admin_token), None
     admin_hash = await store.get_meta("admin_token_hash")
     if admin_hash is not None:
         return secret, admin_hash, None
     token = new_token()
-    await store.set_meta("admin_token_hash", hash_token(token))
-    return secret, hash_token(token), token
+    await store.set_meta("admin_token_hash", hash_token(token), replace=False)
+    stored = await store.get_meta("admin_token_hash")
+    if stored is None or not token_matches(token, stored):
+        return secret, str(stored), None  # another host generated it first and printed it
+    return secret, stored, token
 
 
 @dataclass
@@ -74,7 +80,8 @@ class Services:
         await rooms.start()
         devices = Devices(secret)
         words = WordFilter()
-        sessions = Sessions(store, rooms, devices, settings, open_limiter(settings.bus), words)
+        limiter = open_limiter(settings.bus, namespace=hash_token(secret)[:12])
+        sessions = Sessions(store, rooms, devices, settings, limiter, words)
         live = cls(settings, store, bus, rooms, sessions, devices, admin_hash, words)
         await live.reload_words()
         live._config = bus.subscribe(CONFIG_CHANNEL, live._on_config)

@@ -43,6 +43,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ping_interval", 20.0, "Seconds between WebSocket pings (dead-peer detection)."),
     Setting("ping_timeout", 20.0, "Seconds to wait for a pong before dropping a peer."),
     Setting("log_level", "info", "Log level: debug, info, warning, error."),
+    Setting("screen_frame_ancestors", "",
+            "Origins (space-separated) allowed to embed the big-screen page /s/{id}/screen."),
     Setting("questions_per_minute", 5, "Questions one device may ask per minute."),
     Setting("questions_per_minute_ip", 30, "Questions one IP address may ask per minute (NAT)."),
     Setting("votes_per_minute", 60, "Votes and withdrawals one device may cast per minute."),
@@ -82,6 +84,7 @@ class Settings:
     ping_interval: float = 20.0
     ping_timeout: float = 20.0
     log_level: str = "info"
+    screen_frame_ancestors: str = ""
     questions_per_minute: int = 5
     questions_per_minute_ip: int = 30
     votes_per_minute: int = 60

@@ -14,7 +14,7 @@ once. The server refuses a question by the same :func:`phase`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .events import JSON, Event, NewEvent
@@ -283,7 +283,7 @@ def decide(state: State, command: str, args: JSON, device: str, actor: str, now:
     result = {"question_id": q.id}
     if command == "approve":
         _require(q, "pending", "hidden")
-        wire = {**q.to_wire(), "status": "approved"}
+        wire = replace(q, status="approved").to_wire()
         return Decision([_staff_event("question.approved", q, {"question": wire}, actor)], result)
     if command == "reject":
         _require(q, "pending")

@@ -18,10 +18,12 @@ import logging
 import time
 from urllib.parse import urlsplit
 
+from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from . import metrics
 from .auth import DEVICE_COOKIE, Actor, Role, role_for
-from .connection import Outbox
+from .connection import Outbox, prebuilt_writer
 from .events import dumps, now_ms
 from .exceptions import BadRequest, LiveError, NotFound, RateLimited, Unauthorized
 from .protocol import ack, control, error, parse
@@ -34,19 +36,23 @@ HELLO_TIMEOUT = 10.0
 BACKLOG_PAGE = 500
 
 
-def origin_allowed(ws: WebSocket, public_url: str) -> bool:
-    """Refuse cross-site WebSocket hijacking; clients that send no Origin are not browsers."""
-    origin = ws.headers.get("origin")
+def origin_allowed(conn: HTTPConnection, public_url: str) -> bool:
+    """Refuse cross-site WebSocket hijacking (and cross-site HTTP writes, in :mod:`live.middleware`).
+
+    Clients that send no Origin are not browsers, so no page can be riding on them.
+    """
+    origin = conn.headers.get("origin")
     if not origin:
         return True
     allowed = {urlsplit(public_url).netloc} if public_url else set()
-    allowed.add(ws.headers.get("host", ""))
+    allowed.add(conn.headers.get("host", ""))
     return urlsplit(origin).netloc in allowed
 
 
 async def endpoint(ws: WebSocket) -> None:
     live: Services = ws.app.state.live
     if not origin_allowed(ws, live.settings.public_url):
+        metrics.refused("origin_not_allowed", "ws")
         await ws.close(4403, "origin not allowed")
         return
     await ws.accept()
@@ -59,6 +65,7 @@ async def endpoint(ws: WebSocket) -> None:
         if row is None:
             raise NotFound("session_not_found", "访谈不存在", "No such session", id=session_id)
         role = role_for(hello.args.get("token"), row, live.admin_hash)
+        del row  # an idle viewer must not keep the session listing alive (memory per connection)
         if hello.args.get("token") and role is Role.VIEWER:
             raise Unauthorized("bad_token", "链接无效或已更换", "Invalid or rotated staff link")
         room = await live.rooms.get(session_id)
@@ -66,8 +73,9 @@ async def endpoint(ws: WebSocket) -> None:
         await _close(ws, 4400, "hello expected")
         return
     except LiveError as exc:
+        metrics.refused(exc.code, "ws")
         await ws.send_text(error(exc))
-        await _close(ws, {404: 4404, 401: 4401}.get(exc.status, 4400), exc.code)
+        await _close(ws, {404: 4404, 401: 4401, 503: 1013}.get(exc.status, 4400), exc.code)
         return
 
     device = (live.devices.verify(hello.args.get("device"))
@@ -81,15 +89,24 @@ async def endpoint(ws: WebSocket) -> None:
     async def close(code: int, reason: str) -> None:
         await _close(ws, code, reason)
 
-    outbox = Outbox(ws.send_text, close, live.settings.send_queue, staff=role.staff)
+    outbox = Outbox(ws.send_text, close, live.settings.send_queue, staff=role.staff,
+                    write=prebuilt_writer(ws.scope))
     room.outboxes.add(outbox)
+    metrics.CONNECTIONS.labels(role.value).inc()
     try:
         await _catch_up(ws, live, room, actor, outbox, hello.args, signed)
         outbox.start()
-        await _serve(ws, live, session_id, actor, outbox)
+        await _serve(ws, live, session_id, actor, outbox, hello.args.get("token"))
     except WebSocketDisconnect:
         pass
+    except LiveError as exc:
+        # The store failed while catching up: say so, and ask the client to retry later.
+        metrics.refused(exc.code, "ws")
+        with contextlib.suppress(RuntimeError, OSError):
+            await ws.send_text(error(exc))
+        await _close(ws, 1013 if exc.status == 503 else 4400, exc.code)
     finally:
+        metrics.CONNECTIONS.labels(role.value).dec()
         room.outboxes.discard(outbox)
         await outbox.stop()
 
@@ -112,8 +129,15 @@ async def _catch_up(ws: WebSocket, live: Services, room: Room, actor: Actor, out
         reset=since is not None and not resume, server_time=now_ms(), mine=mine,
         votes=await live.store.device_votes(room.session_id, actor.device)))
     if not resume:
-        await ws.send_text(dumps({"type": "snapshot", **state.snapshot(actor.role.staff)}))
-        outbox.last_seq = state.seq
+        snapshot = state.snapshot(actor.role.staff)
+        outbox.last_seq = snapshot["seq"]
+        await ws.send_text(dumps({"type": "snapshot", **snapshot}))
+        return
+    recent = room.frames_after(since, actor.role.staff)
+    if recent is not None:  # a reconnect storm: the missed events are still in memory
+        outbox.last_seq = since + len(recent)
+        if recent:
+            await ws.send_text("[" + ",".join(recent) + "]")
         return
     after = since
     while True:
@@ -124,13 +148,27 @@ async def _catch_up(ws: WebSocket, live: Services, room: Room, actor: Actor, out
         after = outbox.last_seq = events[-1].seq
 
 
+async def _revoked(live: Services, session_id: int, actor: Actor, token: str | None) -> bool:
+    """A presenter or moderator whose link was rotated loses its role at its next frame."""
+    if actor.role not in (Role.PRESENTER, Role.MODERATOR):
+        return False
+    try:
+        row = await live.store.get_session(session_id)
+    except LiveError:
+        return False  # the store is down: the command itself will get ``unavailable``
+    return role_for(token, row, live.admin_hash) is not actor.role
+
+
 async def _serve(ws: WebSocket, live: Services, session_id: int, actor: Actor,
-                 outbox: Outbox) -> None:
+                 outbox: Outbox, token: str | None) -> None:
     budget = live.settings.frames_per_second
     window, counts = 0, collections.Counter[str]()
     while True:
         message = await ws.receive()
         if message["type"] == "websocket.disconnect":
+            return
+        if await _revoked(live, session_id, actor, token):
+            await _close(ws, 4401, "bad_token")
             return
         text = message.get("text")
         if text is None:
@@ -151,9 +189,11 @@ async def _serve(ws: WebSocket, live: Services, session_id: int, actor: Actor,
                 continue
             if command.type == "hello":
                 raise BadRequest("already_hello", "已完成握手", "hello was already received")
-            result = await live.sessions.handle(session_id, actor, command)
+            with metrics.in_flight():
+                result = await live.sessions.handle(session_id, actor, command)
             outbox.push(0, ack(command.id, result))
         except LiveError as exc:
+            metrics.refused(exc.code, "ws")
             outbox.push(0, error(exc, command.id if command else None))
         except Exception:
             log.exception("unexpected error handling a frame")

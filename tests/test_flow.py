@@ -36,6 +36,9 @@ async def test_full_flow_seen_by_everyone_in_the_same_order(server: LiveServer) 
         assert staff_view["data"]["question"]["text"] == "小区门口的路什么时候修好？"
 
         await mod.request("approve", question_id=q)
+        approved = await v2.wait_for(lambda e: e["type"] == "question.approved")
+        assert approved["data"]["question"]["text"] == "小区门口的路什么时候修好？"
+        assert approved["data"]["question"]["name"] == "王先生"
         await official.request("answering", question_id=q)
         await v2.request("vote", question_id=q)
         await official.request("answer", question_id=q, text="下个月完工。")
@@ -146,6 +149,7 @@ async def test_privileged_commands_refused_to_a_viewer(server: LiveServer,
     s = server.create_session(moderation="post")
     async with server.client(s["id"]) as v:
         await v.request("ask", client_id=qid(), text="一个问题", name="")
+        command = dict(command)  # the parameter is shared by every backend's run
         kind = command.pop("type")
         with pytest.raises(ServerError) as err:
             await v.request(kind, **command)

@@ -8,6 +8,15 @@ Sequence numbers are assigned here, inside the transaction that stores the
 events, and :meth:`Store.append` refuses a write made against a stale view of
 the log (:class:`SeqConflict`), so several workers can never store two events
 under one number or in two orders.
+
+Two implementations keep this contract, and ``tests/test_backends.py`` runs
+the same tests on both: :mod:`.sqlite` (one file; several processes on one
+host) and :mod:`.postgres` (many workers on many hosts). When the database
+cannot be reached or cannot commit, every method raises
+:class:`live.exceptions.Unavailable` and nothing is acknowledged; the store
+recovers by itself when the database returns. (If a commit succeeded but its
+reply was lost, the event is in the log, and a client's resend with the same
+``client_id`` finds it rather than storing it twice.)
 """
 
 from __future__ import annotations
@@ -44,7 +53,8 @@ class Store(Protocol):
 
     async def get_meta(self, key: str) -> str | None: ...
 
-    async def set_meta(self, key: str, value: str) -> None: ...
+    async def set_meta(self, key: str, value: str, replace: bool = True) -> None:
+        """Store a value; with ``replace=False`` an existing one wins (first writer wins)."""
 
     async def create_programme(self, slug: str, title: str, description: str) -> int: ...
 
@@ -83,3 +93,22 @@ class Store(Protocol):
 
     async def device_votes(self, session_id: int, device: str) -> list[int]: ...
 
+
+    # The archive (see live/store/sqlite_search.py): a search index that the store keeps
+    # as a projection of the log in the append transaction, and presence samples.
+
+    async def search_answered(self, phrases: list[str], substrings: list[str],
+                              programme_id: int | None, limit: int) -> list[JSON]:
+        """Answered, published questions containing every phrase (>= 3 chars) and substring."""
+
+    async def similar_answered(self, features: list[str], programme_id: int, until: int,
+                               limit: int) -> list[JSON]:
+        """Candidates for "already answered?": answered questions sharing the most features."""
+
+    async def answered_counts(self) -> dict[int, int]: ...
+
+    async def record_presence(self, session_id: int, at: int, viewers: int) -> None:
+        """Keep the peak connection count of one time bucket (the larger write wins)."""
+
+    async def presence(self, session_id: int) -> list[tuple[int, int]]:
+        """(bucket start ms, peak connections), oldest first."""

@@ -3,25 +3,28 @@
 Two connections: one writer, one reader. WAL lets the reader see only
 committed data while a write is in flight, which is what makes "published only
 after commit" hold for catch-up reads too. ``synchronous=FULL`` makes each
-commit durable against power loss, not just a crashed process; the write lock
-serialises transactions on the writer connection.
+commit durable against power loss, not just a crashed process. Every write is a
+job for :class:`~live.store.sqlite_writer.GroupWriter`, which commits whatever
+writes arrived together in one transaction with one fsync (group commit) and
+answers each caller only after that commit.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiosqlite
 
 from ..events import JSON, Event, NewEvent, dumps, now_ms
-from ..exceptions import Conflict, Unavailable
+from ..exceptions import Conflict
 from .base import SeqConflict, SessionRow
+from .sqlite_search import SEARCH_MIGRATION, SQLiteArchive
+from .sqlite_writer import GroupWriter
+
+PRAGMAS = ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=5000", "foreign_keys=ON")
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -41,6 +44,7 @@ MIGRATIONS: tuple[str, ...] = (
         session_id INTEGER NOT NULL, question_id INTEGER NOT NULL, device TEXT NOT NULL,
         at INTEGER NOT NULL, PRIMARY KEY (session_id, question_id, device)) WITHOUT ROWID;
     """,
+    SEARCH_MIGRATION,
 )
 
 
@@ -64,41 +68,31 @@ def _session(row: sqlite3.Row | tuple) -> SessionRow:
 _SESSION_COLS = "id, programme_id, epoch, last_seq, info, presenter_hash, moderator_hash"
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteArchive):
     def __init__(self, path: str) -> None:
         self.path = path
-        self._w: aiosqlite.Connection | None = None
+        self.writer = GroupWriter(path, PRAGMAS)
         self._r: aiosqlite.Connection | None = None
-        self._lock = asyncio.Lock()
 
     async def open(self) -> None:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._w = await aiosqlite.connect(self.path, isolation_level=None)
-        for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=5000",
-                       "foreign_keys=ON"):
-            await self._w.execute(f"PRAGMA {pragma}")
-        await self._migrate()
+        await self.writer.open()
+        await self.writer.call(self._migrate)
         self._r = await aiosqlite.connect(self.path, isolation_level=None)
         await self._r.execute("PRAGMA busy_timeout=5000")
 
-    async def _migrate(self) -> None:
-        assert self._w is not None
-        async with self._w.execute("PRAGMA user_version") as cur:
-            (version,) = await cur.fetchone()  # type: ignore[misc]
+    @staticmethod
+    def _migrate(w: sqlite3.Connection) -> None:
+        (version,) = w.execute("PRAGMA user_version").fetchone()
         for i, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            await self._w.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version={i}; COMMIT;")
+            w.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version={i}; COMMIT;")
 
     async def close(self) -> None:
-        for conn in (self._r, self._w):
-            if conn is not None:
-                await conn.close()
-        self._r = self._w = None
-
-    @property
-    def w(self) -> aiosqlite.Connection:
-        assert self._w is not None, "store is not open"
-        return self._w
+        await self.writer.close()
+        if self._r is not None:
+            await self._r.close()
+        self._r = None
 
     @property
     def r(self) -> aiosqlite.Connection:
@@ -108,45 +102,28 @@ class SQLiteStore:
     async def ping(self) -> None:
         await (await self.r.execute("SELECT 1")).fetchone()
 
-    @asynccontextmanager
-    async def _tx(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One IMMEDIATE transaction on the writer; a locked or full disk is Unavailable."""
-        async with self._lock:
-            try:
-                await self.w.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self.w
-                    await self.w.execute("COMMIT")
-                except BaseException:
-                    await self.w.execute("ROLLBACK")
-                    raise
-            except (sqlite3.OperationalError, sqlite3.DatabaseError) as exc:
-                if isinstance(exc, sqlite3.IntegrityError):
-                    raise
-                raise Unavailable(reason=str(exc)) from exc
-
     async def _write(self, sql: str, params: tuple) -> int:
-        async with self._tx() as w:
-            return (await w.execute(sql, params)).rowcount
+        """One statement in the next group commit; its row count once committed."""
+        return await self.writer.run(lambda w: w.execute(sql, params).rowcount)
 
     async def get_meta(self, key: str) -> str | None:
         row = await (await self.r.execute("SELECT value FROM meta WHERE key=?", (key,))).fetchone()
         return row[0] if row else None
 
-    async def set_meta(self, key: str, value: str) -> None:
-        await self._write("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) "
-                          "DO UPDATE SET value=excluded.value", (key, value))
+    async def set_meta(self, key: str, value: str, replace: bool = True) -> None:
+        action = "DO UPDATE SET value=excluded.value" if replace else "DO NOTHING"
+        await self._write(f"INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) {action}",
+                          (key, value))
 
     async def create_programme(self, slug: str, title: str, description: str) -> int:
+        params = (slug, title, description, now_ms())
         try:
-            async with self._tx() as w:
-                cur = await w.execute(
-                    "INSERT INTO programmes(slug, title, description, created_at) "
-                    "VALUES (?, ?, ?, ?)", (slug, title, description, now_ms()))
+            return await self.writer.run(lambda w: int(w.execute(
+                "INSERT INTO programmes(slug, title, description, created_at) "
+                "VALUES (?, ?, ?, ?)", params).lastrowid or 0))
         except sqlite3.IntegrityError as exc:
             raise Conflict("programme_exists", "栏目标识已存在", "Programme slug exists",
                            slug=slug) from exc
-        return int(cur.lastrowid or 0)
 
     async def update_programme(self, programme_id: int, fields: JSON) -> None:
         sets = ", ".join(f"{k}=?" for k in fields)
@@ -163,14 +140,17 @@ class SQLiteStore:
                              first: NewEvent) -> Event:
         at = now_ms()
         info = dumps(first.data.get("session", {}))
-        async with self._tx() as w:
-            cur = await w.execute(
+
+        def job(w: sqlite3.Connection) -> int:
+            cur = w.execute(
                 "INSERT INTO sessions(programme_id, epoch, last_seq, info, presenter_hash, "
                 "moderator_hash) VALUES (?, ?, 1, ?, ?, ?)",
                 (programme_id, secrets.token_hex(8), info, presenter_hash, moderator_hash))
             sid = int(cur.lastrowid or 0)
-            await w.execute("INSERT INTO events VALUES (?, 1, ?, ?, ?, ?, ?)",
-                            (sid, *_event_row(first, at)))
+            w.execute("INSERT INTO events VALUES (?, 1, ?, ?, ?, ?, ?)", (sid, *_event_row(first, at)))
+            return sid
+
+        sid = await self.writer.run(job)
         return Event(sid, 1, first.type, first.data, at, first.public, first.private)
 
     async def get_session(self, session_id: int) -> SessionRow | None:
@@ -195,17 +175,20 @@ class SQLiteStore:
     async def append(self, session_id: int, expected_seq: int, events: list[NewEvent],
                      info: JSON | None = None) -> list[Event]:
         at = now_ms()
-        async with self._tx() as w:
-            cur = await w.execute("UPDATE sessions SET last_seq=? WHERE id=? AND last_seq=?",
-                                  (expected_seq + len(events), session_id, expected_seq))
+        rows = [(session_id, seq, *_event_row(e, at))
+                for seq, e in enumerate(events, start=expected_seq + 1)]
+        listing = None if info is None else dumps(info)
+
+        def job(w: sqlite3.Connection) -> None:
+            cur = w.execute("UPDATE sessions SET last_seq=? WHERE id=? AND last_seq=?",
+                            (expected_seq + len(events), session_id, expected_seq))
             if cur.rowcount != 1:
                 raise SeqConflict(session_id, expected_seq)
-            if info is not None:
-                await w.execute("UPDATE sessions SET info=? WHERE id=?", (dumps(info), session_id))
-            await w.executemany(
-                "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(session_id, seq, *_event_row(e, at))
-                 for seq, e in enumerate(events, start=expected_seq + 1)])
+            if listing is not None:
+                w.execute("UPDATE sessions SET info=? WHERE id=?", (listing, session_id))
+            w.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+        await self.writer.run(job, urgent=True)
         return [Event(session_id, seq, e.type, e.data, at, e.public, e.private)
                 for seq, e in enumerate(events, start=expected_seq + 1)]
 
@@ -217,6 +200,7 @@ class SQLiteStore:
         return [_event(session_id, r) for r in await cur.fetchall()]
 
     async def set_vote(self, session_id: int, question_id: int, device: str, on: bool) -> bool:
+        """One device's vote; a storm of them shares group commits (see sqlite_writer)."""
         if on:
             sql = "INSERT OR IGNORE INTO votes VALUES (?, ?, ?, ?)"
             params: tuple = (session_id, question_id, device, now_ms())
@@ -226,12 +210,14 @@ class SQLiteStore:
         return await self._write(sql, params) == 1
 
     async def move_votes(self, session_id: int, from_question: int, into_question: int) -> None:
-        async with self._tx() as w:
-            await w.execute(
+        def job(w: sqlite3.Connection) -> None:
+            w.execute(
                 "INSERT OR IGNORE INTO votes SELECT session_id, ?, device, at FROM votes "
                 "WHERE session_id=? AND question_id=?", (into_question, session_id, from_question))
-            await w.execute("DELETE FROM votes WHERE session_id=? AND question_id=?",
-                            (session_id, from_question))
+            w.execute("DELETE FROM votes WHERE session_id=? AND question_id=?",
+                      (session_id, from_question))
+
+        await self.writer.run(job)
 
     async def vote_counts(self, session_id: int) -> dict[int, int]:
         cur = await self.r.execute(

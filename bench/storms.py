@@ -1,0 +1,151 @@
+"""Ingest, vote storm and reconnect storm.
+
+* **ingest**: closed-loop clients ask (then vote and withdraw) as fast as the
+  acknowledgements come back; only acknowledged requests count, and an ack
+  means committed (SQLite ``synchronous=FULL``). Afterwards the stored log is
+  checked: every acknowledged question must be in it.
+* **vote storm**: every viewer votes on the same question at once. Each
+  viewer counts the frames it receives per wall-clock second; one observer
+  notes when each tally arrives, and a vote's lateness is the time from its
+  acknowledgement to the first tally that counts it.
+* **reconnect storm**: every connection is cut at once (RST, as a network
+  blip would), answers keep coming while the viewers are away and while they
+  return, and every viewer resumes with ``since``/``epoch``. Caught up means
+  having the last event; missed and duplicated events are counted per viewer
+  from the sequence numbers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+
+from .driver import Swarms
+from .fanout import answer_text, running
+from .stats import pct
+from .targets import ADMIN, Target, cpu_seconds
+
+
+async def ingest(kind: str, clients: int, seconds: float, window: int,
+                 swarms: int) -> dict[str, Any]:
+    async with running(kind, 20, raise_limits=True) as (target, qids), Swarms(swarms) as sw:
+        await sw.connect(target, clients)
+        out: dict[str, Any] = {"clients": clients, "window": window, "seconds": seconds}
+        for load, args in (("ask", {}), ("vote", {"qids": qids})):
+            cpu0 = cpu_seconds(target.pid)
+            parts = await sw.all("load", kind=load, seconds=seconds, window=window, **args)
+            cpu = cpu_seconds(target.pid) - cpu0
+            acked = sum(p["acked"] for p in parts)
+            name = "questions" if load == "ask" else "votes"
+            errors: dict[str, int] = {}
+            for p in parts:
+                for code, n in p["errors"].items():
+                    errors[code] = errors.get(code, 0) + n
+            out.update({f"{name}_per_s": acked / seconds, f"{name}_acked": acked,
+                        f"{name}_refused": errors,
+                        f"{name}_ack_median_ms": _ms(max(p["latency_median"] or 0 for p in parts)),
+                        f"{name}_server_cpu_share": cpu / (seconds + 1.0)})
+        if kind == "live":
+            out["questions_stored"] = await _stored_questions(target)
+            out["acked_but_missing"] = max(0, out["questions_acked"] + len(qids)
+                                           - out["questions_stored"])
+    return out
+
+
+async def _stored_questions(target: Target) -> int:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{target.port}", timeout=60,
+                                 headers={"Authorization": f"Bearer {ADMIN}"}) as http:
+        r = await http.get(f"/api/sessions/{target.session_id}")
+        r.raise_for_status()
+        return len(r.json()["questions"])
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 2)
+
+
+async def votestorm(kind: str, n: int, swarms: int, tally_interval: float) -> dict[str, Any]:
+    async with (running(kind, 1, tally_interval=tally_interval, raise_limits=True) as (target, qids),
+                Swarms(swarms) as sw, target.presenter() as observer):
+        await sw.connect(target, n)
+        await asyncio.sleep(2 * tally_interval + 0.5)  # presence settles
+        qid = str(qids[0])
+        tallies: list[tuple[float, int]] = []
+
+        async def watch() -> None:
+            while True:
+                event = await observer.next_event(timeout=3600)
+                if event["type"] == "votes.tallied" and qid in event["data"]["votes"]:
+                    tallies.append((time.monotonic(), event["data"]["votes"][qid]))
+
+        watcher = asyncio.create_task(watch())
+        await sw.reset()
+        await sw.all("buckets")
+        sent = await sw.all("vote", question_id=qids[0])
+        start = min(s["at"] for s in sent)
+        acks: list[float] = []
+        deadline = time.monotonic() + max(30.0, n / 200)
+        while time.monotonic() < deadline:
+            acks = sorted(t for part in await sw.all("acks") for t in part["times"])
+            if len(acks) >= n and tallies and tallies[-1][1] >= n:
+                break
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(2 * tally_interval + 0.5)
+        watcher.cancel()
+        summary = await sw.summary()
+    lateness = []
+    for k, acked_at in enumerate(acks, start=1):
+        shown = next((t for t, count in tallies if count >= k), None)
+        lateness.append(None if shown is None else max(0.0, shown - acked_at))
+    known = [x for x in lateness if x is not None]
+    return {"viewers": n, "votes_acked": len(acks), "tally_interval_s": tally_interval,
+            "votes_per_s": len(acks) / (acks[-1] - start) if len(acks) > 1 else None,
+            "all_acked_s": round(acks[-1] - start, 3) if acks else None,
+            "max_frames_per_viewer_second": summary["max_frames_per_viewer_second"],
+            "tallies": len(tallies), "final_tally": tallies[-1][1] if tallies else None,
+            "tally_late_median_ms": _ms(pct(known, 0.5)), "tally_late_p99_ms": _ms(pct(known, 0.99)),
+            "tally_late_max_ms": _ms(max(known, default=None)),
+            "votes_never_tallied": len(lateness) - len(known)}
+
+
+async def reconnect(kind: str, n: int, swarms: int, away: int = 10) -> dict[str, Any]:
+    async with (running(kind, 5) as (target, qids), Swarms(swarms) as sw,
+                target.presenter() as presenter):
+        await sw.connect(target, n)
+        tag = 0
+
+        async def publish() -> None:
+            nonlocal tag
+            await presenter.request("answer", question_id=qids[tag % len(qids)],
+                                    text=answer_text(tag), timeout=30)
+            tag += 1
+
+        for _ in range(3):
+            await publish()
+        await asyncio.sleep(0.5)
+        await sw.all("drop")
+        for _ in range(away):
+            await publish()
+        start = time.monotonic()
+        back = asyncio.create_task(sw.all("reconnect", concurrency=400))
+        during = 0
+        while not back.done():
+            await publish()
+            during += 1
+            await asyncio.sleep(0.1)
+        returned = await back
+        await publish()
+        final = presenter.seq
+        caught = await sw.all("catchup", seq=final, timeout=60)
+        summary = await sw.summary()
+    lasts = [c["last"] for c in caught if c["last"] is not None]
+    return {"viewers": n, "reconnected": sum(r["reconnected"] for r in returned),
+            "reconnect_failures": sum(r["failures"] for r in returned),
+            "published_while_away": away, "published_while_returning": during,
+            "all_caught_up_s": round(max(lasts) - start, 3) if lasts else None,
+            "caught_up": sum(c["caught_up"] for c in caught),
+            "behind": sum(c["behind"] for c in caught), "missed": summary["missed"],
+            "duplicates": summary["duplicates"], "snapshot_instead_of_resume": summary["resets"]}

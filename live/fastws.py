@@ -1,0 +1,153 @@
+"""uvicorn's ``websockets-sansio`` protocol, plus one ASGI extension for fan-out.
+
+Why: a server frame is not masked, so the bytes of one event's frame are the
+same for every viewer. The ASGI ``send`` path rebuilds them per viewer and
+walks five coroutine layers (Starlette, middleware, uvicorn, websockets) to get
+there; measured at 5,000-10,000 viewers on 2 cores that made our fan-out about
+twice as costly per frame as ``websockets.broadcast()`` (``docs/benchmarks.md``).
+With this extension a room frames each event once and each viewer costs one
+``transport.write`` of the shared bytes.
+
+How: ``live serve`` passes this class to uvicorn as ``ws=`` (uvicorn's
+documented way to choose a WebSocket protocol class). It adds
+``scope["extensions"]["live.prebuilt"] = {"write": write}``. ``write(frame)``
+writes one complete, pre-built server frame and returns True only when the
+connection is open and its transport is not paused; otherwise it returns False
+and the caller takes the ordinary ``send`` path, which waits for the socket
+(:mod:`live.connection`). So nothing here can block fan-out or bypass the
+back-pressure bound, and served by anything else (another ASGI server, the
+test client) the extension is simply absent.
+
+The cost of the speed: this reads uvicorn's protocol attributes
+(``transport``, ``writable``, ``close_sent``, ``conn``), which are not a public
+API. uvicorn is pinned below 1.0 in ``pyproject.toml`` and
+``tests/test_bench.py`` asserts that the extension is live under ``live serve``,
+so an upgrade that breaks it fails loudly instead of silently going slow.
+Writing whole frames between the websockets state machine's own writes is safe
+because it only ever writes whole frames and never fragments outgoing messages.
+
+It also trims what an idle connection keeps (the target is 16 KiB per viewer):
+uvicorn's receive queue and writable flag are an :class:`asyncio.Queue` and an
+:class:`asyncio.Event`, five deques of about 750 bytes each, for at most one
+waiter; :class:`Inbox` and :class:`Flag` do the same with two small lists. The
+inbox also yields to the loop before handing over a message that was already
+waiting, so a client flooding small frames gets one message per loop pass
+instead of the whole loop (measured in the isolation benchmark). The
+parsed handshake (request and response headers, about 2 KiB) is dropped once
+the connection is accepted; the scope keeps the copy Starlette reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import State
+
+from .connection import EXTENSION
+
+READ_SIZE = 16 * 1024
+"""Bytes read from a client socket per callback (asyncio's default is 256 KiB)."""
+
+
+class Inbox:
+    """What uvicorn uses of :class:`asyncio.Queue`: ``put_nowait``, ``get``, ``empty``."""
+
+    __slots__ = ("_items", "_waiters")
+
+    def __init__(self) -> None:
+        self._items: list[Any] = []
+        self._waiters: list[asyncio.Future[None]] = []
+
+    def put_nowait(self, item: Any) -> None:
+        self._items.append(item)
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+                break
+
+    def empty(self) -> bool:
+        return not self._items
+
+    async def get(self) -> Any:
+        if self._items:
+            # One message per loop pass: a client flooding frames must not starve fan-out.
+            # uvicorn parses a whole read (thousands of small frames) into this queue at once,
+            # and without this the app would consume them all without ever yielding.
+            await asyncio.sleep(0)
+        while not self._items:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                self._waiters.remove(waiter)
+        return self._items.pop(0)
+
+
+class Flag:
+    """What uvicorn uses of :class:`asyncio.Event`: ``set``, ``clear``, ``is_set``, ``wait``."""
+
+    __slots__ = ("_set", "_waiters")
+
+    def __init__(self) -> None:
+        self._set = True
+        self._waiters: list[asyncio.Future[None]] = []
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        self._set = True
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def wait(self) -> None:
+        while not self._set:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            await waiter
+
+
+class FanoutWebSocketProtocol(WebSocketsSansIOProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queue = Inbox()  # type: ignore[assignment]
+        self.writable = Flag()  # type: ignore[assignment]
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        # asyncio reads up to 256 KiB at a time and uvicorn parses a whole read at once: from a
+        # client flooding tiny frames that is ~10,000 messages in one callback. Client messages
+        # here are small, so smaller reads keep that burst (and the loop stall) short.
+        if hasattr(transport, "max_size"):
+            transport.max_size = READ_SIZE
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        # The scope has its own copy of the headers now; the parser's generator frame keeps
+        # the request object for the life of the connection, so empty it instead.
+        event.headers.clear()
+        self.request = None
+        scope = getattr(self, "scope", None)  # absent when the handshake was refused
+        if scope is not None:
+            scope["extensions"][EXTENSION] = {"write": self.write_prebuilt}
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.accept":
+            self.response = None
+
+    def write_prebuilt(self, frame: bytes) -> bool:
+        """Write one whole server frame now if that needs no waiting; else return False."""
+        if (self.close_sent or self.disconnected or not self.handshake_complete
+                or not self.writable.is_set() or self.conn.state is not State.OPEN):
+            return False
+        self.transport.write(frame)
+        return True
