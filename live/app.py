@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -72,7 +73,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Mount("/static", StaticFiles(directory=routes.STATIC), name="static"),
         ],
         exception_handlers={LiveError: _refused, 404: routes.not_found},
-        middleware=[Middleware(LiveMiddleware, settings=settings)],
+        middleware=[Middleware(LiveMiddleware, settings=settings),
+                    Middleware(GZipMiddleware, minimum_size=1024)],
         lifespan=lifespan,
     )
 

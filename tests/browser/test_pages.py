@@ -212,10 +212,14 @@ async def test_viewer_page_weight(site: LiveServer, browser: Browser) -> None:
     phone = await context(browser, PHONE)
     page = await phone.new_page()
     sizes: dict[str, int] = {}
+    transferred: dict[str, int] = {}
 
     async def record(response) -> None:  # type: ignore[no-untyped-def]
         if response.request.resource_type in ("document", "stylesheet", "script"):
-            sizes[response.url.replace(site.http, "")] = len(await response.body())
+            url = response.url.replace(site.http, "")
+            sizes[url] = len(await response.body())
+            wire = await response.request.sizes()
+            transferred[url] = wire["responseBodySize"] + wire["responseHeadersSize"]
 
     page.on("response", record)
     await page.goto(f"{site.http}/s/{s['id']}")
@@ -223,7 +227,11 @@ async def test_viewer_page_weight(site: LiveServer, browser: Browser) -> None:
     await page.wait_for_load_state("networkidle")
     total = sum(sizes.values())
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "viewer-bytes.json").write_text(json.dumps({"total": total, "files": sizes}, indent=1))
+    wire_total = sum(transferred.values())
+    (ARTIFACTS / "viewer-bytes.json").write_text(json.dumps(
+        {"total": total, "transferred": wire_total, "files": sizes, "files_transferred": transferred},
+        indent=1))
+    assert wire_total < total / 2, f"responses are not compressed: {transferred}"
     assert any(u.endswith("/static/js/lang/zh.js") for u in sizes), sizes
     assert not any(u.endswith("/static/js/lang/en.js") for u in sizes), "both languages were loaded"
     assert total < 80_000, f"viewer page grew to {total} bytes: {sizes}"
