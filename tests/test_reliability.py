@@ -218,7 +218,9 @@ async def test_stalled_viewers_are_dropped_and_memory_stays_bounded(tmp_path: Pa
             grown = rss_bytes(srv.proc.pid) - before
             assert fast.gaps == [], "a stalled viewer held up a reading one"
             pushed = answers * size
-            assert grown < pushed / 4, f"server grew {grown >> 20} MiB for {pushed >> 20} MiB per viewer"
+            # Unbounded outboxes grow by about ``pushed`` (measured: 5.9 MiB); bounded ones by the
+            # transport buffers and allocator slack (0.8-2 MiB seen), so half tells them apart.
+            assert grown < pushed / 2, f"server grew {grown >> 20} MiB for {pushed >> 20} MiB per viewer"
             assert metric(srv, "live_outbox_drops_total") - drops == stalled
 
             for sock, ws in slow:

@@ -29,7 +29,10 @@ function upcomingItem(s) {
     h('div', { class: 'ep-main' },
       h('h4', {}, h('a', { href: `/s/${s.id}` }, episodeTitle(s))),
       h('p', { class: 'meta' }, t('index.guest', { guest: guest(s) })),
-      s.phase === 'collecting' ? h('p', { class: 'meta' }, h('span', { class: 'badge', dataset: { phase: 'collecting' } }, t('phase.collecting'))) : null));
+      s.phase === 'collecting' ? h('p', { class: 'meta' }, h('span', { class: 'badge', dataset: { phase: 'collecting' } }, t('phase.collecting'))) : null,
+      s.collect_from != null ? h('p', { class: 'meta' }, t('index.collect_runs', {
+        from: `${day(s.collect_from, tz)} ${time(s.collect_from, tz)}`,
+        until: `${day(s.ends_at, tz)} ${time(s.ends_at, tz)}` })) : null));
 }
 
 function pastItem(s) {

@@ -256,6 +256,7 @@ export default {
   'index.guest': 'Guest: {guest}',
   'index.upcoming': 'Coming up',
   'index.no_upcoming': 'Nothing announced yet.',
+  'index.collect_runs': 'Questions collected from {from} until the session ends ({until})',
   'index.past': 'Past sessions',
   'index.no_past': 'No past sessions yet.',
   'index.replay': 'Replay',

@@ -256,6 +256,7 @@ export default {
   'index.guest': '嘉宾：{guest}',
   'index.upcoming': '预告',
   'index.no_upcoming': '暂无预告。',
+  'index.collect_runs': '问题征集：{from} 起，至访谈结束（{until}）',
   'index.past': '往期回看',
   'index.no_past': '暂无往期。',
   'index.replay': '回看问答',
