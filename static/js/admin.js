@@ -90,10 +90,53 @@ function renderSessions() {
         h('div', { class: 'actions' },
           h('button', { type: 'button', class: 'btn small', on: { click: () => editSession(s) } }, t('admin.edit')),
           twoClick(`rotate-${s.id}`, 'admin.rotate', 'admin.rotate_confirm', () => rotate(s)),
+          h('button', { type: 'button', class: 'btn small', on: { click: () => showAudit(s) } }, t('admin.audit')),
+          h('a', { class: 'btn small', href: `/s/${s.id}/transcript#key=${key}`, target: '_blank', rel: 'noopener' },
+            t('admin.open_record')),
           h('a', { class: 'btn small', href: `/s/${s.id}`, target: '_blank', rel: 'noopener' }, t('admin.open_viewer')),
           h('a', { class: 'btn small', href: `/s/${s.id}/screen`, target: '_blank', rel: 'noopener' }, t('admin.open_screen'))));
     })) : h('p', { class: 'empty' }, t('admin.no_sessions')));
   }));
+}
+
+/** What changed in one audited action, as plain text: before -> after, for the fields that differ. */
+function change(row) {
+  const before = row.before || {};
+  const after = row.after && row.after.question ? { ...row.after, ...row.after.question } : (row.after || {});
+  const status = { 'question.answered': 'answered', 'question.rejected': 'rejected', 'question.merged': 'merged',
+    'question.hidden': 'hidden', 'question.forwarded': 'forwarded' }[row.action];
+  if (status && after.status === undefined) after.status = status;
+  const parts = [];
+  if (after.id != null) parts.push(`#${after.id}`);
+  for (const k of ['status', 'text', 'phase', 'mode', 'ends_at']) {
+    if (before[k] !== undefined && after[k] !== undefined && before[k] !== after[k]) parts.push(`${k}: ${before[k]} → ${after[k]}`);
+  }
+  if (after.answer) parts.push(after.answer.text || `(${after.answer.mode})`);
+  for (const k of ['reason', 'department', 'into', 'note']) if (after[k]) parts.push(`${k}: ${after[k]}`);
+  return parts.join(' · ');
+}
+
+async function showAudit(s) {
+  try {
+    const rows = (await api('GET', `/api/sessions/${s.id}/audit`)).audit;
+    const tz = s.timezone || 'Asia/Shanghai';
+    $('#audit-session').textContent = episodeTitle(s);
+    $('#audit-rows').replaceChildren(...rows.map((r) => h('tr', {},
+      h('td', {}, `${date(r.at, tz)} ${time(r.at, tz)}`), h('td', {}, r.who), h('td', {}, r.action), h('td', {}, change(r)))));
+    $('#audit-csv').onclick = () => downloadAudit(s);
+    $('#audit').hidden = false;
+    $('#audit').focus();
+  } catch (err) {
+    toast(failure(err));
+  }
+}
+
+async function downloadAudit(s) {
+  const r = await fetch(`/api/sessions/${s.id}/audit?format=csv`, { headers: { authorization: `Bearer ${key}` } });
+  if (!r.ok) return toast(t('admin.bad_key'));
+  const a = h('a', { href: URL.createObjectURL(await r.blob()), attrs: { download: `session-${s.id}-audit.csv` } });
+  a.click();
+  URL.revokeObjectURL(a.href);
 }
 
 function renderProgrammes() {

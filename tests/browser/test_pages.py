@@ -168,7 +168,7 @@ async def test_language_switch_is_remembered(site: LiveServer, browser: Browser)
 
 
 async def test_admin_creates_a_session_and_rotates_its_links(site: LiveServer, browser: Browser) -> None:
-    site.create_session()
+    first = site.create_session()
     desk = await context(browser, DESKTOP)
     admin, watch = await open_page(desk, f"{site.http}/admin#key=test-admin-token", live=False)
     await expect(admin.locator("#s-programme option")).not_to_have_count(0)
@@ -199,6 +199,18 @@ async def test_admin_creates_a_session_and_rotates_its_links(site: LiveServer, b
     assert new_url and new_url != presenter_url
     stale, sw = await open_page(browser, presenter_url, live=False)
     await expect(stale.locator("#fatal")).to_contain_text("链接无效或已更换")
+    async with (site.client(first["id"]) as citizen,
+                site.client(first["id"], token=first["moderator_token"], name="审核员甲") as mod):
+        asked = await citizen.request("ask", client_id="audit-1", text="审计用的问题", name="")
+        await mod.request("approve", question_id=asked["question_id"])
+    await admin.reload()
+    await admin.locator("li.admin-session", has_text="第32期").get_by_role("button", name="操作记录").click()
+    audit = admin.locator("#audit")
+    await expect(audit).to_be_visible()
+    await expect(audit.locator("tbody tr")).to_have_count(1)
+    await expect(audit.locator("tbody tr")).to_contain_text("moderator:审核员甲")
+    await expect(audit.locator("tbody tr")).to_contain_text("question.approved")
+    await expect(audit.locator("tbody tr")).to_contain_text("status: pending → approved")
     await watch.check()
     await pw.check()
     await sw.check()
