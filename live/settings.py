@@ -1,16 +1,16 @@
 """Every setting, declared once.
 
-Each :class:`Setting` carries its name, default and help text; the same list
-feeds the environment reader, the CLI and ``docs/settings.md`` (a test checks
-that every setting is documented there), so a setting cannot exist in one
-place and be missing from another.
+Each field of :class:`Settings` carries its name, type, default and help text;
+:data:`SETTINGS`, derived from those fields, feeds the environment reader, the
+CLI and ``docs/settings.md`` (a test checks that every setting is documented
+there), so a setting cannot exist in one place and be missing from another.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -25,32 +25,9 @@ class Setting:
         return "LIVE_" + self.name.upper()
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting("host", "127.0.0.1", "Interface to listen on."),
-    Setting("port", 8000, "TCP port to listen on (the Procfile passes $PORT)."),
-    Setting("db", "live.db", "Store: a SQLite file path, sqlite:///path or postgresql://..."),
-    Setting("bus", "memory", "Bus: memory (one process) or redis://host:port/db."),
-    Setting("workers", 1, "Number of uvicorn worker processes (needs a shared db and bus)."),
-    Setting("public_url", "", "Base URL printed in links and allowed as WebSocket Origin."),
-    Setting("admin_token", "", "Admin token; if empty one is generated on first start."),
-    Setting("timezone", "Asia/Shanghai", "Default timezone of new sessions."),
-    Setting("max_message_bytes", 65536, "Largest WebSocket frame a client may send."),
-    Setting("max_question_chars", 500, "Longest question text."),
-    Setting("max_answer_chars", 10000, "Longest answer text."),
-    Setting("max_name_chars", 40, "Longest display name."),
-    Setting("send_queue", 256, "Frames that may wait for one slow viewer before it is dropped."),
-    Setting("tally_interval", 0.3, "Seconds between coalesced vote-tally events."),
-    Setting("ping_interval", 20.0, "Seconds between WebSocket pings (dead-peer detection)."),
-    Setting("ping_timeout", 20.0, "Seconds to wait for a pong before dropping a peer."),
-    Setting("log_level", "info", "Log level: debug, info, warning, error."),
-    Setting("screen_frame_ancestors", "",
-            "Origins (space-separated) allowed to embed the big-screen page /s/{id}/screen."),
-    Setting("questions_per_minute", 5, "Questions one device may ask per minute."),
-    Setting("questions_per_minute_ip", 30, "Questions one IP address may ask per minute (NAT)."),
-    Setting("votes_per_minute", 60, "Votes and withdrawals one device may cast per minute."),
-    Setting("votes_per_minute_ip", 600, "Votes one IP address may cast per minute."),
-    Setting("frames_per_second", 20, "Frames of one type one connection may send per second."),
-)
+def setting(default: Any, help: str) -> Any:
+    """A field of :class:`Settings` with its help text: the one place a setting is declared."""
+    return field(default=default, metadata={"help": help})
 
 
 def _coerce(value: str, default: Any) -> Any:
@@ -67,29 +44,30 @@ def _coerce(value: str, default: Any) -> Any:
 class Settings:
     """The running configuration; build it with :meth:`from_env`."""
 
-    host: str = "127.0.0.1"
-    port: int = 8000
-    db: str = "live.db"
-    bus: str = "memory"
-    workers: int = 1
-    public_url: str = ""
-    admin_token: str = ""
-    timezone: str = "Asia/Shanghai"
-    max_message_bytes: int = 65536
-    max_question_chars: int = 500
-    max_answer_chars: int = 10000
-    max_name_chars: int = 40
-    send_queue: int = 256
-    tally_interval: float = 0.3
-    ping_interval: float = 20.0
-    ping_timeout: float = 20.0
-    log_level: str = "info"
-    screen_frame_ancestors: str = ""
-    questions_per_minute: int = 5
-    questions_per_minute_ip: int = 30
-    votes_per_minute: int = 60
-    votes_per_minute_ip: int = 600
-    frames_per_second: int = 20
+    host: str = setting("127.0.0.1", "Interface to listen on.")
+    port: int = setting(8000, "TCP port to listen on (the Procfile passes $PORT).")
+    db: str = setting("live.db", "Store: a SQLite file path, sqlite:///path or postgresql://...")
+    bus: str = setting("memory", "Bus: memory (one process) or redis://host:port/db.")
+    workers: int = setting(1, "Number of uvicorn worker processes (needs a shared db and bus).")
+    public_url: str = setting("", "Base URL printed in links and allowed as WebSocket Origin.")
+    admin_token: str = setting("", "Admin token; if empty one is generated on first start.")
+    timezone: str = setting("Asia/Shanghai", "Default timezone of new sessions.")
+    max_message_bytes: int = setting(65536, "Largest WebSocket frame a client may send.")
+    max_question_chars: int = setting(500, "Longest question text.")
+    max_answer_chars: int = setting(10000, "Longest answer text.")
+    max_name_chars: int = setting(40, "Longest display name.")
+    send_queue: int = setting(256, "Frames that may wait for one slow viewer before it is dropped.")
+    tally_interval: float = setting(0.3, "Seconds between coalesced vote-tally events.")
+    ping_interval: float = setting(20.0, "Seconds between WebSocket pings (dead-peer detection).")
+    ping_timeout: float = setting(20.0, "Seconds to wait for a pong before dropping a peer.")
+    log_level: str = setting("info", "Log level: debug, info, warning, error.")
+    screen_frame_ancestors: str = setting(
+        "", "Origins (space-separated) allowed to embed the big-screen page /s/{id}/screen.")
+    questions_per_minute: int = setting(5, "Questions one device may ask per minute.")
+    questions_per_minute_ip: int = setting(30, "Questions one IP address may ask per minute (NAT).")
+    votes_per_minute: int = setting(60, "Votes and withdrawals one device may cast per minute.")
+    votes_per_minute_ip: int = setting(600, "Votes one IP address may cast per minute.")
+    frames_per_second: int = setting(20, "Frames of one type one connection may send per second.")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -105,12 +83,10 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
-    def with_(self, **changes: Any) -> Settings:
-        return replace(self, **changes)
-
     def to_env(self) -> dict[str, str]:
         """The environment that recreates these settings in a worker process."""
         return {s.env: str(getattr(self, s.name)) for s in SETTINGS}
 
 
-assert {s.name for s in SETTINGS} == {f.name for f in fields(Settings)}
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(f.name, f.default, f.metadata["help"]) for f in fields(Settings))
