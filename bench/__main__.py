@@ -31,8 +31,10 @@ BASE = "websockets"
 SCENARIOS = ("fanout", "ingest", "votestorm", "reconnect", "isolation")
 
 
-def plan(scenario: str, quick: bool) -> list[tuple[str, dict[str, Any]]]:
+def plan(scenario: str, quick: bool, sizes: list[int] | None = None) -> list[tuple[str, dict[str, Any]]]:
     """(group label, keyword arguments) for each measurement a scenario makes."""
+    if sizes and scenario != "ingest":
+        return [(str(n), {**kw, "n": n}) for n in sizes for _, kw in plan(scenario, quick)[:1]]
     if scenario == "fanout":
         sizes = [100] if quick else [1000, 5000, 10000]
         return [(str(n), {"n": n, "events": 5 if quick else 40}) for n in sizes]
@@ -99,13 +101,13 @@ def targets_met(scenario: str, groups: dict[str, Any]) -> dict[str, Any]:
 
 
 async def run_scenario(scenario: str, kinds: list[str], runs: int, quick: bool, swarms: int,
-                       tally: float) -> dict[str, Any]:
+                       tally: float, sizes: list[int] | None = None) -> dict[str, Any]:
     run = runner(scenario, swarms, tally)
     if scenario == "ingest":
         kinds = [k for k in kinds if k != "node"]  # node's baseline has no store to compare
     started = time.monotonic()
     groups: dict[str, Any] = {}
-    for label, kwargs in plan(scenario, quick):
+    for label, kwargs in plan(scenario, quick, sizes):
         per_kind: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
         for _ in range(runs):
             for kind in kinds:
@@ -119,7 +121,7 @@ async def run_scenario(scenario: str, kinds: list[str], runs: int, quick: bool, 
                 for k in kinds if k != BASE}
         groups[label] = group
     return {"scenario": scenario, "quick": quick, "runs": runs, "targets_run": kinds,
-            "params": {label: kw for label, kw in plan(scenario, quick)},
+            "params": {label: kw for label, kw in plan(scenario, quick, sizes)},
             "results": groups, "targets": targets_met(scenario, groups),
             "seconds": round(time.monotonic() - started, 1), "machine": machine()}
 
@@ -146,6 +148,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="comma-separated servers (default: live,websockets and node if installed)")
     parser.add_argument("--swarms", type=int, default=None,
                         help="load-generator processes (default 1 in --quick, else 2)")
+    parser.add_argument("--n", default=None,
+                        help="comma-separated viewer counts instead of the scenario's own")
     parser.add_argument("--tally-interval", type=float, default=0.3,
                         help="LIVE_TALLY_INTERVAL for the servers (default: the server's 0.3 s)")
     args = parser.parse_args(argv)
@@ -154,8 +158,9 @@ def main(argv: list[str] | None = None) -> None:
     swarms = args.swarms or (1 if args.quick else 2)
     versions = describe(kinds)
     for scenario in SCENARIOS if args.scenario == "all" else (args.scenario,):
+        sizes = [int(n) for n in args.n.split(",")] if args.n else None
         result = asyncio.run(run_scenario(scenario, kinds, args.runs, args.quick, swarms,
-                                          args.tally_interval))
+                                          args.tally_interval, sizes))
         result["versions"] = versions
         if args.json:
             print(json.dumps(result, ensure_ascii=False), flush=True)

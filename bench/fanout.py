@@ -21,8 +21,8 @@ from typing import Any
 
 from .driver import Swarms
 from .stats import pct
-from .swarm import KEY, frame
 from .targets import ROOT, TARGETS, Target, cpu_seconds, rss_bytes
+from .viewer import KEY, frame
 
 WARMUP = 3
 QUESTIONS = 5

@@ -14,7 +14,7 @@ import json
 import signal
 import sys
 
-from .swarm import KEY, frame
+from .viewer import KEY, frame
 
 
 async def flood(port: int, path: str) -> int:

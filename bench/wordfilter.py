@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=500)
     args = parser.parse_args()
     rng = random.Random(7)
-    words = _words(args.words, rng) + ["敏感词"]
+    words = [*_words(args.words, rng), "敏感词"]
     f = WordFilter(words)
     folded = ["".join(fold(c) for c in w) for w in words]
 
