@@ -23,6 +23,7 @@ let viewers = null;
 const fresh = new Set();
 let programme = '';
 let lastPhase = null;
+let firstRender = true;
 
 function welcome(f) {
   voted = new Set(f.votes || []);
@@ -107,6 +108,14 @@ function tick() {
   cd.hidden = phase === 'closed';
   if (phase === 'open') cd.textContent = t('viewer.ends_in', { t: countdown(i.ends_at - now) });
   else if (phase !== 'closed') cd.textContent = t('viewer.starts_in', { t: countdown(i.starts_at - now) });
+  if (firstRender) {
+    firstRender = false;
+    // Opened after the window closed: the session lives on as its replay.
+    if (phase === 'closed') {
+      location.replace(`/s/${sid}/replay`);
+      return;
+    }
+  }
   if (phase === lastPhase) return;
   lastPhase = phase;
   const accepting = phase === 'open' || phase === 'collecting';

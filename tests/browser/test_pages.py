@@ -282,3 +282,14 @@ async def test_presenter_keyboard_video_answer_and_amend(site: LiveServer, brows
     for w in (vw, pw):
         await w.check()
         await w.page.context.close()
+
+
+async def test_a_closed_session_opens_as_its_replay(site: LiveServer, browser: Browser) -> None:
+    from datetime import timedelta
+
+    s = site.create_session(start=timedelta(hours=-3), length=timedelta(hours=2))
+    page, watch = await open_page(browser, f"{site.http}/s/{s['id']}", device=PHONE, live=False)
+    await page.wait_for_url(re.compile(rf"/s/{s['id']}/replay$"))
+    await expect(page.locator("h1, #title").first).to_contain_text("区长在线")
+    await watch.check()
+    await page.context.close()
