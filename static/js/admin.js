@@ -82,7 +82,7 @@ function renderSessions() {
     const mine = sessions.filter((s) => s.programme_id === p.id).sort((a, b) => b.starts_at - a.starts_at);
     return h('div', { class: 'group' }, h('h3', {}, p.title), mine.length ? h('ul', { class: 'list plist' }, mine.map((s) => {
       const tz = s.timezone || 'Asia/Shanghai';
-      return h('li', { class: 'pq admin-session' },
+      return h('li', { class: 'pq admin-session', dataset: { session: s.id } },
         h('div', { class: 'pq-main' },
           h('p', { class: 'pq-text' }, episodeTitle(s)),
           h('p', { class: 'meta' }, h('span', { class: 'badge', dataset: { phase: s.phase } }, t(`phase.${s.phase}`)), ' ',

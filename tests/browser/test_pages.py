@@ -204,7 +204,8 @@ async def test_admin_creates_a_session_and_rotates_its_links(site: LiveServer, b
         asked = await citizen.request("ask", client_id="audit-1", text="审计用的问题", name="")
         await mod.request("approve", question_id=asked["question_id"])
     await admin.reload()
-    await admin.locator("li.admin-session", has_text="第32期").get_by_role("button", name="操作记录").click()
+    await admin.locator(f'li.admin-session[data-session="{first["id"]}"]').get_by_role(
+        "button", name="操作记录").click()
     audit = admin.locator("#audit")
     await expect(audit).to_be_visible()
     await expect(audit.locator("tbody tr")).to_have_count(1)
