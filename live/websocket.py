@@ -33,6 +33,10 @@ from .services import Services
 log = logging.getLogger("live.websocket")
 
 HELLO_TIMEOUT = 10.0
+REFUSALS_PER_SECOND = 100
+"""Refused frames in one second after which a connection is cut with 1008. Each limit already
+refuses with a clear error, and a client well within them never comes near this; one that keeps
+going is flooding, and replying to each of its frames would tax every other viewer."""
 BACKLOG_PAGE = 500
 
 
@@ -162,7 +166,7 @@ async def _revoked(live: Services, session_id: int, actor: Actor, token: str | N
 async def _serve(ws: WebSocket, live: Services, session_id: int, actor: Actor,
                  outbox: Outbox, token: str | None) -> None:
     budget = live.settings.frames_per_second
-    window, counts = 0, collections.Counter[str]()
+    window, counts, refused = 0, collections.Counter[str](), 0
     while True:
         message = await ws.receive()
         if message["type"] == "websocket.disconnect":
@@ -170,16 +174,15 @@ async def _serve(ws: WebSocket, live: Services, session_id: int, actor: Actor,
         if await _revoked(live, session_id, actor, token):
             await _close(ws, 4401, "bad_token")
             return
+        second = int(time.monotonic())
+        if second != window:
+            window, counts, refused = second, collections.Counter(), 0
         text = message.get("text")
-        if text is None:
-            outbox.push(0, error(BadRequest("binary_frame", "只接受文本消息", "Text frames only")))
-            continue
         command = None
         try:
+            if text is None:
+                raise BadRequest("binary_frame", "只接受文本消息", "Text frames only")
             command = parse(text)
-            second = int(time.monotonic())
-            if second != window:
-                window, counts = second, collections.Counter()
             counts[command.type] += 1
             if counts[command.type] > budget:
                 raise RateLimited("rate_limited", "消息过于频繁，请稍后再试",
@@ -195,6 +198,15 @@ async def _serve(ws: WebSocket, live: Services, session_id: int, actor: Actor,
         except LiveError as exc:
             metrics.refused(exc.code, "ws")
             outbox.push(0, error(exc, command.id if command else None))
+            refused += 1
+            if refused > REFUSALS_PER_SECOND:
+                metrics.refused("flooding", "ws")
+                outbox.push(0, error(RateLimited("flooding", "消息过多，连接已断开，请稍后重新连接",
+                                                 "Too many refused messages; reconnect later",
+                                                 retry_after=1)))
+                await asyncio.sleep(0)  # let the sender flush the last error before the close
+                await _close(ws, 1008, "flooding")
+                return
         except Exception:
             log.exception("unexpected error handling a frame")
             outbox.push(0, error(LiveError(), command.id if command else None))
