@@ -10,7 +10,7 @@ import { dateTime, errorText, t, time, windowText } from './i18n.js';
 import { Live } from './live.js';
 import { PUBLIC, Session } from './model.js';
 import { Similar } from './similar.js';
-import { $, announce, chrome, fragmentKey, h, indicator, keyed, sessionId, toast } from './ui.js';
+import { $, announce, fragmentKey, h, keyed, sessionId, staffChrome, toast } from './ui.js';
 
 const sid = sessionId();
 const model = new Session();
@@ -253,20 +253,7 @@ function showTab(name) {
 }
 
 function setup() {
-  chrome(render);
-  indicator($('#conn'), live);
-  const status = live.on.status;
-  live.on.status = (state, detail) => {
-    status(state, detail);
-    if (state === 'stopped') {
-      $('#fatal').hidden = false;
-      $('#fatal').textContent = t(detail.code === 4401 ? 'staff.bad_key' : 'error.session_not_found');
-    }
-  };
-  if (!fragmentKey()) {
-    $('#fatal').hidden = false;
-    $('#fatal').textContent = t('staff.no_key');
-  }
+  staffChrome(live, render);
   $('#open').addEventListener('click', () => act('open', {}, t('moderator.opened')));
   $('#close').addEventListener('click', () => {
     if (Date.now() < confirmClose) {

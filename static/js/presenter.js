@@ -8,7 +8,7 @@
 import { countdown, errorText, t, time } from './i18n.js';
 import { Live } from './live.js';
 import { Session } from './model.js';
-import { $, announce, chrome, fragmentKey, h, indicator, keyed, sessionId, toast, typing } from './ui.js';
+import { $, announce, fragmentKey, h, keyed, sessionId, staffChrome, toast, typing } from './ui.js';
 
 const sid = sessionId();
 const key = fragmentKey();
@@ -227,20 +227,7 @@ function keys(e) {
 }
 
 function setup() {
-  chrome(render);
-  indicator($('#conn'), live);
-  const status = live.on.status;
-  live.on.status = (state, detail) => {
-    status(state, detail);
-    if (state === 'stopped') {
-      $('#fatal').hidden = false;
-      $('#fatal').textContent = t(detail.code === 4401 ? 'staff.bad_key' : 'error.session_not_found');
-    }
-  };
-  if (!key) {
-    $('#fatal').hidden = false;
-    $('#fatal').textContent = t('staff.no_key');
-  }
+  staffChrome(live, render);
   $('#start').addEventListener('click', () => start(target() && target().id));
   $('#stop').addEventListener('click', () => send('answering', { question_id: null }, t('presenter.stopped')));
   $('#answer-form').addEventListener('submit', (e) => {

@@ -143,6 +143,23 @@ export function indicator(el, live) {
   paint();
 }
 
+/** The common start of a staff page: chrome, indicator, and a plain message when the key is
+ * missing, wrong or rotated, or the session does not exist. */
+export function staffChrome(live, render) {
+  chrome(render);
+  indicator($('#conn'), live);
+  const fatal = (key) => {
+    $('#fatal').hidden = false;
+    $('#fatal').textContent = t(key);
+  };
+  const status = live.on.status;
+  live.on.status = (state, detail) => {
+    status(state, detail);
+    if (state === 'stopped') fatal(detail.code === 4401 ? 'staff.bad_key' : 'error.session_not_found');
+  };
+  if (!fragmentKey()) fatal('staff.no_key');
+}
+
 /** Is this a link into our own site (suggestions and receipts come from the server as data)? */
 export function safeLink(href) {
   try {
