@@ -23,6 +23,9 @@ from .exceptions import BadRequest, Conflict, NotFound
 PUBLIC_STATUSES = frozenset({"approved", "answered"})
 REJECT_REASONS = ("off_topic", "duplicate", "personal_case", "abusive", "other")
 ANSWER_MODES = ("text", "video", "written")
+COUNTED = {"pending": "pending", "answered": "answered", "merged": "merged",
+           "rejected": "declined", "forwarded": "forwarded"}
+"""Which public count (``counts`` in snapshots) each question status adds to."""
 
 
 def phase(info: JSON, now: int) -> str:
@@ -113,8 +116,7 @@ class State:
         for q in self.questions.values():
             if q.public:
                 c["published"] += 1
-            key = {"pending": "pending", "answered": "answered", "merged": "merged",
-                   "rejected": "declined", "forwarded": "forwarded"}.get(q.status)
+            key = COUNTED.get(q.status)
             if key:
                 c[key] += 1
         return c
@@ -246,7 +248,8 @@ def _ask(state: State, args: JSON, device: str, now: int) -> Decision:
 
 def _answer(state: State, args: JSON, actor: str, now: int) -> Decision:
     q = state.question(args["question_id"])
-    _require(q, *([args["expect"]] if args.get("expect") else ["approved", "answered"]))
+    if args.get("expect"):
+        _require(q, args["expect"])
     _require(q, "approved", "answered")
     mode = args.get("mode") or "text"
     if mode not in ANSWER_MODES:
