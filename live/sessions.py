@@ -17,7 +17,7 @@ from .exceptions import BadRequest, Forbidden, NotFound, RateLimited
 from .limits import Limiter
 from .moderation import clean
 from .protocol import Command
-from .rooms import Rooms
+from .rooms import Room, Rooms
 from .settings import Settings
 from .state import Decision, State, decide
 from .store import SessionRow, Store
@@ -112,7 +112,7 @@ class Sessions:
         if command.type in ("vote", "unvote"):
             await self._limit(actor, "vote", self.settings.votes_per_minute,
                               self.settings.votes_per_minute_ip)
-            return await self._vote(session_id, actor, args["question_id"], command.type == "vote")
+            return await self._vote(room, actor, args["question_id"], command.type == "vote")
         if command.type == "ask" and (actor.device, args["client_id"]) not in room.state.by_client:
             await self._limit(actor, "ask", self.settings.questions_per_minute,
                               self.settings.questions_per_minute_ip)
@@ -140,8 +140,8 @@ class Sessions:
                 "spans": [list(s) for s in in_text.spans] if in_text else [],
                 "name_spans": [list(s) for s in in_name.spans] if in_name else []}
 
-    async def _vote(self, session_id: int, actor: Actor, question_id: int, on: bool) -> JSON:
-        room = await self.rooms.get(session_id)
+    async def _vote(self, room: Room, actor: Actor, question_id: int, on: bool) -> JSON:
+        session_id = room.session_id
         question = room.state.question(question_id)
         if not question.public:
             raise NotFound("question_not_found", "问题不存在", "No such question", id=question_id)
