@@ -49,8 +49,6 @@ from . import metrics
 
 CLOSE_RESUME = 4000
 """Close code: you fell behind or the server is moving you; reconnect with your last seq."""
-CLOSE_RESTART = 1012
-"""Close code: the server is restarting; reconnect (to another worker) with your last seq."""
 
 EXTENSION = "live.prebuilt"
 """ASGI scope extension: ``{"write": Callable[[bytes], bool]}`` writes one whole frame now."""
