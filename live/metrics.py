@@ -40,6 +40,10 @@ BROADCAST = Histogram(
     "From an event's timestamp (taken just before its commit) to its fan-out into every "
     "outbox on this worker.",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0))
+ROUNDS = Histogram(
+    "live_round_requests",
+    "Requests one session decided together and committed in one append (its group commit).",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512))
 OUTBOX_DROPS = Counter("live_outbox_drops",
                        "Viewers dropped (close 4000) because their outbox overflowed.")
 REFUSED = Counter("live_refused_requests", "Requests refused, by error code and transport.",

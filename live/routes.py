@@ -146,8 +146,9 @@ async def session(request: Request) -> Response:
         return JSONResponse(await live.sessions.update(sid, await _body(request)))
     room = await live.rooms.get(sid)
     staff = (await _role(request, sid)).staff
-    return JSONResponse({"id": sid, "epoch": room.epoch, "phase": room.state.phase(now_ms()),
-                         **room.state.snapshot(staff)})
+    state = await room.settled()
+    return JSONResponse({"id": sid, "epoch": room.epoch, "phase": state.phase(now_ms()),
+                         **state.snapshot(staff)})
 
 
 async def events(request: Request) -> Response:

@@ -12,6 +12,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .auth import PERMISSIONS, Actor, Devices, hash_token, new_token
+from .commands import Decision, decide
 from .events import JSON, NewEvent, now_ms
 from .exceptions import BadRequest, Forbidden, NotFound, RateLimited
 from .limits import Limiter
@@ -19,7 +20,7 @@ from .moderation import clean
 from .protocol import Command
 from .rooms import Room, Rooms
 from .settings import Settings
-from .state import Decision, State, decide
+from .state import State
 from .store import SessionRow, Store
 from .wordfilter import WordFilter
 
@@ -142,7 +143,7 @@ class Sessions:
 
     async def _vote(self, room: Room, actor: Actor, question_id: int, on: bool) -> JSON:
         session_id = room.session_id
-        question = room.state.question(question_id)
+        question = (await room.settled()).question(question_id)
         if not question.public:
             raise NotFound("question_not_found", "问题不存在", "No such question", id=question_id)
         changed = await self.store.set_vote(session_id, question_id, actor.device, on)
@@ -187,9 +188,9 @@ class Sessions:
         if parsed is None:
             raise NotFound("receipt_not_found", "回执编号无效", "Unknown receipt number")
         session_id, question_id = parsed
-        room = await self.rooms.get(session_id)
-        q = room.state.question(question_id)
+        state = await (await self.rooms.get(session_id)).settled()
+        q = state.question(question_id)
         out = q.to_wire()
-        out.update(session_id=session_id, session_title=room.state.info.get("title", ""),
+        out.update(session_id=session_id, session_title=state.info.get("title", ""),
                    receipt=receipt.strip().upper())
         return out

@@ -1,9 +1,10 @@
 """The session's state as a pure fold over its event log.
 
-``apply(state, event)`` is the only way state changes, and ``decide(state,
-command, args, actor, now)`` the only way new events are made; neither does
+``apply(state, event)`` is the only way state changes (and
+:func:`live.commands.decide` the only way new events are made); it does no
 I/O. Live view, reconnect and replay all rebuild state with the same
-``apply``, which is why they cannot disagree.
+``apply``, which is why they cannot disagree. A :class:`Draft` applies
+events ahead of their commit and can take them back (see :mod:`live.rooms`).
 
 The window is computed, not stored: :func:`phase` reads the schedule and the
 staff overrides (opened early, extended, closed early). Clients compute the
@@ -14,15 +15,14 @@ once. The server refuses a question by the same :func:`phase`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from copy import copy
+from dataclasses import dataclass, field
 from typing import Any
 
-from .events import JSON, Event, NewEvent
-from .exceptions import BadRequest, Conflict, NotFound
+from .events import JSON, Event
+from .exceptions import NotFound
 
 PUBLIC_STATUSES = frozenset({"approved", "answered"})
-REJECT_REASONS = ("off_topic", "duplicate", "personal_case", "abusive", "other")
-ANSWER_MODES = ("text", "video", "written")
 COUNTED = {"pending": "pending", "answered": "answered", "merged": "merged",
            "rejected": "declined", "forwarded": "forwarded"}
 """Which public count (``counts`` in snapshots) each question status adds to."""
@@ -40,9 +40,9 @@ def phase(info: JSON, now: int) -> str:
     return "upcoming"
 
 
-def same_text(a: str, b: str) -> bool:
-    """Whether two questions say the same thing but for case and spacing."""
-    return "".join(a.casefold().split()) == "".join(b.casefold().split())
+def text_key(text: str) -> str:
+    """Two questions with the same key say the same thing but for case and spacing."""
+    return "".join(text.casefold().split())
 
 
 @dataclass
@@ -104,6 +104,8 @@ class State:
     info: JSON = field(default_factory=dict)
     questions: dict[int, Question] = field(default_factory=dict)
     by_client: dict[tuple[str, str], int] = field(default_factory=dict)
+    by_text: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(device, :func:`text_key`) of each question as asked: a device asks a question once."""
     answering: int | None = None
 
     def phase(self, now: int) -> str:
@@ -155,6 +157,7 @@ def apply(state: State, event: Event) -> State:
             device=p.get("device", ""), client_id=p.get("client_id", ""), flags=w.get("flags"))
         if p.get("client_id"):
             state.by_client[(p.get("device", ""), p["client_id"])] = w["id"]
+        state.by_text.setdefault((p.get("device", ""), text_key(w["text"])), w["id"])
     elif t == "question.approved":
         q = state.questions[d["question"]["id"]]
         q.status = "approved"
@@ -196,154 +199,52 @@ def replay(session_id: int, events: list[Event]) -> State:
     return state
 
 
-@dataclass(frozen=True)
-class Decision:
-    """The events to append and the result the acknowledgement carries."""
-
-    events: list[NewEvent]
-    result: JSON
-
-
-def _staff_event(kind: str, q: Question, data: JSON, actor: str,
-                 public: JSON | None = None) -> NewEvent:
-    """A staff action on a question; ``private`` keeps who did it and the before-image."""
-    before = {"status": q.status, "text": q.text, "answer": q.answer}
-    return NewEvent(kind, data, public, {"by": actor, "before": before})
+def touched(event: Event) -> list[int]:
+    """The questions ``apply`` may change for ``event``."""
+    d = event.data
+    ids = [int(k) for k in d["votes"]] if event.type == "votes.tallied" else []
+    if isinstance(d.get("id"), int):
+        ids.append(d["id"])
+    if isinstance(d.get("question"), dict):
+        ids.append(d["question"]["id"])
+    return ids
 
 
-def _require(q: Question, *allowed: str) -> None:
-    if q.status not in allowed:
-        who = f"（{q.handled_by}）" if q.handled_by else ""
-        raise Conflict("question_already_handled",
-                       f"该问题已被处理{who}，当前状态：{q.status}",
-                       f"This question was already handled{' by ' + q.handled_by if q.handled_by else ''}"
-                       f" (status: {q.status})", id=q.id, status=q.status, by=q.handled_by)
+class Draft:
+    """Events applied to a state before they are committed, and the way back.
 
+    Why: a room decides a whole round of requests one after another, each
+    against the state its predecessors in the round leave, and commits them
+    together (one fsync for many questions). Copying a state with thousands
+    of questions per round would cost more than the commit saves, so the
+    round applies in place and keeps before-images of just what it touched.
+    """
 
-def _ask(state: State, args: JSON, device: str, now: int) -> Decision:
-    key = (device, args["client_id"])
-    if key in state.by_client:
-        q = state.questions[state.by_client[key]]
-        return Decision([], {"question_id": q.id, "status": q.status, "duplicate": True})
-    if state.phase(now) not in ("open", "collecting"):
-        raise Conflict("session_not_open", "本期访谈当前不接受提问",
-                       "This session is not taking questions now", phase=state.phase(now))
-    for earlier in state.questions.values():
-        if earlier.device == device and same_text(earlier.text, args["text"]):
-            raise Conflict("duplicate_text", "您已经提过相同的问题", "You already asked this question",
-                           question_id=earlier.id)
-    qid = max(state.questions, default=0) + 1
-    flags = args.get("flags")
-    post = state.info.get("moderation") == "post" and not flags
-    q = Question(qid, args["text"], args["name"], "approved" if post else "pending", now,
-                 flags=flags)
-    private = {"device": device, "client_id": args["client_id"]}
-    if args.get("contact"):
-        private["contact"] = args["contact"]
-    data = {"question": q.to_wire(staff=True)}
-    public = None if q.public else {"question": q.outcome()}
-    return Decision([NewEvent("question.asked", data, public, private)],
-                    {"question_id": qid, "status": q.status})
+    def __init__(self, state: State) -> None:
+        self.state = state
+        self.seq, self.info, self.answering = state.seq, state.info, state.answering
+        self.before: dict[int, Question | None] = {}
 
+    def apply(self, event: Event) -> None:
+        questions = self.state.questions
+        for qid in touched(event):
+            if qid not in self.before:
+                q = questions.get(qid)
+                self.before[qid] = None if q is None else copy(q)
+        apply(self.state, event)
 
-def _answer(state: State, args: JSON, actor: str, now: int) -> Decision:
-    q = state.question(args["question_id"])
-    if args.get("expect"):
-        _require(q, args["expect"])
-    _require(q, "approved", "answered")
-    mode = args.get("mode") or "text"
-    if mode not in ANSWER_MODES:
-        raise BadRequest("bad_mode", "回答方式无效", "mode is text, video or written", field="mode")
-    text = args.get("text", "")
-    if args.get("append") and q.answer:
-        text = f"{q.answer['text']}\n\n{text}".strip()
-    if mode != "video" and not text:
-        raise BadRequest("empty_text", "回答内容不能为空", "Answer text must not be empty", field="text")
-    revision = q.answer["revision"] + 1 if q.answer else 1
-    answer = {"text": text, "at": now, "by": state.info.get("guest_name", ""), "mode": mode,
-              "revision": revision}
-    return Decision([_staff_event("question.answered", q, {"id": q.id, "answer": answer}, actor)],
-                    {"question_id": q.id, "revision": revision})
-
-
-def decide(state: State, command: str, args: JSON, device: str, actor: str, now: int) -> Decision:
-    """Turn a validated, authorised command into events, or raise a :class:`LiveError`."""
-    if command == "ask":
-        return _ask(state, args, device, now)
-    if command == "answer":
-        return _answer(state, args, actor, now)
-    if command in ("open", "close", "extend", "set_moderation"):
-        return _window(state, command, args, actor, now)
-    if command == "answering":
-        qid = args.get("question_id")
-        if qid is not None:
-            _require(state.question(qid), "approved")
-        return Decision([NewEvent("question.answering", {"id": qid}, private={"by": actor})],
-                        {"question_id": qid})
-    q = state.question(args["question_id"])
-    if args.get("expect"):
-        _require(q, args["expect"])
-    result = {"question_id": q.id}
-    if command == "approve":
-        _require(q, "pending", "hidden")
-        wire = replace(q, status="approved").to_wire()
-        return Decision([_staff_event("question.approved", q, {"question": wire}, actor)], result)
-    if command == "reject":
-        _require(q, "pending")
-        reason = args.get("reason") or "other"
-        if reason not in REJECT_REASONS:
-            raise BadRequest("bad_reason", "拒绝原因无效", "Unknown reason category", field="reason")
-        data = {"id": q.id, "reason": reason, "note": args.get("note", "")}
-        return Decision([_staff_event("question.rejected", q, data, actor,
-                                      {"id": q.id, "reason": reason})], result)
-    if command == "edit":
-        _require(q, "pending", "approved", "hidden")
-        data = {"id": q.id, "text": args["text"]}
-        return Decision([_staff_event("question.edited", q, data, actor,
-                                      None if q.public else {"id": q.id})], result)
-    if command == "merge":
-        target = state.question(args["into"])
-        _require(q, "pending", "approved", "hidden")
-        if target.id == q.id or target.status in ("merged", "rejected"):
-            raise Conflict("bad_merge_target", "不能合并到该问题", "Cannot merge into that question",
-                           into=target.id)
-        return Decision([_staff_event("question.merged", q, {"id": q.id, "into": target.id},
-                                      actor)], {**result, "into": target.id})
-    if command == "hide":
-        _require(q, "approved", "answered")
-        return Decision([_staff_event("question.hidden", q, {"id": q.id}, actor)], result)
-    if command == "forward":
-        _require(q, "pending", "approved", "hidden")
-        data = {"id": q.id, "department": args["department"], "note": args.get("note", "")}
-        return Decision([_staff_event("question.forwarded", q, data, actor,
-                                      {"id": q.id, "department": args["department"]})], result)
-    raise BadRequest("unknown_type", "未知的消息类型", "Unknown message type", command=command)
-
-
-def _window(state: State, command: str, args: JSON, actor: str, now: int) -> Decision:
-    current = state.phase(now)
-    before = {"before": {"phase": current, "ends_at": state.info.get("ends_at")}}
-    if command == "open":
-        if current == "open":
-            raise Conflict("already_open", "访谈已在进行中", "The session is already open")
-        if now >= state.info.get("ends_at", 0):
-            raise Conflict("window_over", "时段已结束，请先延长", "The window is over; extend it first")
-        return Decision([NewEvent("session.opened", {"at": now}, private={"by": actor, **before})],
-                        {"phase": "open"})
-    if command == "close":
-        if current == "closed":
-            raise Conflict("already_closed", "访谈已结束", "The session is already closed")
-        return Decision([NewEvent("session.closed", {"at": now}, private={"by": actor, **before})],
-                        {"phase": "closed"})
-    if command == "extend":
-        ends = args["ends_at"]
-        if ends <= now or ends <= state.info.get("starts_at", 0):
-            raise BadRequest("bad_ends_at", "结束时间必须晚于现在", "ends_at must be in the future")
-        return Decision([NewEvent("session.extended", {"ends_at": ends},
-                                  private={"by": actor, **before})], {"ends_at": ends})
-    mode = args["mode"]
-    if mode not in ("pre", "post"):
-        raise BadRequest("bad_moderation", "审核模式只能是 pre 或 post", "mode is pre or post")
-    return Decision([NewEvent("session.moderation", {"mode": mode},
-                              private={"by": actor, "before": {"mode": state.info.get("moderation")}})],
-                    {"mode": mode})
+    def rollback(self) -> None:
+        """Put the state back as it was when the draft began."""
+        s = self.state
+        for qid, old in self.before.items():
+            if old is not None:
+                s.questions[qid] = old
+                continue
+            q = s.questions.pop(qid, None)
+            if q is not None:
+                s.by_client.pop((q.device, q.client_id), None)
+                key = (q.device, text_key(q.original_text if q.original_text is not None else q.text))
+                if s.by_text.get(key) == qid:
+                    del s.by_text[key]
+        s.seq, s.info, s.answering = self.seq, self.info, self.answering
+        self.before.clear()

@@ -119,24 +119,25 @@ async def _catch_up(ws: WebSocket, live: Services, room: Room, actor: Actor, out
                     hello: dict, signed: str | None) -> None:
     since = hello.get("since")
     if since is not None and since > room.state.seq:
-        async with room.lock:
-            await room.catch_up()
+        await room.refresh()  # another worker is ahead of this one
+    votes = await live.store.device_votes(room.session_id, actor.device)
+    state = await room.settled()  # from here to the snapshot, nothing may await
     resume = (since is not None and hello.get("epoch") == room.epoch
-              and since <= room.state.seq)
-    state = room.state
+              and since <= state.seq)
     mine = [{"id": q.id, "status": q.status,
              "receipt": live.devices.receipt(room.session_id, q.id)}
             for q in state.questions.values() if q.device == actor.device]
-    await ws.send_text(control(
+    welcome = control(
         "welcome", session_id=room.session_id, epoch=room.epoch, role=actor.role.value,
         device=signed, seq=state.seq, mode="resume" if resume else "snapshot",
-        reset=since is not None and not resume, server_time=now_ms(), mine=mine,
-        votes=await live.store.device_votes(room.session_id, actor.device)))
+        reset=since is not None and not resume, server_time=now_ms(), mine=mine, votes=votes)
     if not resume:
         snapshot = state.snapshot(actor.role.staff)
         outbox.last_seq = snapshot["seq"]
+        await ws.send_text(welcome)
         await ws.send_text(dumps({"type": "snapshot", **snapshot}))
         return
+    await ws.send_text(welcome)
     recent = room.frames_after(since, actor.role.staff)
     if recent is not None:  # a reconnect storm: the missed events are still in memory
         outbox.last_seq = since + len(recent)

@@ -11,6 +11,7 @@ import pytest
 
 from live.client import ServerError
 
+from .attack import metric
 from .conftest import TIMEOUT, LiveServer
 
 
@@ -77,6 +78,41 @@ async def test_resend_with_same_client_id_never_duplicates(server: LiveServer) -
     with server.admin() as http:
         state = http.get(f"/api/sessions/{s['id']}").json()
     assert len(state["questions"]) == 1 and state["questions"][0]["name"] == "网友"
+
+
+async def test_a_burst_of_requests_is_decided_in_order_and_committed_together(
+        server: LiveServer) -> None:
+    """Requests that arrive together share one commit; each is decided after the ones before it."""
+    s = server.create_session(moderation="post")
+    async with (server.client(s["id"]) as a, server.client(s["id"]) as b,
+                server.client(s["id"], token=s["moderator_token"]) as mod):
+        first = await a.request("ask", client_id=qid(), text="第一个问题", name="甲")
+        burst = await asyncio.gather(
+            *(c.request("ask", client_id=qid(), text=f"问题 {n}", name="乙")
+              for n in range(12) for c in (a, b)),
+            a.request("ask", client_id=qid(), text="同一句话", name="甲"),
+            a.request("ask", client_id=qid(), text="同一 句话", name="甲"),
+            mod.request("hide", question_id=first["question_id"]),
+            mod.request("hide", question_id=first["question_id"]),
+            return_exceptions=True)
+        asked, twins, hides = burst[:24], burst[24:26], burst[26:]
+        assert all(isinstance(r, dict) for r in asked), asked
+        assert sorted(r["question_id"] for r in asked) == list(range(2, 26))
+        refused = [r for r in twins if isinstance(r, ServerError)]
+        assert len(refused) == 1 and refused[0].code == "duplicate_text", twins
+        hidden = [r for r in hides if isinstance(r, ServerError)]
+        assert len(hidden) == 1 and hidden[0].code == "question_already_handled", hides
+        seq = mod.seq
+        await a.wait_seq(seq)
+        await b.wait_seq(seq)
+        for c in (a, b):
+            assert c.gaps == [] and [e["seq"] for e in c.events] == list(range(2, seq + 1))
+    with server.admin() as http:
+        state = http.get(f"/api/sessions/{s['id']}").json()
+    assert state["seq"] == seq and len(state["questions"]) == 26
+    assert state["questions"][0]["status"] == "hidden"
+    shared = metric(server, "live_round_requests_sum") - metric(server, "live_round_requests_count")
+    assert shared > 0, "no two requests ever shared a commit"
 
 
 async def test_resume_gets_exactly_the_missed_events(server: LiveServer) -> None:

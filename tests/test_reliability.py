@@ -324,10 +324,14 @@ async def test_full_disk_gets_unavailable_and_no_false_ack(tmp_path: Path) -> No
             try:
                 refused = await asyncio.gather(
                     c.request("ask", client_id="b", text="磁盘满时的问题" + "长" * 400),
+                    *(c.request("ask", client_id=f"c{n}", text=f"同一轮的问题 {n}" + "长" * 400)
+                      for n in range(5)),
                     c.request("vote", question_id=q), return_exceptions=True)
                 for r in refused:
                     _refused(r)
                 assert (await c.request("ping"))["type"] == "pong"
+                after = state(srv, sid)
+                assert after["seq"] == seq and len(after["questions"]) == 1, "a refused ask shows"
             finally:
                 resource.prlimit(srv.proc.pid, resource.RLIMIT_FSIZE,
                                  (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
