@@ -150,8 +150,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="load-generator processes (default 1 in --quick, else 2)")
     parser.add_argument("--n", default=None,
                         help="comma-separated viewer counts instead of the scenario's own")
-    parser.add_argument("--tally-interval", type=float, default=0.3,
-                        help="LIVE_TALLY_INTERVAL for the servers (default: the server's 0.3 s)")
+    parser.add_argument("--tally-interval", type=float, default=0.15,
+                        help="LIVE_TALLY_INTERVAL for the servers (default: the server's 0.15 s)")
     args = parser.parse_args(argv)
     kinds = (args.targets.split(",") if args.targets
              else ["live", BASE, *(["node"] if node_available() else [])])

@@ -71,7 +71,7 @@ async def votestorm(kind: str, n: int, swarms: int, tally_interval: float) -> di
     async with (running(kind, 1, tally_interval=tally_interval, raise_limits=True) as (target, qids),
                 Swarms(swarms) as sw, target.presenter() as observer):
         await sw.connect(target, n)
-        await asyncio.sleep(2 * tally_interval + 0.5)  # presence settles
+        await asyncio.sleep(2.5)  # presence (a frame a second at most) settles
         qid = str(qids[0])
         tallies: list[tuple[float, int]] = []
 

@@ -71,7 +71,7 @@ class Target:
 
     name = ""
 
-    def __init__(self, tally_interval: float = 0.3, env: dict[str, str] | None = None,
+    def __init__(self, tally_interval: float = 0.15, env: dict[str, str] | None = None,
                  raise_limits: bool = False) -> None:
         self.port = free_port()
         self.tally_interval = tally_interval

@@ -41,6 +41,9 @@ MAX_ATTEMPTS = 32
 """Appends one round may lose to other workers. A room that lost must re-read before it
 tries again, so while another worker has a queue of writes it tends to keep losing; the
 bound must outlast such a queue, not just a coin toss (8 failed ~2% of asks in a burst)."""
+PRESENCE_INTERVAL = 1.0
+"""Seconds between viewer-count frames: a count a second is live enough, and it leaves the
+frame budget of a phone (10 a second at most) to tallies and answers."""
 RECENT = 500
 RECENT_BYTES = 256 * 1024
 """A room keeps the frames of its last delivered events (at most this many, and this many
@@ -387,11 +390,22 @@ class Rooms:
             return room
 
     async def _tick(self) -> None:
-        """Coalesce: at most one tally event and one presence frame per interval."""
+        """Coalesce: at most one tally event per interval, one viewer-count frame per second.
+
+        Ticks keep a fixed rate (a slow tally does not push the next one later),
+        because in a vote storm a tally's own work is what makes it late.
+        """
+        loop = asyncio.get_running_loop()
+        due = presence_due = loop.time()
         while True:
-            await asyncio.sleep(self.tally_interval)
+            due = max(due + self.tally_interval, loop.time())
+            await asyncio.sleep(due - loop.time())
+            presence = loop.time() >= presence_due
+            if presence:
+                presence_due = loop.time() + PRESENCE_INTERVAL
             for room in self:
-                await room.broadcast_presence()
+                if presence:
+                    await room.broadcast_presence()
                 if room.votes_dirty:
                     room.votes_dirty = False
                     try:

@@ -104,7 +104,7 @@ class SQLiteStore(SQLiteArchive):
 
     async def _write(self, sql: str, params: tuple) -> int:
         """One statement in the next group commit; its row count once committed."""
-        return await self.writer.run(lambda w: w.execute(sql, params).rowcount)
+        return await self.writer.run(lambda w: w.execute(sql, params).rowcount, single=True)
 
     async def get_meta(self, key: str) -> str | None:
         row = await (await self.r.execute("SELECT value FROM meta WHERE key=?", (key,))).fetchone()

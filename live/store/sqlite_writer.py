@@ -34,8 +34,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import threading
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from ..exceptions import LiveError, Unavailable
@@ -43,98 +44,142 @@ from .base import SeqConflict
 
 T = TypeVar("T")
 Job = Callable[[sqlite3.Connection], Any]
-MAX_BATCH = 2000
-"""Jobs per transaction at most, so one round never holds the write lock for long."""
+Pending = tuple[Job, "asyncio.Future[Any]", str]
+"""A job, its caller's future, and how it runs: ``"savepoint"``, ``"single"`` (one statement,
+which SQLite undoes by itself when it fails, so no savepoint) or ``"alone"`` (outside any
+transaction: opening, migrations, closing)."""
+MAX_BATCH = 256
+"""Jobs per transaction at most, so one round never holds the write lock (and an urgent
+append waiting behind it) for long: in a vote storm, with the event loop holding the GIL,
+2,000 votes took the writer thread up to 450 ms."""
 REFUSALS = (SeqConflict, sqlite3.IntegrityError, LiveError)
 """Exceptions that are a job's answer, not a failure of the round."""
 
 
 class GroupWriter:
+    """The writer connection on a thread of its own, which takes each next round itself.
+
+    Why a thread that pulls rather than a task that pushes: in a storm every hop
+    through the event loop waits behind thousands of other callbacks. If the loop
+    had to hand the writer each round, the writer would sit idle for a whole loop
+    pass after every commit; pulling, it starts the next round the moment the
+    last one is on disk, and the loop only hears back once per round.
+    """
+
     def __init__(self, path: str, pragmas: tuple[str, ...]) -> None:
         self.path = path
         self.pragmas = pragmas
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="live-sqlite-writer")
         self._conn: sqlite3.Connection | None = None
-        self._queue: list[tuple[Job, asyncio.Future[Any]]] = []
-        self._urgent: list[tuple[Job, asyncio.Future[Any]]] = []
-        self._draining: asyncio.Task[None] | None = None
-        self.rounds = 0
-        """Transactions committed or attempted (for tests and the benchmarks)."""
+        self._urgent: deque[Pending] = deque()
+        self._queue: deque[Pending] = deque()
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
 
     async def open(self) -> None:
-        def connect() -> None:
+        self._thread = threading.Thread(target=self._work, name="live-sqlite-writer", daemon=True)
+        self._thread.start()
+
+        def connect(_: sqlite3.Connection | None) -> None:
             self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             for pragma in self.pragmas:
                 self._conn.execute(f"PRAGMA {pragma}")
 
-        await self._run(connect)
-
-    async def _run(self, fn: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._thread, fn)
+        await self._submit(connect, "alone")
 
     async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` on the writer thread outside any batch (migrations, PRAGMAs)."""
-        await self.idle()
-        return await self._run(lambda: fn(self._connection()))
+        return await self._submit(lambda conn: fn(self._connection(conn)), "alone")
 
-    def _connection(self) -> sqlite3.Connection:
-        assert self._conn is not None, "store is not open"
-        return self._conn
-
-    async def run(self, job: Callable[[sqlite3.Connection], T], urgent: bool = False) -> T:
+    async def run(self, job: Callable[[sqlite3.Connection], T], urgent: bool = False,
+                  single: bool = False) -> T:
         """Run ``job`` in the next group transaction; return its result once committed.
 
         ``urgent`` jobs go ahead of every non-urgent one still waiting (in their own order).
+        A ``single`` job runs one statement and so needs no savepoint: in a vote storm that
+        is two statements fewer per vote.
         """
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        (self._urgent if urgent else self._queue).append((job, future))
-        if self._draining is None:
-            self._draining = asyncio.get_running_loop().create_task(self._drain())
-        return await future
+        return await self._submit(job, "single" if single else "savepoint", urgent)
 
     async def idle(self) -> None:
-        """Wait until every queued job has been committed or refused."""
-        while self._draining is not None:
-            await asyncio.shield(self._draining)
+        """Wait until every job queued before this call has been committed or refused."""
+        await self._submit(lambda _: None, "alone")
 
-    async def _drain(self) -> None:
-        try:
-            while self._urgent or self._queue:
-                waiting, self._urgent = self._urgent + self._queue, []
-                batch, self._queue = waiting[:MAX_BATCH], waiting[MAX_BATCH:]
-                jobs = [job for job, _ in batch]
+    async def close(self) -> None:
+        if self._thread is None:
+            return
+
+        def shut(conn: sqlite3.Connection | None) -> None:
+            if conn is not None:
+                conn.close()
+            self._conn = None
+
+        await self._submit(shut, "alone")
+        with self._wake:
+            self._thread, thread = None, self._thread
+            self._wake.notify()
+        await asyncio.to_thread(thread.join)
+
+    def _connection(self, conn: sqlite3.Connection | None) -> sqlite3.Connection:
+        assert conn is not None, "store is not open"
+        return conn
+
+    def _submit(self, job: Job, how: str, urgent: bool = False) -> asyncio.Future[Any]:
+        if self._thread is None:
+            raise Unavailable(reason="store closed")
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        with self._wake:
+            (self._urgent if urgent else self._queue).append((job, future, how))
+            self._wake.notify()
+        return future
+
+    def _work(self) -> None:
+        """The writer thread: take a round, run it, post the outcomes back to the loop."""
+        while True:
+            with self._wake:
+                while not (self._urgent or self._queue):
+                    if self._thread is None:
+                        return
+                    self._wake.wait()
+                batch = self._take()
+            if batch[0][2] == "alone":
                 try:
-                    outcomes = await self._run(lambda jobs=jobs: self._commit(jobs))
-                except asyncio.CancelledError:
-                    self._fail([*batch, *self._urgent, *self._queue],
-                               Unavailable(reason="store closing"))
-                    self._queue, self._urgent = [], []
-                    raise
+                    outcomes = [(True, batch[0][0](self._conn))]
+                except Exception as exc:
+                    outcomes = [(False, exc)]
+            else:
+                try:
+                    outcomes = self._commit([(job, how) for job, _, how in batch])
                 except Exception as exc:
                     outcomes = [(False, exc)] * len(batch)
-                for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
-                    if not future.done():
-                        if ok:
-                            future.set_result(value)
-                        else:
-                            future.set_exception(value)
-        finally:
-            self._draining = None
+            loop = batch[0][1].get_loop()
+            with contextlib.suppress(RuntimeError):  # the loop closed under a last round
+                loop.call_soon_threadsafe(_resolve, batch, outcomes)
 
-    @staticmethod
-    def _fail(waiting: list[tuple[Job, asyncio.Future[Any]]], exc: Exception) -> None:
-        for _, future in waiting:
-            if not future.done():
-                future.set_exception(exc)
+    def _take(self) -> list[Pending]:
+        """The next round: urgent jobs first, then the queue, up to a job run alone."""
+        batch: list[Pending] = []
+        for source in (self._urgent, self._queue):
+            while source and len(batch) < MAX_BATCH:
+                if source[0][2] == "alone":
+                    if not batch:
+                        batch.append(source.popleft())
+                    return batch
+                batch.append(source.popleft())
+        return batch
 
-    def _commit(self, jobs: list[Job]) -> list[tuple[bool, Any]]:
+    def _commit(self, jobs: list[tuple[Job, str]]) -> list[tuple[bool, Any]]:
         """On the writer thread: one transaction, a savepoint per job, one COMMIT."""
-        conn = self._connection()
-        self.rounds += 1
+        conn = self._connection(self._conn)
         outcomes: list[tuple[bool, Any]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for job in jobs:
+            for job, how in jobs:
+                if how == "single":
+                    try:
+                        outcomes.append((True, job(conn)))
+                    except REFUSALS as exc:
+                        outcomes.append((False, exc))
+                    continue
                 conn.execute("SAVEPOINT job")
                 try:
                     value = job(conn)
@@ -160,9 +205,11 @@ class GroupWriter:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
 
-    async def close(self) -> None:
-        await self.idle()
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            await self._run(conn.close)
-        self._thread.shutdown(wait=True)
+
+def _resolve(batch: list[Pending], outcomes: list[tuple[bool, Any]]) -> None:
+    for (_, future, _), (ok, value) in zip(batch, outcomes, strict=True):
+        if not future.done():
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
