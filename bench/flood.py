@@ -1,9 +1,11 @@
 """``python -m bench.flood PORT PATH``: one abusive client, in a process of its own.
 
 It says hello, then writes pings and malformed frames as fast as its socket
-takes them, reading and dropping every reply, until it gets SIGTERM; then it
-prints how many frames it wrote. It runs apart from the bench's own process so
-that its busy loop cannot delay the presenter whose latency is being measured.
+takes them, reading and dropping every reply; when the server cuts it off it
+connects again at once and goes on, until it gets SIGTERM. Then it prints how
+many frames it wrote and how many connections it opened. It runs apart from
+the bench's own process so that its busy loop cannot delay the presenter whose
+latency is being measured.
 """
 
 from __future__ import annotations
@@ -16,14 +18,16 @@ import sys
 
 from .viewer import KEY, frame
 
+BURST = b"".join(frame(json.dumps({"type": "ping", "id": i}).encode()) + frame(b"{not json")
+                 for i in range(50))
 
-async def flood(port: int, path: str) -> int:
+
+async def flood_once(port: int, path: str, stop: asyncio.Event) -> int:
+    """One connection's flood, until the server closes it or ``stop`` is set."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write((f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                   "Sec-WebSocket-Key: ").encode() + KEY + b"\r\nSec-WebSocket-Version: 13\r\n\r\n"
                  + frame(b'{"type":"hello"}'))
-    stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
 
     async def drop_replies() -> None:
         with contextlib.suppress(OSError):
@@ -31,13 +35,12 @@ async def flood(port: int, path: str) -> int:
                 pass
 
     sink = asyncio.create_task(drop_replies())
-    burst = b"".join(frame(json.dumps({"type": "ping", "id": i}).encode()) + frame(b"{not json")
-                     for i in range(50))
     sent = 0
     try:
-        while not stop.is_set() and not writer.is_closing():
-            writer.write(burst)
+        while not (stop.is_set() or sink.done() or writer.is_closing()):
+            writer.write(BURST)
             await writer.drain()
+            await asyncio.sleep(0)  # let a lost connection be noticed; drain() alone never yields
             sent += 100
     except OSError:
         pass
@@ -47,5 +50,16 @@ async def flood(port: int, path: str) -> int:
     return sent
 
 
+async def flood(port: int, path: str) -> tuple[int, int]:
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    sent = connections = 0
+    while not stop.is_set():
+        connections += 1
+        with contextlib.suppress(OSError):
+            sent += await flood_once(port, path, stop)
+    return sent, connections
+
+
 if __name__ == "__main__":
-    print(asyncio.run(flood(int(sys.argv[1]), sys.argv[2])), flush=True)
+    print(*asyncio.run(flood(int(sys.argv[1]), sys.argv[2])), flush=True)

@@ -49,6 +49,15 @@ from .connection import EXTENSION
 
 READ_SIZE = 16 * 1024
 """Bytes read from a client socket per callback (asyncio's default is 256 KiB)."""
+AFTER_CLOSE = 32
+"""Messages a client may still send after the server's close frame before the server stops
+reading from it. uvicorn keeps reading (and parsing) for up to 10 s for the close reply; a
+client cut off for flooding never sends one, and parsing its flood for those 10 s cost every
+other viewer (the isolation benchmark)."""
+CLOSE_GRACE = 1.0
+"""Seconds such a client then has to read the close frame (and the error before it) before
+its socket is closed. Closing at once would reset the connection with the flood still unread
+in our buffer, and a reset can discard the client's copy of that last error."""
 
 
 class Inbox:
@@ -138,6 +147,18 @@ class FanoutWebSocketProtocol(WebSocketsSansIOProtocol):
         scope = getattr(self, "scope", None)  # absent when the handshake was refused
         if scope is not None:
             scope["extensions"][EXTENSION] = {"write": self.write_prebuilt}
+
+    ignored_after_close = 0
+
+    def send_receive_event_to_app(self) -> None:
+        if self.close_sent:
+            self.ignored_after_close += 1
+            if self.ignored_after_close == AFTER_CLOSE:
+                self.transport.pause_reading()
+                if self.close_timer is not None:
+                    self.close_timer.cancel()
+                self.close_timer = self.loop.call_later(CLOSE_GRACE, self.transport.close)
+        super().send_receive_event_to_app()
 
     async def send(self, message: Any) -> None:
         await super().send(message)
