@@ -99,6 +99,19 @@ class Flusher:
 _flushers: dict[asyncio.AbstractEventLoop, Flusher] = {}
 
 
+def flush_now() -> None:
+    """Write what fan-out just queued, instead of at the end of this loop pass.
+
+    Why: in a storm one loop pass runs thousands of callbacks (votes, acks, reads);
+    an event delivered early in the pass would wait for all of them before the first
+    viewer got it. A room calls this once it has delivered everything one commit (or
+    one bus message) brought, so those events still go out together.
+    """
+    f = _flushers.get(asyncio.get_running_loop())
+    if f is not None and f.pending:
+        f.flush()
+
+
 def flusher() -> Flusher:
     loop = asyncio.get_running_loop()
     f = _flushers.get(loop)

@@ -26,7 +26,7 @@ from itertools import islice
 from . import metrics
 from .bus import Bus
 from .commands import Decision
-from .connection import Outbox, encode_frame
+from .connection import Outbox, encode_frame, flush_now
 from .events import Event, NewEvent, dumps
 from .exceptions import LiveError, NotFound, Unavailable
 from .state import Draft, State, apply
@@ -239,6 +239,7 @@ class Room:
             self._fill()
         for event in stored:
             self.deliver(event)
+        flush_now()
 
     def on_bus(self, message: str | None) -> None:
         if message is None:
@@ -264,6 +265,7 @@ class Room:
                 self._refill = False
                 for event in await self.store.read(self.session_id, after=self.delivered):
                     self.deliver(event)
+                flush_now()
         except Exception:
             log.exception("filling a gap in session %s failed", self.session_id)
         finally:
