@@ -1,8 +1,8 @@
 """A worker's view of each live session: its state, its viewers, its order.
 
 A :class:`Room` exists per session per worker process. It is the single place
-where that worker (a) decides and appends under the session's lock and (b)
-delivers committed events, in sequence order, to its viewers' outboxes.
+where that worker (a) decides and appends, in rounds (:mod:`live.rounds`), and
+(b) delivers committed events, in sequence order, to its viewers' outboxes.
 
 Delivery starts from the bus, so a one-process server and a many-worker one
 take the same path; the one exception is the writer's own events, which its
@@ -28,19 +28,14 @@ from .bus import Bus
 from .commands import Decision
 from .connection import Outbox, encode_frame, flush_now
 from .events import Event, NewEvent, dumps
-from .exceptions import LiveError, NotFound, Unavailable
-from .state import Draft, State, apply
+from .exceptions import NotFound, Unavailable
+from .rounds import Rounds
+from .state import State, apply
 from .stats import PresenceSampler
-from .store import SeqConflict, Store
+from .store import Store
 
 log = logging.getLogger("live.rooms")
 
-Pending = tuple[Callable[[State], Decision], "asyncio.Future[Decision]"]
-
-MAX_ATTEMPTS = 32
-"""Appends one round may lose to other workers. A room that lost must re-read before it
-tries again, so while another worker has a queue of writes it tends to keep losing; the
-bound must outlast such a queue, not just a coin toss (8 failed ~2% of asks in a burst)."""
 PRESENCE_INTERVAL = 1.0
 """Seconds between viewer-count frames: a count a second is live enough, and it leaves the
 frame budget of a phone (10 a second at most) to tallies and answers."""
@@ -48,16 +43,6 @@ RECENT = 500
 RECENT_BYTES = 256 * 1024
 """A room keeps the frames of its last delivered events (at most this many, and this many
 characters) so that a reconnect storm resumes from memory."""
-
-
-def _nothing(state: State) -> Decision:
-    return Decision([], {})
-
-
-def _fail(batch: list[Pending], exc: Exception) -> None:
-    for _, done in batch:
-        if not done.done():
-            done.set_exception(exc)
 
 
 def channel(session_id: int, epoch: str) -> str:
@@ -74,11 +59,7 @@ class Room:
         self.state = State(session_id)
         self.delivered = 0
         self.outboxes: set[Outbox] = set()
-        self._queue: list[Pending] = []
-        self._rounds: asyncio.Task[None] | None = None
-        self._draft: Draft | None = None
-        self._settled: asyncio.Future[None] | None = None
-        self._stale = False
+        self.rounds = Rounds(self.state, store, self._committed)
         self.votes_dirty = True  # votes stored before a crash may be untallied: recount
         self.viewers_sent = -1
         self._filling: asyncio.Task[None] | None = None
@@ -89,135 +70,26 @@ class Room:
 
     async def load(self) -> None:
         """Read the whole log; called after subscribing, so nothing falls between."""
-        await self.catch_up()
+        await self.rounds.catch_up()
         self.delivered = self.state.seq
 
-    async def catch_up(self) -> None:
-        """Bring state (not delivery) up to the committed log; only ever between rounds.
-
-        While the read is in flight the bus may deliver (and so apply) some of
-        the same events: those are skipped, not applied twice.
-        """
-        for event in await self.store.read(self.session_id, after=self.state.seq):
-            if event.seq == self.state.seq + 1:
-                apply(self.state, event)
-
     async def settled(self) -> State:
-        """The state with nothing uncommitted in it, for readers (snapshots, receipts).
-
-        Use it without awaiting anything else before reading: the next round may
-        start drafting at the following await.
-        """
-        while self._settled is not None:
-            await asyncio.shield(self._settled)
-        return self.state
-
-    async def refresh(self) -> None:
-        """Catch the state up with what other workers stored, before the next round decides."""
-        self._stale = True
-        await self.run(_nothing)
+        """The state with nothing uncommitted in it (see :meth:`Rounds.settled`)."""
+        return await self.rounds.settled()
 
     async def run(self, decide: Callable[[State], Decision]) -> Decision:
-        """Decide in the next round, append, publish; return once the round is committed."""
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[Decision] = loop.create_future()
-        self._queue.append((decide, done))
-        if self._rounds is None:
-            self._rounds = loop.create_task(self._run_rounds())
-        return await done
+        """Decide in the session's next round, append, publish; return once committed."""
+        return await self.rounds.run(decide)
 
-    async def _run_rounds(self) -> None:
-        """Group commit for one session: whatever queued during a commit is the next round.
+    async def refresh(self) -> None:
+        """Catch up with what other workers stored before the next round decides."""
+        await self.rounds.refresh()
 
-        Why: a session's appends are ordered (each knows the sequence number
-        before it), so one at a time means one fsync per question. A round
-        decides every waiting request against the state its predecessors leave
-        (a :class:`Draft`), appends all their events in one transaction and
-        answers each caller after the commit. Refusals and results wait for the
-        commit too, since they may rest on a draft that a failed append undoes.
-        """
-        try:
-            while self._queue:
-                batch, self._queue = self._queue, []
-                try:
-                    await self._round(batch)
-                except Exception as exc:
-                    _fail(batch, exc)
-                    if not isinstance(exc, LiveError):
-                        log.exception("a round of session %s failed", self.session_id)
-                except BaseException:
-                    _fail(batch, Unavailable())
-                    raise
-                await asyncio.sleep(0)  # readers waiting in settled() go before the next draft
-        finally:
-            self._rounds = None
-
-    async def _round(self, batch: list[Pending]) -> None:
-        for _ in range(MAX_ATTEMPTS):
-            if self._stale:
-                self._stale = False
-                await self.catch_up()
-            outcomes, events, draft = self._draft_round(batch)
-            try:
-                stored = await self.store.append(
-                    self.session_id, draft.seq, events,
-                    info=self._info_if_changed(events)) if events else []
-            except SeqConflict:
-                draft.rollback()
-                self._stale = True
-                continue
-            except BaseException:
-                draft.rollback()
-                raise
-            finally:
-                self._settle()
-            if stored:
-                metrics.ROUNDS.observe(len(outcomes))
-                metrics.appended(stored)
-                for event in stored:
-                    await self._publish(event)
-                await self._deliver_own(stored)
-            for done, outcome in outcomes:
-                if done.done():
-                    continue
-                if isinstance(outcome, Exception):
-                    done.set_exception(outcome)
-                else:
-                    done.set_result(outcome)
-            return
-        raise Unavailable("busy", "系统繁忙，请重试", "Too much contention; try again")
-
-    def _draft_round(self, batch: list[Pending]) -> tuple[
-            list[tuple[asyncio.Future[Decision], Decision | Exception]], list[NewEvent], Draft]:
-        """Decide each request in turn, applying its events to a draft of the state."""
-        self._settled = asyncio.get_running_loop().create_future()
-        draft = self._draft = Draft(self.state)
-        outcomes: list[tuple[asyncio.Future[Decision], Decision | Exception]] = []
-        events: list[NewEvent] = []
-        for decide, done in batch:
-            if done.done():  # the caller went away before its turn
-                continue
-            try:
-                decision = decide(self.state)
-            except Exception as exc:
-                outcomes.append((done, exc))
-                continue
-            for e in decision.events:
-                draft.apply(Event(self.session_id, self.state.seq + 1, e.type, e.data, 0,
-                                  e.public, e.private))
-            events.extend(decision.events)
-            outcomes.append((done, decision))
-        return outcomes, events, draft
-
-    def _settle(self) -> None:
-        self._draft = None
-        if self._settled is not None:
-            self._settled.set_result(None)
-            self._settled = None
-
-    def _info_if_changed(self, events: list[NewEvent]) -> dict | None:
-        """The session listing as the drafted events leave it, if they change it."""
-        return self.state.info if any(e.type.startswith("session.") for e in events) else None
+    async def _committed(self, stored: list[Event]) -> None:
+        metrics.appended(stored)
+        for event in stored:
+            await self._publish(event)
+        await self._deliver_own(stored)
 
     async def _publish(self, event: Event) -> None:
         try:
@@ -279,7 +151,7 @@ class Room:
         """
         if event.seq != self.delivered + 1:
             return
-        if self._draft is None and event.seq == self.state.seq + 1:
+        if not self.rounds.drafting and event.seq == self.state.seq + 1:
             apply(self.state, event)  # another worker's event (a round in flight re-reads instead)
         self.delivered = event.seq
         public = event.frame(staff=False)
