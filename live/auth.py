@@ -76,7 +76,7 @@ def role_for(token: str | None, session: SessionRow | None, admin_hash: str) -> 
     return Role.VIEWER
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Actor:
     role: Role
     device: str

@@ -1,7 +1,10 @@
 """Around every request: a request id, security headers, a cross-site guard, one log line.
 
-A plain ASGI middleware, not Starlette's ``BaseHTTPMiddleware``, so WebSockets
-pass through untouched apart from their log line and nothing is buffered.
+A plain ASGI middleware, not Starlette's ``BaseHTTPMiddleware``, so nothing is
+buffered. WebSockets never pass through it: :class:`live.app.App` routes them
+straight to their endpoint and gives them the same request id and log line with
+:func:`request_id` and :func:`log_websocket` (an idle viewer would otherwise wait
+inside every middleware layer, see :mod:`live.app`).
 
 - **Request id.** ``X-Request-Id`` from the client (or the proxy) if it looks
   like one, else a fresh one; echoed in the response and attached to every log
@@ -105,21 +108,17 @@ class Middleware:
         self.settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = Headers(scope=scope).get("x-request-id", "")
-        request_id = incoming if _ID.match(incoming) else secrets.token_hex(8)
-        token = REQUEST_ID.set(request_id)
+        rid = request_id(scope)
+        token = REQUEST_ID.set(rid)
         try:
-            if scope["type"] == "http":
-                await self._http(scope, receive, send, request_id)
-            else:
-                await self._websocket(scope, receive, send)
+            await self._http(scope, receive, send, rid)
         finally:
             REQUEST_ID.reset(token)
 
-    async def _http(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
+    async def _http(self, scope: Scope, receive: Receive, send: Send, rid: str) -> None:
         started = time.perf_counter()
         status = 0
         extra = security_headers(scope["path"], self.settings)
@@ -131,7 +130,7 @@ class Middleware:
                 headers = MutableHeaders(scope=message)
                 for name, value in extra.items():
                     headers.setdefault(name, value)
-                headers["x-request-id"] = request_id
+                headers["x-request-id"] = rid
             await send(message)
 
         try:
@@ -155,26 +154,15 @@ class Middleware:
         metrics.refused(err.code, "http")
         await JSONResponse(err.to_dict(), status_code=err.status)(scope, receive, send)
 
-    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = time.perf_counter()
-        code: int | None = None
 
-        async def receive_wrapped() -> Message:
-            nonlocal code
-            message = await receive()
-            if message["type"] == "websocket.disconnect" and code is None:
-                code = message.get("code", 1005)
-            return message
+def request_id(scope: Scope) -> str:
+    """``X-Request-Id`` from the client (or the proxy) if it looks like one, else a fresh one."""
+    incoming = Headers(scope=scope).get("x-request-id", "")
+    return incoming if _ID.match(incoming) else secrets.token_hex(8)
 
-        async def send_wrapped(message: Message) -> None:
-            nonlocal code
-            if message["type"] == "websocket.close" and code is None:
-                code = message.get("code", 1000)
-            await send(message)
 
-        try:
-            await self.app(scope, receive_wrapped, send_wrapped)
-        finally:
-            log.info("websocket", extra={"fields": {
-                "path": scope["path"], "close_code": code,
-                "s": round(time.perf_counter() - started, 1)}})
+def log_websocket(path: str, close_code: int | None, started: float) -> None:
+    """A WebSocket's one log line: its path, the first close code either side sent, its length."""
+    if log.isEnabledFor(logging.INFO):  # ten thousand of these end at once in a reconnect storm
+        log.info("websocket", extra={"fields": {
+            "path": path, "close_code": close_code, "s": round(time.perf_counter() - started, 1)}})

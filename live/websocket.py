@@ -14,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import logging
 import time
 from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketDisconnect
 
 from . import metrics
 from .auth import DEVICE_COOKIE, Actor, Role, role_for
@@ -29,6 +30,7 @@ from .exceptions import BadRequest, LiveError, NotFound, RateLimited, Unauthoriz
 from .protocol import ack, control, error, parse
 from .rooms import Room
 from .services import Services
+from .wsconn import WsConnection
 
 log = logging.getLogger("live.websocket")
 
@@ -53,25 +55,34 @@ def origin_allowed(conn: HTTPConnection, public_url: str) -> bool:
     return urlsplit(origin).netloc in allowed
 
 
-async def endpoint(ws: WebSocket) -> None:
-    live: Services = ws.app.state.live
-    if not origin_allowed(ws, live.settings.public_url):
+async def endpoint(ws: WsConnection, live: Services, session_id: int) -> None:
+    """One connection, routed here by :class:`live.app.App`.
+
+    What a connection costs counts twice: after a network blip ten thousand
+    viewers reconnect at once, and ten thousand idle ones keep what this frame
+    holds. So a viewer's handshake does not read the session row (the room,
+    loaded once per worker, knows the session exists) and reads only its
+    device's votes; only a staff token reads the row, every time, so a rotated
+    link stops working at once on every worker. The request's headers are read
+    before the handshake and dropped from the scope, which uvicorn keeps for the
+    connection's life.
+    """
+    request = HTTPConnection(ws.scope)
+    if not origin_allowed(request, live.settings.public_url):
         metrics.refused("origin_not_allowed", "ws")
         await ws.close(4403, "origin not allowed")
         return
+    cookie = request.cookies.get(DEVICE_COOKIE)
+    ip = request.client.host if request.client else ""
+    del request
+    ws.scope["headers"] = []
     await ws.accept()
     try:
-        hello = parse(await asyncio.wait_for(ws.receive_text(), HELLO_TIMEOUT))
+        hello = parse(await _hello_text(ws))
         if hello.type != "hello":
             raise BadRequest("hello_expected", "第一条消息必须是 hello", "The first frame must be hello")
-        session_id = int(ws.path_params["session_id"])
-        row = await live.store.get_session(session_id)
-        if row is None:
-            raise NotFound("session_not_found", "访谈不存在", "No such session", id=session_id)
-        role = role_for(hello.args.get("token"), row, live.admin_hash)
-        del row  # an idle viewer must not keep the session listing alive (memory per connection)
-        if hello.args.get("token") and role is Role.VIEWER:
-            raise Unauthorized("bad_token", "链接无效或已更换", "Invalid or rotated staff link")
+        token = hello.args.get("token")
+        role = await _staff_role(live, session_id, token) if token else Role.VIEWER
         room = await live.rooms.get(session_id)
     except (TimeoutError, WebSocketDisconnect, KeyError, RuntimeError):
         await _close(ws, 4400, "hello expected")
@@ -82,25 +93,19 @@ async def endpoint(ws: WebSocket) -> None:
         await _close(ws, {404: 4404, 401: 4401, 503: 1013}.get(exc.status, 4400), exc.code)
         return
 
-    device = (live.devices.verify(hello.args.get("device"))
-              or live.devices.verify(ws.cookies.get(DEVICE_COOKIE)))
+    device = live.devices.verify(hello.args.get("device")) or live.devices.verify(cookie)
     signed = None
     if device is None:
         device, signed = live.devices.mint()
-    ip = ws.client.host if ws.client else ""
     actor = Actor(role, device, ip, hello.args.get("name", "") if role.staff else "")
-
-    async def close(code: int, reason: str) -> None:
-        await _close(ws, code, reason)
-
-    outbox = Outbox(ws.send_text, close, live.settings.send_queue, staff=role.staff,
-                    write=prebuilt_writer(ws.scope))
+    outbox = Outbox(ws.send_text, functools.partial(_close, ws), live.settings.send_queue,
+                    staff=role.staff, write=prebuilt_writer(ws.scope))
     room.outboxes.add(outbox)
     metrics.CONNECTIONS.labels(role.value).inc()
     try:
         await _catch_up(ws, live, room, actor, outbox, hello.args, signed)
         outbox.start()
-        await _serve(ws, live, session_id, actor, outbox, hello.args.get("token"))
+        await _serve(ws, live, session_id, actor, outbox, token)
     except WebSocketDisconnect:
         pass
     except LiveError as exc:
@@ -115,7 +120,7 @@ async def endpoint(ws: WebSocket) -> None:
         await outbox.stop()
 
 
-async def _catch_up(ws: WebSocket, live: Services, room: Room, actor: Actor, outbox: Outbox,
+async def _catch_up(ws: WsConnection, live: Services, room: Room, actor: Actor, outbox: Outbox,
                     hello: dict, signed: str | None) -> None:
     since = hello.get("since")
     if since is not None and since > room.state.seq:
@@ -164,10 +169,11 @@ async def _revoked(live: Services, session_id: int, actor: Actor, token: str | N
     return role_for(token, row, live.admin_hash) is not actor.role
 
 
-async def _serve(ws: WebSocket, live: Services, session_id: int, actor: Actor,
+async def _serve(ws: WsConnection, live: Services, session_id: int, actor: Actor,
                  outbox: Outbox, token: str | None) -> None:
     budget = live.settings.frames_per_second
-    window, counts, refused = 0, collections.Counter[str](), 0
+    # Not Counter[str](): the alias gives every connection a 460 B instance __dict__.
+    window, counts, refused = 0, collections.Counter(), 0
     while True:
         message = await ws.receive()
         if message["type"] == "websocket.disconnect":
@@ -213,6 +219,22 @@ async def _serve(ws: WebSocket, live: Services, session_id: int, actor: Actor,
             outbox.push(0, error(LiveError(), command.id if command else None))
 
 
-async def _close(ws: WebSocket, code: int, reason: str) -> None:
+async def _close(ws: WsConnection, code: int, reason: str) -> None:
     with contextlib.suppress(RuntimeError, OSError):
         await ws.close(code, reason)
+
+
+async def _hello_text(ws: WsConnection) -> str:
+    async with asyncio.timeout(HELLO_TIMEOUT):
+        return await ws.receive_text()
+
+
+async def _staff_role(live: Services, session_id: int, token: str) -> Role:
+    """The role a staff token grants, checked against the session row as stored right now."""
+    row = await live.store.get_session(session_id)
+    if row is None:
+        raise NotFound("session_not_found", "访谈不存在", "No such session", id=session_id)
+    role = role_for(token, row, live.admin_hash)
+    if role is Role.VIEWER:
+        raise Unauthorized("bad_token", "链接无效或已更换", "Invalid or rotated staff link")
+    return role
