@@ -22,7 +22,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .fanout import fanout, isolation
+from .fanout import SETTLE, fanout, isolation
 from .stats import combine, ratio
 from .storms import ingest, reconnect, votestorm
 from .targets import describe, node_available
@@ -33,20 +33,21 @@ SCENARIOS = ("fanout", "ingest", "votestorm", "reconnect", "isolation")
 
 def plan(scenario: str, quick: bool, sizes: list[int] | None = None) -> list[tuple[str, dict[str, Any]]]:
     """(group label, keyword arguments) for each measurement a scenario makes."""
+    settle = 0.5 if quick else SETTLE
     if sizes and scenario != "ingest":
         return [(str(n), {**kw, "n": n}) for n in sizes for _, kw in plan(scenario, quick)[:1]]
     if scenario == "fanout":
         sizes = [100] if quick else [1000, 5000, 10000]
-        return [(str(n), {"n": n, "events": 5 if quick else 40}) for n in sizes]
+        return [(str(n), {"n": n, "events": 5 if quick else 40, "settle": settle}) for n in sizes]
     if scenario == "ingest":
         return [("", {"clients": 10 if quick else 50, "seconds": 1.0 if quick else 5.0,
                       "window": 8})]
     if scenario == "votestorm":
-        return [(str(n), {"n": n}) for n in ([100] if quick else [10000])]
+        return [(str(n), {"n": n, "settle": settle}) for n in ([100] if quick else [10000])]
     if scenario == "reconnect":
         return [(str(n), {"n": n, "away": 3 if quick else 10}) for n in ([100] if quick else [10000])]
     if scenario == "isolation":
-        return [(str(n), {"n": n, "events": 5 if quick else 40})
+        return [(str(n), {"n": n, "events": 5 if quick else 40, "settle": settle})
                 for n in ([100] if quick else [2000])]
     raise ValueError(scenario)
 

@@ -19,6 +19,8 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from live.client import Client
+
 from .driver import Swarms
 from .stats import pct
 from .targets import ROOT, TARGETS, Target, cpu_seconds, rss_bytes
@@ -26,6 +28,9 @@ from .viewer import KEY, frame
 
 WARMUP = 3
 PACE = 0.06
+SETTLE = 7.0
+"""Seconds to wait after connecting the viewers: by then the server's last viewer-count frame
+(at most one per 5 s, on a 1 s tick) has gone out, so it does not land in a measurement."""
 QUESTIONS = 5
 TEXT = "区里已经安排专项资金，下个月开工，年底前完成道路改造和排水管网更新，施工期间会做好交通疏导。"
 
@@ -48,35 +53,35 @@ async def running(kind: str, questions: int, **kwargs: Any) -> AsyncIterator[tup
         target.stop()
 
 
-async def broadcast_series(target: Target, swarms: Swarms, qids: list[int], count: int,
-                           timeout: float) -> dict[str, Any]:
+async def broadcast_series(target: Target, swarms: Swarms, presenter: Client, qids: list[int],
+                           count: int, timeout: float) -> dict[str, Any]:
     """Publish ``count`` answers (revisions, round the question ids), one after another.
 
     Each goes out once the last viewer had the one before; the first :data:`WARMUP`
-    are not counted.
+    are not counted. The presenter is connected before the viewers, so that the
+    viewer count it changes has settled before the first broadcast.
     """
     latencies: list[float] = []
     lost = 0
-    async with target.presenter() as presenter:
-        cpu0 = 0.0
-        for tag in range(count):
-            qid = qids[tag % len(qids)]
-            if tag == WARMUP:
-                cpu0 = cpu_seconds(target.pid)
-            start = time.monotonic()
-            ack = asyncio.create_task(presenter.request("answer", question_id=qid,
-                                                        text=answer_text(tag), timeout=timeout))
-            last = await swarms.wait_tag(tag, timeout)
-            await ack
-            if tag >= WARMUP:
-                if last is None:
-                    lost += 1
-                else:
-                    latencies.append(last - start)
-            # At least 20 ms between answers, and fewer than 20 a second: the server's default
-            # per-connection budget for one frame type, which the isolation run keeps.
-            await asyncio.sleep(max(0.02, PACE - (time.monotonic() - start)))
-        cpu = cpu_seconds(target.pid) - cpu0
+    cpu0 = 0.0
+    for tag in range(count):
+        qid = qids[tag % len(qids)]
+        if tag == WARMUP:
+            cpu0 = cpu_seconds(target.pid)
+        start = time.monotonic()
+        ack = asyncio.create_task(presenter.request("answer", question_id=qid,
+                                                    text=answer_text(tag), timeout=timeout))
+        last = await swarms.wait_tag(tag, timeout)
+        await ack
+        if tag >= WARMUP:
+            if last is None:
+                lost += 1
+            else:
+                latencies.append(last - start)
+        # At least 20 ms between answers, and fewer than 20 a second: the server's default
+        # per-connection budget for one frame type, which the isolation run keeps.
+        await asyncio.sleep(max(0.02, PACE - (time.monotonic() - start)))
+    cpu = cpu_seconds(target.pid) - cpu0
     summary = await swarms.summary()
     delivered = sum(t["n"] for tag, t in summary["tags"].items() if tag >= WARMUP)
     return {"last_viewer_median_ms": _ms(pct(latencies, 0.5)),
@@ -91,13 +96,14 @@ def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 2)
 
 
-async def fanout(kind: str, n: int, events: int, swarms: int) -> dict[str, Any]:
-    async with running(kind, QUESTIONS) as (target, qids), Swarms(swarms) as sw:
+async def fanout(kind: str, n: int, events: int, swarms: int, settle: float) -> dict[str, Any]:
+    async with (running(kind, QUESTIONS) as (target, qids), target.presenter() as presenter,
+                Swarms(swarms) as sw):
         rss0 = rss_bytes(target.pid)
         connected = await sw.connect(target, n)
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(settle)
         rss1 = rss_bytes(target.pid)
-        result = await broadcast_series(target, sw, qids, events + WARMUP,
+        result = await broadcast_series(target, sw, presenter, qids, events + WARMUP,
                                         timeout=max(10.0, n / 500))
     return {"viewers": connected["connected"], "connect_s": round(connected["seconds"], 2),
             "rss_kib_per_viewer": (rss1 - rss0) / 1024 / max(1, connected["connected"]),
@@ -125,12 +131,14 @@ class Staller(asyncio.Protocol):
             self.closed.set_result(None)
 
 
-async def isolation(kind: str, n: int, events: int, swarms: int) -> dict[str, Any]:
+async def isolation(kind: str, n: int, events: int, swarms: int, settle: float) -> dict[str, Any]:
     """The same broadcast series twice: clean, then with one staller and one flooder."""
     out: dict[str, Any] = {"viewers": n}
-    async with running(kind, QUESTIONS) as (target, qids), Swarms(swarms) as sw:
+    async with (running(kind, QUESTIONS) as (target, qids), target.presenter() as presenter,
+                Swarms(swarms) as sw):
         await sw.connect(target, n)
-        clean = await broadcast_series(target, sw, qids, events + WARMUP, timeout=10)
+        await asyncio.sleep(settle)
+        clean = await broadcast_series(target, sw, presenter, qids, events + WARMUP, timeout=10)
         await sw.reset()
         loop = asyncio.get_running_loop()
         sock = socket.socket()
@@ -145,7 +153,7 @@ async def isolation(kind: str, n: int, events: int, swarms: int) -> dict[str, An
         await asyncio.sleep(1.0)
         rss0 = rss_bytes(target.pid)
         started = time.monotonic()
-        noisy = await broadcast_series(target, sw, qids, events + WARMUP, timeout=10)
+        noisy = await broadcast_series(target, sw, presenter, qids, events + WARMUP, timeout=10)
         flooder.terminate()
         written, _ = await flooder.communicate()
         flooded, connections = (int(x) for x in (written or b"0 0").split())

@@ -67,11 +67,12 @@ def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 2)
 
 
-async def votestorm(kind: str, n: int, swarms: int, tally_interval: float) -> dict[str, Any]:
+async def votestorm(kind: str, n: int, swarms: int, tally_interval: float,
+                    settle: float) -> dict[str, Any]:
     async with (running(kind, 1, tally_interval=tally_interval, raise_limits=True) as (target, qids),
                 Swarms(swarms) as sw, target.presenter() as observer):
         await sw.connect(target, n)
-        await asyncio.sleep(2.5)  # presence (a frame a second at most) settles
+        await asyncio.sleep(settle)
         qid = str(qids[0])
         tallies: list[tuple[float, int]] = []
 
