@@ -106,6 +106,8 @@ class State:
     by_client: dict[tuple[str, str], int] = field(default_factory=dict)
     by_text: dict[tuple[str, str], int] = field(default_factory=dict)
     """(device, :func:`text_key`) of each question as asked: a device asks a question once."""
+    by_device: dict[str, list[int]] = field(default_factory=dict)
+    """Each device's questions, for its welcome (``mine``) on every (re)connect."""
     answering: int | None = None
 
     def phase(self, now: int) -> str:
@@ -158,6 +160,8 @@ def apply(state: State, event: Event) -> State:
         if p.get("client_id"):
             state.by_client[(p.get("device", ""), p["client_id"])] = w["id"]
         state.by_text.setdefault((p.get("device", ""), text_key(w["text"])), w["id"])
+        if p.get("device"):
+            state.by_device.setdefault(p["device"], []).append(w["id"])
     elif t == "question.approved":
         q = state.questions[d["question"]["id"]]
         q.status = "approved"
@@ -246,5 +250,10 @@ class Draft:
                 key = (q.device, text_key(q.original_text if q.original_text is not None else q.text))
                 if s.by_text.get(key) == qid:
                     del s.by_text[key]
+                mine = s.by_device.get(q.device, [])
+                if qid in mine:
+                    mine.remove(qid)
+                    if not mine:
+                        del s.by_device[q.device]
         s.seq, s.info, s.answering = self.seq, self.info, self.answering
         self.before.clear()

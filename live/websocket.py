@@ -129,9 +129,9 @@ async def _catch_up(ws: WsConnection, live: Services, room: Room, actor: Actor, 
     state = await room.settled()  # from here to the snapshot, nothing may await
     resume = (since is not None and hello.get("epoch") == room.epoch
               and since <= state.seq)
-    mine = [{"id": q.id, "status": q.status,
-             "receipt": live.devices.receipt(room.session_id, q.id)}
-            for q in state.questions.values() if q.device == actor.device]
+    mine = [{"id": qid, "status": state.questions[qid].status,
+             "receipt": live.devices.receipt(room.session_id, qid)}
+            for qid in state.by_device.get(actor.device, ())]
     welcome = control(
         "welcome", session_id=room.session_id, epoch=room.epoch, role=actor.role.value,
         device=signed, seq=state.seq, mode="resume" if resume else "snapshot",

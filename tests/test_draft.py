@@ -25,7 +25,7 @@ INFO = {"title": "区长在线", "starts_at": NOW - 1000, "ends_at": NOW + 3_600
         "moderation": "pre", "guest_name": "区长"}
 
 qid = st.integers(1, 3)
-ask = st.tuples(st.just("ask"), st.sampled_from(["a", "b"]), st.sampled_from(["路灯", "公交", "学校"]),
+ask = st.tuples(st.just("ask"), st.sampled_from(["a", "b", "c"]), st.sampled_from(["路灯", "公交", "学校"]),
                 st.sampled_from(["1", "2", "3", "4"]))
 SEED = [("ask", "a", "路灯", "1"), ("ask", "b", "公交", "1"), ("approve", 1), ("approve", 2)]
 command = st.one_of(

@@ -100,15 +100,15 @@ class SQLiteStore(SQLiteArchive):
         return self._r
 
     async def ping(self) -> None:
-        await (await self.r.execute("SELECT 1")).fetchone()
+        await self.r.execute_fetchall("SELECT 1")
 
     async def _write(self, sql: str, params: tuple) -> int:
         """One statement in the next group commit; its row count once committed."""
         return await self.writer.run(lambda w: w.execute(sql, params).rowcount, single=True)
 
     async def get_meta(self, key: str) -> str | None:
-        row = await (await self.r.execute("SELECT value FROM meta WHERE key=?", (key,))).fetchone()
-        return row[0] if row else None
+        rows = await self.r.execute_fetchall("SELECT value FROM meta WHERE key=?", (key,))
+        return rows[0][0] if rows else None
 
     async def set_meta(self, key: str, value: str, replace: bool = True) -> None:
         action = "DO UPDATE SET value=excluded.value" if replace else "DO NOTHING"
@@ -131,10 +131,10 @@ class SQLiteStore(SQLiteArchive):
                           (*fields.values(), programme_id))
 
     async def list_programmes(self) -> list[JSON]:
-        cur = await self.r.execute(
+        rows = await self.r.execute_fetchall(
             "SELECT id, slug, title, description, created_at FROM programmes ORDER BY id")
         return [dict(zip(("id", "slug", "title", "description", "created_at"), r, strict=True))
-                for r in await cur.fetchall()]
+                for r in rows]
 
     async def create_session(self, programme_id: int, presenter_hash: str, moderator_hash: str,
                              first: NewEvent) -> Event:
@@ -154,18 +154,17 @@ class SQLiteStore(SQLiteArchive):
         return Event(sid, 1, first.type, first.data, at, first.public, first.private)
 
     async def get_session(self, session_id: int) -> SessionRow | None:
-        cur = await self.r.execute(f"SELECT {_SESSION_COLS} FROM sessions WHERE id=?",
-                                   (session_id,))
-        row = await cur.fetchone()
-        return _session(row) if row else None
+        rows = await self.r.execute_fetchall(f"SELECT {_SESSION_COLS} FROM sessions WHERE id=?",
+                                             (session_id,))
+        return _session(rows[0]) if rows else None
 
     async def list_sessions(self, programme_id: int | None = None) -> list[SessionRow]:
         sql = f"SELECT {_SESSION_COLS} FROM sessions"
         params: tuple = ()
         if programme_id is not None:
             sql, params = sql + " WHERE programme_id=?", (programme_id,)
-        cur = await self.r.execute(sql + " ORDER BY id", params)
-        return [_session(r) for r in await cur.fetchall()]
+        rows = await self.r.execute_fetchall(sql + " ORDER BY id", params)
+        return [_session(r) for r in rows]
 
     async def set_secrets(self, session_id: int, presenter_hash: str,
                           moderator_hash: str) -> None:
@@ -193,11 +192,11 @@ class SQLiteStore(SQLiteArchive):
                 for seq, e in enumerate(events, start=expected_seq + 1)]
 
     async def read(self, session_id: int, after: int = 0, limit: int | None = None) -> list[Event]:
-        cur = await self.r.execute(
+        rows = await self.r.execute_fetchall(
             "SELECT seq, type, data, public, private, at FROM events "
             "WHERE session_id=? AND seq>? ORDER BY seq LIMIT ?",
             (session_id, after, -1 if limit is None else limit))
-        return [_event(session_id, r) for r in await cur.fetchall()]
+        return [_event(session_id, r) for r in rows]
 
     async def set_vote(self, session_id: int, question_id: int, device: str, on: bool) -> bool:
         """One device's vote; a storm of them shares group commits (see sqlite_writer)."""
@@ -220,13 +219,13 @@ class SQLiteStore(SQLiteArchive):
         await self.writer.run(job)
 
     async def vote_counts(self, session_id: int) -> dict[int, int]:
-        cur = await self.r.execute(
+        rows = await self.r.execute_fetchall(
             "SELECT question_id, COUNT(*) FROM votes WHERE session_id=? GROUP BY question_id",
             (session_id,))
-        return {q: n for q, n in await cur.fetchall()}
+        return {q: n for q, n in rows}
 
     async def device_votes(self, session_id: int, device: str) -> list[int]:
-        cur = await self.r.execute(
+        rows = await self.r.execute_fetchall(
             "SELECT question_id FROM votes WHERE session_id=? AND device=? ORDER BY question_id",
             (session_id, device))
-        return [r[0] for r in await cur.fetchall()]
+        return [r[0] for r in rows]

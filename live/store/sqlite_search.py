@@ -150,8 +150,8 @@ class SQLiteArchive:
             params = [match, *params]
         else:
             sql = f"SELECT {_ITEM} {_FROM} WHERE {' AND '.join(where)} ORDER BY i.answered_at DESC LIMIT ?"
-        cur = await self.r.execute(sql, (*params, limit))
-        return [_item(r) for r in await cur.fetchall()]
+        rows = await self.r.execute_fetchall(sql, (*params, limit))
+        return [_item(r) for r in rows]
 
     async def similar_answered(self, features: list[str], programme_id: int, until: int,
                                limit: int) -> list[JSON]:
@@ -168,14 +168,14 @@ class SQLiteArchive:
                "WHERE i.status = 'answered' AND s.programme_id = ? "
                "AND coalesce(json_extract(s.info, '$.starts_at'), 0) <= ? "
                "AND hits > 0 ORDER BY hits DESC, i.answered_at DESC LIMIT ?")
-        cur = await self.r.execute(sql, (*features, *features, programme_id, until, limit))
-        return [_item(r[:-1]) for r in await cur.fetchall()]
+        rows = await self.r.execute_fetchall(sql, (*features, *features, programme_id, until, limit))
+        return [_item(r[:-1]) for r in rows]
 
     async def answered_counts(self) -> dict[int, int]:
         """How many questions each session answered (for the archive listing)."""
-        cur = await self.r.execute("SELECT session_id, count(*) FROM search_items "
+        rows = await self.r.execute_fetchall("SELECT session_id, count(*) FROM search_items "
                                    "WHERE status = 'answered' GROUP BY session_id")
-        return {sid: n for sid, n in await cur.fetchall()}
+        return {sid: n for sid, n in rows}
 
     async def record_presence(self, session_id: int, at: int, viewers: int) -> None:
         await self._write(
@@ -184,6 +184,6 @@ class SQLiteArchive:
 
     async def presence(self, session_id: int) -> list[tuple[int, int]]:
         """(bucket start ms, peak connections), oldest first."""
-        cur = await self.r.execute("SELECT at, viewers FROM presence WHERE session_id = ? ORDER BY at",
-                                   (session_id,))
-        return [(at, n) for at, n in await cur.fetchall()]
+        rows = await self.r.execute_fetchall(
+            "SELECT at, viewers FROM presence WHERE session_id = ? ORDER BY at", (session_id,))
+        return [(at, n) for at, n in rows]
