@@ -123,8 +123,15 @@ class Staller(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
-        self.transport.write(self.request + self.hello)  # type: ignore[union-attr]
-        asyncio.get_running_loop().call_later(0.5, self.transport.pause_reading)  # type: ignore[union-attr]
+        self.transport.write(self.request)  # type: ignore[union-attr]
+
+    def data_received(self, data: bytes) -> None:
+        # The hello goes after the 101 (uvicorn drops frames sent along with the upgrade
+        # request); half a second later, once the snapshot is in, it stops reading for good.
+        if self.hello and self.transport is not None:
+            self.transport.write(self.hello)
+            self.hello = b""
+            asyncio.get_running_loop().call_later(0.5, self.transport.pause_reading)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.closed.done():

@@ -275,3 +275,45 @@ async def test_a_flood_of_10000_messages_leaves_heartbeats_and_everyone_else_ser
             assert after.snapshot is not None
             votes = {q["id"]: q["votes"] for q in after.snapshot["questions"]}
             assert votes[qid] <= 2, "two devices (eager, flooder) added more than one vote each"
+
+
+def _masked(payload: bytes) -> bytes:
+    """A client text frame with a zero mask key (RFC 6455 5.3: clients must mask)."""
+    n = len(payload)
+    size = bytes((0x80 | n,)) if n < 126 else bytes((0x80 | 126,)) + n.to_bytes(2, "big")
+    return b"\x81" + size + b"\0\0\0\0" + payload
+
+
+async def test_a_flooder_that_never_answers_the_close_is_disconnected_soon(
+        srv: LiveServer, session: dict[str, Any]) -> None:
+    """uvicorn waits 10 s for a close reply, reading all the while; a flooder never replies.
+
+    The server stops reading it and ends the connection after a short grace, in which the
+    client can still read the last error and the close frame.
+    """
+    reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
+    writer.write(f"GET /ws/{session['id']} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                 "Sec-WebSocket-Version: 13\r\n\r\n".encode())
+    received = bytearray(await reader.readuntil(b"\r\n\r\n"))
+    writer.write(_masked(b'{"type":"hello"}'))
+
+    async def read_all() -> None:
+        with contextlib.suppress(ConnectionError):
+            while chunk := await reader.read(65536):
+                received.extend(chunk)
+
+    reading = asyncio.create_task(read_all())
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    burst = _masked(b"{not json") * 200
+    with contextlib.suppress(ConnectionError):
+        while not reading.done() and loop.time() - started < 9:
+            writer.write(burst)
+            await writer.drain()
+            await asyncio.sleep(0.005)
+    await asyncio.wait_for(reading, 10)
+    writer.close()
+    assert loop.time() - started < 9, "the server kept reading the flood until uvicorn's timeout"
+    assert b'"code":"flooding"' in received
+    assert b"\x88\x0a\x03\xf0flooding" in received, "no close frame with 1008 before the end"
