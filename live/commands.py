@@ -4,7 +4,7 @@
 state and either raises a :class:`~live.exceptions.LiveError` or returns the
 events to append and the result the acknowledgement carries. It does no I/O
 and never changes ``state``: :func:`live.state.apply` does that, once the
-events are stored (or, inside a round, speculatively; see :mod:`live.rooms`).
+events are stored (or, inside a round, ahead of the commit; see :mod:`live.rounds`).
 """
 
 from __future__ import annotations

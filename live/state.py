@@ -130,6 +130,31 @@ class State:
                 "questions": [q.to_wire(staff) for q in self.questions.values()],
                 "counts": self.counts()}
 
+    def add(self, q: Question) -> None:
+        """A newly asked question, in ``questions`` and in every index."""
+        self.questions[q.id] = q
+        if q.client_id:
+            self.by_client[(q.device, q.client_id)] = q.id
+        self.by_text.setdefault((q.device, text_key(q.text)), q.id)
+        if q.device:
+            self.by_device.setdefault(q.device, []).append(q.id)
+
+    def remove(self, qid: int) -> None:
+        """Undo :meth:`add` (a draft taking back a question that was never stored)."""
+        q = self.questions.pop(qid, None)
+        if q is None:
+            return
+        if self.by_client.get((q.device, q.client_id)) == qid:
+            del self.by_client[(q.device, q.client_id)]
+        key = (q.device, text_key(q.original_text if q.original_text is not None else q.text))
+        if self.by_text.get(key) == qid:
+            del self.by_text[key]
+        mine = self.by_device.get(q.device, [])
+        if qid in mine:
+            mine.remove(qid)
+            if not mine:
+                del self.by_device[q.device]
+
     def question(self, qid: Any) -> Question:
         if not isinstance(qid, int) or qid not in self.questions:
             raise NotFound("question_not_found", "问题不存在", "No such question", id=qid)
@@ -154,14 +179,9 @@ def apply(state: State, event: Event) -> State:
         state.info = {**state.info, "moderation": d["mode"]}
     elif t == "question.asked":
         w, p = d["question"], event.private
-        state.questions[w["id"]] = Question(
+        state.add(Question(
             w["id"], w["text"], w["name"], w["status"], w["asked_at"],
-            device=p.get("device", ""), client_id=p.get("client_id", ""), flags=w.get("flags"))
-        if p.get("client_id"):
-            state.by_client[(p.get("device", ""), p["client_id"])] = w["id"]
-        state.by_text.setdefault((p.get("device", ""), text_key(w["text"])), w["id"])
-        if p.get("device"):
-            state.by_device.setdefault(p["device"], []).append(w["id"])
+            device=p.get("device", ""), client_id=p.get("client_id", ""), flags=w.get("flags")))
     elif t == "question.approved":
         q = state.questions[d["question"]["id"]]
         q.status = "approved"
@@ -241,19 +261,9 @@ class Draft:
         """Put the state back as it was when the draft began."""
         s = self.state
         for qid, old in self.before.items():
-            if old is not None:
+            if old is None:
+                s.remove(qid)
+            else:
                 s.questions[qid] = old
-                continue
-            q = s.questions.pop(qid, None)
-            if q is not None:
-                s.by_client.pop((q.device, q.client_id), None)
-                key = (q.device, text_key(q.original_text if q.original_text is not None else q.text))
-                if s.by_text.get(key) == qid:
-                    del s.by_text[key]
-                mine = s.by_device.get(q.device, [])
-                if qid in mine:
-                    mine.remove(qid)
-                    if not mine:
-                        del s.by_device[q.device]
         s.seq, s.info, s.answering = self.seq, self.info, self.answering
         self.before.clear()
