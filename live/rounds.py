@@ -123,8 +123,9 @@ class Rounds:
             if self._stale:
                 self._stale = False
                 await self.catch_up()
-            outcomes, events, draft = self._draft_round(batch)
+            draft = self._begin()
             try:
+                outcomes, events = self._decide_all(batch, draft)
                 stored = await self.store.append(
                     self.state.session_id, draft.seq, events,
                     info=self._info_if_changed(events)) if events else []
@@ -150,11 +151,15 @@ class Rounds:
             return
         raise Unavailable("busy", "系统繁忙，请重试", "Too much contention; try again")
 
-    def _draft_round(self, batch: list[Pending]) -> tuple[
-            list[tuple[asyncio.Future[Decision], Decision | Exception]], list[NewEvent], Draft]:
-        """Decide each request in turn, applying its events to a draft of the state."""
+    def _begin(self) -> Draft:
+        """From here until :meth:`_settle`, readers wait in :meth:`settled`."""
         self._settled = asyncio.get_running_loop().create_future()
-        draft = self._draft = Draft(self.state)
+        self._draft = Draft(self.state)
+        return self._draft
+
+    def _decide_all(self, batch: list[Pending], draft: Draft) -> tuple[
+            list[tuple[asyncio.Future[Decision], Decision | Exception]], list[NewEvent]]:
+        """Decide each request in turn, applying its events to the draft."""
         outcomes: list[tuple[asyncio.Future[Decision], Decision | Exception]] = []
         events: list[NewEvent] = []
         for decide, done in batch:
@@ -170,7 +175,7 @@ class Rounds:
                                   e.public, e.private))
             events.extend(decision.events)
             outcomes.append((done, decision))
-        return outcomes, events, draft
+        return outcomes, events
 
     def _settle(self) -> None:
         self._draft = None
