@@ -6,14 +6,15 @@ every write is a *job* (a plain function of a :class:`sqlite3.Connection`)
 handed to :class:`GroupWriter`. It owns the writer connection on one thread of
 its own. While a commit is in flight, new jobs queue; the next round takes all
 of them (up to :data:`MAX_BATCH`) and runs them in one ``BEGIN IMMEDIATE ...
-COMMIT``, each inside its own savepoint. Only after that COMMIT returns is each
+COMMIT``, each inside its own savepoint (a single statement needs none: SQLite
+undoes a failed statement by itself). Only after that COMMIT returns is each
 caller's future resolved, so an acknowledgement still means "on disk".
 
 Failure rules, so nothing acknowledged is ever lost and nothing refused sticks:
 
 * a job's own refusal (:class:`~live.store.base.SeqConflict`, a constraint
   violation, a :class:`~live.exceptions.LiveError`) rolls back to its savepoint
-  and fails that caller alone; the others in the round commit;
+  (or its statement) and fails that caller alone; the others in the round commit;
 * anything else (the database is locked past ``busy_timeout``, the disk is
   full, the COMMIT itself fails) rolls the whole round back and fails every
   caller in it with :class:`~live.exceptions.Unavailable`: none of them was
@@ -88,7 +89,7 @@ class GroupWriter:
 
     async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` on the writer thread outside any batch (migrations, PRAGMAs)."""
-        return await self._submit(lambda conn: fn(self._connection(conn)), "alone")
+        return await self._submit(lambda _: fn(self._connection()), "alone")
 
     async def run(self, job: Callable[[sqlite3.Connection], T], urgent: bool = False,
                   single: bool = False) -> T:
@@ -99,10 +100,6 @@ class GroupWriter:
         is two statements fewer per vote.
         """
         return await self._submit(job, "single" if single else "savepoint", urgent)
-
-    async def idle(self) -> None:
-        """Wait until every job queued before this call has been committed or refused."""
-        await self._submit(lambda _: None, "alone")
 
     async def close(self) -> None:
         if self._thread is None:
@@ -119,9 +116,9 @@ class GroupWriter:
             self._wake.notify()
         await asyncio.to_thread(thread.join)
 
-    def _connection(self, conn: sqlite3.Connection | None) -> sqlite3.Connection:
-        assert conn is not None, "store is not open"
-        return conn
+    def _connection(self) -> sqlite3.Connection:
+        assert self._conn is not None, "store is not open"
+        return self._conn
 
     def _submit(self, job: Job, how: str, urgent: bool = False) -> asyncio.Future[Any]:
         if self._thread is None:
@@ -169,7 +166,7 @@ class GroupWriter:
 
     def _commit(self, jobs: list[tuple[Job, str]]) -> list[tuple[bool, Any]]:
         """On the writer thread: one transaction, a savepoint per job, one COMMIT."""
-        conn = self._connection(self._conn)
+        conn = self._connection()
         outcomes: list[tuple[bool, Any]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
