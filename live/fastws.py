@@ -125,6 +125,10 @@ class Flag:
 
 
 class FanoutWebSocketProtocol(WebSocketsSansIOProtocol):
+    ignored_after_close = 0
+    """Messages received after our close frame (a class default: an instance pays only once
+    it closes)."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue = Inbox()  # type: ignore[assignment]
@@ -147,8 +151,6 @@ class FanoutWebSocketProtocol(WebSocketsSansIOProtocol):
         scope = getattr(self, "scope", None)  # absent when the handshake was refused
         if scope is not None:
             scope["extensions"][EXTENSION] = {"write": self.write_prebuilt}
-
-    ignored_after_close = 0
 
     def send_receive_event_to_app(self) -> None:
         if self.close_sent:
