@@ -2,8 +2,9 @@
 
 Read this file first. Pages and the JSON API are in :mod:`live.routes`, the
 live stream in :mod:`live.websocket`; both call :mod:`live.sessions`, which
-decides with :mod:`live.commands` and writes through :mod:`live.rooms` to the
-store (:mod:`live.store`) and the bus (:mod:`live.bus`).
+decides with :mod:`live.commands` and writes through :mod:`live.rooms` (in
+rounds, :mod:`live.rounds`) to the store (:mod:`live.store`) and the bus
+(:mod:`live.bus`). WebSockets reach :mod:`live.websocket` through :class:`App`.
 """
 
 from __future__ import annotations
