@@ -41,6 +41,8 @@ class Swarm:
         self.errors: Counter[str] = Counter()
         self.tags: dict[int, list[float]] = {}
         self.buckets: Counter[tuple[int, int]] | None = None
+        self.arrivals: dict[int, list[float]] = {}
+        """Per event seq, when the first and the last viewer of this swarm had it (vote storm)."""
         self.ack_times: list[float] = []
         self.ack_latency: list[float] = []
         self.load: dict[str, Any] | None = None
@@ -184,6 +186,7 @@ class Swarm:
         self.ack_times.clear()
         self.ack_latency.clear()
         self.buckets = None
+        self.arrivals.clear()
         self.load = None
 
     async def handle(self, cmd: dict[str, Any]) -> dict[str, Any]:
@@ -209,6 +212,8 @@ class Swarm:
             return {"sent": len(self.viewers), "at": now}
         if kind == "acks":
             return {"times": self.ack_times}
+        if kind == "arrivals":
+            return {"seqs": self.arrivals}
         if kind == "load":
             self.ack_latency.clear()
             self.errors.clear()

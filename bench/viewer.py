@@ -131,9 +131,13 @@ class Viewer(asyncio.BufferedProtocol):
         s = self.swarm
         if opcode == 1:
             s.frames += 1
-            if s.buckets is not None:
-                s.buckets[(self.i, int(time.monotonic()))] += 1
             seqs = SEQ.findall(payload)
+            if s.buckets is not None:
+                now = time.monotonic()
+                s.buckets[(self.i, int(now))] += 1
+                for raw in seqs:
+                    seen = s.arrivals.setdefault(int(raw), [now, now])
+                    seen[1] = now
             for raw in seqs:
                 seq = int(raw)
                 if self.last < 0 or seq == self.last + 1:
