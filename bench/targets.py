@@ -191,7 +191,7 @@ class LiveTarget(Target):
         import websockets
 
         return (f"uvicorn {uvicorn.__version__} (ws=websockets-sansio, no deflate), "
-                f"starlette {starlette.__version__}, websockets {websockets.__version__}")
+                f"starlette {starlette.__version__}, websockets {websockets.__version__}, {_loop()}")
 
 
 class WebsocketsTarget(Target):
@@ -205,7 +205,7 @@ class WebsocketsTarget(Target):
     def version(cls) -> str:
         import websockets
 
-        return f"websockets {websockets.__version__}"
+        return f"websockets {websockets.__version__}, {_loop()}"
 
 
 class NodeTarget(Target):
@@ -227,6 +227,15 @@ class NodeTarget(Target):
 
 TARGETS: dict[str, type[Target]] = {"live": LiveTarget, "websockets": WebsocketsTarget,
                                     "node": NodeTarget}
+
+
+def _loop() -> str:
+    """The event loop both Python servers run on."""
+    try:
+        import uvloop
+    except ImportError:
+        return "asyncio's own loop"
+    return f"uvloop {uvloop.__version__}"
 
 
 def node_available() -> bool:

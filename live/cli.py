@@ -148,6 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     uvicorn.run(
         "live.app:app_from_env", factory=True, host=settings.host, port=settings.port,
         workers=settings.workers,  # never None: uvicorn would then obey WEB_CONCURRENCY unchecked
+        loop="auto",  # uvloop, a dependency except on Windows; asyncio's own loop without it
         ws="live.fastws:FanoutWebSocketProtocol", ws_per_message_deflate=False,
         ws_max_size=settings.max_message_bytes, ws_ping_interval=settings.ping_interval,
         ws_ping_timeout=settings.ping_timeout, log_level=settings.log_level,
