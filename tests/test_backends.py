@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -25,6 +26,7 @@ from live.events import NewEvent
 from live.exceptions import Conflict, Unavailable
 from live.store import SeqConflict, Store, open_store
 from live.store.postgres import MIGRATIONS, PostgresStore
+from live.store.sqlite import _set_votes
 
 from .conftest import PG, REDIS, TIMEOUT, fresh_pg_database
 
@@ -138,6 +140,35 @@ async def test_votes_one_per_device_moved_on_merge(store: Store) -> None:
     await store.move_votes(sid, 1, 2)
     assert await store.vote_counts(sid) == {2: 2}
     assert await store.device_votes(sid, "dev-c") == [2]
+
+
+async def test_a_burst_of_votes_answers_each_one_by_what_it_changed(store: Store) -> None:
+    """On SQLite the burst shares rounds, each written by one call for all of its votes."""
+    sid = await new_session(store)
+    for i in range(0, 300, 3):
+        assert await store.set_vote(sid, 1, f"dev-{i}", True) is True
+    changed = await asyncio.gather(*(store.set_vote(sid, 1 + i % 2, f"dev-{i}", i % 5 != 0)
+                                     for i in range(300)))
+    for i, answer in enumerate(changed):
+        stored = i % 3 == 0 and i % 2 == 0  # question 1 already had this device's vote
+        assert answer is (stored != (i % 5 != 0)), i
+    counts = await store.vote_counts(sid)
+    assert counts[1] == sum(1 for i in range(0, 300, 3) if i % 2 or i % 5 != 0) + sum(
+        1 for i in range(0, 300, 2) if i % 3 and i % 5 != 0)
+    assert counts[2] == sum(1 for i in range(1, 300, 2) if i % 5 != 0)
+
+
+def test_one_round_may_vote_withdraw_and_vote_again() -> None:
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE votes (session_id INTEGER NOT NULL, question_id INTEGER NOT NULL, "
+                 "device TEXT NOT NULL, at INTEGER NOT NULL, "
+                 "PRIMARY KEY (session_id, question_id, device)) WITHOUT ROWID")
+    conn.execute("INSERT INTO votes VALUES (1, 1, 'old', 5)")
+    answers = _set_votes(conn, [(1, 1, "a", True, 10), (1, 1, "a", False, 11), (1, 1, "a", True, 12),
+                                (1, 1, "old", True, 13), (1, 1, "old", False, 14),
+                                (1, 2, "b", False, 15), (1, 2, "b", True, 16), (1, 2, "b", True, 17)])
+    assert answers == [True, True, True, False, True, False, True, False]
+    assert sorted(conn.execute("SELECT * FROM votes")) == [(1, 1, "a", 12), (1, 2, "b", 16)]
 
 
 async def test_archive_projection_follows_the_log(store: Store) -> None:

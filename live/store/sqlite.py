@@ -15,6 +15,7 @@ import json
 import secrets
 import sqlite3
 from pathlib import Path
+from typing import TypeVar
 
 import aiosqlite
 
@@ -24,6 +25,7 @@ from .base import SeqConflict, SessionRow
 from .sqlite_search import SEARCH_MIGRATION, SQLiteArchive
 from .sqlite_writer import GroupWriter
 
+T = TypeVar("T")
 PRAGMAS = ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=5000", "foreign_keys=ON")
 
 MIGRATIONS: tuple[str, ...] = (
@@ -46,6 +48,57 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     SEARCH_MIGRATION,
 )
+
+
+Vote = tuple[int, int, str, bool, int]
+"""(session_id, question_id, device, on, at)"""
+ROWS = 200
+"""Rows per multi-row statement: 800 parameters, under SQLite's old limit of 999."""
+
+
+def _set_votes(w: sqlite3.Connection, votes: list[Vote]) -> list[bool]:
+    """A round's votes in a few statements; each answer says whether that vote changed anything.
+
+    The round's stored votes are read in one statement per question, the votes
+    are played in order against that set (a device may vote and withdraw within
+    one round), and the difference is written in one statement per kind. Why not
+    a statement per vote: see "batched" in :mod:`live.store.sqlite_writer`.
+    """
+    asked: dict[tuple[int, int], set[str]] = {}
+    for session_id, question_id, device, _, _ in votes:
+        asked.setdefault((session_id, question_id), set()).add(device)
+    stored: set[tuple[int, int, str]] = set()
+    for (session_id, question_id), devices in asked.items():
+        for chunk in _chunks(sorted(devices)):
+            rows = w.execute(
+                "SELECT device FROM votes WHERE session_id=? AND question_id=? AND device IN "
+                f"({','.join('?' * len(chunk))})", (session_id, question_id, *chunk)).fetchall()
+            stored.update((session_id, question_id, device) for (device,) in rows)
+    now = set(stored)
+    added_at: dict[tuple[int, int, str], int] = {}
+    answers = []
+    for session_id, question_id, device, on, at in votes:
+        key = (session_id, question_id, device)
+        answers.append((key in now) != on)
+        if on and key not in now:
+            added_at[key] = at
+        (now.add if on else now.discard)(key)
+    added = [(*key, at) for key, at in added_at.items() if key in now and key not in stored]
+    for chunk in _chunks(added):
+        w.execute(f"INSERT INTO votes VALUES {','.join(['(?, ?, ?, ?)'] * len(chunk))}",
+                  [x for row in chunk for x in row])
+    removed: dict[tuple[int, int], list[str]] = {}
+    for session_id, question_id, device in stored - now:
+        removed.setdefault((session_id, question_id), []).append(device)
+    for (session_id, question_id), devices in removed.items():
+        for chunk in _chunks(devices):
+            w.execute("DELETE FROM votes WHERE session_id=? AND question_id=? AND device IN "
+                      f"({','.join('?' * len(chunk))})", (session_id, question_id, *chunk))
+    return answers
+
+
+def _chunks(items: list[T], size: int = ROWS) -> list[list[T]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 def _event(session_id: int, row: sqlite3.Row | tuple) -> Event:
@@ -199,14 +252,9 @@ class SQLiteStore(SQLiteArchive):
         return [_event(session_id, r) for r in rows]
 
     async def set_vote(self, session_id: int, question_id: int, device: str, on: bool) -> bool:
-        """One device's vote; a storm of them shares group commits (see sqlite_writer)."""
-        if on:
-            sql = "INSERT OR IGNORE INTO votes VALUES (?, ?, ?, ?)"
-            params: tuple = (session_id, question_id, device, now_ms())
-        else:
-            sql = "DELETE FROM votes WHERE session_id=? AND question_id=? AND device=?"
-            params = (session_id, question_id, device)
-        return await self._write(sql, params) == 1
+        """One device's vote; a storm of them shares one call of :func:`_set_votes` per round."""
+        return await self.writer.run_batched(_set_votes, (session_id, question_id, device, on,
+                                                          now_ms()))
 
     async def move_votes(self, session_id: int, from_question: int, into_question: int) -> None:
         def job(w: sqlite3.Connection) -> None:
