@@ -21,10 +21,27 @@ ANSWER_MODES = ("text", "video", "written")
 
 @dataclass(frozen=True)
 class Decision:
-    """The events to append and the result the acknowledgement carries."""
+    """The events to append and the result the acknowledgement carries.
+
+    ``tally`` asks for one more event after the round's others: the vote counts
+    that changed, which the store reads inside the append's own transaction
+    (see :meth:`~live.store.base.Store.append` and :func:`tally_event`).
+    """
 
     events: list[NewEvent]
     result: JSON
+    tally: bool = False
+
+
+def tally_event(shown: dict[int, int], counts: dict[int, int]) -> NewEvent | None:
+    """Every count that differs from what the log ``shown``, as one event; None if none.
+
+    A :data:`~live.events.Tally` once ``shown`` is bound: it reads only its arguments,
+    so the store may call it on another thread.
+    """
+    changed = {str(qid): counts.get(qid, 0) for qid, votes in shown.items()
+               if counts.get(qid, 0) != votes}
+    return NewEvent("votes.tallied", {"votes": changed}) if changed else None
 
 
 def _staff_event(kind: str, q: Question, data: JSON, actor: str,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,10 @@ class NewEvent:
     data: JSON
     public: JSON | None = None
     private: JSON = field(default_factory=dict)
+
+
+Tally = Callable[[dict[int, int]], NewEvent | None]
+"""Given the stored vote counts by question, the ``votes.tallied`` event to append, if any."""
 
 
 @dataclass(slots=True)

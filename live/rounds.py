@@ -19,10 +19,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 from . import metrics
-from .commands import Decision
-from .events import Event, NewEvent
+from .commands import Decision, tally_event
+from .events import Event, NewEvent, Tally
 from .exceptions import LiveError, Unavailable
 from .state import Draft, State, apply
 from .store import SeqConflict, Store
@@ -125,10 +126,10 @@ class Rounds:
                 await self.catch_up()
             draft = self._begin()
             try:
-                outcomes, events = self._decide_all(batch, draft)
+                outcomes, events, tally = self._decide_all(batch, draft)
                 stored = await self.store.append(
-                    self.state.session_id, draft.seq, events,
-                    info=self._info_if_changed(events)) if events else []
+                    self.state.session_id, draft.seq, events, info=self._info_if_changed(events),
+                    tally=tally) if events or tally else []
             except SeqConflict:
                 draft.rollback()
                 self._stale = True
@@ -138,6 +139,8 @@ class Rounds:
                 raise
             finally:
                 self._settle()
+            for event in stored[len(events):]:  # the store's tally: committed, never drafted
+                apply(self.state, event)
             if stored:
                 metrics.ROUNDS.observe(len(outcomes))
                 await self.committed(stored)
@@ -158,10 +161,15 @@ class Rounds:
         return self._draft
 
     def _decide_all(self, batch: list[Pending], draft: Draft) -> tuple[
-            list[tuple[asyncio.Future[Decision], Decision | Exception]], list[NewEvent]]:
-        """Decide each request in turn, applying its events to the draft."""
+            list[tuple[asyncio.Future[Decision], Decision | Exception]], list[NewEvent], Tally | None]:
+        """Decide each request in turn, applying its events to the draft; a tally if one asked.
+
+        The tally's counts are compared with the state all of the round's events
+        leave, since its event is stored after them.
+        """
         outcomes: list[tuple[asyncio.Future[Decision], Decision | Exception]] = []
         events: list[NewEvent] = []
+        tally = False
         for decide, done in batch:
             if done.done():  # the caller went away before its turn
                 continue
@@ -174,8 +182,12 @@ class Rounds:
                 draft.apply(Event(self.state.session_id, self.state.seq + 1, e.type, e.data, 0,
                                   e.public, e.private))
             events.extend(decision.events)
+            tally = tally or decision.tally
             outcomes.append((done, decision))
-        return outcomes, events
+        if not tally:
+            return outcomes, events, None
+        shown = {q.id: q.votes for q in self.state.questions.values()}
+        return outcomes, events, partial(tally_event, shown)
 
     def _settle(self) -> None:
         self._draft = None

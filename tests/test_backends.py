@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from pathlib import Path
 
 import asyncpg
@@ -22,6 +23,7 @@ import redis.asyncio as aioredis
 
 from live.bus import Bus, open_bus
 from live.bus.redis import RedisBus
+from live.commands import tally_event
 from live.events import NewEvent
 from live.exceptions import Conflict, Unavailable
 from live.store import SeqConflict, Store, open_store
@@ -156,6 +158,24 @@ async def test_a_burst_of_votes_answers_each_one_by_what_it_changed(store: Store
     assert counts[1] == sum(1 for i in range(0, 300, 3) if i % 2 or i % 5 != 0) + sum(
         1 for i in range(0, 300, 2) if i % 3 and i % 5 != 0)
     assert counts[2] == sum(1 for i in range(1, 300, 2) if i % 5 != 0)
+
+
+async def test_a_tally_reads_the_counts_inside_the_append(store: Store) -> None:
+    sid = await new_session(store)
+    last = (await store.append(sid, 1, [NewEvent("question.asked", asked(1, "一")),
+                                        NewEvent("question.asked", asked(2, "二"))]))[-1].seq
+    await store.set_vote(sid, 1, "dev-a", True)
+    await store.set_vote(sid, 1, "dev-b", True)
+    shown = {1: 0, 2: 0}
+    stored = await store.append(sid, last, [], tally=partial(tally_event, shown))
+    assert [(e.seq, e.type, e.data) for e in stored] == [(last + 1, "votes.tallied", {"votes": {"1": 2}})]
+    assert await store.append(sid, last + 1, [], tally=partial(tally_event, {1: 2, 2: 0})) == []
+    with pytest.raises(SeqConflict):  # nothing new since, and yet a stale writer is refused
+        await store.append(sid, last, [], tally=partial(tally_event, shown))
+    event = NewEvent("question.asked", asked(3, "三"))
+    stored = await store.append(sid, last + 1, [event], tally=partial(tally_event, {1: 0, 2: 0}))
+    assert [(e.seq, e.type) for e in stored] == [(last + 2, "question.asked"), (last + 3, "votes.tallied")]
+    assert [e.seq for e in await store.read(sid, after=last)] == [last + 1, last + 2, last + 3]
 
 
 def test_one_round_may_vote_withdraw_and_vote_again() -> None:

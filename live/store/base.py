@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..events import JSON, Event, NewEvent
+from ..events import JSON, Event, NewEvent, Tally
 
 
 class SeqConflict(Exception):
@@ -74,10 +74,16 @@ class Store(Protocol):
                           moderator_hash: str) -> None: ...
 
     async def append(self, session_id: int, expected_seq: int, events: list[NewEvent],
-                     info: JSON | None = None) -> list[Event]:
+                     info: JSON | None = None, tally: Tally | None = None) -> list[Event]:
         """Store ``events`` as ``expected_seq + 1 ...`` in one commit, or raise SeqConflict.
 
         ``info``, when given, replaces the session's listing projection in the same commit.
+        ``tally``, when given, is called in the same transaction with the session's vote
+        counts (as :meth:`vote_counts` reads them), and the event it returns is stored
+        after ``events``. Why in the transaction: a read of the counts first would be
+        one more trip through the event loop, and in a vote storm each trip waits behind
+        thousands of votes. ``tally`` may run on another thread: it must only read its
+        argument and what it closed over. With no events at all, nothing is stored.
         """
 
     async def read(self, session_id: int, after: int = 0, limit: int | None = None) -> list[Event]:

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from ..events import JSON, Event, NewEvent, dumps, now_ms
+from ..events import JSON, Event, NewEvent, Tally, dumps, now_ms
 from ..exceptions import BadRequest, Conflict, Unavailable
 from .base import SeqConflict, SessionRow
 from .postgres_search import SEARCH_MIGRATION, PostgresArchive
@@ -79,6 +79,7 @@ _LOST = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.Interfa
 
 _SESSION_COLS = "id, programme_id, epoch, last_seq, info, presenter_hash, moderator_hash"
 _EVENT_COLS = "seq, type, data, public, private, at"
+VOTE_COUNTS = "SELECT question_id, count(*) FROM votes WHERE session_id=$1 GROUP BY question_id"
 
 
 def where(url: str) -> str:
@@ -231,21 +232,28 @@ class PostgresStore(PostgresArchive):
                                "WHERE id=$3", presenter_hash, moderator_hash, session_id)
 
     async def append(self, session_id: int, expected_seq: int, events: list[NewEvent],
-                     info: JSON | None = None) -> list[Event]:
+                     info: JSON | None = None, tally: Tally | None = None) -> list[Event]:
         at = now_ms()
+        stored = list(events)
         async with self._tx() as conn:
+            if tally is not None:
+                extra = tally({q: n for q, n in await conn.fetch(VOTE_COUNTS, session_id)})
+                if extra is not None:
+                    stored.append(extra)
+            if not stored:
+                return []
             status = await conn.execute(
                 "UPDATE sessions SET last_seq=$1, info=coalesce($2::json, info) "
-                "WHERE id=$3 AND last_seq=$4", expected_seq + len(events),
+                "WHERE id=$3 AND last_seq=$4", expected_seq + len(stored),
                 None if info is None else dumps(info), session_id, expected_seq)
             if _count(status) != 1:
                 raise SeqConflict(session_id, expected_seq)
             await conn.executemany(
                 "INSERT INTO events VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 [_event_row(session_id, seq, e, at)
-                 for seq, e in enumerate(events, start=expected_seq + 1)])
+                 for seq, e in enumerate(stored, start=expected_seq + 1)])
         return [Event(session_id, seq, e.type, e.data, at, e.public, e.private)
-                for seq, e in enumerate(events, start=expected_seq + 1)]
+                for seq, e in enumerate(stored, start=expected_seq + 1)]
 
     async def read(self, session_id: int, after: int = 0, limit: int | None = None) -> list[Event]:
         async with self._conn() as conn:
@@ -277,9 +285,7 @@ class PostgresStore(PostgresArchive):
 
     async def vote_counts(self, session_id: int) -> dict[int, int]:
         async with self._conn() as conn:
-            rows = await conn.fetch("SELECT question_id, count(*) FROM votes WHERE session_id=$1 "
-                                    "GROUP BY question_id", session_id)
-        return {q: n for q, n in rows}
+            return {q: n for q, n in await conn.fetch(VOTE_COUNTS, session_id)}
 
     async def device_votes(self, session_id: int, device: str) -> list[int]:
         async with self._conn() as conn:

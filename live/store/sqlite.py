@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import aiosqlite
 
-from ..events import JSON, Event, NewEvent, dumps, now_ms
+from ..events import JSON, Event, NewEvent, Tally, dumps, now_ms
 from ..exceptions import Conflict
 from .base import SeqConflict, SessionRow
 from .sqlite_search import SEARCH_MIGRATION, SQLiteArchive
@@ -50,6 +50,7 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+VOTE_COUNTS = "SELECT question_id, COUNT(*) FROM votes WHERE session_id=? GROUP BY question_id"
 Vote = tuple[int, int, str, bool, int]
 """(session_id, question_id, device, on, at)"""
 ROWS = 200
@@ -225,24 +226,32 @@ class SQLiteStore(SQLiteArchive):
                           (presenter_hash, moderator_hash, session_id))
 
     async def append(self, session_id: int, expected_seq: int, events: list[NewEvent],
-                     info: JSON | None = None) -> list[Event]:
+                     info: JSON | None = None, tally: Tally | None = None) -> list[Event]:
         at = now_ms()
-        rows = [(session_id, seq, *_event_row(e, at))
-                for seq, e in enumerate(events, start=expected_seq + 1)]
         listing = None if info is None else dumps(info)
 
-        def job(w: sqlite3.Connection) -> None:
+        def job(w: sqlite3.Connection) -> list[NewEvent]:
+            stored = list(events)
+            if tally is not None:
+                extra = tally(dict(w.execute(VOTE_COUNTS, (session_id,)).fetchall()))
+                if extra is not None:
+                    stored.append(extra)
+            if not stored:
+                return stored
             cur = w.execute("UPDATE sessions SET last_seq=? WHERE id=? AND last_seq=?",
-                            (expected_seq + len(events), session_id, expected_seq))
+                            (expected_seq + len(stored), session_id, expected_seq))
             if cur.rowcount != 1:
                 raise SeqConflict(session_id, expected_seq)
             if listing is not None:
                 w.execute("UPDATE sessions SET info=? WHERE id=?", (listing, session_id))
-            w.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            w.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
+                          [(session_id, seq, *_event_row(e, at))
+                           for seq, e in enumerate(stored, start=expected_seq + 1)])
+            return stored
 
-        await self.writer.run(job, urgent=True)
+        stored = await self.writer.run(job, urgent=True)
         return [Event(session_id, seq, e.type, e.data, at, e.public, e.private)
-                for seq, e in enumerate(events, start=expected_seq + 1)]
+                for seq, e in enumerate(stored, start=expected_seq + 1)]
 
     async def read(self, session_id: int, after: int = 0, limit: int | None = None) -> list[Event]:
         rows = await self.r.execute_fetchall(
@@ -267,10 +276,7 @@ class SQLiteStore(SQLiteArchive):
         await self.writer.run(job)
 
     async def vote_counts(self, session_id: int) -> dict[int, int]:
-        rows = await self.r.execute_fetchall(
-            "SELECT question_id, COUNT(*) FROM votes WHERE session_id=? GROUP BY question_id",
-            (session_id,))
-        return {q: n for q, n in rows}
+        return dict(await self.r.execute_fetchall(VOTE_COUNTS, (session_id,)))  # type: ignore[arg-type]
 
     async def device_votes(self, session_id: int, device: str) -> list[int]:
         rows = await self.r.execute_fetchall(
