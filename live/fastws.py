@@ -40,6 +40,8 @@ the connection is accepted; the scope keeps the copy Starlette reads.
 from __future__ import annotations
 
 import asyncio
+import weakref
+from collections import deque
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -47,6 +49,8 @@ from websockets.protocol import State
 
 from .connection import EXTENSION
 
+READS_PER_PASS = 200
+"""Client reads parsed per event-loop iteration at most (see :class:`Admission`)."""
 READ_SIZE = 16 * 1024
 """Bytes read from a client socket per callback (asyncio's default is 256 KiB)."""
 AFTER_CLOSE = 32
@@ -124,10 +128,67 @@ class Flag:
             await waiter
 
 
+class Admission:
+    """At most :data:`READS_PER_PASS` client reads parsed per event-loop iteration.
+
+    Why: a loop runs its timers only between iterations, and an iteration parses
+    every read that is ready. When ten thousand phones vote at once, that is one
+    iteration of ten thousand reads and as many handler steps (~0.4 s on 2 cores),
+    and the tally due meanwhile waits for all of it. Reads past the budget wait,
+    in arrival order, with their connection paused (what they sent stays in the
+    kernel); each later iteration parses the next ones, after the timers.
+    """
+
+    __slots__ = ("_loop", "active", "used", "waiting")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self.used = 0
+        self.active = False
+        self.waiting: deque[FanoutWebSocketProtocol] = deque()
+
+    def admit(self, protocol: FanoutWebSocketProtocol) -> bool:
+        """True: parse now. False: ``protocol`` waits its turn (see ``parse_unparsed``)."""
+        if not self.active:
+            self.active = True
+            self._loop.call_soon(self._next)
+        if self.used < READS_PER_PASS and not self.waiting:
+            self.used += 1
+            return True
+        self.waiting.append(protocol)
+        return False
+
+    def _next(self) -> None:
+        """Once per iteration while reads arrive: a fresh budget, spent first on those waiting."""
+        self.used = 0
+        waiting = self.waiting
+        while waiting and self.used < READS_PER_PASS:
+            self.used += 1
+            waiting.popleft().parse_unparsed()
+        if waiting:
+            self._loop.call_soon(self._next)
+        else:
+            self.active = False
+            self.used = 0
+
+
+_admissions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Admission] = (
+    weakref.WeakKeyDictionary())
+
+
+def admission(loop: asyncio.AbstractEventLoop) -> Admission:
+    found = _admissions.get(loop)
+    if found is None:
+        found = _admissions[loop] = Admission(loop)
+    return found
+
+
 class FanoutWebSocketProtocol(WebSocketsSansIOProtocol):
     ignored_after_close = 0
     """Messages received after our close frame (a class default: an instance pays only once
     it closes)."""
+    unparsed: list[bytes] | None = None
+    """What arrived while this connection waited for its turn (see :class:`Admission`)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -141,6 +202,24 @@ class FanoutWebSocketProtocol(WebSocketsSansIOProtocol):
         # here are small, so smaller reads keep that burst (and the loop stall) short.
         if hasattr(transport, "max_size"):
             transport.max_size = READ_SIZE
+
+    def data_received(self, data: bytes) -> None:
+        if self.unparsed is not None:  # still waiting for its turn: keep the order
+            self.unparsed.append(data)
+        elif admission(self.loop).admit(self):
+            super().data_received(data)
+        else:
+            self.unparsed = [data]
+            self.transport.pause_reading()
+
+    def parse_unparsed(self) -> None:
+        data = b"".join(self.unparsed or ())
+        self.unparsed = None
+        if self.disconnected:
+            return
+        super().data_received(data)
+        if not self.read_paused:  # no message for the app came of it: read on
+            self.transport.resume_reading()
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
