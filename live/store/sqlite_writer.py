@@ -43,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -75,6 +76,13 @@ MAX_ROUND = 256
 """Jobs per transaction at most, so one round never holds the write lock (and an urgent
 append waiting behind it) for long: in a vote storm, with the event loop holding the GIL,
 2,000 votes took the writer thread up to 450 ms."""
+SWITCH_INTERVAL = 0.0005
+"""Seconds a thread may hold the GIL while another waits for it (the interpreter's default
+is 0.005), set for the process when a writer opens. The writer thread gives the GIL up at
+every statement and, when the event loop is busy, waits this long to get it back: at the
+default, each of a commit's statements (count, update, insert, COMMIT) cost up to 5 ms: in
+a 10,000-viewer vote storm a tally's commit took 30-130 ms, at 0.5 ms 35-45 ms, and the tally
+went out 80-120 ms after the votes it counts instead of 170-200 ms (``docs/benchmarks.md``)."""
 REFUSALS = (SeqConflict, sqlite3.IntegrityError, LiveError)
 """Exceptions that are a job's answer, not a failure of the round."""
 
@@ -99,6 +107,7 @@ class GroupWriter:
         self._thread: threading.Thread | None = None
 
     async def open(self) -> None:
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
         self._thread = threading.Thread(target=self._work, name="live-sqlite-writer", daemon=True)
         self._thread.start()
 
