@@ -35,6 +35,10 @@ waiting, so a client flooding small frames gets one message per loop pass
 instead of the whole loop (measured in the isolation benchmark). The
 parsed handshake (request and response headers, about 2 KiB) is dropped once
 the connection is accepted; the scope keeps the copy Starlette reads.
+
+And it parses at most :data:`READS_PER_PASS` client reads per event-loop
+iteration (:class:`Admission`), so that timers, the vote tally's among them,
+run between bursts of client messages instead of after all of them.
 """
 
 from __future__ import annotations
