@@ -64,9 +64,8 @@ def _set_votes(w: sqlite3.Connection, votes: list[Vote]) -> list[bool]:
     are played in order against that set (a device may vote and withdraw within
     one round), and the difference is written back in one INSERT for all of them
     and one DELETE per question (:data:`ROWS` rows a statement at most). The round
-    holds the write lock from
-    the read on, so nothing comes between. Why not a statement per vote: see
-    "batched" in :mod:`live.store.sqlite_writer`.
+    holds the write lock from the read on, so nothing comes between. Why not a
+    statement per vote: see "batched" in :mod:`live.store.sqlite_writer`.
     """
     asked: dict[tuple[int, int], set[str]] = {}
     for session_id, question_id, device, _, _ in votes:
