@@ -83,6 +83,16 @@ async def test_append_numbers_events_in_one_commit_and_reads_them_back(store: St
     assert await store.list_sessions(row.programme_id + 1) == []
 
 
+async def test_a_large_append_is_stored_whole_and_in_order(store: Store) -> None:
+    """More events than one multi-row statement takes (SQLite writes them in chunks)."""
+    sid = await new_session(store)
+    events = [NewEvent("question.asked", asked(i, f"第{i}个问题")) for i in range(1, 301)]
+    stored = await store.append(sid, 1, events)
+    assert [e.seq for e in stored] == list(range(2, 302))
+    back = await store.read(sid, after=1)
+    assert [(e.seq, e.data) for e in back] == [(e.seq, e.data) for e in stored]
+
+
 async def test_a_stale_writer_gets_seq_conflict_and_stores_nothing(store: Store) -> None:
     sid = await new_session(store)
     await store.append(sid, 1, [NewEvent("a", {})])

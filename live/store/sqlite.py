@@ -53,8 +53,8 @@ MIGRATIONS: tuple[str, ...] = (
 VOTE_COUNTS = "SELECT question_id, COUNT(*) FROM votes WHERE session_id=? GROUP BY question_id"
 Vote = tuple[int, int, str, bool, int]
 """(session_id, question_id, device, on, at)"""
-ROWS = 200
-"""Rows per multi-row statement: 800 parameters, under SQLite's old limit of 999."""
+PARAMS = 800
+"""Parameters per multi-row statement at most: under SQLite's old limit of 999."""
 
 
 def _set_votes(w: sqlite3.Connection, votes: list[Vote]) -> list[bool]:
@@ -63,7 +63,7 @@ def _set_votes(w: sqlite3.Connection, votes: list[Vote]) -> list[bool]:
     The round's stored votes are read in one statement per question, the votes
     are played in order against that set (a device may vote and withdraw within
     one round), and the difference is written back in one INSERT for all of them
-    and one DELETE per question (:data:`ROWS` rows a statement at most). The round
+    and one DELETE per question (:data:`PARAMS` a statement at most). The round
     holds the write lock from the read on, so nothing comes between. Why not a
     statement per vote: see "batched" in :mod:`live.store.sqlite_writer`.
     """
@@ -72,7 +72,7 @@ def _set_votes(w: sqlite3.Connection, votes: list[Vote]) -> list[bool]:
         asked.setdefault((session_id, question_id), set()).add(device)
     stored: set[tuple[int, int, str]] = set()
     for (session_id, question_id), devices in asked.items():
-        for chunk in _chunks(sorted(devices)):
+        for chunk in _chunks(sorted(devices), PARAMS - 2):
             rows = w.execute(
                 "SELECT device FROM votes WHERE session_id=? AND question_id=? AND device IN "
                 f"({','.join('?' * len(chunk))})", (session_id, question_id, *chunk)).fetchall()
@@ -87,20 +87,20 @@ def _set_votes(w: sqlite3.Connection, votes: list[Vote]) -> list[bool]:
             added_at[key] = at
         (now.add if on else now.discard)(key)
     added = [(*key, at) for key, at in added_at.items() if key in now and key not in stored]
-    for chunk in _chunks(added):
+    for chunk in _chunks(added, PARAMS // 4):
         w.execute(f"INSERT INTO votes VALUES {','.join(['(?, ?, ?, ?)'] * len(chunk))}",
                   [x for row in chunk for x in row])
     removed: dict[tuple[int, int], list[str]] = {}
     for session_id, question_id, device in stored - now:
         removed.setdefault((session_id, question_id), []).append(device)
     for (session_id, question_id), devices in removed.items():
-        for chunk in _chunks(devices):
+        for chunk in _chunks(devices, PARAMS - 2):
             w.execute("DELETE FROM votes WHERE session_id=? AND question_id=? AND device IN "
                       f"({','.join('?' * len(chunk))})", (session_id, question_id, *chunk))
     return answers
 
 
-def _chunks(items: list[T], size: int = ROWS) -> list[list[T]]:
+def _chunks(items: list[T], size: int) -> list[list[T]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
@@ -246,9 +246,12 @@ class SQLiteStore(SQLiteArchive):
                 raise SeqConflict(session_id, expected_seq)
             if listing is not None:
                 w.execute("UPDATE sessions SET info=? WHERE id=?", (listing, session_id))
-            w.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
-                          [(session_id, seq, *_event_row(e, at))
-                           for seq, e in enumerate(stored, start=expected_seq + 1)])
+            rows = [(session_id, seq, *_event_row(e, at))
+                    for seq, e in enumerate(stored, start=expected_seq + 1)]
+            for chunk in _chunks(rows, PARAMS // 7):  # a statement per chunk, not a step per row
+                w.execute("INSERT INTO events VALUES "
+                          + ",".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk)),
+                          [x for row in chunk for x in row])
             return stored
 
         stored = await self.writer.run(job, urgent=True)
