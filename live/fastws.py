@@ -56,7 +56,8 @@ from .connection import EXTENSION
 READS_PER_PASS = 200
 """Client reads parsed per event-loop iteration at most (see :class:`Admission`)."""
 READ_SIZE = 16 * 1024
-"""Bytes read from a client socket per callback (asyncio's default is 256 KiB)."""
+"""Bytes read from a client socket per callback on asyncio's own loop (its default is 256 KiB);
+uvloop's transports have no such setting and read up to 256 KiB."""
 AFTER_CLOSE = 32
 """Messages a client may still send after the server's close frame before the server stops
 reading from it. uvicorn keeps reading (and parsing) for up to 10 s for the close reply; a
@@ -143,10 +144,9 @@ class Admission:
     kernel); each later iteration parses the next ones, after the timers.
     """
 
-    __slots__ = ("_loop", "active", "used", "waiting")
+    __slots__ = ("active", "used", "waiting")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+    def __init__(self) -> None:
         self.used = 0
         self.active = False
         self.waiting: deque[FanoutWebSocketProtocol] = deque()
@@ -155,7 +155,7 @@ class Admission:
         """True: parse now. False: ``protocol`` waits its turn (see ``parse_unparsed``)."""
         if not self.active:
             self.active = True
-            self._loop.call_soon(self._next)
+            asyncio.get_running_loop().call_soon(self._next)
         if self.used < READS_PER_PASS and not self.waiting:
             self.used += 1
             return True
@@ -170,7 +170,7 @@ class Admission:
             self.used += 1
             waiting.popleft().parse_unparsed()
         if waiting:
-            self._loop.call_soon(self._next)
+            asyncio.get_running_loop().call_soon(self._next)
         else:
             self.active = False
             self.used = 0
@@ -178,12 +178,13 @@ class Admission:
 
 _admissions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Admission] = (
     weakref.WeakKeyDictionary())
+"""One budget per event loop; it holds no reference to its loop, so the entry goes with it."""
 
 
 def admission(loop: asyncio.AbstractEventLoop) -> Admission:
     found = _admissions.get(loop)
     if found is None:
-        found = _admissions[loop] = Admission(loop)
+        found = _admissions[loop] = Admission()
     return found
 
 

@@ -20,7 +20,7 @@ class Reader:
 
 async def test_reads_past_the_budget_wait_for_later_iterations_in_arrival_order() -> None:
     loop = asyncio.get_running_loop()
-    admission = Admission(loop)
+    admission = Admission()
     parsed: list[int] = []
     n = 2 * READS_PER_PASS + 50
     admitted = [admission.admit(Reader(i, parsed)) for i in range(n)]  # type: ignore[arg-type]
@@ -42,7 +42,7 @@ async def test_reads_past_the_budget_wait_for_later_iterations_in_arrival_order(
 
 
 async def test_a_new_read_waits_behind_those_already_waiting() -> None:
-    admission = Admission(asyncio.get_running_loop())
+    admission = Admission()
     parsed: list[int] = []
     for i in range(READS_PER_PASS + 1):
         admission.admit(Reader(i, parsed))  # type: ignore[arg-type]
