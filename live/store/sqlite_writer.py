@@ -225,11 +225,11 @@ class GroupWriter:
                 elif job.how == "batch":
                     at = batches.pop(job.run, None)  # None: it ran with the first of its batch
                     if at is not None:
-                        answers = _in_savepoint(conn, job.run, [jobs[k].item for k in at])
-                        for k, answer in zip(at, answers, strict=True):
-                            outcomes[k] = answer
+                        ok, answers = _in_savepoint(conn, job.run, [jobs[k].item for k in at])
+                        for n, k in enumerate(at):
+                            outcomes[k] = (True, answers[n]) if ok else (False, answers)
                 else:
-                    outcomes[i] = _in_savepoint(conn, lambda c, _, run=job.run: [run(c)], [None])[0]
+                    outcomes[i] = _in_savepoint(conn, job.run)
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             self._abandon(conn)
@@ -246,17 +246,17 @@ class GroupWriter:
                 conn.execute("ROLLBACK")
 
 
-def _in_savepoint(conn: sqlite3.Connection, fn: BatchFn, items: list[Any]) -> list[Outcome]:
-    """``fn(conn, items)``, one answer per item; if it refuses, it is undone and all refused."""
+def _in_savepoint(conn: sqlite3.Connection, fn: Callable[..., Any], *args: Any) -> Outcome:
+    """``fn(conn, *args)`` in a savepoint: its answer, or its refusal with its writes undone."""
     conn.execute("SAVEPOINT job")
     try:
-        answers = fn(conn, items)
+        value = fn(conn, *args)
     except REFUSALS as exc:
         conn.execute("ROLLBACK TO job")
         conn.execute("RELEASE job")
-        return [(False, exc)] * len(items)
+        return (False, exc)
     conn.execute("RELEASE job")
-    return [(True, answer) for answer in answers]
+    return (True, value)
 
 
 def _resolve(jobs: list[Pending], outcomes: list[Outcome]) -> None:
