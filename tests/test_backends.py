@@ -13,6 +13,7 @@ import secrets
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from functools import partial
 from pathlib import Path
@@ -29,6 +30,7 @@ from live.exceptions import Conflict, Unavailable
 from live.store import SeqConflict, Store, open_store
 from live.store.postgres import MIGRATIONS, PostgresStore
 from live.store.sqlite import _set_votes
+from live.store.sqlite_writer import GroupWriter
 
 from .conftest import PG, REDIS, TIMEOUT, fresh_pg_database
 
@@ -186,6 +188,33 @@ async def test_a_tally_reads_the_counts_inside_the_append(store: Store) -> None:
     stored = await store.append(sid, last + 1, [event], tally=partial(tally_event, {1: 0, 2: 0}))
     assert [(e.seq, e.type) for e in stored] == [(last + 2, "question.asked"), (last + 3, "votes.tallied")]
     assert [e.seq for e in await store.read(sid, after=last)] == [last + 1, last + 2, last + 3]
+
+
+async def test_a_refused_batch_refuses_its_items_and_the_round_commits_the_rest(tmp_path: Path) -> None:
+    writer = GroupWriter(str(tmp_path / "w.db"), ("journal_mode=WAL",))
+    await writer.open()
+    try:
+        await writer.run(lambda w: w.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)"))
+
+        def insert_all(w: sqlite3.Connection, xs: list[int]) -> list[int]:
+            w.execute(f"INSERT INTO t VALUES {','.join(['(?)'] * len(xs))}", xs)
+            return xs
+
+        def slow_first(w: sqlite3.Connection) -> int:
+            time.sleep(0.2)  # the rest queue meanwhile, and form the next round together
+            return w.execute("INSERT INTO t VALUES (1)").rowcount
+
+        results = await asyncio.gather(
+            writer.run(slow_first),
+            *(writer.run_batched(insert_all, x) for x in (2, 3, 1)),  # 1 is taken: refused
+            writer.run(lambda w: w.execute("INSERT INTO t VALUES (4)").rowcount),
+            return_exceptions=True)
+        assert results[0] == 1 and results[-1] == 1
+        assert all(isinstance(r, sqlite3.IntegrityError) for r in results[1:4]), results
+        rows = await writer.run(lambda w: w.execute("SELECT x FROM t ORDER BY x").fetchall())
+        assert rows == [(1,), (4,)]
+    finally:
+        await writer.close()
 
 
 def test_one_round_may_vote_withdraw_and_vote_again() -> None:
