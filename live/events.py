@@ -42,6 +42,9 @@ class NewEvent:
 Tally = Callable[[dict[int, int]], NewEvent | None]
 """Given the stored vote counts by question, the ``votes.tallied`` event to append, if any."""
 
+OnCommit = Callable[[list["Event"]], None]
+"""Told an append's stored events the moment they are committed (see ``Store.append``)."""
+
 
 @dataclass(slots=True)
 class Event:

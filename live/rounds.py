@@ -23,7 +23,7 @@ from functools import partial
 
 from . import metrics
 from .commands import Decision, tally_event
-from .events import Event, NewEvent, Tally
+from .events import Event, NewEvent, OnCommit, Tally
 from .exceptions import LiveError, Unavailable
 from .state import Draft, State, apply
 from .store import SeqConflict, Store
@@ -50,12 +50,18 @@ def _fail(batch: list[Pending], exc: Exception) -> None:
 
 
 class Rounds:
-    """Decides and appends for one session on one worker; ``committed`` publishes and delivers."""
+    """Decides and appends for one session on one worker; ``committed`` publishes and delivers.
 
-    def __init__(self, state: State, store: Store, committed: Committed) -> None:
+    ``at_commit`` is handed to the store (``Store.append(on_commit=)``): it may deliver
+    the round's events the moment they are committed, before ``committed`` runs.
+    """
+
+    def __init__(self, state: State, store: Store, committed: Committed,
+                 at_commit: OnCommit) -> None:
         self.state = state
         self.store = store
         self.committed = committed
+        self.at_commit = at_commit
         self._queue: list[Pending] = []
         self._rounds: asyncio.Task[None] | None = None
         self._draft: Draft | None = None
@@ -129,7 +135,7 @@ class Rounds:
                 outcomes, events, tally = self._decide_all(batch, draft)
                 stored = await self.store.append(
                     self.state.session_id, draft.seq, events, info=self._info_if_changed(events),
-                    tally=tally) if events or tally else []
+                    tally=tally, on_commit=self.at_commit) if events or tally else []
             except SeqConflict:
                 draft.rollback()
                 self._stale = True

@@ -25,7 +25,7 @@ import redis.asyncio as aioredis
 from live.bus import Bus, open_bus
 from live.bus.redis import RedisBus
 from live.commands import tally_event
-from live.events import NewEvent
+from live.events import Event, NewEvent
 from live.exceptions import Conflict, Unavailable
 from live.store import SeqConflict, Store, open_store
 from live.store.postgres import MIGRATIONS, PostgresStore
@@ -179,8 +179,10 @@ async def test_a_tally_reads_the_counts_inside_the_append(store: Store) -> None:
     await store.set_vote(sid, 1, "dev-a", True)
     await store.set_vote(sid, 1, "dev-b", True)
     shown = {1: 0, 2: 0}
-    stored = await store.append(sid, last, [], tally=partial(tally_event, shown))
+    told: list[list[Event]] = []
+    stored = await store.append(sid, last, [], tally=partial(tally_event, shown), on_commit=told.append)
     assert [(e.seq, e.type, e.data) for e in stored] == [(last + 1, "votes.tallied", {"votes": {"1": 2}})]
+    assert told == [stored]
     assert await store.append(sid, last + 1, [], tally=partial(tally_event, {1: 2, 2: 0})) == []
     with pytest.raises(SeqConflict):  # nothing new since, and yet a stale writer is refused
         await store.append(sid, last, [], tally=partial(tally_event, shown))
@@ -188,6 +190,36 @@ async def test_a_tally_reads_the_counts_inside_the_append(store: Store) -> None:
     stored = await store.append(sid, last + 1, [event], tally=partial(tally_event, {1: 0, 2: 0}))
     assert [(e.seq, e.type) for e in stored] == [(last + 2, "question.asked"), (last + 3, "votes.tallied")]
     assert [e.seq for e in await store.read(sid, after=last)] == [last + 1, last + 2, last + 3]
+
+
+async def test_a_tally_counts_the_votes_that_share_its_round_and_is_told_first(tmp_path: Path) -> None:
+    """An append goes ahead of queued votes but runs last in its round, so its tally
+    counts the votes acknowledged with it; and ``on_commit`` hears of it before any of
+    those voters resumes (SQLite: PostgreSQL commits each vote alone)."""
+    store = open_store(f"sqlite:///{tmp_path / 'live.db'}")
+    await store.open()
+    order: list[object] = []
+
+    async def vote(i: int) -> bool:
+        changed = await store.set_vote(sid, 1, f"dev-{i}", True)
+        order.append("voter resumed")
+        return changed
+
+    try:
+        sid = await new_session(store)
+        await store.append(sid, 1, [NewEvent("question.asked", asked(1, "一"))])
+        stall = asyncio.ensure_future(store.writer.run(lambda w: time.sleep(0.2)))
+        await asyncio.sleep(0.05)  # the writer is inside the stall: what follows is one round
+        votes = [asyncio.ensure_future(vote(i)) for i in range(20)]
+        await asyncio.sleep(0)
+        stored = await store.append(sid, 2, [], tally=partial(tally_event, {1: 0}),
+                                    on_commit=lambda events: order.append(events))
+        assert [(e.type, e.data) for e in stored] == [("votes.tallied", {"votes": {"1": 20}})]
+        assert await asyncio.gather(*votes) == [True] * 20
+        assert order == [stored] + ["voter resumed"] * 20
+        await stall
+    finally:
+        await store.close()
 
 
 async def test_a_refused_batch_refuses_its_items_and_the_round_commits_the_rest(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..events import JSON, Event, NewEvent, Tally
+from ..events import JSON, Event, NewEvent, OnCommit, Tally
 
 
 class SeqConflict(Exception):
@@ -74,7 +74,8 @@ class Store(Protocol):
                           moderator_hash: str) -> None: ...
 
     async def append(self, session_id: int, expected_seq: int, events: list[NewEvent],
-                     info: JSON | None = None, tally: Tally | None = None) -> list[Event]:
+                     info: JSON | None = None, tally: Tally | None = None,
+                     on_commit: OnCommit | None = None) -> list[Event]:
         """Store ``events`` as ``expected_seq + 1 ...`` in one commit, or raise SeqConflict.
 
         ``info``, when given, replaces the session's listing projection in the same commit.
@@ -84,6 +85,11 @@ class Store(Protocol):
         one more trip through the event loop, and in a vote storm each trip waits behind
         thousands of votes. ``tally`` may run on another thread: it must only read its
         argument and what it closed over. With no events at all, nothing is stored.
+
+        ``on_commit``, when given, is called on the event loop with the stored events
+        as soon as they are committed, before this coroutine resumes: on SQLite, ahead
+        of the other writes committed with them, whose callers queue behind each other
+        (in a vote storm, hundreds of acknowledgements) before this one's would run.
         """
 
     async def read(self, session_id: int, after: int = 0, limit: int | None = None) -> list[Event]:

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from ..events import JSON, Event, NewEvent, Tally, dumps, now_ms
+from ..events import JSON, Event, NewEvent, OnCommit, Tally, dumps, now_ms
 from ..exceptions import BadRequest, Conflict, Unavailable
 from .base import SeqConflict, SessionRow
 from .postgres_search import SEARCH_MIGRATION, PostgresArchive
@@ -232,7 +232,8 @@ class PostgresStore(PostgresArchive):
                                "WHERE id=$3", presenter_hash, moderator_hash, session_id)
 
     async def append(self, session_id: int, expected_seq: int, events: list[NewEvent],
-                     info: JSON | None = None, tally: Tally | None = None) -> list[Event]:
+                     info: JSON | None = None, tally: Tally | None = None,
+                     on_commit: OnCommit | None = None) -> list[Event]:
         at = now_ms()
         stored = list(events)
         async with self._tx() as conn:
@@ -252,8 +253,14 @@ class PostgresStore(PostgresArchive):
                 "INSERT INTO events VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 [_event_row(session_id, seq, e, at)
                  for seq, e in enumerate(stored, start=expected_seq + 1)])
-        return [Event(session_id, seq, e.type, e.data, at, e.public, e.private)
-                for seq, e in enumerate(stored, start=expected_seq + 1)]
+        committed = [Event(session_id, seq, e.type, e.data, at, e.public, e.private)
+                     for seq, e in enumerate(stored, start=expected_seq + 1)]
+        if on_commit is not None:
+            try:
+                on_commit(committed)
+            except Exception:
+                log.exception("after a commit")
+        return committed
 
     async def read(self, session_id: int, after: int = 0, limit: int | None = None) -> list[Event]:
         async with self._conn() as conn:

@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import aiosqlite
 
-from ..events import JSON, Event, NewEvent, Tally, dumps, now_ms
+from ..events import JSON, Event, NewEvent, OnCommit, Tally, dumps, now_ms
 from ..exceptions import Conflict
 from .base import SeqConflict, SessionRow
 from .sqlite_search import SEARCH_MIGRATION, SQLiteArchive
@@ -228,18 +228,19 @@ class SQLiteStore(SQLiteArchive):
                           (presenter_hash, moderator_hash, session_id))
 
     async def append(self, session_id: int, expected_seq: int, events: list[NewEvent],
-                     info: JSON | None = None, tally: Tally | None = None) -> list[Event]:
+                     info: JSON | None = None, tally: Tally | None = None,
+                     on_commit: OnCommit | None = None) -> list[Event]:
         at = now_ms()
         listing = None if info is None else dumps(info)
 
-        def job(w: sqlite3.Connection) -> list[NewEvent]:
+        def job(w: sqlite3.Connection) -> list[Event]:
             stored = list(events)
             if tally is not None:
                 extra = tally(dict(w.execute(VOTE_COUNTS, (session_id,)).fetchall()))
                 if extra is not None:
                     stored.append(extra)
             if not stored:
-                return stored
+                return []
             cur = w.execute("UPDATE sessions SET last_seq=? WHERE id=? AND last_seq=?",
                             (expected_seq + len(stored), session_id, expected_seq))
             if cur.rowcount != 1:
@@ -252,11 +253,10 @@ class SQLiteStore(SQLiteArchive):
                 w.execute("INSERT INTO events VALUES "
                           + ",".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk)),
                           [x for row in chunk for x in row])
-            return stored
+            return [Event(session_id, seq, e.type, e.data, at, e.public, e.private)
+                    for seq, e in enumerate(stored, start=expected_seq + 1)]
 
-        stored = await self.writer.run(job, urgent=True)
-        return [Event(session_id, seq, e.type, e.data, at, e.public, e.private)
-                for seq, e in enumerate(stored, start=expected_seq + 1)]
+        return await self.writer.run(job, urgent=True, then=on_commit)
 
     async def read(self, session_id: int, after: int = 0, limit: int | None = None) -> list[Event]:
         rows = await self.r.execute_fetchall(
