@@ -131,22 +131,26 @@ class Rounds:
                 self._stale = False
                 await self.catch_up()
             draft = self._begin()
+            events: list[NewEvent] = []
             try:
                 outcomes, events, tally = self._decide_all(batch, draft)
+                if not events:
+                    self._settle()  # nothing drafted (a tally's round): no reader need wait
                 stored = await self.store.append(
                     self.state.session_id, draft.seq, events, info=self._info_if_changed(events),
                     tally=tally, on_commit=self.at_commit) if events or tally else []
             except SeqConflict:
-                draft.rollback()
+                self._undo(draft)
                 self._stale = True
                 continue
             except BaseException:
-                draft.rollback()
+                self._undo(draft)
                 raise
             finally:
                 self._settle()
             for event in stored[len(events):]:  # the store's tally: committed, never drafted
-                apply(self.state, event)
+                if event.seq == self.state.seq + 1:  # unless delivering it applied it already
+                    apply(self.state, event)
             if stored:
                 metrics.ROUNDS.observe(len(outcomes))
                 await self.committed(stored)
@@ -194,6 +198,12 @@ class Rounds:
             return outcomes, events, None
         shown = {q.id: q.votes for q in self.state.questions.values()}
         return outcomes, events, partial(tally_event, shown)
+
+    def _undo(self, draft: Draft) -> None:
+        """Roll back a draft still open; one settled early drafted nothing, and since
+        then the state may hold other workers' events that a rollback would drop."""
+        if self._draft is draft:
+            draft.rollback()
 
     def _settle(self) -> None:
         self._draft = None
