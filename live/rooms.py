@@ -59,7 +59,8 @@ def channel(session_id: int, epoch: str) -> str:
 
 
 class Room:
-    def __init__(self, session_id: int, epoch: str, store: Store, bus: Bus) -> None:
+    def __init__(self, session_id: int, epoch: str, store: Store, bus: Bus,
+                 tally_interval: float) -> None:
         self.session_id = session_id
         self.epoch = epoch
         self.store = store
@@ -68,7 +69,10 @@ class Room:
         self.delivered = 0
         self.outboxes: set[Outbox] = set()
         self.rounds = Rounds(self.state, store, self._committed, self._deliver_at_commit)
-        self.votes_dirty = True  # votes stored before a crash may be untallied: recount
+        self.tally_interval = tally_interval
+        self.votes_dirty = False
+        self._tally_due = 0.0
+        self._tallying: asyncio.Task[None] | None = None
         self.viewers_sent = -1
         self.viewers_sent_at = -PRESENCE_FRAME_INTERVAL
         self._filling: asyncio.Task[None] | None = None
@@ -81,6 +85,13 @@ class Room:
         """Read the whole log; called after subscribing, so nothing falls between."""
         await self.rounds.catch_up()
         self.delivered = self.state.seq
+        self.votes_changed()  # votes stored before a crash may be untallied: recount once
+
+    async def close(self) -> None:
+        if self._tallying is not None:
+            self._tallying.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._tallying
 
     async def settled(self) -> State:
         """The state with nothing uncommitted in it (see :meth:`Rounds.settled`)."""
@@ -213,13 +224,41 @@ class Room:
             return None
         return [s if staff else p for _, p, s in islice(recent, since - recent[0][0] + 1, None)]
 
-    async def tally(self) -> None:
-        """Append one event with every vote count that changed since the last tally.
+    def votes_changed(self) -> None:
+        """A vote was stored: tally at once after a quiet interval, else when it ends.
 
-        The store reads the counts inside the append's transaction (a read of our
-        own first was one more trip through a loop busy with the votes themselves).
+        Why not on a fixed tick for every room: after a quiet spell the first votes
+        waited for a tick whose phase was arbitrary, up to a whole interval, and in
+        a vote storm that first tally was the latest of all.
         """
-        await self.run(_tally)
+        self.votes_dirty = True
+        if self._tallying is None:
+            self._tallying = asyncio.get_running_loop().create_task(self._keep_tallying())
+
+    async def _keep_tallying(self) -> None:
+        """At most one tally per interval, at a fixed rate, while votes keep changing.
+
+        The next tally is due an interval after the last one began, not ended: in a
+        vote storm a tally's own work (the commit, the fan-out) is what makes it late.
+        The store counts the votes inside the tally's own append (a read of our own
+        first was one more trip through a loop busy with the votes themselves).
+        """
+        loop = asyncio.get_running_loop()
+        try:
+            while self.votes_dirty:
+                await asyncio.sleep(self._tally_due - loop.time())
+                self._tally_due = loop.time() + self.tally_interval
+                self.votes_dirty = False
+                try:
+                    await self.run(_tally)
+                except Unavailable as exc:
+                    self.votes_dirty = True
+                    log.warning("tally for session %s postponed: %s", self.session_id, exc)
+                except Exception:
+                    self.votes_dirty = True
+                    log.exception("tally failed for session %s", self.session_id)
+        finally:
+            self._tallying = None
 
     async def broadcast_presence(self) -> None:
         """The viewer count over every worker (the bus sums them), pushed when it changed."""
@@ -258,6 +297,8 @@ class Rooms:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
+        for room in self:
+            await room.close()
         await self._stack.aclose()
         self._rooms.clear()
 
@@ -275,7 +316,7 @@ class Rooms:
             row = await self.store.get_session(session_id)
             if row is None:
                 raise NotFound("session_not_found", "访谈不存在", "No such session", id=session_id)
-            room = Room(session_id, row.epoch, self.store, self.bus)
+            room = Room(session_id, row.epoch, self.store, self.bus, self.tally_interval)
             await self._stack.enter_async_context(
                 self.bus.subscribe(channel(session_id, row.epoch), room.on_bus))
             await room.load()
@@ -283,29 +324,8 @@ class Rooms:
             return room
 
     async def _tick(self) -> None:
-        """Coalesce: at most one tally event per interval; the viewer count once a second.
-
-        Ticks keep a fixed rate (a slow tally does not push the next one later),
-        because in a vote storm a tally's own work is what makes it late.
-        """
-        loop = asyncio.get_running_loop()
-        due = presence_due = loop.time()
+        """The viewer count of every room, once a second (each room sends it less often)."""
         while True:
-            due = max(due + self.tally_interval, loop.time())
-            await asyncio.sleep(due - loop.time())
-            presence = loop.time() >= presence_due
-            if presence:
-                presence_due = loop.time() + PRESENCE_INTERVAL
+            await asyncio.sleep(PRESENCE_INTERVAL)
             for room in self:
-                if presence:
-                    await room.broadcast_presence()
-                if room.votes_dirty:
-                    room.votes_dirty = False
-                    try:
-                        await room.tally()
-                    except Unavailable as exc:
-                        room.votes_dirty = True
-                        log.warning("tally for session %s postponed: %s", room.session_id, exc)
-                    except Exception:
-                        room.votes_dirty = True
-                        log.exception("tally failed for session %s", room.session_id)
+                await room.broadcast_presence()

@@ -23,10 +23,12 @@ import pytest
 import redis.asyncio as aioredis
 
 from live.bus import Bus, open_bus
+from live.bus.memory import MemoryBus
 from live.bus.redis import RedisBus
-from live.commands import tally_event
+from live.commands import Decision, tally_event
 from live.events import Event, NewEvent
 from live.exceptions import Conflict, Unavailable
+from live.rooms import Room
 from live.store import SeqConflict, Store, open_store
 from live.store.postgres import MIGRATIONS, PostgresStore
 from live.store.sqlite import _set_votes
@@ -219,6 +221,38 @@ async def test_a_tally_counts_the_votes_that_share_its_round_and_is_told_first(t
         assert order == [stored] + ["voter resumed"] * 20
         await stall
     finally:
+        await store.close()
+
+
+async def test_readers_do_not_wait_for_a_round_that_only_tallies(tmp_path: Path) -> None:
+    """A tally's round drafts nothing, so a reader (a vote's check, a viewer's snapshot)
+    need not wait for its commit; the tally event is then applied once, by its delivery."""
+    store = open_store(f"sqlite:///{tmp_path / 'live.db'}")
+    await store.open()
+    room: Room | None = None
+    try:
+        sid = await new_session(store)
+        await store.append(sid, 1, [NewEvent("question.asked", asked(1, "一"))])
+        row = await store.get_session(sid)
+        assert row is not None
+        room = Room(sid, row.epoch, store, MemoryBus(), tally_interval=60)
+        await room.load()
+        await asyncio.sleep(0.05)  # the recount on load found nothing to tally
+        await store.set_vote(sid, 1, "dev-a", True)
+        stall = asyncio.ensure_future(store.writer.run(lambda w: time.sleep(0.3)))
+        await asyncio.sleep(0.05)
+        tally = asyncio.ensure_future(room.run(lambda state: Decision([], {}, tally=True)))
+        await asyncio.sleep(0.01)  # the round is waiting for its commit behind the stall
+        assert not tally.done()
+        state = await asyncio.wait_for(room.settled(), 0.1)
+        assert state.seq == 2 and state.questions[1].votes == 0
+        await tally
+        await stall
+        assert room.state.seq == room.delivered == 3 and room.state.questions[1].votes == 1
+        assert [e.type for e in await store.read(sid, after=2)] == ["votes.tallied"]
+    finally:
+        if room is not None:
+            await room.close()
         await store.close()
 
 

@@ -65,6 +65,34 @@ async def test_full_flow_seen_by_everyone_in_the_same_order(server: LiveServer) 
     assert "13800000000" not in str(transcript)
 
 
+async def test_a_vote_after_a_quiet_spell_is_tallied_at_once_and_the_next_ones_together(
+        db_path: str) -> None:
+    """Tallies are coalesced, at most one per ``LIVE_TALLY_INTERVAL`` (3 s here), but the
+    first vote after a quiet interval does not wait for a tick of arbitrary phase."""
+    srv = await asyncio.to_thread(LiveServer(db_path, env={"LIVE_TALLY_INTERVAL": "3"}).start)
+    try:
+        s = srv.create_session()
+        async with (srv.client(s["id"]) as a, srv.client(s["id"]) as b,
+                    srv.client(s["id"], token=s["moderator_token"]) as mod):
+            q = (await a.request("ask", client_id=qid(), text="公交站能不能挪近一点？",
+                                 name=""))["question_id"]
+            await mod.request("approve", question_id=q)
+            await asyncio.sleep(3.5)  # quiet for an interval since the room's recount on load
+            loop = asyncio.get_running_loop()
+            await a.request("vote", question_id=q)
+            acked = loop.time()
+            first = await a.wait_for(lambda e: e["type"] == "votes.tallied")
+            first_at = loop.time()
+            await b.request("vote", question_id=q)
+            second = await a.wait_for(lambda e: e["type"] == "votes.tallied")
+            second_at = loop.time()
+    finally:
+        srv.kill()
+    assert first["data"]["votes"] == {str(q): 1} and second["data"]["votes"] == {str(q): 2}
+    assert first_at - acked < 1.5, "the first vote waited for a tick"
+    assert second_at - first_at > 2.0, "the second vote was not coalesced into the next interval"
+
+
 async def test_resend_with_same_client_id_never_duplicates(server: LiveServer) -> None:
     s = server.create_session()
     cid = qid()
