@@ -210,6 +210,8 @@ class Swarm:
                 v.sent_at = now
                 v.send({"type": "vote", "id": 1, "question_id": cmd["question_id"]})
             return {"sent": len(self.viewers), "at": now}
+        if kind == "acked":  # polled while a storm runs: a count costs the swarm nothing
+            return {"n": len(self.ack_times)}
         if kind == "acks":
             return {"times": self.ack_times}
         if kind == "arrivals":
