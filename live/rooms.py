@@ -28,11 +28,12 @@ from .bus import Bus
 from .commands import Decision
 from .connection import Outbox, encode_frame, flush_now
 from .events import Event, dumps
-from .exceptions import NotFound, Unavailable
+from .exceptions import NotFound
 from .rounds import Rounds
 from .state import State, apply
 from .stats import PresenceSampler
 from .store import Store
+from .tallies import Tallies
 
 log = logging.getLogger("live.rooms")
 
@@ -47,10 +48,6 @@ RECENT = 500
 RECENT_BYTES = 256 * 1024
 """A room keeps the frames of its last delivered events (at most this many, and this many
 characters) so that a reconnect storm resumes from memory."""
-
-
-def _tally(state: State) -> Decision:
-    return Decision([], {}, tally=True)
 
 
 def channel(session_id: int, epoch: str) -> str:
@@ -69,10 +66,7 @@ class Room:
         self.delivered = 0
         self.outboxes: set[Outbox] = set()
         self.rounds = Rounds(self.state, store, self._committed, self._deliver_at_commit)
-        self.tally_interval = tally_interval
-        self.votes_dirty = False
-        self._tally_due = 0.0
-        self._tallying: asyncio.Task[None] | None = None
+        self.tallies = Tallies(self.run, session_id, tally_interval)
         self.viewers_sent = -1
         self.viewers_sent_at = -PRESENCE_FRAME_INTERVAL
         self._filling: asyncio.Task[None] | None = None
@@ -85,13 +79,7 @@ class Room:
         """Read the whole log; called after subscribing, so nothing falls between."""
         await self.rounds.catch_up()
         self.delivered = self.state.seq
-        self.votes_changed()  # votes stored before a crash may be untallied: recount once
-
-    async def close(self) -> None:
-        if self._tallying is not None:
-            self._tallying.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._tallying
+        self.tallies.changed()  # votes stored before a crash may be untallied: recount once
 
     async def settled(self) -> State:
         """The state with nothing uncommitted in it (see :meth:`Rounds.settled`)."""
@@ -224,42 +212,6 @@ class Room:
             return None
         return [s if staff else p for _, p, s in islice(recent, since - recent[0][0] + 1, None)]
 
-    def votes_changed(self) -> None:
-        """A vote was stored: tally at once after a quiet interval, else when it ends.
-
-        Why not on a fixed tick for every room: after a quiet spell the first votes
-        waited for a tick whose phase was arbitrary, up to a whole interval, and in
-        a vote storm that first tally was the latest of all.
-        """
-        self.votes_dirty = True
-        if self._tallying is None:
-            self._tallying = asyncio.get_running_loop().create_task(self._keep_tallying())
-
-    async def _keep_tallying(self) -> None:
-        """At most one tally per interval, at a fixed rate, while votes keep changing.
-
-        The next tally is due an interval after the last one began, not ended: in a
-        vote storm a tally's own work (the commit, the fan-out) is what makes it late.
-        The store counts the votes inside the tally's own append (a read of our own
-        first was one more trip through a loop busy with the votes themselves).
-        """
-        loop = asyncio.get_running_loop()
-        try:
-            while self.votes_dirty:
-                await asyncio.sleep(self._tally_due - loop.time())
-                self._tally_due = loop.time() + self.tally_interval
-                self.votes_dirty = False
-                try:
-                    await self.run(_tally)
-                except Unavailable as exc:
-                    self.votes_dirty = True
-                    log.warning("tally for session %s postponed: %s", self.session_id, exc)
-                except Exception:
-                    self.votes_dirty = True
-                    log.exception("tally failed for session %s", self.session_id)
-        finally:
-            self._tallying = None
-
     async def broadcast_presence(self) -> None:
         """The viewer count over every worker (the bus sums them), pushed when it changed."""
         try:
@@ -298,7 +250,7 @@ class Rooms:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
         for room in self:
-            await room.close()
+            await room.tallies.close()
         await self._stack.aclose()
         self._rooms.clear()
 

@@ -128,7 +128,7 @@ class Sessions:
             result["receipt"] = self.devices.receipt(session_id, result["question_id"])
         elif command.type == "merge":
             await self.store.move_votes(session_id, args["question_id"], args["into"])
-            room.votes_changed()
+            room.tallies.changed()
         return result
 
     def _screen(self, text: str, name: str) -> JSON | None:
@@ -148,7 +148,7 @@ class Sessions:
             raise NotFound("question_not_found", "问题不存在", "No such question", id=question_id)
         changed = await self.store.set_vote(session_id, question_id, actor.device, on)
         if changed:
-            room.votes_changed()
+            room.tallies.changed()
         return {"question_id": question_id, "voted": on, "changed": changed}
 
     async def create(self, programme_id: int, fields: JSON) -> tuple[SessionRow, dict[str, str]]:
