@@ -57,7 +57,7 @@ class Settings:
     max_answer_chars: int = setting(10000, "Longest answer text.")
     max_name_chars: int = setting(40, "Longest display name.")
     send_queue: int = setting(256, "Frames that may wait for one slow viewer before it is dropped.")
-    tally_interval: float = setting(0.15, "Seconds between coalesced vote-tally events.")
+    tally_interval: float = setting(0.15, "Least seconds between coalesced vote-tally events of a session.")
     ping_interval: float = setting(20.0, "Seconds between WebSocket pings (dead-peer detection).")
     ping_timeout: float = setting(20.0, "Seconds to wait for a pong before dropping a peer.")
     log_level: str = setting("info", "Log level: debug, info, warning, error.")
