@@ -115,7 +115,7 @@ class Room:
         acknowledgements (~30 ms) while ten thousand viewers wait for the tally. A gap
         (another worker's events not yet here) is left to :meth:`_deliver_own`.
         """
-        if stored and stored[0].seq == self.delivered + 1:
+        if stored[0].seq == self.delivered + 1:
             for event in stored:
                 self.deliver(event)
             flush_now()

@@ -256,7 +256,11 @@ class SQLiteStore(SQLiteArchive):
             return [Event(session_id, seq, e.type, e.data, at, e.public, e.private)
                     for seq, e in enumerate(stored, start=expected_seq + 1)]
 
-        return await self.writer.run(job, urgent=True, then=on_commit)
+        def told(stored: list[Event]) -> None:
+            if stored and on_commit is not None:
+                on_commit(stored)
+
+        return await self.writer.run(job, urgent=True, then=told)
 
     async def read(self, session_id: int, after: int = 0, limit: int | None = None) -> list[Event]:
         rows = await self.r.execute_fetchall(
