@@ -46,6 +46,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from . import metrics
+from .tasks import cancel_and_wait
 
 CLOSE_RESUME = 4000
 """Close code: you fell behind or the server is moving you; reconnect with your last seq."""
@@ -174,10 +175,8 @@ class Outbox:
 
     async def stop(self) -> None:
         self.closed = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        with contextlib.suppress(Exception):  # a send that failed: the viewer is gone anyway
+            await cancel_and_wait(self._task)
 
     def _take(self) -> str | None:
         """Everything waiting, as one frame (a JSON array if more than one), minus repeats."""

@@ -16,7 +16,6 @@ a Redis restart) the room reads the missing events from the store first.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -34,6 +33,7 @@ from .state import State, apply
 from .stats import PresenceSampler
 from .store import Store
 from .tallies import Tallies
+from .tasks import cancel_and_wait
 
 log = logging.getLogger("live.rooms")
 
@@ -245,10 +245,7 @@ class Rooms:
         self._ticker = asyncio.get_running_loop().create_task(self._tick())
 
     async def stop(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
+        await cancel_and_wait(self._ticker)
         for room in self:
             await room.tallies.close()
         await self._stack.aclose()

@@ -18,13 +18,13 @@ what makes it late, and counting the interval from its end would add it again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
 from .commands import Decision
 from .exceptions import Unavailable
 from .state import State
+from .tasks import cancel_and_wait
 
 log = logging.getLogger("live.tallies")
 
@@ -54,10 +54,7 @@ class Tallies:
             self._task = asyncio.get_running_loop().create_task(self._keep_tallying())
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
     async def _keep_tallying(self) -> None:
         """While votes keep changing; a failed tally is tried again an interval later.

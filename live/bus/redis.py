@@ -40,6 +40,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from ..exceptions import Unavailable
+from ..tasks import cancel_and_wait
 from .base import Callback
 
 log = logging.getLogger("live.bus.redis")
@@ -110,10 +111,7 @@ class RedisBus:
             raise SystemExit(f"Redis at {where(self.url)} is not usable: {exc}") from exc
 
     async def disconnect(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+        await cancel_and_wait(self._reader)
         if self._redis is not None and self._presence_keys:
             with contextlib.suppress(RedisError, OSError):
                 async with self._redis.pipeline(transaction=False) as pipe:
