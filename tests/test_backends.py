@@ -30,7 +30,8 @@ from live.events import Event, NewEvent
 from live.exceptions import Conflict, Unavailable
 from live.rooms import Room
 from live.store import SeqConflict, Store, open_store
-from live.store.postgres import MIGRATIONS, PostgresStore
+from live.store.postgres import PostgresStore
+from live.store.postgres_schema import MIGRATIONS
 from live.store.sqlite import _set_votes
 from live.store.sqlite_writer import GroupWriter
 
