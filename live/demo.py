@@ -1,18 +1,21 @@
 """The demo: 区长在线, modelled on the column's original page.
 
 Episode No. 32 is live now (a deputy district head, a two-hour window); No. 33
-is announced for next week; No. 31 is finished, with answered questions, so
-replay and the transcript have something to show. Names are fictional.
+is announced for next week; No. 31 took place last week, 19:00-21:00, staged
+on that evening (:func:`live.events.staged_clock`), so replay plays an hour of
+questions and answers and the transcript shows when each came. Names are fictional.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from .auth import Actor, Role
+from .events import staged_clock
 from .protocol import Command
 from .services import Services
 
@@ -46,48 +49,68 @@ EXAMPLE_WORDS = Path(__file__).parent / "data" / "blocked-words.example.txt"
 
 async def seed(live: Services) -> dict[str, dict[str, str]]:
     """Create the demo programme and episodes; return each episode's staff links."""
-    now = datetime.now(TZ)
+    now = datetime.now(TZ).replace(second=0, microsecond=0)
     lines = EXAMPLE_WORDS.read_text(encoding="utf-8").splitlines()
     await live.set_words([w for w in lines if w.strip() and not w.startswith("#")])
     pid = await live.store.create_programme(
         "qzzx", "区长在线",
         "区政府领导每周在线解答市民提问。请在直播时段内提交问题，经审核后公开并由嘉宾在线解答。")
-    today = now.replace(second=0, microsecond=0)
+    last_week = (now - timedelta(days=7)).replace(hour=19, minute=0)
     episodes = {
-        31: (today - timedelta(days=7, hours=1), "教育、交通与营商环境"),
-        32: (today - timedelta(minutes=30), "城市管理与民生实事"),
-        33: (today + timedelta(days=7), "乡村振兴与农业发展"),
+        31: (last_week, "教育、交通与营商环境"),
+        32: (now - timedelta(minutes=30), "城市管理与民生实事"),
+        33: (now + timedelta(days=7), "乡村振兴与农业发展"),
     }
     links: dict[str, dict[str, str]] = {}
-    sessions = {}
     for episode, (start, topic) in episodes.items():
-        row, tokens = await live.sessions.create(pid, {
-            "episode": episode, "title": f"区长在线 第{episode}期：{topic}",
-            "starts_at": _iso(start), "ends_at": _iso(start + timedelta(hours=2)),
-            "description": f"本期主题：{topic}。欢迎广大市民在线提问。", **GUEST})
-        sessions[episode] = row.id
-        links[str(episode)] = {"id": str(row.id), **tokens}
-
-    past = sessions[31]
-    await live.sessions.update(past, {"starts_at": _iso(now - timedelta(minutes=5)),
-                                      "ends_at": _iso(now + timedelta(hours=1))})
-    await _questions(live, past, PAST_QUESTIONS)
-    start = episodes[31][0]
-    await live.sessions.update(past, {"starts_at": _iso(start),
-                                      "ends_at": _iso(start + timedelta(hours=2))})
-    await _questions(live, sessions[32], LIVE_QUESTIONS)
+        if episode == 31:
+            links["31"] = await _past_episode(live, pid, episode, start, topic)
+            continue
+        sid, links[str(episode)] = await _episode(live, pid, episode, start, topic)
+        if episode == 32:
+            await _questions(live, sid, LIVE_QUESTIONS)
     return links
 
 
-async def _questions(live: Services, session_id: int,
-                     items: list[tuple[str, str, str | None]]) -> None:
+async def _episode(live: Services, pid: int, episode: int, start: datetime,
+                   topic: str) -> tuple[int, dict[str, str]]:
+    row, tokens = await live.sessions.create(pid, {
+        "episode": episode, "title": f"区长在线 第{episode}期：{topic}",
+        "starts_at": _iso(start), "ends_at": _iso(start + timedelta(hours=2)),
+        "description": f"本期主题：{topic}。欢迎广大市民在线提问。", **GUEST})
+    return row.id, {"id": str(row.id), **tokens}
+
+
+async def _past_episode(live: Services, pid: int, episode: int, start: datetime,
+                        topic: str) -> dict[str, str]:
+    """Last week's episode, staged on its own evening: announced three days ahead, then
+    each question asked, approved and answered at its minute, so that replay plays a
+    real evening and the transcript shows when each answer came."""
+    moment = [(start - timedelta(days=3)).timestamp()]
+    with staged_clock(lambda: moment[0]):
+        sid, links = await _episode(live, pid, episode, start, topic)
+        minutes = iter(range(3, 120, 7))
+
+        def tick() -> None:
+            moment[0] = (start + timedelta(minutes=next(minutes))).timestamp()
+
+        await _questions(live, sid, PAST_QUESTIONS, tick)
+    return links
+
+
+async def _questions(live: Services, session_id: int, items: list[tuple[str, str, str | None]],
+                     tick: Callable[[], None] = lambda: None) -> None:
+    """Each item asked, approved and answered; ``tick`` moves a staged clock before each step."""
     admin = Actor(Role.ADMIN, "demo-staff")
     for i, (text, name, answer) in enumerate(items):
         viewer = Actor(Role.VIEWER, f"demo-viewer-{i}")
+        tick()
         ack = await live.sessions.handle(session_id, viewer, Command(
             "ask", {"client_id": str(uuid.uuid4()), "text": text, "name": name}))
         qid = ack["question_id"]
+        tick()
         await live.sessions.handle(session_id, admin, Command("approve", {"question_id": qid}))
         if answer:
+            tick()
             await live.sessions.handle(session_id, admin,
                                        Command("answer", {"question_id": qid, "text": answer}))

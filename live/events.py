@@ -14,15 +14,36 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 JSON = dict[str, Any]
 
 
+_clock: Callable[[], float] = time.time
+
+
 def now_ms() -> int:
-    return int(time.time() * 1000)
+    """The time every event, question and answer is stamped with: the log's clock."""
+    return int(_clock() * 1000)
+
+
+@contextmanager
+def staged_clock(clock: Callable[[], float]) -> Iterator[None]:
+    """Stamp with ``clock`` instead of the wall clock, for a past that is staged.
+
+    Why: ``live demo`` seeds an episode that took place last week, so that replay
+    and the transcript show a two-hour evening, not a log written in one instant.
+    Only for a process that serves nobody yet: the clock is the whole process's.
+    """
+    global _clock
+    _clock = clock
+    try:
+        yield
+    finally:
+        _clock = time.time
 
 
 def dumps(obj: Any) -> str:

@@ -52,7 +52,8 @@ def free_port() -> int:
 
 class LiveServer:
     def __init__(self, db: str, bus: str = "memory", port: int | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, command: str = "serve") -> None:
+        self.command = command
         self.db = db
         self.bus = bus
         self.port = port or free_port()
@@ -74,7 +75,7 @@ class LiveServer:
                "LIVE_LOG_LEVEL": "warning", "LIVE_QUESTIONS_PER_MINUTE": "100", **self.env}
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "live", "serve", "--db", self.db, "--bus", self.bus,
+                [sys.executable, "-m", "live", self.command, "--db", self.db, "--bus", self.bus,
                  "--port", str(self.port)], env=env, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + TIMEOUT
         while time.monotonic() < deadline:
