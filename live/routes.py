@@ -25,7 +25,9 @@ from .services import Services
 from .state import phase
 
 COOKIE_AGE = 400 * 24 * 3600
-STATIC = Path(__file__).resolve().parent.parent / "static"
+_HERE = Path(__file__).resolve().parent
+STATIC = next((d for d in (_HERE / "static", _HERE.parent / "static") if d.is_dir()), _HERE / "static")
+"""The web front end: inside the package once installed from a wheel, beside it in a checkout."""
 
 
 def _live(request: Request) -> Services:

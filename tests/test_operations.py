@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -247,5 +250,33 @@ def test_the_quick_start_demo_stages_last_weeks_episode_on_its_evening(tmp_path:
         assert transcript["answered"] == len(answers) == 3
         live_log = fetch(srv, "GET", f"/api/sessions/{sessions[32]['id']}/events").json()["events"]
         assert sessions[32]["starts_at"] < live_log[-1]["at"] < sessions[32]["ends_at"]
+    finally:
+        srv.stop()
+
+
+def test_an_installed_wheel_serves_its_pages(tmp_path: Path) -> None:
+    """``pip install .`` without ``-e``, as a container image or a Procfile platform does:
+    the front end ships inside the package, and the server finds it there."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    for name in ("live", "static"):
+        shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path / "dist"),
+                    str(src)], check=True, timeout=300)
+    site = tmp_path / "site"
+    with zipfile.ZipFile(next((tmp_path / "dist").glob("live-*.whl"))) as wheel:
+        wheel.extractall(site)
+    env = {"PYTHONPATH": str(site), "PYTHONSAFEPATH": "1"}  # the wheel's live, not this checkout's
+    found = subprocess.run([sys.executable, "-c", "from live.routes import STATIC; print(STATIC)"],
+                           env={**os.environ, **env}, capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == str(site / "live" / "static")
+    srv = LiveServer(str(tmp_path / "live.db"), env=env).start()
+    try:
+        for path, file in (("/", "index.html"), ("/s/1", "viewer.html"), ("/static/js/ui.js", "js/ui.js"),
+                           ("/static/css/base.css", "css/base.css")):
+            r = fetch(srv, "GET", path)
+            assert r.status_code == 200 and r.content == (ROOT / "static" / file).read_bytes(), path
     finally:
         srv.stop()
