@@ -80,8 +80,14 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
+    """Ready when the store takes a write, committed like any other.
+
+    Why a write: a full disk, a read-only file or a database that refuses writes
+    still answers a read, and then every question and answer would be refused
+    while the probe said all was well.
+    """
     try:
-        await _live(request).store.ping()
+        await _live(request).store.set_meta("ready_probe", str(now_ms()))
     except Exception as exc:
         return JSONResponse({"ok": False, "error": type(exc).__name__}, status_code=503)
     return JSONResponse({"ok": True})

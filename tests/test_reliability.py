@@ -27,7 +27,7 @@ from websockets.exceptions import ConnectionClosed
 
 from live.client import ServerError
 
-from .attack import full_log, metric, rss_bytes, running, state, until, write_locked
+from .attack import fetch, full_log, metric, rss_bytes, running, state, until, write_locked
 from .conftest import TIMEOUT, LiveServer
 
 
@@ -332,9 +332,11 @@ async def test_full_disk_gets_unavailable_and_no_false_ack(tmp_path: Path) -> No
                 assert (await c.request("ping"))["type"] == "pong"
                 after = state(srv, sid)
                 assert after["seq"] == seq and len(after["questions"]) == 1, "a refused ask shows"
+                assert fetch(srv, "GET", "/readyz").status_code == 503, "not ready: it cannot write"
             finally:
                 resource.prlimit(srv.proc.pid, resource.RLIMIT_FSIZE,
                                  (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+            assert fetch(srv, "GET", "/readyz").json() == {"ok": True}
             ack = await c.request("ask", client_id="b", text="磁盘满时的问题" + "长" * 400)
             assert "duplicate" not in ack
             assert (await c.request("vote", question_id=q))["changed"] is True, "a refused vote stuck"

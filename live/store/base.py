@@ -48,9 +48,6 @@ class Store(Protocol):
 
     async def close(self) -> None: ...
 
-    async def ping(self) -> None:
-        """Raise if the database cannot answer (readiness)."""
-
     async def get_meta(self, key: str) -> str | None: ...
 
     async def set_meta(self, key: str, value: str, replace: bool = True) -> None:

@@ -139,10 +139,6 @@ class PostgresStore(PostgresArchive):
         async with self._conn() as conn, conn.transaction():
             yield conn
 
-    async def ping(self) -> None:
-        async with self._conn() as conn:
-            await conn.fetchval("SELECT 1")
-
     async def get_meta(self, key: str) -> str | None:
         async with self._conn() as conn:
             return await conn.fetchval("SELECT value FROM meta WHERE key=$1", key)

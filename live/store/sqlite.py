@@ -155,9 +155,6 @@ class SQLiteStore(SQLiteArchive):
         assert self._r is not None, "store is not open"
         return self._r
 
-    async def ping(self) -> None:
-        await self.r.execute_fetchall("SELECT 1")
-
     async def _write(self, sql: str, params: tuple) -> int:
         """One statement in the next group commit; its row count once committed."""
         return await self.writer.run(lambda w: w.execute(sql, params).rowcount, single=True)
