@@ -250,6 +250,9 @@ def test_the_quick_start_demo_stages_last_weeks_episode_on_its_evening(tmp_path:
         assert transcript["answered"] == len(answers) == 3
         live_log = fetch(srv, "GET", f"/api/sessions/{sessions[32]['id']}/events").json()["events"]
         assert sessions[32]["starts_at"] < live_log[-1]["at"] < sessions[32]["ends_at"]
+        fanned_out = metric(srv, "live_broadcast_latency_seconds_count")  # on the log's own clock:
+        assert fanned_out >= len(qa)  # last week's evening was not fanned out a week late
+        assert metric(srv, "live_broadcast_latency_seconds_bucket", le="1.0") == fanned_out
     finally:
         srv.stop()
 
