@@ -56,19 +56,11 @@ async def seed(live: Services) -> dict[str, dict[str, str]]:
         "qzzx", "区长在线",
         "区政府领导每周在线解答市民提问。请在直播时段内提交问题，经审核后公开并由嘉宾在线解答。")
     last_week = (now - timedelta(days=7)).replace(hour=19, minute=0)
-    episodes = {
-        31: (last_week, "教育、交通与营商环境"),
-        32: (now - timedelta(minutes=30), "城市管理与民生实事"),
-        33: (now + timedelta(days=7), "乡村振兴与农业发展"),
-    }
-    links: dict[str, dict[str, str]] = {}
-    for episode, (start, topic) in episodes.items():
-        if episode == 31:
-            links["31"] = await _past_episode(live, pid, episode, start, topic)
-            continue
-        sid, links[str(episode)] = await _episode(live, pid, episode, start, topic)
-        if episode == 32:
-            await _questions(live, sid, LIVE_QUESTIONS)
+    links = {"31": await _past_episode(live, pid, 31, last_week, "教育、交通与营商环境")}
+    live_now, links["32"] = await _episode(live, pid, 32, now - timedelta(minutes=30),
+                                           "城市管理与民生实事")
+    await _questions(live, live_now, LIVE_QUESTIONS)
+    _, links["33"] = await _episode(live, pid, 33, now + timedelta(days=7), "乡村振兴与农业发展")
     return links
 
 

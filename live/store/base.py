@@ -84,9 +84,10 @@ class Store(Protocol):
         argument and what it closed over. With no events at all, nothing is stored.
 
         ``on_commit``, when given, is called on the event loop with the stored events
-        (never with none) as soon as they are committed, before this coroutine resumes: on SQLite, ahead
-        of the other writes committed with them, whose callers queue behind each other
-        (in a vote storm, hundreds of acknowledgements) before this one's would run.
+        (never with none) as soon as they are committed, before this coroutine resumes:
+        on SQLite, ahead of the other writes committed with them, whose callers queue
+        behind each other (in a vote storm, hundreds of acknowledgements) before this
+        one's would run.
         """
 
     async def read(self, session_id: int, after: int = 0, limit: int | None = None) -> list[Event]:
