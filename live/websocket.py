@@ -149,7 +149,7 @@ async def _catch_up(ws: WsConnection, live: Services, room: Room, actor: Actor, 
         if recent:
             await ws.send_text("[" + ",".join(recent) + "]")
         return
-    after = since
+    after = outbox.last_seq = since  # this worker may deliver up to ``since`` later: not again
     while True:
         events = await live.store.read(room.session_id, after=after, limit=BACKLOG_PAGE)
         if not events:

@@ -358,3 +358,29 @@ async def test_serve_with_two_workers(store: str, tmp_path: Path) -> None:
                 await c.close()
         finally:
             srv.stop(signal.SIGTERM)  # SIGKILL would orphan uvicorn's worker processes
+
+
+async def test_a_viewer_ahead_of_its_new_worker_gets_no_event_twice(tmp_path: Path) -> None:
+    """A viewer resumes on a worker that has not yet delivered what the viewer already saw
+    on the old one (its bus is behind). That worker catches up and later delivers those
+    events to everyone; the resumed viewer must not get them again. Two processes on one
+    SQLite file with a memory bus each stand for a bus that lags: B never hears A."""
+    db = str(tmp_path / "live.db")
+    a = LiveServer(db).start()
+    b = LiveServer(db).start()
+    try:
+        sid = a.create_session(moderation="post")["id"]
+        async with b.client(sid) as watcher, a.client(sid) as asker:
+            await asker.request("ask", client_id=qid(), text="在第一台上问的问题")
+            assert asker.seq == 2 and watcher.seq == 1  # B has not delivered seq 2
+            asker.url = b.ws
+            welcome = await asker.resume()
+            assert welcome["mode"] == "resume" and welcome["seq"] == 2
+            await asker.request("ask", client_id=qid(), text="换到第二台后问的问题")
+            await asker.wait_seq(3, timeout=TIMEOUT)
+            await watcher.wait_seq(3, timeout=TIMEOUT)
+            assert [e["seq"] for e in asker.events] == [2, 3] and asker.gaps == []
+            assert [e["seq"] for e in watcher.events] == [2, 3] and watcher.gaps == []
+    finally:
+        for srv in (a, b):
+            srv.stop()
