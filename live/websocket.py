@@ -143,13 +143,14 @@ async def _catch_up(ws: WsConnection, live: Services, room: Room, actor: Actor, 
         await ws.send_text(dumps({"type": "snapshot", **snapshot}))
         return
     await ws.send_text(welcome)
+    outbox.last_seq = since  # this worker may deliver up to ``since`` later: not again
     recent = room.frames_after(since, actor.role.staff)
     if recent is not None:  # a reconnect storm: the missed events are still in memory
-        outbox.last_seq = since + len(recent)
+        outbox.last_seq += len(recent)
         if recent:
             await ws.send_text("[" + ",".join(recent) + "]")
         return
-    after = outbox.last_seq = since  # this worker may deliver up to ``since`` later: not again
+    after = since
     while True:
         events = await live.store.read(room.session_id, after=after, limit=BACKLOG_PAGE)
         if not events:
