@@ -43,13 +43,13 @@ class Tallies:
         self.run = run
         self.session_id = session_id
         self.interval = interval
-        self.dirty = False
+        self._dirty = False
         self._due = 0.0
         self._task: asyncio.Task[None] | None = None
 
     def changed(self) -> None:
         """A stored vote changed something: tally now, or when the interval allows."""
-        self.dirty = True
+        self._dirty = True
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._keep_tallying())
 
@@ -64,17 +64,17 @@ class Tallies:
         """
         loop = asyncio.get_running_loop()
         try:
-            while self.dirty:
+            while self._dirty:
                 await asyncio.sleep(self._due - loop.time())
                 self._due = loop.time() + self.interval
-                self.dirty = False
+                self._dirty = False
                 try:
                     await self.run(_tally)
                 except Unavailable as exc:
-                    self.dirty = True
+                    self._dirty = True
                     log.warning("tally for session %s postponed: %s", self.session_id, exc)
                 except Exception:
-                    self.dirty = True
+                    self._dirty = True
                     log.exception("tally failed for session %s", self.session_id)
         finally:
             self._task = None
