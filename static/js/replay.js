@@ -10,7 +10,7 @@
 import { errorText, t, time, windowText } from './i18n.js';
 import { PUBLIC, Session } from './model.js';
 import { SPEEDS, chapters, countAt, delay, schedule } from './timeline.js';
-import { $, announce, chrome, copy, h, keyed, sessionId, typing } from './ui.js';
+import { $, announce, chrome, copy, h, keyed, retract, sessionId, typing } from './ui.js';
 
 const sid = sessionId();
 const PAGE = 1000;
@@ -109,7 +109,7 @@ function announceLatest(from) {
     const e = events[i];
     if (e.type === 'question.answered') {
       const q = view.questions.get(e.data.id);
-      announce(t('viewer.new_answer', { q: q?.text || '' }));
+      if (PUBLIC.has(q?.status)) announce(t('viewer.new_answer', { q: q.text || '' }), q.id);
       return;
     }
   }
@@ -154,6 +154,7 @@ function render(force = false) {
   $('#total').textContent = clockText(plan.duration);
   $('#wall').textContent = events.length ? t('replay.wall', { time: wallText(plan.start + position) }) : '';
   $('#status').textContent = player.dataset.state === 'ended' ? t('replay.ended') : '';
+  retract((id) => PUBLIC.has(view.questions.get(id)?.status));
   if (!force && drawn === shown) return;
   drawn = shown;
   renderHeader();

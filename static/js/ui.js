@@ -68,12 +68,30 @@ export function fragmentKey() {
   return new URLSearchParams(location.hash.slice(1)).get('key') || '';
 }
 
-/** Tell screen-reader users about something that happened (new answer, result of an action). */
-export function announce(text) {
+let announced = { about: null, timer: 0 };
+
+/**
+ * Tell screen-reader users about something that happened (new answer, result of an action).
+ * `about` names the question the words quote, so that they can be taken back (`retract`).
+ */
+export function announce(text, about = null) {
   const region = $('#announcer');
   if (!region) return;
   region.textContent = '';
-  setTimeout(() => { region.textContent = text; }, 50);
+  clearTimeout(announced.timer);
+  announced = { about, timer: setTimeout(() => { region.textContent = text; }, 50) };
+}
+
+/**
+ * Take back the last announcement if the question it quotes is no longer shown: the region
+ * keeps its words in the page until the next one, and a question hidden since must not stay.
+ */
+export function retract(shown) {
+  if (announced.about == null || shown(announced.about)) return;
+  clearTimeout(announced.timer);
+  announced = { about: null, timer: 0 };
+  const region = $('#announcer');
+  if (region) region.textContent = '';
 }
 
 let toastTimer;

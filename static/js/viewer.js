@@ -10,8 +10,8 @@
 import { countdown, dateTime, errorText, t, time, windowText } from './i18n.js';
 import { Asker } from './ask.js';
 import { Live } from './live.js';
-import { Session } from './model.js';
-import { $, announce, chrome, h, indicator, keyed, sessionId, toast } from './ui.js';
+import { PUBLIC, Session } from './model.js';
+import { $, announce, chrome, h, indicator, keyed, retract, sessionId, toast } from './ui.js';
 
 const sid = sessionId();
 const model = new Session();
@@ -43,9 +43,9 @@ function event(e) {
   const own = q && asker.owns(q.id);
   if (e.type === 'question.answered' && q) {
     fresh.add(q.id);
-    announce(t(own ? 'viewer.new_answer_mine' : 'viewer.new_answer', { q: q.text || '' }));
+    announce(t(own ? 'viewer.new_answer_mine' : 'viewer.new_answer', { q: q.text || '' }), q.id);
   } else if (e.type === 'question.answering' && q) {
-    announce(t('viewer.now_announce', { q: q.text || '' }));
+    announce(t('viewer.now_announce', { q: q.text || '' }), q.id);
   } else if (own && e.type !== 'question.asked' && e.type !== 'votes.tallied') {
     announce(t('viewer.mine_changed', { status: t(`status.${q.status}`) }));
   }
@@ -88,6 +88,7 @@ function render() {
   $('#window').textContent = windowText(i.starts_at, i.ends_at, tz());
   $('#description').textContent = i.description || '';
   $('#replay-link').href = `/s/${sid}/replay`;
+  retract((id) => PUBLIC.has(model.questions.get(id)?.status));
   paintPresence();
   tick();
   renderNow();

@@ -117,6 +117,26 @@ async def test_ask_approve_answer_arrives_live_everywhere(site: LiveServer, brow
         await w.page.context.close()
 
 
+async def test_an_answer_hidden_after_it_was_announced_leaves_no_trace(site: LiveServer,
+                                                                       browser: Browser) -> None:
+    """Screen readers hear of a new answer through a live region, which keeps the words
+    until the next announcement; a question hidden meanwhile must not stay in the page."""
+    s = site.create_session(moderation="post")
+    sid = s["id"]
+    viewer, vw = await open_page(browser, f"{site.http}/s/{sid}", device=PHONE)
+    text = "这个问题回答之后又被隐藏"
+    async with (site.client(sid) as citizen, site.client(sid, token=s["presenter_token"]) as official,
+                site.client(sid, token=s["moderator_token"]) as moderator):
+        qid = (await citizen.request("ask", client_id=str(uuid.uuid4()), text=text))["question_id"]
+        await official.request("answer", question_id=qid, text="已转交有关部门。")
+        await expect(viewer.locator("#announcer")).to_contain_text(text)
+        await moderator.request("hide", question_id=qid)
+    await expect(viewer.locator("#answered-list")).not_to_contain_text(text)
+    assert text not in await viewer.inner_text("body")
+    await vw.check()
+    await vw.page.context.close()
+
+
 async def test_typed_markup_is_shown_as_text_on_every_page(site: LiveServer, browser: Browser) -> None:
     s = site.create_session()
     sid = s["id"]
