@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .fanout import SETTLE, fanout, isolation
+from .floor import send_floor
 from .stats import combine, ratio
 from .storms import ingest, reconnect, votestorm
 from .targets import describe, node_available
@@ -159,11 +160,13 @@ def main(argv: list[str] | None = None) -> None:
              else ["live", BASE, *(["node"] if node_available() else [])])
     swarms = args.swarms or (1 if args.quick else 2)
     versions = describe(kinds)
+    floor = send_floor(100 if args.quick else 10_000)
     for scenario in SCENARIOS if args.scenario == "all" else (args.scenario,):
         sizes = [int(n) for n in args.n.split(",")] if args.n else None
         result = asyncio.run(run_scenario(scenario, kinds, args.runs, args.quick, swarms,
                                           args.tally_interval, sizes))
         result["versions"] = versions
+        result["machine"]["send_floor"] = floor
         if args.json:
             print(json.dumps(result, ensure_ascii=False), flush=True)
         else:

@@ -51,8 +51,11 @@ def main() -> None:
     for line in sys.stdin:
         if line.strip():
             result = json.loads(line)
+            floor = result["machine"]["send_floor"]
             print(f"<!-- runs={result['runs']} seconds={result['seconds']} "
-                  f"loadavg={result['machine']['loadavg']} -->")
+                  f"loadavg={result['machine']['loadavg']} send() floor "
+                  f"{floor['us_per_send_median']:.2f} µs [{floor['us_per_send_min']:.2f}-"
+                  f"{floor['us_per_send_max']:.2f}] at {floor['viewers']:,} -->")
             print(table(result))
 
 

@@ -57,6 +57,7 @@ async def test_quick_bench_runs_every_scenario_with_nothing_missed() -> None:
                     assert median(group, kind, figure) is not None, (scenario, label, kind, figure)
             assert "live" in group["ratio_to_websockets"]
         assert results[scenario]["targets"], scenario
+        assert results[scenario]["machine"]["send_floor"]["us_per_send_median"] > 0, scenario
 
     for group in results["fanout"]["results"].values():
         for kind in ("live", "websockets"):
