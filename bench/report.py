@@ -51,11 +51,12 @@ def main() -> None:
     for line in sys.stdin:
         if line.strip():
             result = json.loads(line)
-            floor = result["machine"]["send_floor"]
+            floor = result["machine"].get("send_floor")  # absent from results before stop 15
+            about = "" if floor is None else (
+                f" send() floor {floor['us_per_send_median']:.2f} µs [{floor['us_per_send_min']:.2f}-"
+                f"{floor['us_per_send_max']:.2f}] at {floor['viewers']:,}")
             print(f"<!-- runs={result['runs']} seconds={result['seconds']} "
-                  f"loadavg={result['machine']['loadavg']} send() floor "
-                  f"{floor['us_per_send_median']:.2f} µs [{floor['us_per_send_min']:.2f}-"
-                  f"{floor['us_per_send_max']:.2f}] at {floor['viewers']:,} -->")
+                  f"loadavg={result['machine']['loadavg']}{about} -->")
             print(table(result))
 
 
