@@ -9,7 +9,7 @@ events, and :meth:`Store.append` refuses a write made against a stale view of
 the log (:class:`SeqConflict`), so several workers can never store two events
 under one number or in two orders.
 
-Two implementations keep this contract, and ``tests/test_backends.py`` runs
+Two implementations keep this contract, and ``tests/test_store.py`` runs
 the same tests on both: :mod:`.sqlite` (one file; several processes on one
 host) and :mod:`.postgres` (many workers on many hosts). When the database
 cannot be reached or cannot commit, every method raises

@@ -1,41 +1,30 @@
-"""The store and bus contracts, run against every implementation (SQLite and PostgreSQL;
-the memory bus and Redis), plus what only the shared engines must do: migrate once when
-workers start together, refuse when PostgreSQL is gone and recover when it returns,
-resubscribe after Redis drops the connection and say that messages may have been lost.
+"""The store contract, run against both implementations (SQLite and PostgreSQL), plus what
+only the shared engine must do: migrate once when workers start together, refuse when
+PostgreSQL is gone and recover when it returns.
 
-PostgreSQL and Redis are the real servers on 127.0.0.1; if they are down these fail.
+PostgreSQL is the real server on 127.0.0.1; if it is down these fail.
 """
 
 from __future__ import annotations
 
 import asyncio
-import secrets
-import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from functools import partial
 from pathlib import Path
 
 import asyncpg
 import pytest
-import redis.asyncio as aioredis
 
-from live.bus import Bus, open_bus
-from live.bus.memory import MemoryBus
-from live.bus.redis import RedisBus
-from live.commands import Decision, tally_event
+from live.commands import tally_event
 from live.events import Event, NewEvent
 from live.exceptions import Conflict, Unavailable
-from live.rooms import Room
 from live.store import SeqConflict, Store, open_store
 from live.store.postgres import PostgresStore
 from live.store.postgres_schema import MIGRATIONS
-from live.store.sqlite import _set_votes
-from live.store.sqlite_writer import GroupWriter
 
-from .conftest import PG, REDIS, TIMEOUT, fresh_pg_database
+from .conftest import PG, TIMEOUT, fresh_pg_database
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -197,108 +186,6 @@ async def test_a_tally_reads_the_counts_inside_the_append(store: Store) -> None:
     assert [e.seq for e in await store.read(sid, after=last)] == [last + 1, last + 2, last + 3]
 
 
-async def test_a_tally_counts_the_votes_that_share_its_round_and_is_told_first(tmp_path: Path) -> None:
-    """An append goes ahead of queued votes but runs last in its round, so its tally
-    counts the votes acknowledged with it; and ``on_commit`` hears of it before any of
-    those voters resumes (SQLite: PostgreSQL commits each vote alone)."""
-    store = open_store(f"sqlite:///{tmp_path / 'live.db'}")
-    await store.open()
-    order: list[object] = []
-
-    async def vote(i: int) -> bool:
-        changed = await store.set_vote(sid, 1, f"dev-{i}", True)
-        order.append("voter resumed")
-        return changed
-
-    try:
-        sid = await new_session(store)
-        await store.append(sid, 1, [NewEvent("question.asked", asked(1, "一"))])
-        stall = asyncio.ensure_future(store.writer.run(lambda w: time.sleep(0.2)))
-        await asyncio.sleep(0.05)  # the writer is inside the stall: what follows is one round
-        votes = [asyncio.ensure_future(vote(i)) for i in range(20)]
-        await asyncio.sleep(0)
-        stored = await store.append(sid, 2, [], tally=partial(tally_event, {1: 0}),
-                                    on_commit=lambda events: order.append(events))
-        assert [(e.type, e.data) for e in stored] == [("votes.tallied", {"votes": {"1": 20}})]
-        assert await asyncio.gather(*votes) == [True] * 20
-        assert order == [stored] + ["voter resumed"] * 20
-        await stall
-    finally:
-        await store.close()
-
-
-async def test_readers_do_not_wait_for_a_round_that_only_tallies(tmp_path: Path) -> None:
-    """A tally's round drafts nothing, so a reader (a vote's check, a viewer's snapshot)
-    need not wait for its commit; the tally event is then applied once, by its delivery."""
-    store = open_store(f"sqlite:///{tmp_path / 'live.db'}")
-    await store.open()
-    room: Room | None = None
-    try:
-        sid = await new_session(store)
-        await store.append(sid, 1, [NewEvent("question.asked", asked(1, "一"))])
-        row = await store.get_session(sid)
-        assert row is not None
-        room = Room(sid, row.epoch, store, MemoryBus(), tally_interval=60)
-        await room.load()
-        await asyncio.sleep(0.05)  # the recount on load found nothing to tally
-        await store.set_vote(sid, 1, "dev-a", True)
-        stall = asyncio.ensure_future(store.writer.run(lambda w: time.sleep(0.3)))
-        await asyncio.sleep(0.05)
-        tally = asyncio.ensure_future(room.run(lambda state: Decision([], {}, tally=True)))
-        await asyncio.sleep(0.01)  # the round is waiting for its commit behind the stall
-        assert not tally.done()
-        state = await asyncio.wait_for(room.settled(), 0.1)
-        assert state.seq == 2 and state.questions[1].votes == 0
-        await tally
-        await stall
-        assert room.state.seq == room.delivered == 3 and room.state.questions[1].votes == 1
-        assert [e.type for e in await store.read(sid, after=2)] == ["votes.tallied"]
-    finally:
-        if room is not None:
-            await room.tallies.close()
-        await store.close()
-
-
-async def test_a_refused_batch_refuses_its_items_and_the_round_commits_the_rest(tmp_path: Path) -> None:
-    writer = GroupWriter(str(tmp_path / "w.db"), ("journal_mode=WAL",))
-    await writer.open()
-    try:
-        await writer.run(lambda w: w.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)"))
-
-        def insert_all(w: sqlite3.Connection, xs: list[int]) -> list[int]:
-            w.execute(f"INSERT INTO t VALUES {','.join(['(?)'] * len(xs))}", xs)
-            return xs
-
-        def slow_first(w: sqlite3.Connection) -> int:
-            time.sleep(0.2)  # the rest queue meanwhile, and form the next round together
-            return w.execute("INSERT INTO t VALUES (1)").rowcount
-
-        results = await asyncio.gather(
-            writer.run(slow_first),
-            *(writer.run_batched(insert_all, x) for x in (2, 3, 1)),  # 1 is taken: refused
-            writer.run(lambda w: w.execute("INSERT INTO t VALUES (4)").rowcount),
-            return_exceptions=True)
-        assert results[0] == 1 and results[-1] == 1
-        assert all(isinstance(r, sqlite3.IntegrityError) for r in results[1:4]), results
-        rows = await writer.run(lambda w: w.execute("SELECT x FROM t ORDER BY x").fetchall())
-        assert rows == [(1,), (4,)]
-    finally:
-        await writer.close()
-
-
-def test_one_round_may_vote_withdraw_and_vote_again() -> None:
-    conn = sqlite3.connect(":memory:")
-    conn.execute("CREATE TABLE votes (session_id INTEGER NOT NULL, question_id INTEGER NOT NULL, "
-                 "device TEXT NOT NULL, at INTEGER NOT NULL, "
-                 "PRIMARY KEY (session_id, question_id, device)) WITHOUT ROWID")
-    conn.execute("INSERT INTO votes VALUES (1, 1, 'old', 5)")
-    answers = _set_votes(conn, [(1, 1, "a", True, 10), (1, 1, "a", False, 11), (1, 1, "a", True, 12),
-                                (1, 1, "old", True, 13), (1, 1, "old", False, 14),
-                                (1, 2, "b", False, 15), (1, 2, "b", True, 16), (1, 2, "b", True, 17)])
-    assert answers == [True, True, True, False, True, False, True, False]
-    assert sorted(conn.execute("SELECT * FROM votes")) == [(1, 1, "a", 12), (1, 2, "b", 16)]
-
-
 async def test_archive_projection_follows_the_log(store: Store) -> None:
     """Search sees answered questions only, in the commit that answered them."""
     sid = await new_session(store)
@@ -386,102 +273,3 @@ async def test_postgres_outage_is_unavailable_and_the_pool_recovers() -> None:
             await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
             await admin.close()
             await store.close()
-
-
-@pytest.fixture(params=["memory", "redis"])
-async def buses(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Bus, Bus]]:
-    """(publisher, subscriber): two processes' buses for Redis; one bus for memory."""
-    if request.param == "memory":
-        bus = open_bus("memory")
-        await bus.connect()
-        yield bus, bus
-        await bus.disconnect()
-        return
-    pub, sub = open_bus(REDIS), open_bus(REDIS)
-    await pub.connect()
-    await sub.connect()
-    try:
-        yield pub, sub
-    finally:
-        await pub.disconnect()
-        await sub.disconnect()
-
-
-async def until(check: Callable[[], bool], what: str) -> None:
-    async with asyncio.timeout(TIMEOUT):
-        while not check():
-            await asyncio.sleep(0.01)
-    assert check(), what
-
-
-def fresh_channel() -> str:
-    return f"live:test:{secrets.token_hex(6)}"
-
-
-async def test_bus_delivers_in_order_to_that_channel_only(buses: tuple[Bus, Bus]) -> None:
-    pub, sub = buses
-    one, other = fresh_channel(), fresh_channel()
-    got: list[str | None] = []
-    later: list[str | None] = []
-    async with sub.subscribe(one, got.append):
-        for i in range(50):
-            await pub.publish(one, f"m{i}")
-            await pub.publish(other, f"x{i}")
-        await until(lambda: len(got) >= 50, "all 50 messages")
-    assert got == [f"m{i}" for i in range(50)]
-    async with sub.subscribe(one, later.append):
-        await pub.publish(one, "after")
-        await until(lambda: later == ["after"], "the new subscriber's message")
-    assert got == [f"m{i}" for i in range(50)], "an exited subscription still received"
-
-
-async def test_subscribe_returns_only_once_publishes_will_arrive(buses: tuple[Bus, Bus]) -> None:
-    """A room reads the log right after subscribing: nothing may fall between the two."""
-    pub, sub = buses
-    for _ in range(20):
-        channel, got = fresh_channel(), []
-        async with sub.subscribe(channel, got.append):
-            await pub.publish(channel, "first")
-            await until(lambda got=got: got == ["first"], "the first message after subscribe")
-
-
-async def test_presence_sums_every_workers_count(buses: tuple[Bus, Bus]) -> None:
-    a, b = buses
-    channel = fresh_channel()
-    if a is b:
-        assert await a.presence(channel, 4) == 4
-        return
-    await a.presence(channel, 2)
-    assert await b.presence(channel, 3) == 5
-    assert await a.presence(channel, 1) == 4
-    await a.disconnect()
-    assert await b.presence(channel, 3) == 3, "a stopped worker still counted"
-
-
-async def test_redis_reconnect_resubscribes_and_signals_possible_loss() -> None:
-    pub, sub = RedisBus(REDIS), RedisBus(REDIS)
-    await pub.connect()
-    await sub.connect()
-    admin = aioredis.from_url(REDIS, decode_responses=True)
-    channel, got = fresh_channel(), []
-    try:
-        async with sub.subscribe(channel, got.append):
-            await pub.publish(channel, "before")
-            await until(lambda: got == ["before"], "the message before the drop")
-            clients = await admin.client_list()
-            [mine] = [c["id"] for c in clients if c["name"] == f"live-sub:{sub.worker_id}"]
-            assert await admin.client_kill_filter(_id=mine) == 1
-            await until(lambda: None in got, "the reconnect signal")
-            await pub.publish(channel, "after")
-            await until(lambda: "after" in got, "a message after the reconnect")
-        assert got == ["before", None, "after"]
-    finally:
-        await admin.aclose()
-        await pub.disconnect()
-        await sub.disconnect()
-
-
-async def test_unreachable_redis_fails_the_start_clearly() -> None:
-    bus = RedisBus("redis://127.0.0.1:1/0")
-    with pytest.raises(SystemExit, match=r"Redis at 127\.0\.0\.1:1/0 is not usable"):
-        await bus.connect()

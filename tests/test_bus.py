@@ -1,0 +1,119 @@
+"""The bus contract, run against both implementations (the memory bus and Redis), plus what
+only Redis must do: resubscribe after it drops the connection and say that messages may
+have been lost, and refuse to start, clearly, when it cannot be reached.
+
+Redis is the real server on 127.0.0.1; if it is down these fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+import redis.asyncio as aioredis
+
+from live.bus import Bus, open_bus
+from live.bus.redis import RedisBus
+
+from .conftest import REDIS, TIMEOUT
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def buses(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Bus, Bus]]:
+    """(publisher, subscriber): two processes' buses for Redis; one bus for memory."""
+    if request.param == "memory":
+        bus = open_bus("memory")
+        await bus.connect()
+        yield bus, bus
+        await bus.disconnect()
+        return
+    pub, sub = open_bus(REDIS), open_bus(REDIS)
+    await pub.connect()
+    await sub.connect()
+    try:
+        yield pub, sub
+    finally:
+        await pub.disconnect()
+        await sub.disconnect()
+
+
+async def until(check: Callable[[], bool], what: str) -> None:
+    async with asyncio.timeout(TIMEOUT):
+        while not check():
+            await asyncio.sleep(0.01)
+    assert check(), what
+
+
+def fresh_channel() -> str:
+    return f"live:test:{secrets.token_hex(6)}"
+
+
+async def test_bus_delivers_in_order_to_that_channel_only(buses: tuple[Bus, Bus]) -> None:
+    pub, sub = buses
+    one, other = fresh_channel(), fresh_channel()
+    got: list[str | None] = []
+    later: list[str | None] = []
+    async with sub.subscribe(one, got.append):
+        for i in range(50):
+            await pub.publish(one, f"m{i}")
+            await pub.publish(other, f"x{i}")
+        await until(lambda: len(got) >= 50, "all 50 messages")
+    assert got == [f"m{i}" for i in range(50)]
+    async with sub.subscribe(one, later.append):
+        await pub.publish(one, "after")
+        await until(lambda: later == ["after"], "the new subscriber's message")
+    assert got == [f"m{i}" for i in range(50)], "an exited subscription still received"
+
+
+async def test_subscribe_returns_only_once_publishes_will_arrive(buses: tuple[Bus, Bus]) -> None:
+    """A room reads the log right after subscribing: nothing may fall between the two."""
+    pub, sub = buses
+    for _ in range(20):
+        channel, got = fresh_channel(), []
+        async with sub.subscribe(channel, got.append):
+            await pub.publish(channel, "first")
+            await until(lambda got=got: got == ["first"], "the first message after subscribe")
+
+
+async def test_presence_sums_every_workers_count(buses: tuple[Bus, Bus]) -> None:
+    a, b = buses
+    channel = fresh_channel()
+    if a is b:
+        assert await a.presence(channel, 4) == 4
+        return
+    await a.presence(channel, 2)
+    assert await b.presence(channel, 3) == 5
+    assert await a.presence(channel, 1) == 4
+    await a.disconnect()
+    assert await b.presence(channel, 3) == 3, "a stopped worker still counted"
+
+
+async def test_redis_reconnect_resubscribes_and_signals_possible_loss() -> None:
+    pub, sub = RedisBus(REDIS), RedisBus(REDIS)
+    await pub.connect()
+    await sub.connect()
+    admin = aioredis.from_url(REDIS, decode_responses=True)
+    channel, got = fresh_channel(), []
+    try:
+        async with sub.subscribe(channel, got.append):
+            await pub.publish(channel, "before")
+            await until(lambda: got == ["before"], "the message before the drop")
+            clients = await admin.client_list()
+            [mine] = [c["id"] for c in clients if c["name"] == f"live-sub:{sub.worker_id}"]
+            assert await admin.client_kill_filter(_id=mine) == 1
+            await until(lambda: None in got, "the reconnect signal")
+            await pub.publish(channel, "after")
+            await until(lambda: "after" in got, "a message after the reconnect")
+        assert got == ["before", None, "after"]
+    finally:
+        await admin.aclose()
+        await pub.disconnect()
+        await sub.disconnect()
+
+
+async def test_unreachable_redis_fails_the_start_clearly() -> None:
+    bus = RedisBus("redis://127.0.0.1:1/0")
+    with pytest.raises(SystemExit, match=r"Redis at 127\.0\.0\.1:1/0 is not usable"):
+        await bus.connect()
