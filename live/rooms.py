@@ -95,17 +95,15 @@ class Room:
 
     async def _committed(self, stored: list[Event]) -> None:
         metrics.appended(stored)
-        for event in stored:
-            await self._publish(event)
-        await self._deliver_own(stored)
-
-    async def _publish(self, event: Event) -> None:
         try:
-            await self.bus.publish(channel(self.session_id, self.epoch), event.to_bus())
+            await self.bus.publish(channel(self.session_id, self.epoch),
+                                   *(event.to_bus() for event in stored))
         except Exception:
             # Committed is committed: the ack stands, this room delivers it itself, and
             # the others fill the gap when the bus comes back or the next event arrives.
-            log.exception("publish failed for session %s seq %s", self.session_id, event.seq)
+            log.exception("publish failed for session %s seq %s-%s", self.session_id,
+                          stored[0].seq, stored[-1].seq)
+        await self._deliver_own(stored)
 
     def _deliver_at_commit(self, stored: list[Event]) -> None:
         """Fan out what this room just stored the moment it commits, if nothing comes between.

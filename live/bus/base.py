@@ -24,7 +24,8 @@ class Bus(Protocol):
 
     async def disconnect(self) -> None: ...
 
-    async def publish(self, channel: str, message: str) -> None: ...
+    async def publish(self, channel: str, *messages: str) -> None:
+        """Publish ``messages`` in order; a commit's events go in one call."""
 
     def subscribe(self, channel: str, callback: Callback) -> AbstractAsyncContextManager[None]:
         """Deliver ``channel``'s messages to ``callback`` until the context exits."""

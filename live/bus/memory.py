@@ -23,9 +23,10 @@ class MemoryBus:
     async def disconnect(self) -> None:
         self._subscribers.clear()
 
-    async def publish(self, channel: str, message: str) -> None:
-        for callback in tuple(self._subscribers.get(channel, ())):
-            callback(message)
+    async def publish(self, channel: str, *messages: str) -> None:
+        for message in messages:
+            for callback in tuple(self._subscribers.get(channel, ())):
+                callback(message)
 
     async def presence(self, channel: str, local: int) -> int:
         return local

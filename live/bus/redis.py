@@ -129,8 +129,15 @@ class RedisBus:
         assert self._redis is not None, "bus is not connected"
         return self._redis
 
-    async def publish(self, channel: str, message: str) -> None:
-        await self.redis.publish(channel, message)
+    async def publish(self, channel: str, *messages: str) -> None:
+        """One round trip however many messages: a commit of 200 questions made 200."""
+        if len(messages) == 1:
+            await self.redis.publish(channel, messages[0])
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for message in messages:
+                pipe.publish(channel, message)
+            await pipe.execute()
 
     @asynccontextmanager
     async def subscribe(self, channel: str, callback: Callback) -> AsyncIterator[None]:
