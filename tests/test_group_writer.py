@@ -84,7 +84,7 @@ async def test_readers_do_not_wait_for_a_round_that_only_tallies(tmp_path: Path)
         assert [e.type for e in await store.read(sid, after=2)] == ["votes.tallied"]
     finally:
         if room is not None:
-            await room.tallies.close()
+            await room.close()
         await store.close()
 
 
