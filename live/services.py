@@ -106,5 +106,6 @@ class Services:
     async def stop(self) -> None:
         await self._config.__aexit__(None, None, None)
         await self.rooms.stop()
+        await self.sessions.limiter.close()
         await self.bus.disconnect()
         await self.store.close()

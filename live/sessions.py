@@ -92,13 +92,12 @@ class Sessions:
         keys = [(f"{action}:d:{actor.device}", per_device)]
         if actor.ip:
             keys.append((f"{action}:ip:{actor.ip}", per_ip))
-        for key, limit in keys:
-            wait = await self.limiter.hit(key, limit, 60.0)
-            if wait:
-                seconds = math.ceil(wait)
-                raise RateLimited("rate_limited", f"操作过于频繁，请在 {seconds} 秒后再试",
-                                  f"Too many requests; try again in {seconds} s",
-                                  retry_after=seconds)
+        wait = await self.limiter.hit(keys, 60.0)
+        if wait:
+            seconds = math.ceil(wait)
+            raise RateLimited("rate_limited", f"操作过于频繁，请在 {seconds} 秒后再试",
+                              f"Too many requests; try again in {seconds} s",
+                              retry_after=seconds)
 
     async def handle(self, session_id: int, actor: Actor, command: Command) -> JSON:
         """Authorise, clean, decide, append, publish; return the acknowledgement's result."""

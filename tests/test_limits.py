@@ -1,0 +1,79 @@
+"""The rate limiter's contract, run against both implementations (in memory, and on Redis
+shared by every worker), plus what only Redis must do: share the counts between workers,
+keep installations apart, and refuse clearly when it cannot be reached.
+
+Redis is the real server on 127.0.0.1; if it is down these fail.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+
+import pytest
+
+from live.exceptions import Unavailable
+from live.limits import Limiter, MemoryLimiter, RedisLimiter, open_limiter
+
+from .conftest import REDIS
+
+HOUR = 3600.0
+"""The window in these tests: Redis counts in fixed windows, and a test that straddled the
+edge of a minute would see its count start again."""
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def limiter(request: pytest.FixtureRequest) -> AsyncIterator[Limiter]:
+    made = open_limiter("memory" if request.param == "memory" else REDIS,
+                        namespace=secrets.token_hex(6))
+    assert isinstance(made, MemoryLimiter if request.param == "memory" else RedisLimiter)
+    try:
+        yield made
+    finally:
+        await made.close()
+
+
+async def test_a_key_gets_its_limit_then_a_wait_within_the_window(limiter: Limiter) -> None:
+    key = [("ask:d:phone", 3)]
+    assert [await limiter.hit(key, HOUR) for _ in range(3)] == [0.0, 0.0, 0.0]
+    wait = await limiter.hit(key, HOUR)
+    assert 0 < wait <= HOUR
+    assert await limiter.hit([("ask:d:other", 3)], HOUR) == 0.0, "keys are counted apart"
+
+
+async def test_a_device_over_its_limit_does_not_use_up_its_networks(limiter: Limiter) -> None:
+    """Keys are counted in order and the first one over stops the count: one phone
+    hammering must not lock out everyone behind the same NAT."""
+    spammer = [("vote:d:spam", 2), ("vote:ip:10.0.0.1", 5)]
+    for _ in range(2):
+        assert await limiter.hit(spammer, HOUR) == 0.0
+    for _ in range(20):
+        assert await limiter.hit(spammer, HOUR) > 0
+    neighbours = [[(f"vote:d:n{i}", 2), ("vote:ip:10.0.0.1", 5)] for i in range(4)]
+    assert [await limiter.hit(keys, HOUR) for keys in neighbours[:3]] == [0.0, 0.0, 0.0]
+    assert await limiter.hit(neighbours[3], HOUR) > 0, "the address's own limit still holds"
+
+
+async def test_workers_share_the_count_and_installations_do_not() -> None:
+    namespace = secrets.token_hex(6)
+    one, two = RedisLimiter(REDIS, namespace), RedisLimiter(REDIS, namespace)
+    elsewhere = RedisLimiter(REDIS, secrets.token_hex(6))
+    key = [("ask:d:phone", 2)]
+    try:
+        assert await one.hit(key, HOUR) == 0.0
+        assert await two.hit(key, HOUR) == 0.0
+        assert await one.hit(key, HOUR) > 0, "the other worker's hit was not counted"
+        assert await elsewhere.hit(key, HOUR) == 0.0
+    finally:
+        for limiter in (one, two, elsewhere):
+            await limiter.close()
+
+
+async def test_unreachable_redis_refuses_with_limits_unavailable() -> None:
+    limiter = RedisLimiter("redis://127.0.0.1:1/0", "x")
+    try:
+        with pytest.raises(Unavailable) as err:
+            await limiter.hit([("ask:d:phone", 5)], HOUR)
+        assert err.value.code == "limits_unavailable" and err.value.status == 503
+    finally:
+        await limiter.close()
