@@ -26,7 +26,7 @@ from .fanout import SETTLE, fanout, isolation
 from .floor import send_floor
 from .stats import combine, ratio
 from .storms import ingest, reconnect, votestorm
-from .targets import describe, node_available
+from .targets import LiveTarget, describe, node_available
 
 BASE = "websockets"
 SCENARIOS = ("fanout", "ingest", "votestorm", "reconnect", "isolation")
@@ -155,7 +155,11 @@ def main(argv: list[str] | None = None) -> None:
                         help="comma-separated viewer counts instead of the scenario's own")
     parser.add_argument("--tally-interval", type=float, default=0.15,
                         help="LIVE_TALLY_INTERVAL for the servers (default: the server's 0.15 s)")
+    parser.add_argument("--bus", default="memory",
+                        help="our server's bus, e.g. redis://127.0.0.1:6380/0 behind "
+                             "'python -m bench.delay' (default: memory)")
     args = parser.parse_args(argv)
+    LiveTarget.bus = args.bus
     kinds = (args.targets.split(",") if args.targets
              else ["live", BASE, *(["node"] if node_available() else [])])
     swarms = args.swarms or (1 if args.quick else 2)
@@ -167,6 +171,7 @@ def main(argv: list[str] | None = None) -> None:
                                           args.tally_interval, sizes))
         result["versions"] = versions
         result["machine"]["send_floor"] = floor
+        result["live_bus"] = args.bus
         if args.json:
             print(json.dumps(result, ensure_ascii=False), flush=True)
         else:

@@ -145,6 +145,8 @@ class Target:
 
 class LiveTarget(Target):
     name = "live"
+    bus = "memory"
+    """``--bus`` for our server (``python -m bench --bus``): Redis, to measure the scale-out path."""
 
     def command(self) -> list[str]:
         self.env.update({"LIVE_ADMIN_TOKEN": ADMIN, "LIVE_LOG_LEVEL": "warning",
@@ -153,7 +155,7 @@ class LiveTarget(Target):
         wrap = os.environ.get("BENCH_LIVE_WRAP")
         head = [sys.executable, wrap] if wrap else [sys.executable, "-m", "live"]
         return [*head, "serve", "--db", str(self.tmp / "live.db"),
-                "--port", str(self.port), "--bus", "memory"]
+                "--port", str(self.port), "--bus", self.bus]
 
     async def ready(self) -> None:
         async with httpx.AsyncClient() as http:
