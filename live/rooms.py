@@ -105,10 +105,11 @@ class Room:
     async def _publish(self) -> None:
         """One publish in flight per room, carrying everything committed since the last.
 
-        Why not publish within the round: rounds are sequential, so a round then took
-        a Redis round trip longer, and with Redis on another host (2.3 ms away) that
-        held ingest to ~360 questions/s (``docs/benchmarks.md``). Order is kept: one
-        publish at a time, in commit order.
+        Why not publish within the round: rounds are sequential, so every round took
+        one more round trip to Redis, and the acks waited for it; with Redis 2.3 ms
+        away, publishing here took ingest from ~2,000 to ~2,400 questions/s and their
+        acks from 25 to 20 ms (``docs/benchmarks.md``). Order is kept: one publish at
+        a time, in commit order.
         """
         try:
             while self._outgoing:

@@ -82,6 +82,36 @@ async def test_quick_bench_runs_every_scenario_with_nothing_missed() -> None:
         assert median(group, "live", "incomplete_broadcasts") == 0
 
 
+async def test_quick_ingest_on_a_redis_a_round_trip_away() -> None:
+    """The scale-out path as the bench measures it: our server on the Redis bus (and the
+    Redis rate limiter), reached through ``bench.delay``; nothing acknowledged goes missing."""
+    port = free_port()
+    delay = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.delay", "--ms", "1", "--listen", str(port), cwd=ROOT)
+    try:
+        for _ in range(100):
+            with contextlib.suppress(OSError):
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                break
+            await asyncio.sleep(0.05)
+        bus = f"redis://127.0.0.1:{port}/0"
+        proc = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-m", "bench", "ingest", "--quick", "--json",
+                             "--targets", "live", "--bus", bus],
+            cwd=ROOT, capture_output=True, text=True, timeout=10 * TIMEOUT)
+    finally:
+        delay.terminate()
+        await delay.wait()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout)
+    assert result["live_bus"] == bus
+    ingest = result["results"][""]
+    assert median(ingest, "live", "questions_acked") > 0
+    assert median(ingest, "live", "votes_acked") > 0
+    assert median(ingest, "live", "acked_but_missing") == 0
+
+
 async def test_prebuilt_frames_reach_the_client_through_uvicorn() -> None:
     """The extension exists under FanoutWebSocketProtocol, writes whole frames in order
     with ASGI sends, and refuses once the connection is closing."""
