@@ -8,6 +8,7 @@ Redis is the real server on 127.0.0.1; if it is down these fail.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import AsyncIterator, Callable
 
@@ -79,6 +80,20 @@ async def test_subscribe_returns_only_once_publishes_will_arrive(buses: tuple[Bu
         async with sub.subscribe(channel, got.append):
             await pub.publish(channel, "first")
             await until(lambda got=got: got == ["first"], "the first message after subscribe")
+
+
+async def test_a_burst_of_publishes_all_arrive(buses: tuple[Bus, Bus]) -> None:
+    """Many sessions committing at once, each room with its publish in flight: a burst
+    waits for a connection instead of failing (redis-py's default pool refused past 100)."""
+    pub, sub = buses
+    channels = [fresh_channel() for _ in range(300)]
+    got: list[str | None] = []
+    async with contextlib.AsyncExitStack() as stack:
+        for channel in channels:
+            await stack.enter_async_context(sub.subscribe(channel, got.append))
+        await asyncio.gather(*(pub.publish(channel, channel, "2") for channel in channels))
+        await until(lambda: len(got) >= 600, "every message of the burst")
+    assert sorted(m for m in got if m != "2") == sorted(channels) and got.count("2") == 300
 
 
 async def test_presence_sums_every_workers_count(buses: tuple[Bus, Bus]) -> None:

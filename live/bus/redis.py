@@ -32,7 +32,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -49,6 +49,10 @@ SUBSCRIBE_TIMEOUT = 10.0
 PING_INTERVAL = 5.0
 DEAD_AFTER = 3 * PING_INTERVAL
 BACKOFF = (0.05, 5.0)
+POOL = 32
+"""Connections per worker for publishing and presence (the pub/sub reader has its own)."""
+POOL_WAIT = 5.0
+"""Seconds a command may wait for one of them before it fails."""
 PRESENCE_TTL = 10
 """Seconds after which a worker that stopped reporting (killed) no longer counts."""
 
@@ -93,9 +97,15 @@ class RedisBus:
         self._presence: AsyncScript | None = None
 
     def _client(self, role: str, retries: int) -> Redis:
-        return Redis.from_url(self.url, decode_responses=True, socket_connect_timeout=2,
-                              socket_timeout=5, retry=Retry(NoBackoff(), retries),
-                              client_name=f"live-{role}:{self.worker_id}")
+        """A client whose commands wait for a free connection (up to ``POOL_WAIT``).
+
+        redis-py's default pool refuses every command past its hundredth at once, so
+        a burst (many sessions committing together) lost publishes instead of queueing.
+        """
+        return Redis.from_pool(BlockingConnectionPool.from_url(
+            self.url, max_connections=POOL, timeout=POOL_WAIT, decode_responses=True,
+            socket_connect_timeout=2, socket_timeout=5, retry=Retry(NoBackoff(), retries),
+            client_name=f"live-{role}:{self.worker_id}"))
 
     async def connect(self) -> None:
         """Connect, or fail the start with a clear message if Redis cannot be reached."""
