@@ -16,11 +16,12 @@ ingest went from ~2,300 to ~3,700 questions/s and from ~3,800 to ~7,200 votes/s
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections import deque
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from .exceptions import Unavailable
 
@@ -79,42 +80,84 @@ return 0
 Returns the position of the first key over its limit, or 0."""
 
 
-POOL = 32
-"""Connections to Redis per worker for rate limits; a burst waits for one, up to POOL_WAIT."""
+POOL = 8
+"""Connections to Redis per worker for rate limits; a batch waits for one, up to POOL_WAIT."""
 POOL_WAIT = 5.0
-"""Seconds an action may wait for a connection before it is refused as unavailable. Why a
-waiting pool: redis-py's default one refuses every command past its hundredth at once, and
-in a 10,000-viewer vote storm that refused most votes (``tests/test_limits.py``)."""
+"""Seconds a batch may wait for a connection before its actions are refused as unavailable.
+Why a waiting pool: redis-py's default one refuses every command past its hundredth at once,
+and in a 10,000-viewer vote storm that refused most votes (``tests/test_limits.py``)."""
 
 
 class RedisLimiter:
-    """Keys carry ``namespace`` so installations sharing one Redis keep separate counts."""
+    """Keys carry ``namespace`` so installations sharing one Redis keep separate counts.
+
+    The actions of one event-loop pass go to Redis together, one pipeline of script
+    calls: in a vote storm a pass reads up to 200 votes, and a call each cost ~90 µs
+    of the loop's time against ~20 in a pipeline (measured: 10,000 at once).
+    """
 
     def __init__(self, url: str, namespace: str) -> None:
         import redis.asyncio as redis
+        from redis.exceptions import NoScriptError, RedisError
 
         self._redis = redis.Redis.from_pool(redis.BlockingConnectionPool.from_url(
             url, max_connections=POOL, timeout=POOL_WAIT, socket_connect_timeout=2,
             socket_timeout=5))  # a silent network must refuse the action, not hang it
-        self._script = self._redis.register_script(_HIT)
-        self._errors = redis.RedisError
+        self._sha = self._redis.register_script(_HIT).sha
+        self._errors = RedisError
+        self._no_script = NoScriptError
         self._prefix = f"live:{namespace}:limit:"
+        self._pending: list[tuple[list[Any], asyncio.Future[int]]] = []
+        self._sending: set[asyncio.Task[None]] = set()
 
     async def hit(self, keys: Keys, window: float) -> float:
         now = time.time()
         slot = math.floor(now / window)
+        loop = asyncio.get_running_loop()
+        over: asyncio.Future[int] = loop.create_future()
+        if not self._pending:
+            loop.call_soon(self._send_pending)
         names = [f"{self._prefix}{key}:{slot}" for key, _ in keys]
-        try:
-            over = await self._script(keys=names, args=[math.ceil(window) + 1,
-                                                        *(limit for _, limit in keys)])
-        except (self._errors, OSError) as exc:
-            raise Unavailable("limits_unavailable", "暂时无法处理，请稍后重试",
-                              "Cannot check limits right now; try again") from exc
-        if over:
+        args = [self._sha, len(names), *names, math.ceil(window) + 1, *(n for _, n in keys)]
+        self._pending.append((args, over))
+        if await over:
             return max(0.001, (slot + 1) * window - now)
         return 0.0
 
+    def _send_pending(self) -> None:
+        batch, self._pending = self._pending, []
+        task = asyncio.get_running_loop().create_task(self._send(batch))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send(self, batch: list[tuple[list[Any], asyncio.Future[int]]]) -> None:
+        try:
+            results = await self._pipeline(batch)
+            if any(isinstance(r, self._no_script) for r in results):  # Redis restarted empty
+                await self._redis.script_load(_HIT)
+                results = await self._pipeline(batch)
+        except (self._errors, OSError) as exc:
+            results = [exc] * len(batch)
+        for (_, over), result in zip(batch, results, strict=True):
+            if over.done():
+                continue
+            if isinstance(result, Exception):
+                error = Unavailable("limits_unavailable", "暂时无法处理，请稍后重试",
+                                    "Cannot check limits right now; try again")
+                error.__cause__ = result
+                over.set_exception(error)
+            else:
+                over.set_result(result)
+
+    async def _pipeline(self, batch: list[tuple[list[Any], asyncio.Future[int]]]) -> list[Any]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for args, _ in batch:
+                pipe.execute_command("EVALSHA", *args)
+            return await pipe.execute(raise_on_error=False)
+
     async def close(self) -> None:
+        for task in list(self._sending):
+            await task
         await self._redis.aclose()
 
 

@@ -12,6 +12,7 @@ import secrets
 from collections.abc import AsyncIterator
 
 import pytest
+import redis.asyncio as aioredis
 
 from live.exceptions import Unavailable
 from live.limits import Limiter, MemoryLimiter, RedisLimiter, open_limiter
@@ -78,6 +79,21 @@ async def test_workers_share_the_count_and_installations_do_not() -> None:
     finally:
         for limiter in (one, two, elsewhere):
             await limiter.close()
+
+
+async def test_a_redis_that_lost_its_scripts_is_taught_again() -> None:
+    """Redis restarted (or SCRIPT FLUSH): the next batch loads the script and goes on."""
+    limiter = RedisLimiter(REDIS, secrets.token_hex(6))
+    admin = aioredis.from_url(REDIS)
+    try:
+        assert await limiter.hit([("ask:d:phone", 1)], HOUR) == 0.0
+        await admin.script_flush()
+        waits = await asyncio.gather(*(limiter.hit([("ask:d:phone", 1)], HOUR) for _ in range(3)))
+        assert all(w > 0 for w in waits)
+        assert await limiter.hit([("ask:d:other", 1)], HOUR) == 0.0
+    finally:
+        await admin.aclose()
+        await limiter.close()
 
 
 async def test_unreachable_redis_refuses_with_limits_unavailable() -> None:
