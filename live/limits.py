@@ -98,13 +98,12 @@ class RedisLimiter:
 
     def __init__(self, url: str, namespace: str) -> None:
         import redis.asyncio as redis
-        from redis.exceptions import NoScriptError, RedisError
+        from redis.exceptions import NoScriptError
 
         self._redis = redis.Redis.from_pool(redis.BlockingConnectionPool.from_url(
             url, max_connections=POOL, timeout=POOL_WAIT, socket_connect_timeout=2,
             socket_timeout=5))  # a silent network must refuse the action, not hang it
         self._sha = self._redis.register_script(_HIT).sha
-        self._errors = RedisError
         self._no_script = NoScriptError
         self._prefix = f"live:{namespace}:limit:"
         self._pending: list[tuple[list[Any], asyncio.Future[int]]] = []
@@ -136,7 +135,7 @@ class RedisLimiter:
             if any(isinstance(r, self._no_script) for r in results):  # Redis restarted empty
                 await self._redis.script_load(_HIT)
                 results = await self._pipeline(batch)
-        except (self._errors, OSError) as exc:
+        except Exception as exc:  # whatever it was, every action waiting here gets its answer
             results = [exc] * len(batch)
         for (_, over), result in zip(batch, results, strict=True):
             if over.done():
