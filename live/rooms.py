@@ -169,6 +169,16 @@ class Room:
         else:
             self._fill()
 
+    def recheck(self) -> None:
+        """Read the log past what was delivered, in case a publish was lost for good.
+
+        A gap is otherwise noticed when the next event arrives, and there may be none:
+        the worker that committed the evening's last answer may have died before it
+        published, or lost its Redis connection while every subscriber kept theirs.
+        """
+        if self._filling is None:
+            self._fill()
+
     def _fill(self) -> None:
         """Read the log after ``delivered``; asked again while a read is in flight, read again."""
         self._refill = True
@@ -296,8 +306,10 @@ class Rooms:
             return room
 
     async def _tick(self) -> None:
-        """The viewer count of every room, once a second (each room sends it less often)."""
+        """Once a second: every room's viewer count (each room sends it less often), and a
+        look at its log for an event whose publish never arrived."""
         while True:
             await asyncio.sleep(PRESENCE_INTERVAL)
             for room in self:
+                room.recheck()
                 await room.broadcast_presence()
