@@ -81,11 +81,8 @@ Returns the position of the first key over its limit, or 0."""
 
 
 POOL = 8
-"""Connections to Redis per worker for rate limits; a batch waits for one, up to POOL_WAIT."""
-POOL_WAIT = 5.0
-"""Seconds a batch may wait for a connection before its actions are refused as unavailable.
-Why a waiting pool: redis-py's default one refuses every command past its hundredth at once,
-and in a 10,000-viewer vote storm that refused most votes (``tests/test_limits.py``)."""
+"""Connections to Redis per worker for rate limits; a batch waits for a free one
+(:func:`live.bus.redis.client`), else its actions are refused as unavailable."""
 
 
 class RedisLimiter:
@@ -97,12 +94,11 @@ class RedisLimiter:
     """
 
     def __init__(self, url: str, namespace: str) -> None:
-        import redis.asyncio as redis
         from redis.exceptions import NoScriptError
 
-        self._redis = redis.Redis.from_pool(redis.BlockingConnectionPool.from_url(
-            url, max_connections=POOL, timeout=POOL_WAIT, socket_connect_timeout=2,
-            socket_timeout=5))  # a silent network must refuse the action, not hang it
+        from .bus.redis import client
+
+        self._redis = client(url, POOL)
         self._sha = self._redis.register_script(_HIT).sha
         self._no_script = NoScriptError
         self._prefix = f"live:{namespace}:limit:"

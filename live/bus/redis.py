@@ -30,6 +30,7 @@ import secrets
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 from urllib.parse import urlsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -52,7 +53,7 @@ BACKOFF = (0.05, 5.0)
 POOL = 32
 """Connections per worker for publishing and presence (the pub/sub reader has its own)."""
 POOL_WAIT = 5.0
-"""Seconds a command may wait for one of them before it fails."""
+"""Seconds a command may wait for a free connection before it fails (see :func:`client`)."""
 PRESENCE_TTL = 10
 """Seconds after which a worker that stopped reporting (killed) no longer counts."""
 
@@ -73,6 +74,19 @@ for i = 1, #entries, 2 do
 end
 return total
 """
+
+
+def client(url: str, connections: int, **options: Any) -> Redis:
+    """A Redis client whose commands wait for one of ``connections`` (up to ``POOL_WAIT``).
+
+    Why waiting: redis-py's default pool refuses every command past its hundredth at
+    once, and a 10,000-viewer vote storm on the Redis path was mostly refused that way
+    (``limits_unavailable``), while a burst of sessions committing together lost
+    publishes. The socket timeouts make a silent network fail a command, not hang it.
+    """
+    return Redis.from_pool(BlockingConnectionPool.from_url(
+        url, max_connections=connections, timeout=POOL_WAIT, socket_connect_timeout=2,
+        socket_timeout=5, **options))
 
 
 def where(url: str) -> str:
@@ -97,15 +111,8 @@ class RedisBus:
         self._presence: AsyncScript | None = None
 
     def _client(self, role: str, retries: int) -> Redis:
-        """A client whose commands wait for a free connection (up to ``POOL_WAIT``).
-
-        redis-py's default pool refuses every command past its hundredth at once, so
-        a burst (many sessions committing together) lost publishes instead of queueing.
-        """
-        return Redis.from_pool(BlockingConnectionPool.from_url(
-            self.url, max_connections=POOL, timeout=POOL_WAIT, decode_responses=True,
-            socket_connect_timeout=2, socket_timeout=5, retry=Retry(NoBackoff(), retries),
-            client_name=f"live-{role}:{self.worker_id}"))
+        return client(self.url, POOL, decode_responses=True, retry=Retry(NoBackoff(), retries),
+                      client_name=f"live-{role}:{self.worker_id}")
 
     async def connect(self) -> None:
         """Connect, or fail the start with a clear message if Redis cannot be reached."""
