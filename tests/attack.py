@@ -7,10 +7,9 @@ is the SQLite deployment, and the attacks above the store do not depend on it.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -98,19 +97,6 @@ def metric(srv: LiveServer, name: str, **labels: str) -> float:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
                 return sample.value
     return 0.0
-
-
-async def until(predicate: Callable[[], Any], what: str, timeout: float = TIMEOUT) -> Any:
-    """Poll ``predicate`` (every 20 ms) until it is truthy; fail naming ``what``."""
-    try:
-        async with asyncio.timeout(timeout):
-            while True:
-                value = predicate()
-                if value:
-                    return value
-                await asyncio.sleep(0.02)
-    except TimeoutError:
-        raise AssertionError(f"timed out waiting for {what}") from None
 
 
 @contextmanager

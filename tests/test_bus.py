@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 from live.bus import Bus, open_bus
 from live.bus.redis import RedisBus
 
-from .conftest import REDIS, TIMEOUT
+from .conftest import REDIS, until
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -38,13 +38,6 @@ async def buses(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Bus, Bus]
     finally:
         await pub.disconnect()
         await sub.disconnect()
-
-
-async def until(check: Callable[[], bool], what: str) -> None:
-    async with asyncio.timeout(TIMEOUT):
-        while not check():
-            await asyncio.sleep(0.01)
-    assert check(), what
 
 
 def fresh_channel() -> str:

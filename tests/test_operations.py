@@ -21,8 +21,8 @@ from live import metrics
 from live.client import ServerError
 from live.settings import SETTINGS
 
-from .attack import fetch, full_log, metric, running, state, until
-from .conftest import ADMIN, TIMEOUT, LiveServer
+from .attack import fetch, full_log, metric, running, state
+from .conftest import ADMIN, TIMEOUT, LiveServer, until
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -27,8 +27,8 @@ from websockets.exceptions import ConnectionClosed
 
 from live.client import ServerError
 
-from .attack import fetch, full_log, metric, rss_bytes, running, state, until, write_locked
-from .conftest import TIMEOUT, LiveServer
+from .attack import fetch, full_log, metric, rss_bytes, running, state, write_locked
+from .conftest import TIMEOUT, LiveServer, until
 
 
 def _seqs(events: list[dict[str, Any]]) -> list[int]:

@@ -7,7 +7,6 @@ did not commit finds the event in the log at its next check, in order, applied o
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from live.bus.memory import MemoryBus
@@ -16,7 +15,7 @@ from live.events import NewEvent
 from live.rooms import Room
 from live.store import open_store
 
-from .conftest import TIMEOUT
+from .conftest import until
 from .test_store import asked, new_session
 
 
@@ -37,9 +36,7 @@ async def test_a_room_that_missed_a_publish_finds_the_event_in_the_log(tmp_path:
                 [NewEvent("question.asked", asked(qid, f"第{qid}个问题"))], {}))
         assert (writer.delivered, other.delivered) == (3, 1), "the other room heard of it"
         other.recheck()
-        async with asyncio.timeout(TIMEOUT):
-            while other.delivered < 3:
-                await asyncio.sleep(0.01)
+        await until(lambda: other.delivered == 3, "the other room reading the log")
         assert other.state.seq == 3 and sorted(other.state.questions) == [1, 2]
         assert [seq for seq, _, _ in other.recent] == [2, 3]
     finally:

@@ -28,8 +28,8 @@ from websockets.exceptions import InvalidStatus
 from live.auth import PERMISSIONS, Role
 from live.client import Client, ServerError
 
-from .attack import fetch, full_log, running, state, until
-from .conftest import ADMIN, TIMEOUT, LiveServer
+from .attack import fetch, full_log, running, state
+from .conftest import ADMIN, TIMEOUT, LiveServer, until
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC = "https://live.example.gov.cn"
