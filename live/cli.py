@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import os
 import sys
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -25,6 +24,9 @@ from .settings import SETTINGS, Settings
 from .state import phase
 from .store import open_store
 
+DEMO_DB = "live-demo.db"
+"""The demo's own file, in the current folder, unless ``--db`` or ``LIVE_DB`` names another."""
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="live", description="Live Q&A server (区长在线).")
@@ -34,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
                         ("migrate", "create or upgrade the database schema, then exit")):
         p = sub.add_parser(name, help=help_,
                            epilog="Every flag also reads LIVE_<NAME> from the environment.")
-        p.add_argument("--db", help=_help("db"))
+        p.add_argument("--db", help=_help("db", DEMO_DB if name == "demo" else None))
         if name != "migrate":
             p.add_argument("--host", help=_help("host"))
             p.add_argument("--port", type=int, help=_help("port"))
@@ -45,9 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _help(name: str) -> str:
+def _help(name: str, default: str | None = None) -> str:
     s = next(s for s in SETTINGS if s.name == name)
-    return f"{s.help} [env {s.env}, default {s.default!r}]"
+    return f"{s.help} [env {s.env}, default {default or s.default!r}]"
 
 
 def _without_password(url: str) -> str:
@@ -69,6 +71,10 @@ async def _prepare(settings: Settings, demo: bool) -> list[str]:
     store = open_store(settings.db)
     await store.open()
     try:
+        if demo:  # first of all, so that even a demo that fails half-way can be replaced
+            from .demo import MARK
+
+            await store.set_meta(MARK, "1")
         _, _, token = await ensure_secrets(store, settings)
         now = now_ms()
         current = [r for r in await store.list_sessions() if phase(r.info, now) != "closed"]
@@ -125,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     overrides = {k: v for k, v in vars(args).items() if k != "command" and v is not None}
     if args.command == "demo" and "db" not in overrides and not os.environ.get("LIVE_DB"):
-        overrides["db"] = "live-demo.db"
+        overrides["db"] = DEMO_DB
     if args.command in ("backup", "export", "import"):
         settings = Settings.from_env(db=args.db)
         if args.command == "import":
@@ -137,8 +143,9 @@ def main(argv: list[str] | None = None) -> None:
         check_workers(settings)
     configure_logging(settings.log_level)
     if args.command == "demo":
-        for suffix in ("", "-wal", "-shm"):
-            Path(settings.db + suffix).unlink(missing_ok=True)
+        from .demo import reset
+
+        reset(settings.db)
     lines = asyncio.run(_prepare(settings, demo=args.command == "demo"))
     if args.command == "migrate":
         print(f"database ready: {_without_password(settings.db)}", lines[1], sep="\n")

@@ -8,6 +8,10 @@ questions and answers and the transcript shows when each came. Names are fiction
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+import sqlite3
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -20,6 +24,8 @@ from .protocol import Command
 from .services import Services
 
 TZ = ZoneInfo("Asia/Shanghai")
+MARK = "demo"
+"""The ``meta`` key that says ``live demo`` made this database, and so may replace it."""
 
 GUEST = {"guest_name": "李明", "guest_post": "区人民政府副区长"}
 
@@ -45,6 +51,54 @@ def _iso(dt: datetime) -> str:
 
 
 EXAMPLE_WORDS = Path(__file__).parent / "data" / "blocked-words.example.txt"
+
+
+def reset(db: str) -> None:
+    """Delete the demo database at ``db`` so the demo starts afresh, or refuse in one line.
+
+    Only a SQLite file that ``live demo`` made (it carries :data:`MARK`) is
+    ever deleted, and never while a server has it open: every open store
+    holds a shared lock on its file (:func:`live.store.sqlite.hold`), and this
+    takes it exclusively first. Anything else, a production database above all,
+    is left exactly as it was.
+    """
+    if "://" in db and not db.startswith("sqlite:"):
+        raise SystemExit(f"live demo: --db {db.split('://')[0]}://… is not a SQLite file; the demo "
+                         "only runs on a file of its own (use live serve for a real database)")
+    path = db.removeprefix("sqlite:///").removeprefix("sqlite://")
+    if path == ":memory:":
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        for suffix in ("-wal", "-shm"):  # a crashed demo's leftovers would be replayed into a new file
+            Path(path + suffix).unlink(missing_ok=True)
+        return
+    except OSError as exc:
+        raise SystemExit(f"live demo: cannot open {path}: {exc.strerror}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SystemExit(f"live demo: {path} is open in a running server; stop it first, "
+                             "or give the demo another file with --db") from None
+        if not _is_demo(path):
+            raise SystemExit(f"live demo: {path} was not made by live demo, so it is left alone; "
+                             "give the demo a new file with --db") from None
+        for suffix in ("", "-wal", "-shm"):
+            Path(path + suffix).unlink(missing_ok=True)
+    finally:
+        os.close(fd)
+
+
+def _is_demo(path: str) -> bool:
+    """Whether ``path`` is a SQLite database whose ``meta`` says the demo made it."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key=?", (MARK,)).fetchone()
+    except sqlite3.Error:
+        return False
+    return row is not None
 
 
 async def seed(live: Services) -> dict[str, dict[str, str]]:

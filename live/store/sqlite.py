@@ -11,7 +11,9 @@ answers each caller only after that commit.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import secrets
 import sqlite3
 from pathlib import Path
@@ -124,11 +126,28 @@ def _session(row: sqlite3.Row | tuple) -> SessionRow:
 _SESSION_COLS = "id, programme_id, epoch, last_seq, info, presenter_hash, moderator_hash"
 
 
+def hold(path: str) -> int:
+    """Mark ``path`` as in use for as long as the returned descriptor stays open.
+
+    A shared ``flock`` on the database file itself: every store that has the
+    file open holds one (all workers of a server at once), and ``live demo``
+    takes it exclusively before it resets a file (:func:`live.demo.reset`), so
+    it can never delete a database a running server holds. ``flock`` locks are
+    separate from the POSIX locks SQLite uses, so they never meet; the
+    descriptor is closed only after SQLite's own connections (closing a
+    descriptor drops the process's POSIX locks on that file).
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    return fd
+
+
 class SQLiteStore(SQLiteArchive):
     def __init__(self, path: str) -> None:
         self.path = path
         self.writer = GroupWriter(path, PRAGMAS)
         self._r: aiosqlite.Connection | None = None
+        self._held: int | None = None
 
     async def open(self) -> None:
         if self.path != ":memory:":
@@ -137,6 +156,8 @@ class SQLiteStore(SQLiteArchive):
         await self.writer.call(self._migrate)
         self._r = await aiosqlite.connect(self.path, isolation_level=None)
         await self._r.execute("PRAGMA busy_timeout=5000")
+        if self.path != ":memory:":
+            self._held = hold(self.path)
 
     @staticmethod
     def _migrate(w: sqlite3.Connection) -> None:
@@ -149,6 +170,9 @@ class SQLiteStore(SQLiteArchive):
         if self._r is not None:
             await self._r.close()
         self._r = None
+        if self._held is not None:
+            os.close(self._held)
+            self._held = None
 
     @property
     def r(self) -> aiosqlite.Connection:

@@ -1,0 +1,80 @@
+"""What an operator types: commands that must never destroy data they were not meant to touch.
+
+``live demo`` resets only a database that it made itself, and never one that a
+running server holds (issue 18, point 1).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+from .attack import fetch
+from .conftest import PG, TIMEOUT, LiveServer
+
+
+def live(*args: str, db: Path | str) -> subprocess.CompletedProcess[str]:
+    """``live ARGS --db DB`` that must stop by itself (a refusal), never start serving."""
+    return subprocess.run([sys.executable, "-m", "live", *args, "--db", str(db), "--port", "1"],
+                          capture_output=True, text=True, timeout=TIMEOUT * 4)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def one_line_refusal(done: subprocess.CompletedProcess[str], *words: str) -> None:
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode != 0 and len(lines) == 1, done.stderr
+    assert "Traceback" not in done.stderr and all(w in lines[0] for w in words), lines[0]
+
+
+def test_demo_refuses_a_database_it_did_not_make(tmp_path: Path) -> None:
+    """``LIVE_DB=prod.db live demo`` used to replace production data with the demo."""
+    prod = tmp_path / "prod.db"
+    srv = LiveServer(str(prod)).start()
+    try:
+        sid = srv.create_session()["id"]
+    finally:
+        srv.stop()
+    before = digest(prod)
+    one_line_refusal(live("demo", db=prod), str(prod), "not made by live demo")
+    assert digest(prod) == before
+    srv = LiveServer(str(prod)).start()  # and it still serves what it held
+    try:
+        assert fetch(srv, "GET", f"/api/sessions/{sid}").status_code == 200
+    finally:
+        srv.stop()
+    for other in ("not a database at all\n", ""):
+        text = tmp_path / "notes.txt"
+        text.write_text(other)
+        one_line_refusal(live("demo", db=text), "not made by live demo")
+        assert text.read_text() == other
+    one_line_refusal(live("demo", db=PG), "not a SQLite file")
+
+
+def test_a_second_demo_never_deletes_the_database_a_running_demo_serves(tmp_path: Path) -> None:
+    db = tmp_path / "live-demo.db"
+    first = LiveServer(str(db), command="demo").start()
+    try:
+        sessions = fetch(first, "GET", "/api/sessions").json()["sessions"]
+        one_line_refusal(live("demo", db=db), "running server")
+        assert fetch(first, "GET", "/api/sessions").json()["sessions"] == sessions
+        assert db.exists()
+    finally:
+        first.stop()
+    # Once the first one has stopped, the demo may start afresh on its own file.
+    again = LiveServer(str(db), command="demo").start()
+    try:
+        fresh = fetch(again, "GET", "/api/sessions").json()["sessions"]
+        assert [s["episode"] for s in fresh] == [s["episode"] for s in sessions]
+    finally:
+        again.stop()
+
+
+def test_demo_help_names_the_file_it_uses() -> None:
+    done = subprocess.run([sys.executable, "-m", "live", "demo", "--help"], capture_output=True,
+                          text=True, check=True)
+    assert "live-demo.db" in done.stdout and "'live.db'" not in done.stdout
