@@ -2,7 +2,14 @@
 
 Lengths are counted after trimming, in characters (a Chinese character is
 one), and a blank display name becomes 网友 ("netizen"), as on the column's
-original page. Text is stored as typed and only ever rendered as text.
+original page. Text is stored as typed and only ever rendered as text, with
+one rule for characters nobody sees (docs/protocol.md, "Text"): control
+characters other than newline and tab, the bidirectional controls that can
+make text read differently from how it is stored (U+202A-U+202E, U+2066-U+2069,
+U+200E, U+200F, U+061C), and invisible characters that can hide a blocked
+word or make two questions look the same while differing (U+200B, U+2060-U+2064,
+U+FEFF, U+00AD, U+180E) are removed. The joiners U+200C and U+200D stay: emoji
+sequences and some scripts need them.
 """
 
 from __future__ import annotations
@@ -16,14 +23,17 @@ from .settings import Settings
 DEFAULT_NAME = "网友"
 
 
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-"""The Cc category but newline, tab and carriage return; one regex pass, not a Python loop."""
+_UNSEEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+                     "\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c"
+                     "\u200b\u2060-\u2064\ufeff\u00ad\u180e]")
+"""The Cc category but newline, tab and carriage return, the bidirectional controls and the
+invisible characters (see above); one regex pass, not a Python loop."""
 
 
 def _clean(text: str) -> str:
-    """Trim, normalise line endings, drop control characters other than newline and tab."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
-    return _CONTROL.sub("", text)
+    """Normalise line endings, drop the characters nobody sees (see above), trim."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _UNSEEN.sub("", text).strip()
 
 
 def _limit(field: str, text: str, limit: int) -> str:

@@ -62,11 +62,43 @@ def _request_id(obj: JSON) -> str | int | None:
     rid = obj.get("id")
     if isinstance(rid, bool) or not isinstance(rid, str | int):
         return None
-    if isinstance(rid, str) and len(rid) > 64:
+    if isinstance(rid, str) and (len(rid) > 64 or not _encodable(rid)):
         return None
     if isinstance(rid, int) and abs(rid) > MAX_INT:
         return None
     return rid
+
+
+def _encodable(text: str) -> bool:
+    """Whether both engines can store ``text``: UTF-8 has it, and PostgreSQL takes no NUL."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
+
+
+def check_text(obj: Any, **details: Any) -> None:
+    """Refuse a parsed JSON value holding a lone surrogate (``"\\ud800"``) or a NUL as
+    ``invalid_text``.
+
+    JSON may spell half of a UTF-16 pair on its own; Python then holds a string
+    no UTF-8 encoder accepts. Stored, it failed inside SQLite's group commit and
+    took every honest question of the same round down with it. Only a ``\\u``
+    escape can make one (the frame itself was valid UTF-8), so callers look for
+    that in the raw text first and walk the value only then.
+    """
+    if isinstance(obj, str):
+        if not _encodable(obj):
+            raise BadRequest("invalid_text", "内容包含无法保存的字符",
+                             "Text contains characters that cannot be stored", **details)
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            check_text(key, **details)
+            check_text(value, **details)
+    elif isinstance(obj, list):
+        for value in obj:
+            check_text(value, **details)
 
 
 def parse(text: str) -> Command:
@@ -78,6 +110,8 @@ def parse(text: str) -> Command:
     if not isinstance(obj, dict):
         raise BadRequest("not_an_object", "消息必须是 JSON 对象", "Frame must be a JSON object")
     rid = _request_id(obj)
+    if "\\u" in text:
+        check_text(obj, re=rid)
     kind = obj.get("type")
     schema = SCHEMAS.get(kind) if isinstance(kind, str) else None
     if schema is None:

@@ -132,6 +132,7 @@ class Rounds:
                 await self.catch_up()
             draft = self._begin()
             events: list[NewEvent] = []
+            split = False
             try:
                 outcomes, events, tally = self._decide_all(batch, draft)
                 if not events:
@@ -143,11 +144,22 @@ class Rounds:
                 self._undo(draft)
                 self._stale = True
                 continue
+            except Unavailable:
+                self._undo(draft)
+                raise
+            except Exception:
+                self._undo(draft)
+                if len(batch) == 1:
+                    raise
+                split = True  # below, once this round has settled
             except BaseException:
                 self._undo(draft)
                 raise
             finally:
                 self._settle()
+            if split:
+                await self._each_alone(batch)
+                return
             for event in stored[len(events):]:  # the store's tally: committed, never drafted
                 if event.seq == self.state.seq + 1:  # unless delivering it applied it already
                     apply(self.state, event)
@@ -163,6 +175,21 @@ class Rounds:
                     done.set_result(outcome)
             return
         raise Unavailable("busy", "系统繁忙，请重试", "Too much contention; try again")
+
+    async def _each_alone(self, batch: list[Pending]) -> None:
+        """The store refused a round for something in it, not for its own trouble (that is
+        :class:`Unavailable`): one request's data it cannot take. Store each request in a
+        round of its own, so that only the one at fault is refused; a bad request among
+        honest ones used to fail them all."""
+        log.warning("session %s: a round of %d was refused; storing each on its own",
+                    self.state.session_id, len(batch))
+        for pending in batch:
+            try:
+                await self._round([pending])
+            except Exception as exc:
+                _fail([pending], exc)
+                if not isinstance(exc, LiveError):
+                    log.exception("a request of session %s failed", self.state.session_id)
 
     def _begin(self) -> Draft:
         """From here until :meth:`_settle`, readers wait in :meth:`settled`."""

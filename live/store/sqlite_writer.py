@@ -12,13 +12,16 @@ caller's future resolved, so an acknowledgement still means "on disk".
 
 Failure rules, so nothing acknowledged is ever lost and nothing refused sticks:
 
-* a job's own refusal (:class:`~live.store.base.SeqConflict`, a constraint
-  violation, a :class:`~live.exceptions.LiveError`) rolls back to its savepoint
-  (or its statement) and fails that caller alone; the others in the round commit;
-* anything else (the database is locked past ``busy_timeout``, the disk is
-  full, the COMMIT itself fails) rolls the whole round back and fails every
-  caller in it with :class:`~live.exceptions.Unavailable`: none of them was
-  acknowledged, all of them may retry.
+* a job's own failure (:class:`~live.store.base.SeqConflict`, a constraint
+  violation, a :class:`~live.exceptions.LiveError`, or any error of its own
+  data or code, such as text no encoder takes) rolls back to its savepoint (or
+  its statement) and fails that caller alone; the others in the round commit.
+  One poisoned request used to fail every honest write committed with it;
+* only the database's own trouble (:func:`fails_round`: locked past
+  ``busy_timeout``, the disk full, an I/O error, the COMMIT itself failing)
+  rolls the whole round back and fails every caller in it with
+  :class:`~live.exceptions.Unavailable`: none of them was acknowledged, all of
+  them may retry.
 
 A lone write on an idle server goes straight through (no batching delay); the
 batches form by themselves exactly when writes arrive faster than fsyncs.
@@ -93,8 +96,19 @@ every statement and, when the event loop is busy, waits this long to get it back
 default, each of a commit's statements (count, update, insert, COMMIT) cost up to 5 ms: in
 a 10,000-viewer vote storm a tally's commit took 30-130 ms, at 0.5 ms 35-45 ms, and the tally
 went out 80-120 ms after the votes it counts instead of 170-200 ms (``docs/benchmarks.md``)."""
-REFUSALS = (SeqConflict, sqlite3.IntegrityError, LiveError)
-"""Exceptions that are a job's answer, not a failure of the round."""
+EXPECTED = (SeqConflict, sqlite3.IntegrityError, LiveError)
+"""A job's refusals that are answers, not faults: the caller gets them and nothing is logged."""
+
+
+def fails_round(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database's trouble, which no job of the round escapes.
+
+    SQLite's errors but those that one statement's own input causes (a constraint,
+    a value out of range, a misuse of the API).
+    """
+    return isinstance(exc, sqlite3.Error) and not isinstance(exc, (
+        sqlite3.IntegrityError, sqlite3.DataError, sqlite3.ProgrammingError,
+        sqlite3.InterfaceError))
 
 
 class GroupWriter:
@@ -236,8 +250,10 @@ class GroupWriter:
                 if job.how == "single":
                     try:
                         outcomes[i] = (True, job.run(conn))
-                    except REFUSALS as exc:
-                        outcomes[i] = (False, exc)
+                    except Exception as exc:
+                        if fails_round(exc):
+                            raise
+                        outcomes[i] = (False, _refusal(exc))
                 elif job.how == "batch":
                     at = batches.pop(job.run, None)  # None: it ran with the first of its batch
                     if at is not None:
@@ -267,12 +283,21 @@ def _in_savepoint(conn: sqlite3.Connection, fn: Callable[..., Any], *args: Any) 
     conn.execute("SAVEPOINT job")
     try:
         value = fn(conn, *args)
-    except REFUSALS as exc:
+    except Exception as exc:
+        if fails_round(exc):
+            raise
         conn.execute("ROLLBACK TO job")
         conn.execute("RELEASE job")
-        return (False, exc)
+        return (False, _refusal(exc))
     conn.execute("RELEASE job")
     return (True, value)
+
+
+def _refusal(exc: Exception) -> Exception:
+    """What the caller of a job that failed by itself gets: the refusal, logged if unexpected."""
+    if not isinstance(exc, EXPECTED):
+        log.error("a write failed on its own; the rest of its round commits", exc_info=exc)
+    return exc
 
 
 def _resolve(jobs: list[Pending], outcomes: list[Outcome]) -> None:
