@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from .auth import Devices, hash_token, new_token, token_matches
 from .bus import Bus, open_bus
+from .exceptions import TooLarge
 from .limits import open_limiter
 from .rooms import Rooms
 from .sessions import Sessions
@@ -23,6 +24,8 @@ from .store import Store, open_store
 from .wordfilter import WordFilter
 
 WORDS_KEY = "blocked_words"
+MAX_WORD_CHARS = 100
+"""Longest blocked word or phrase (see :meth:`Services.set_words`)."""
 CONFIG_CHANNEL = "live:config"
 
 log = logging.getLogger("live")
@@ -97,7 +100,17 @@ class Services:
         self._reload = asyncio.get_running_loop().create_task(self.reload_words())
 
     async def set_words(self, words: list[str]) -> int:
-        """Store the blocked-word list and have every worker reload it."""
+        """Store the blocked-word list and have every worker reload it.
+
+        A word is at most :data:`MAX_WORD_CHARS` characters: pyahocorasick frees its trie
+        recursively, and a single 350,000-character word crashed the server (a segfault)
+        when the automaton it was in was replaced.
+        """
+        long = next((w for w in words if len(w.strip()) > MAX_WORD_CHARS), None)
+        if long is not None:
+            raise TooLarge("text_too_long", f"屏蔽词过长（最多 {MAX_WORD_CHARS} 字）",
+                           f"A blocked word is too long (at most {MAX_WORD_CHARS} characters)",
+                           field="words", limit=MAX_WORD_CHARS, word=long[:20])
         await self.store.set_meta(WORDS_KEY, "\n".join(w.strip() for w in words if w.strip()))
         await self.reload_words()
         await self.bus.publish(CONFIG_CHANNEL, "words")
