@@ -9,6 +9,7 @@ HTTP layer report the same failure the same way::
     ├── Unauthorized        401  no or wrong credentials
     ├── Forbidden           403  role may not do this
     ├── NotFound            404  no such session / question / receipt
+    ├── TimedOut            408  a request's body came too slowly
     ├── Conflict            409  state forbids it (closed window, already handled)
     ├── TooLarge            413  frame or text over its limit
     ├── RateLimited         429  too many requests; ``retry_after`` seconds
@@ -55,6 +56,10 @@ class Forbidden(LiveError):
 
 class NotFound(LiveError):
     status, code, zh, en = 404, "not_found", "未找到", "Not found"
+
+
+class TimedOut(LiveError):
+    status, code, zh, en = 408, "timed_out", "请求超时", "Request timed out"
 
 
 class Conflict(LiveError):

@@ -52,6 +52,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.protocol import State
 
 from .connection import EXTENSION
+from .guard import guard
 
 READS_PER_PASS = 200
 """Client reads parsed per event-loop iteration at most (see :class:`Admission`)."""
@@ -199,6 +200,10 @@ class FanoutWebSocketProtocol(WebSocketsSansIOProtocol):
         super().__init__(*args, **kwargs)
         self.queue = Inbox()  # type: ignore[assignment]
         self.writable = Flag()  # type: ignore[assignment]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        guard().release(self.transport)  # the place its HTTP connection took (live.guard)
+        super().connection_lost(exc)
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)

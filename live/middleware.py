@@ -13,6 +13,11 @@ inside every middleware layer, see :mod:`live.app`).
 - **Security headers.** A CSP with no inline script or style, no framing
   (except the big-screen page, for the origins in ``LIVE_SCREEN_FRAME_ANCESTORS``),
   ``nosniff``, and ``Referrer-Policy: no-referrer``.
+- **Body limits.** A request body is read here, before any route sees it:
+  at most ``LIVE_MAX_BODY_BYTES`` (``413`` past it, before reading a byte when
+  ``Content-Length`` already says so) within ``LIVE_BODY_TIMEOUT`` seconds
+  (``408``). Starlette reads a whole body into memory on demand, so without
+  this one 256 MiB POST grew the server by 730 MB before any route refused it.
 - **Cross-site guard.** A state-changing request whose ``Origin`` is another
   site is refused before it reaches a route. Staff act with Bearer tokens, never
   cookies, so a forged cross-site form could not act as staff anyway; the guard
@@ -25,6 +30,7 @@ inside every middleware layer, see :mod:`live.app`).
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import json
 import logging
@@ -39,7 +45,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import metrics
-from .exceptions import Forbidden
+from .exceptions import Forbidden, LiveError, TimedOut, TooLarge
 from .settings import Settings
 from .websocket import origin_allowed
 
@@ -136,12 +142,23 @@ class Middleware:
         try:
             if scope["method"] in _UNSAFE and not origin_allowed(HTTPConnection(scope),
                                                                   self.settings.public_url):
-                await self._refuse_cross_site(scope, receive, send_wrapped)
-            else:
-                await self.app(scope, receive, send_wrapped)
+                await _refuse(Forbidden("cross_site", "不接受来自其他网站的请求",
+                                        "Cross-site request refused"), scope, receive, send_wrapped)
+                return
+            try:
+                body = await read_body(scope, receive, self.settings.max_body_bytes,
+                                       self.settings.body_timeout)
+            except LiveError as err:
+                await _refuse(err, scope, receive, send_wrapped, close=True)
+                return
+            await self.app(scope, body, send_wrapped)
         except Exception:
-            status = status or 500
-            raise
+            if status:  # the response has begun: only closing the connection can end it
+                raise
+            # A bug of ours, answered like any refusal; not re-raised, so uvicorn keeps the
+            # connection open for the client's next request instead of resetting it.
+            log.exception("unexpected error")
+            await _refuse(LiveError(), scope, receive, send_wrapped)
         finally:
             method = scope["method"] if scope["method"] in _METHODS else "other"
             metrics.HTTP.labels(method, str(status)).inc()
@@ -149,10 +166,59 @@ class Middleware:
                 "method": scope["method"], "path": scope["path"], "status": status,
                 "ms": round((time.perf_counter() - started) * 1000, 1)}})
 
-    async def _refuse_cross_site(self, scope: Scope, receive: Receive, send: Send) -> None:
-        err = Forbidden("cross_site", "不接受来自其他网站的请求", "Cross-site request refused")
-        metrics.refused(err.code, "http")
-        await JSONResponse(err.to_dict(), status_code=err.status)(scope, receive, send)
+
+async def _refuse(err: LiveError, scope: Scope, receive: Receive, send: Send,
+                  close: bool = False) -> None:
+    """Answer ``err`` before any route runs; ``close`` when the body was left unread."""
+    metrics.refused(err.code, "http")
+    headers = {"connection": "close"} if close else None
+    await JSONResponse(err.to_dict(), status_code=err.status, headers=headers)(scope, receive, send)
+
+
+async def read_body(scope: Scope, receive: Receive, limit: int, timeout: float) -> Receive:
+    """Read the request's body (at most ``limit`` bytes, within ``timeout`` seconds); return a
+    ``receive`` that hands it to the app as one message.
+
+    A request without a body (no ``Content-Length``, not chunked) is passed through
+    untouched: that is every GET. Raises :class:`TooLarge` or :class:`TimedOut`.
+    """
+    headers = Headers(scope=scope)
+    length = headers.get("content-length")
+    if length is None and "chunked" not in headers.get("transfer-encoding", "").lower():
+        return receive
+    if length is not None and int(length) > limit:  # h11 has refused a non-numeric length
+        raise _too_large(limit)
+    body = bytearray()
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return _replay(message, receive)  # the client went away
+                body += message.get("body", b"")
+                if len(body) > limit:
+                    raise _too_large(limit)
+                if not message.get("more_body", False):
+                    break
+    except TimeoutError:
+        raise TimedOut("body_timeout", f"请求内容未在 {timeout:g} 秒内送达",
+                       f"The request body did not arrive within {timeout:g} s") from None
+    return _replay({"type": "http.request", "body": bytes(body), "more_body": False}, receive)
+
+
+def _too_large(limit: int) -> TooLarge:
+    return TooLarge("body_too_large", f"请求内容过大（最多 {limit} 字节）",
+                    f"Request body too large (at most {limit} bytes)", limit=limit)
+
+
+def _replay(first: Message, receive: Receive) -> Receive:
+    """A ``receive`` whose first message is ``first``, then the connection's own."""
+    pending = [first]
+
+    async def replay() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replay
 
 
 def request_id(scope: Scope) -> str:

@@ -20,7 +20,7 @@ from . import audit
 from .auth import DEVICE_COOKIE, Actor, Role, role_for
 from .events import JSON, now_ms
 from .exceptions import BadRequest, Forbidden, LiveError, NotFound
-from .protocol import SCHEMAS, parse
+from .protocol import SCHEMAS, check_text, parse
 from .services import Services
 from .state import phase
 
@@ -51,10 +51,13 @@ async def _require_admin(request: Request) -> None:
 
 
 async def _body(request: Request) -> JSON:
+    raw = await request.body()
     try:
-        body = json.loads(await request.body())
+        body = json.loads(raw)
     except (ValueError, RecursionError):
         raise BadRequest("invalid_json", "请求体不是有效的 JSON", "Body is not valid JSON") from None
+    if b"\\u" in raw:
+        check_text(body)
     if not isinstance(body, dict):
         raise BadRequest("not_an_object", "请求体必须是 JSON 对象", "Body must be a JSON object")
     return body
@@ -195,7 +198,8 @@ async def command(request: Request) -> Response:
         if not role.staff:
             raise Forbidden("no_device", "请先打开访谈页面", "Open the session page first")
         device = "staff"
-    result = await live.sessions.handle(sid, Actor(role, device), cmd)
+    ip = request.client.host if request.client else ""  # the same per-IP limits as a WebSocket
+    result = await live.sessions.handle(sid, Actor(role, device, ip), cmd)
     return JSONResponse({"type": "ack", "re": cmd.id, "result": result})
 
 

@@ -53,6 +53,15 @@ class Settings:
     admin_token: str = setting("", "Admin token; if empty one is generated on first start.")
     timezone: str = setting("Asia/Shanghai", "Default timezone of new sessions.")
     max_message_bytes: int = setting(65536, "Largest WebSocket frame a client may send.")
+    max_body_bytes: int = setting(
+        1048576, "Largest HTTP request body; a larger one gets 413 before it is read in full.")
+    header_timeout: float = setting(
+        10.0, "Seconds a connection has to send a request's headers (after each response too).")
+    body_timeout: float = setting(30.0, "Seconds a client has to send a request's body (else 408).")
+    max_connections: int = setting(
+        15000, "Open connections (HTTP and WebSocket) per worker; past it new ones get 503.")
+    max_connections_per_ip: int = setting(
+        256, "Open connections per client address; past it 429 (trusted proxies are exempt).")
     max_question_chars: int = setting(500, "Longest question text.")
     max_answer_chars: int = setting(10000, "Longest answer text.")
     max_name_chars: int = setting(40, "Longest display name.")

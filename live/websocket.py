@@ -36,9 +36,12 @@ log = logging.getLogger("live.websocket")
 
 HELLO_TIMEOUT = 10.0
 REFUSALS_PER_SECOND = 100
-"""Refused frames in one second after which a connection is cut with 1008. Each limit already
-refuses with a clear error, and a client well within them never comes near this; one that keeps
-going is flooding, and replying to each of its frames would tax every other viewer."""
+"""Frames refused for the client's own doing (a 4xx refusal: malformed, forbidden, over a rate
+limit) in one second after which a connection is cut with 1008. Each limit already refuses with
+a clear error, and a client well within them never comes near this; one that keeps going is
+flooding, and replying to each of its frames would tax every other viewer. The server's own
+refusals (5xx: ``unavailable`` on a full disk, ``limits_unavailable``, ``internal``) never count:
+an honest client must not be cut off for the server's trouble."""
 BACKLOG_PAGE = 500
 
 
@@ -206,7 +209,7 @@ async def _serve(ws: WsConnection, live: Services, session_id: int, actor: Actor
         except LiveError as exc:
             metrics.refused(exc.code, "ws")
             outbox.push(0, error(exc, command.id if command else None))
-            refused += 1
+            refused += exc.status < 500
             if refused > REFUSALS_PER_SECOND:
                 metrics.refused("flooding", "ws")
                 outbox.push(0, error(RateLimited("flooding", "消息过多，连接已断开，请稍后重新连接",
