@@ -14,11 +14,10 @@ import os
 import sys
 from urllib.parse import urlsplit
 
-import uvicorn
-
 from .backup import add_commands, run
 from .events import now_ms
 from .middleware import configure_logging
+from .serve import serve
 from .services import Services, ensure_secrets
 from .settings import SETTINGS, Settings
 from .state import phase
@@ -152,16 +151,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     print("live is starting. Open:", *lines, sep="\n", flush=True)
     os.environ.update(settings.to_env())
-    uvicorn.run(
-        "live.app:app_from_env", factory=True, host=settings.host, port=settings.port,
-        workers=settings.workers,  # never None: uvicorn would then obey WEB_CONCURRENCY unchecked
-        loop="auto",  # uvloop, a dependency except on Windows; asyncio's own loop without it
-        http="live.guard:GuardedH11Protocol", ws="live.fastws:FanoutWebSocketProtocol",
-        ws_per_message_deflate=False,
-        ws_max_size=settings.max_message_bytes, ws_ping_interval=settings.ping_interval,
-        ws_ping_timeout=settings.ping_timeout, log_level=settings.log_level,
-        timeout_graceful_shutdown=10, proxy_headers=True, log_config=None, access_log=False,
-    )
+    serve(settings)
 
 
 if __name__ == "__main__":

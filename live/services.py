@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from contextlib import AbstractAsyncContextManager
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
 from .auth import Devices, hash_token, new_token, token_matches
@@ -67,28 +67,39 @@ class Services:
     devices: Devices
     admin_hash: str
     words: WordFilter
-    _config: AbstractAsyncContextManager[None] = field(init=False, repr=False)
+    _opened: AsyncExitStack = field(init=False, repr=False)
     _reload: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
-        store = open_store(settings.db)
-        await store.open()
-        secret, admin_hash, token = await ensure_secrets(store, settings)
-        if token:
-            log.warning("generated admin token (shown once): %s", token)
-        bus = open_bus(settings.bus)
-        await bus.connect()
-        rooms = Rooms(store, bus, settings.tally_interval)
-        await rooms.start()
-        devices = Devices(secret)
-        words = WordFilter()
-        limiter = open_limiter(settings.bus, namespace=hash_token(secret)[:12])
-        sessions = Sessions(store, rooms, devices, settings, limiter, words)
-        live = cls(settings, store, bus, rooms, sessions, devices, admin_hash, words)
-        await live.reload_words()
-        live._config = bus.subscribe(CONFIG_CHANNEL, live._on_config)
-        await live._config.__aenter__()
+        """Open every layer, or close again whatever opened before one failed.
+
+        Why the stack: a start that failed half-way (Redis unreachable) used to leave
+        the store's threads running, and the process never exited after uvicorn's
+        "Application startup failed".
+        """
+        async with AsyncExitStack() as opened:
+            store = open_store(settings.db)
+            await store.open()
+            opened.push_async_callback(store.close)
+            secret, admin_hash, token = await ensure_secrets(store, settings)
+            if token:
+                log.warning("generated admin token (shown once): %s", token)
+            bus = open_bus(settings.bus)
+            opened.push_async_callback(bus.disconnect)
+            await bus.connect()
+            limiter = open_limiter(settings.bus, namespace=hash_token(secret)[:12])
+            opened.push_async_callback(limiter.close)
+            rooms = Rooms(store, bus, settings.tally_interval)
+            await rooms.start()
+            opened.push_async_callback(rooms.stop)
+            devices = Devices(secret)
+            words = WordFilter()
+            sessions = Sessions(store, rooms, devices, settings, limiter, words)
+            live = cls(settings, store, bus, rooms, sessions, devices, admin_hash, words)
+            await live.reload_words()
+            await opened.enter_async_context(bus.subscribe(CONFIG_CHANNEL, live._on_config))
+            live._opened = opened.pop_all()
         return live
 
     async def reload_words(self) -> None:
@@ -117,8 +128,5 @@ class Services:
         return len(self.words.words)
 
     async def stop(self) -> None:
-        await self._config.__aexit__(None, None, None)
-        await self.rooms.stop()
-        await self.sessions.limiter.close()
-        await self.bus.disconnect()
-        await self.store.close()
+        """Close every layer, the last opened first."""
+        await self._opened.aclose()

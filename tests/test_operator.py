@@ -1,7 +1,8 @@
 """What an operator types: commands that must never destroy data they were not meant to touch.
 
-``live demo`` resets only a database that it made itself, and never one that a
-running server holds (issue 18, point 1).
+```live demo`` resets only a database that it made itself, and never one that a
+running server holds (issue 18, point 1); a server that cannot start says so with its
+exit status (point 7).
 """
 
 from __future__ import annotations
@@ -9,7 +10,10 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 from .attack import fetch
 from .conftest import PG, TIMEOUT, LiveServer
@@ -78,3 +82,18 @@ def test_demo_help_names_the_file_it_uses() -> None:
     done = subprocess.run([sys.executable, "-m", "live", "demo", "--help"], capture_output=True,
                           text=True, check=True)
     assert "live-demo.db" in done.stdout and "'live.db'" not in done.stdout
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_start_that_cannot_reach_its_bus_exits_promptly_and_non_zero(tmp_path: Path,
+                                                                       workers: str) -> None:
+    """It used to log "Application startup failed" and never exit (the store's threads kept
+    it alive), and with ``--workers 2`` exit 0 as if stopped on purpose."""
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "live", "serve", "--db", str(tmp_path / "x.db"), "--port", "0",
+         "--bus", "redis://127.0.0.1:1/0", "--workers", workers],
+        capture_output=True, text=True, timeout=TIMEOUT * 2)
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert time.monotonic() - started < 10
+    assert "Application startup failed" in done.stderr
