@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from live.client import Client
+from live.protocol import PROTOCOL
 
 from .driver import Swarms
 from .stats import pct
@@ -117,7 +118,7 @@ class Staller(asyncio.Protocol):
         self.request = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
                         "Connection: Upgrade\r\nSec-WebSocket-Key: ").encode() + KEY + (
                         b"\r\nSec-WebSocket-Version: 13\r\n\r\n")
-        self.hello = frame(b'{"type":"hello"}')
+        self.hello = frame(b'{"type":"hello","protocol":%d}' % PROTOCOL)
         self.closed = asyncio.get_running_loop().create_future()
         self.transport: asyncio.Transport | None = None
 

@@ -16,6 +16,8 @@ import json
 import signal
 import sys
 
+from live.protocol import PROTOCOL
+
 from .viewer import KEY, frame
 
 BURST = b"".join(frame(json.dumps({"type": "ping", "id": i}).encode()) + frame(b"{not json")
@@ -30,7 +32,7 @@ async def flood_once(port: int, path: str, stop: asyncio.Event) -> int:
     # Frames sent before the 101 arrives are lost: uvicorn drops what follows the upgrade
     # request in the same read. So wait for it, or the flood would start as a bad hello.
     await reader.readuntil(b"\r\n\r\n")
-    writer.write(frame(b'{"type":"hello"}'))
+    writer.write(frame(b'{"type":"hello","protocol":%d}' % PROTOCOL))
 
     async def drop_replies() -> None:
         with contextlib.suppress(OSError):

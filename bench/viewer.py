@@ -17,6 +17,8 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
+from live.protocol import PROTOCOL
+
 if TYPE_CHECKING:
     from .swarm import Swarm
 
@@ -108,7 +110,7 @@ class Viewer(asyncio.BufferedProtocol):
                 hello.update(since=self.last, epoch=self.epoch)
             if self.device:
                 hello["device"] = self.device
-            self.send({"type": "hello", **hello})
+            self.send({"type": "hello", "protocol": PROTOCOL, **hello})
         pos, size = 0, len(buf)
         while size - pos >= 2:
             n = buf[pos + 1] & 0x7F

@@ -42,6 +42,7 @@ import asyncpg
 import httpx
 
 from live.client import Client
+from live.protocol import PROTOCOL
 
 ADMIN = "bench-admin-token"
 TAG = b"BENCH#"
@@ -73,7 +74,7 @@ class Viewer(asyncio.Protocol):
         buf = self.tail + data
         if not self.upgraded and b"\r\n\r\n" in buf:
             self.upgraded = True
-            hello = b'{"type":"hello"}'
+            hello = b'{"type":"hello","protocol":%d}' % PROTOCOL
             # A masked text frame with the all-zero key: the payload goes out as is.
             self.transport.write(bytes([0x81, 0x80 | len(hello)]) + bytes(4) + hello)
         if not self.welcomed.done() and b'"welcome"' in buf:

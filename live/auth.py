@@ -40,6 +40,7 @@ class Role(enum.StrEnum):
 
 PERMISSIONS: dict[str, frozenset[Role]] = {
     "ask": frozenset(Role),
+    "mine": frozenset(Role),
     "vote": frozenset(Role),
     "unvote": frozenset(Role),
     **dict.fromkeys(("approve", "reject", "edit", "merge", "hide", "forward", "open", "close",

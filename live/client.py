@@ -20,6 +20,8 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from .protocol import PROTOCOL
+
 JSON = dict[str, Any]
 
 
@@ -77,7 +79,7 @@ class Client:
         self._welcomed = asyncio.get_running_loop().create_future()
         self.close_code = None
         self._reader = asyncio.create_task(self._read(self._ws))
-        frame: JSON = {"type": "hello", **hello}
+        frame: JSON = {"type": "hello", "protocol": PROTOCOL, **hello}
         if self.token:
             frame["token"] = self.token
         if self.device:

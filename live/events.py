@@ -2,7 +2,8 @@
 
 An event is the unit of the session log. It has two audiences: staff see
 ``data``; viewers see ``public`` when it is set (a redacted copy, for example
-a question still waiting for review) and ``data`` otherwise. Both forms keep
+a question still waiting for review) and ``data`` otherwise. Of either, only
+the :data:`RESULTS` travel. Both forms keep
 the same ``seq``, so a viewer's stream has no gaps either. ``private`` never
 leaves the server: who acted, the client's idempotency key, a private contact.
 
@@ -20,6 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 JSON = dict[str, Any]
+
+RESULTS = ("session", "question", "answering", "votes")
+"""What of an event's data travels on the wire: its results (:func:`live.state.with_results`),
+never the instructions beside them, which only :func:`live.state.apply` reads."""
 
 
 _clock: Callable[[], float] = time.time
@@ -82,7 +87,8 @@ class Event:
 
     def to_wire(self, staff: bool) -> JSON:
         data = self.data if staff or self.public is None else self.public
-        return {"seq": self.seq, "type": self.type, "at": self.at, "data": data}
+        return {"seq": self.seq, "type": self.type, "at": self.at,
+                "data": {key: data[key] for key in RESULTS if key in data}}
 
     def frame(self, staff: bool) -> str:
         """The serialised wire form for one audience, computed at most once."""

@@ -17,12 +17,17 @@ from .events import JSON, dumps
 from .exceptions import BadRequest, LiveError
 
 MAX_INT = 2**53
+PROTOCOL = 2
+"""The protocol's version, said by the client in ``hello`` and by the server in ``welcome``.
+2: every event carries its result (the session, the question as the audience may see it), so a
+page of protocol 1, which re-derived them, would show wrong pages; it is refused instead."""
 
 Field = tuple[type | tuple[type, ...], bool, int]
 SCHEMAS: dict[str, dict[str, Field]] = {
-    "hello": {"since": (int, False, MAX_INT), "epoch": (str, False, 64),
+    "hello": {"protocol": (int, False, MAX_INT), "since": (int, False, MAX_INT), "epoch": (str, False, 64),
               "token": (str, False, 200), "device": (str, False, 200), "name": (str, False, 40)},
     "ping": {},
+    "mine": {},
     "ask": {"client_id": (str, True, 64), "text": (str, True, 100_000),
             "name": (str, False, 1000), "contact": (str, False, 200)},
     "vote": {"question_id": (int, True, MAX_INT)},

@@ -25,7 +25,7 @@ from . import metrics
 from .commands import Decision, tally_event
 from .events import Event, NewEvent, OnCommit, Tally
 from .exceptions import LiveError, Unavailable
-from .state import Draft, State, apply
+from .state import Draft, State, apply, with_results
 from .store import SeqConflict, Store
 
 log = logging.getLogger("live.rounds")
@@ -218,7 +218,7 @@ class Rounds:
             for e in decision.events:
                 draft.apply(Event(self.state.session_id, self.state.seq + 1, e.type, e.data, 0,
                                   e.public, e.private))
-            events.extend(decision.events)
+                events.append(with_results(self.state, e))  # what it did, as each may see it
             tally = tally or decision.tally
             outcomes.append((done, decision))
         if not tally:

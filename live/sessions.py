@@ -108,6 +108,8 @@ class Sessions:
             raise Forbidden("forbidden", "您没有权限执行此操作", "Your role may not do this",
                             command=command.type, role=actor.role.value)
         room = await self.rooms.get(session_id)
+        if command.type == "mine":
+            return {"mine": self.mine(await room.settled(), actor.device)}
         args = clean(command.type, command.args, self.settings)
         if command.type in ("vote", "unvote"):
             await self._limit(actor, "vote", self.settings.votes_per_minute,
@@ -181,6 +183,16 @@ class Sessions:
                                      hash_token(tokens["moderator"]))
         return tokens
 
+    def mine(self, state: State, device: str) -> list[JSON]:
+        """Each question ``device`` asked, as its asker sees it, with its receipt number.
+
+        Sent in every ``welcome`` and on request (``mine``): the asker's own view of
+        what they wrote (as it now reads, after an edit) that no public event carries.
+        """
+        return [{**state.questions[qid].to_wire(own=True),
+                 "receipt": self.devices.receipt(state.session_id, qid)}
+                for qid in state.by_device.get(device, ())]
+
     async def receipt(self, receipt: str) -> JSON:
         """What became of a question, for whoever holds its receipt number."""
         parsed = self.devices.parse_receipt(receipt)
@@ -189,7 +201,7 @@ class Sessions:
         session_id, question_id = parsed
         state = await (await self.rooms.get(session_id)).settled()
         q = state.question(question_id)
-        out = q.to_wire()
+        out = q.to_wire()  # a number can be read out over the phone: the outcome, not the text
         out.update(session_id=session_id, session_title=state.info.get("title", ""),
                    receipt=receipt.strip().upper())
         return out

@@ -19,7 +19,7 @@ from copy import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from .events import JSON, Event
+from .events import JSON, Event, NewEvent
 from .exceptions import NotFound
 
 PUBLIC_STATUSES = frozenset({"approved", "answered"})
@@ -69,7 +69,11 @@ class Question:
         return self.status in PUBLIC_STATUSES
 
     def outcome(self) -> JSON:
-        """What anyone may know of how a question ended, without its text."""
+        """What anyone may know of how a question ended, without its text.
+
+        The note is the staff's word to the asker on a decline or a forward: it is
+        written to be read, by the asker and by anyone the outcome is shown to.
+        """
         out: JSON = {"id": self.id, "status": self.status, "asked_at": self.asked_at}
         if self.reason:
             out["reason"] = self.reason
@@ -77,10 +81,18 @@ class Question:
             out["department"] = self.department
         if self.merged_into is not None:
             out["merged_into"] = self.merged_into
+        if self.note and self.status in ("rejected", "forwarded"):
+            out["note"] = self.note
         return out
 
-    def to_wire(self, staff: bool = False) -> JSON:
-        if not staff and not self.public:
+    def to_wire(self, staff: bool = False, own: bool = False) -> JSON:
+        """The question as one audience may see it: the one definition of each view.
+
+        Everyone sees a published question whole and the outcome of any other;
+        its asker (``own``: their device, or their receipt number) also sees what
+        they wrote, as it now reads; staff see everything but private contacts.
+        """
+        if not (staff or own or self.public):
             return self.outcome()
         out = {**self.outcome(), "text": self.text, "name": self.name, "votes": self.votes}
         if self.answer is not None:
@@ -214,6 +226,36 @@ def apply(state: State, event: Event) -> State:
         state.answering = None
     state.seq = event.seq
     return state
+
+
+def with_results(state: State, event: NewEvent) -> NewEvent:
+    """``event`` carrying what it leaves behind, read from ``state`` after it was applied.
+
+    This is how the wire carries results, not instructions: every ``session.*``
+    event carries the whole ``session`` as it now stands, and every ``question.*``
+    event the ``question`` as each audience may now see it (:meth:`Question.to_wire`:
+    staff in ``data``, everyone else in ``public``) and who is ``answering``. A
+    page replaces what it shows by id; what an event *does* stays defined once,
+    in :func:`apply`. Stored with the event, so the bus, a gap fill, a resume from
+    the log and a replay all carry the same result.
+    """
+    data, public = dict(event.data), None if event.public is None else dict(event.public)
+    if event.type.startswith("session."):
+        data["session"] = state.info
+        if public is not None:
+            public["session"] = state.info
+    elif event.type.startswith("question."):
+        qid = data["question"]["id"] if isinstance(data.get("question"), dict) else data.get("id")
+        q = state.questions.get(qid) if isinstance(qid, int) else None
+        data["answering"] = state.answering
+        if q is not None:
+            data["question"] = q.to_wire(staff=True)
+            seen = q.to_wire()
+            if public is not None or seen != data["question"]:
+                public = {**(data if public is None else public), "question": seen}
+        if public is not None:
+            public["answering"] = state.answering
+    return NewEvent(event.type, data, public, event.private)
 
 
 def replay(session_id: int, events: list[Event]) -> State:

@@ -27,7 +27,7 @@ from .auth import DEVICE_COOKIE, Actor, Role, role_for
 from .connection import Outbox, prebuilt_writer
 from .events import dumps, now_ms
 from .exceptions import BadRequest, LiveError, NotFound, RateLimited, Unauthorized
-from .protocol import ack, control, error, parse
+from .protocol import PROTOCOL, ack, control, error, parse
 from .rooms import Room
 from .services import Services
 from .wsconn import WsConnection
@@ -84,6 +84,9 @@ async def endpoint(ws: WsConnection, live: Services, session_id: int) -> None:
         hello = parse(await _hello_text(ws))
         if hello.type != "hello":
             raise BadRequest("hello_expected", "第一条消息必须是 hello", "The first frame must be hello")
+        if hello.args.get("protocol") != PROTOCOL:
+            raise BadRequest("protocol_version", "页面版本已过期，请刷新页面",
+                             "This page is out of date: reload it", expected=PROTOCOL)
         token = hello.args.get("token")
         role = await _staff_role(live, session_id, token) if token else Role.VIEWER
         room = await live.rooms.get(session_id)
@@ -132,11 +135,10 @@ async def _catch_up(ws: WsConnection, live: Services, room: Room, actor: Actor, 
     state = await room.settled()  # from here to the snapshot, nothing may await
     resume = (since is not None and hello.get("epoch") == room.epoch
               and since <= state.seq)
-    mine = [{"id": qid, "status": state.questions[qid].status,
-             "receipt": live.devices.receipt(room.session_id, qid)}
-            for qid in state.by_device.get(actor.device, ())]
+    mine = live.sessions.mine(state, actor.device)
     welcome = control(
-        "welcome", session_id=room.session_id, epoch=room.epoch, role=actor.role.value,
+        "welcome", protocol=PROTOCOL, session_id=room.session_id, epoch=room.epoch,
+        role=actor.role.value,
         device=signed, seq=state.seq, mode="resume" if resume else "snapshot",
         reset=since is not None and not resume, server_time=now_ms(), mine=mine, votes=votes)
     if not resume:

@@ -45,7 +45,7 @@ async def test_full_flow_seen_by_everyone_in_the_same_order(server: LiveServer) 
         await official.request("answer", question_id=q, text="下个月完工。")
         for c in (v1, v2, mod, official):
             answered = await c.wait_for(lambda e: e["type"] == "question.answered")
-            assert answered["data"]["answer"]["text"] == "下个月完工。"
+            assert answered["data"]["question"]["answer"]["text"] == "下个月完工。"
         tally = await v1.wait_for(lambda e: e["type"] == "votes.tallied")
         assert tally["data"]["votes"] == {str(q): 1}
         await asyncio.sleep(0.3)

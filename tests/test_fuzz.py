@@ -23,7 +23,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from live.exceptions import LiveError
-from live.protocol import SCHEMAS, Command, parse
+from live.protocol import PROTOCOL, SCHEMAS, Command, parse
 
 from .attack import full_log, running, state
 from .conftest import TIMEOUT, LiveServer
@@ -90,7 +90,7 @@ def session(srv: LiveServer) -> dict[str, Any]:
 
 async def _open(srv: LiveServer, sid: int, **hello: Any) -> ClientConnection:
     ws = await connect(f"{srv.ws}/ws/{sid}", compression=None, max_size=None, open_timeout=TIMEOUT)
-    await ws.send(json.dumps({"type": "hello", **hello}))
+    await ws.send(json.dumps({"type": "hello", "protocol": PROTOCOL, **hello}))
     await _replies_until(ws, lambda f: f.get("type") == "snapshot")
     return ws
 
@@ -296,7 +296,7 @@ async def test_a_flooder_that_never_answers_the_close_is_disconnected_soon(
                  "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                  "Sec-WebSocket-Version: 13\r\n\r\n".encode())
     received = bytearray(await reader.readuntil(b"\r\n\r\n"))
-    writer.write(_masked(b'{"type":"hello"}'))
+    writer.write(_masked(b'{"type":"hello","protocol":%d}' % PROTOCOL))
 
     async def read_all() -> None:
         with contextlib.suppress(ConnectionError):

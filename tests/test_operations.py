@@ -244,7 +244,7 @@ def test_the_quick_start_demo_stages_last_weeks_episode_on_its_evening(tmp_path:
         qa = [e for e in log if e["type"].startswith("question.")]
         assert all(past["starts_at"] < e["at"] < past["ends_at"] for e in qa)
         assert qa[-1]["at"] - qa[0]["at"] >= 30 * 60_000
-        answers = [e["data"]["answer"]["at"] for e in qa if e["type"] == "question.answered"]
+        answers = [e["data"]["question"]["answer"]["at"] for e in qa if e["type"] == "question.answered"]
         assert answers == [e["at"] for e in qa if e["type"] == "question.answered"]
         transcript = fetch(srv, "GET", f"/api/sessions/{past['id']}/transcript").json()
         assert transcript["answered"] == len(answers) == 3

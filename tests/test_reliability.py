@@ -26,6 +26,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from live.client import ServerError
+from live.protocol import PROTOCOL
 
 from .attack import fetch, full_log, metric, rss_bytes, running, state, write_locked
 from .conftest import TIMEOUT, LiveServer, until
@@ -206,7 +207,7 @@ async def test_stalled_viewers_are_dropped_and_memory_stays_bounded(tmp_path: Pa
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 128 << 10)
                 ws = await connect(f"{srv.ws}/ws/{sid}", sock=sock, max_queue=1, compression=None,
                                    max_size=None, ping_interval=None)
-                await ws.send(json.dumps({"type": "hello"}))
+                await ws.send(json.dumps({"type": "hello", "protocol": PROTOCOL}))
                 await ws.recv()  # welcome; then it never reads again
                 slow.append((sock, ws))
             drops = metric(srv, "live_outbox_drops_total")

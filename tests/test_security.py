@@ -427,7 +427,8 @@ async def test_html_in_every_user_field_comes_back_as_inert_json_text(srv: LiveS
         assert "XSS-7f3a" not in fetch(srv, "GET", page).text, f"{page} rendered user text"
     missing = fetch(srv, "GET", "/api/receipts/" + evil.replace("/", ""))
     assert missing.headers["content-type"] == "application/json" and "<script" not in missing.text
-    assert any("答" + evil == e["data"].get("answer", {}).get("text") for e in full_log(srv, sid))
+    assert any("答" + evil == e["data"].get("question", {}).get("answer", {}).get("text")
+               for e in full_log(srv, sid))
     export = tmp_path / "s.jsonl"
     subprocess.run([sys.executable, "-m", "live", "export", str(sid), str(export), "--db", srv.db],
                    check=True, capture_output=True)

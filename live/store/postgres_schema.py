@@ -6,11 +6,33 @@ turns in one transaction each, and the later ones find nothing left to do.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Awaitable, Callable
+
 import asyncpg
 
+from ..events import Event, dumps
 from .postgres_search import SEARCH_MIGRATION
+from .results import upgraded
 
-MIGRATIONS: tuple[str, ...] = (
+
+async def _with_results(conn: asyncpg.Connection) -> None:
+    """Give an older log its results (:mod:`live.store.results`)."""
+    for (session_id,) in await conn.fetch("SELECT id FROM sessions"):
+        rows = await conn.fetch("SELECT seq, type, data, public, private, at FROM events "
+                                "WHERE session_id=$1 ORDER BY seq", session_id)
+        events = (Event(session_id, r["seq"], r["type"], json.loads(r["data"]), r["at"],
+                        None if r["public"] is None else json.loads(r["public"]),
+                        json.loads(r["private"])) for r in rows)
+        await conn.executemany(
+            "UPDATE events SET data=$1, public=$2 WHERE session_id=$3 AND seq=$4",
+            [(dumps(data), None if public is None else dumps(public), session_id, seq)
+             for seq, data, public in upgraded(session_id, events)])
+
+
+Migration = str | Callable[[asyncpg.Connection], Awaitable[None]]
+
+MIGRATIONS: tuple[Migration, ...] = (
     """
     CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
     CREATE TABLE programmes (
@@ -31,6 +53,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX votes_by_device ON votes (session_id, device);
     """,
     SEARCH_MIGRATION,
+    _with_results,
 )
 
 MIGRATION_LOCK = 0x6C697665  # "live": the advisory lock key that serialises migrations
@@ -51,6 +74,6 @@ async def migrate(conn: asyncpg.Connection) -> int:
             raise SystemExit(f"database schema version {version} is newer than this code "
                              f"({len(MIGRATIONS)}): upgrade live")
         for i, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            await conn.execute(script)
+            await (conn.execute(script) if isinstance(script, str) else script(conn))
             await conn.execute("INSERT INTO schema_version(version) VALUES ($1)", i)
     return len(MIGRATIONS)

@@ -24,6 +24,7 @@ import aiosqlite
 from ..events import JSON, Event, NewEvent, OnCommit, Tally, dumps, now_ms
 from ..exceptions import Conflict
 from .base import SeqConflict, SessionRow
+from .results import upgraded
 from .sqlite_search import SEARCH_MIGRATION, SQLiteArchive
 from .sqlite_writer import GroupWriter
 
@@ -49,7 +50,21 @@ MIGRATIONS: tuple[str, ...] = (
         at INTEGER NOT NULL, PRIMARY KEY (session_id, question_id, device)) WITHOUT ROWID;
     """,
     SEARCH_MIGRATION,
+    "-- events carry their results (protocol 2): written by _with_results",
 )
+
+
+RESULTS_VERSION = 3
+"""The migration that gives an older log its results (:mod:`live.store.results`)."""
+
+
+def _with_results(w: sqlite3.Connection) -> None:
+    for (session_id,) in w.execute("SELECT id FROM sessions").fetchall():
+        rows = w.execute("SELECT seq, type, data, public, private, at FROM events "
+                         "WHERE session_id=? ORDER BY seq", (session_id,)).fetchall()
+        w.executemany("UPDATE events SET data=?, public=? WHERE session_id=? AND seq=?", [
+            (dumps(data), None if public is None else dumps(public), session_id, seq)
+            for seq, data, public in upgraded(session_id, (_event(session_id, r) for r in rows))])
 
 
 VOTE_COUNTS = "SELECT question_id, COUNT(*) FROM votes WHERE session_id=? GROUP BY question_id"
@@ -163,7 +178,17 @@ class SQLiteStore(SQLiteArchive):
     def _migrate(w: sqlite3.Connection) -> None:
         (version,) = w.execute("PRAGMA user_version").fetchone()
         for i, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            w.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version={i}; COMMIT;")
+            if i != RESULTS_VERSION:
+                w.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version={i}; COMMIT;")
+                continue
+            w.execute("BEGIN IMMEDIATE")
+            try:
+                _with_results(w)
+                w.execute(f"PRAGMA user_version={i}")
+                w.execute("COMMIT")
+            except BaseException:
+                w.execute("ROLLBACK")
+                raise
 
     async def close(self) -> None:
         await self.writer.close()

@@ -5,8 +5,9 @@
  * too long), says plainly what happened after ("submitted, waiting for review" with a receipt
  * number), and offers already-answered questions while the citizen types. Each ask carries a
  * random client_id and is resent after a dropped connection, so it is stored exactly once.
- * The citizen's own questions (text and receipt) are kept in localStorage: the server knows
- * which are theirs (welcome.mine) but never sends unreviewed text back to a viewer.
+ * The citizen's own questions come from the server: welcome.mine has this device's view of each
+ * (what they wrote, as it now reads after any edit, with its outcome), asked for again (`mine`)
+ * when one changes; localStorage keeps them across visits and holds a question while it is sent.
  */
 import { errorText, t } from './i18n.js';
 import { randomId } from './live.js';
@@ -44,12 +45,26 @@ export class Asker {
     this.suggestOff = false;
   }
 
-  /** Questions this device asked elsewhere (another tab, or before storage was cleared). */
+  /** The server's own view of each of my questions (welcome.mine), including those asked
+   * elsewhere (another tab, or before storage was cleared). */
   merge(known) {
     for (const m of known || []) {
-      if (!this.mine.some((x) => x.id === m.id)) this.mine.push({ id: m.id, receipt: m.receipt, at: 0 });
+      const entry = this.mine.find((x) => x.id === m.id);
+      if (entry) entry.view = m;
+      else this.mine.push({ id: m.id, receipt: m.receipt, at: 0, view: m });
     }
     this.save();
+  }
+
+  /** One of my questions changed: ask for my own view again (`mine`), since no public event
+   * carries text that is not published (a pending question of mine edited by staff). */
+  async refresh() {
+    try {
+      this.merge((await this.live.request('mine')).mine);
+      this.changed();
+    } catch {
+      /* the public result stands until the next change or reconnect */
+    }
   }
 
   owns(id) {

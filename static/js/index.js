@@ -88,6 +88,7 @@ function showReceipt(r) {
   const extra = [];
   if (r.status === 'rejected') extra.push(t('viewer.reason', { reason: t(`reason.${r.reason || 'other'}`) }));
   if (r.status === 'forwarded') extra.push(t('viewer.forwarded', { dept: r.department || '' }));
+  if (r.note) extra.push(r.note);
   if (r.status === 'pending') extra.push(t('viewer.pending_hint'));
   box.replaceChildren(h('div', { class: 'result' },
     h('p', { class: 'meta' }, h('a', { href: `/s/${r.session_id}` }, r.session_title || ''), ` · ${t('common.receipt')}${r.receipt}`),

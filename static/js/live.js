@@ -11,6 +11,8 @@
  * are kept across a reconnect and sent again instead of failing.
  */
 
+/** The protocol this page speaks (docs/protocol.md); live/protocol.py PROTOCOL, checked by a test. */
+export const PROTOCOL = 2;
 const PING_EVERY = 20000;
 const PONG_WITHIN = 10000;
 const BACKOFF_MIN = 500;
@@ -86,7 +88,7 @@ export class Live {
     this.ws = ws;
     this.welcomed = false;
     ws.onopen = () => {
-      const hello = { type: 'hello' };
+      const hello = { type: 'hello', protocol: PROTOCOL };
       if (this.token) hello.token = this.token;
       const device = storedDevice();
       if (device) hello.device = device;

@@ -1,9 +1,11 @@
 /**
- * A session's state in the browser: the same fold over the event log as live/state.py.
+ * A session's state in the browser: what the server says it is, replaced by id.
  *
- * Every page loads a snapshot and applies events in seq order, so the viewer, the presenter,
- * the moderator and the big screen cannot disagree about what happened. apply() returns the
- * affected question (or null) so pages can highlight or announce exactly what changed.
+ * The server derives every view from its one fold over the log (live/state.py, apply) and each
+ * event carries its result (protocol 2): `session` as it now stands, `question` as this page's
+ * audience may now see it, who is `answering`, and vote counts. So this keeps no rule of what an
+ * event does: it loads a snapshot and replaces what each event says changed. apply() returns
+ * the question an event touched (or null) so pages can highlight or announce exactly that.
  */
 
 export const PUBLIC = new Set(['approved', 'answered']);
@@ -18,71 +20,21 @@ export class Session {
   load(snapshot) {
     this.info = snapshot.session || {};
     this.answering = snapshot.answering ?? null;
-    this.questions = new Map((snapshot.questions || []).map((q) => [q.id, { ...q }]));
+    this.questions = new Map((snapshot.questions || []).map((q) => [q.id, q]));
   }
 
-  /** Fold one event in; returns the question it touched, if any. */
+  /** Take one event's result in; returns the question it touched, if any. */
   apply(e) {
     const d = e.data || {};
-    const q = (id) => this.questions.get(id);
-    switch (e.type) {
-      case 'session.created': case 'session.updated':
-        this.info = { ...this.info, ...d.session };
-        return null;
-      case 'session.opened':
-        this.info = { ...this.info, opened_at: d.at, closed_at: null };
-        return null;
-      case 'session.closed':
-        this.info = { ...this.info, closed_at: d.at };
-        return null;
-      case 'session.extended':
-        this.info = { ...this.info, ends_at: d.ends_at, closed_at: null };
-        return null;
-      case 'session.moderation':
-        this.info = { ...this.info, moderation: d.mode };
-        return null;
-      case 'question.asked': case 'question.approved': {
-        const next = { ...(q(d.question.id) || {}), ...d.question };
-        this.questions.set(next.id, next);
-        return next;
-      }
-      case 'question.answering':
-        this.answering = d.id;
-        return d.id == null ? null : q(d.id) || null;
-      case 'votes.tallied':
-        for (const [id, n] of Object.entries(d.votes || {})) {
-          const item = q(Number(id));
-          if (item) item.votes = n;
-        }
-        return null;
-      default: break;
+    if (d.session) this.info = d.session;
+    if ('answering' in d) this.answering = d.answering;
+    for (const [id, n] of Object.entries(d.votes || {})) {
+      const item = this.questions.get(Number(id));
+      if (item) item.votes = n;
     }
-    const item = q(d.id);
-    if (!item) return null;
-    switch (e.type) {
-      case 'question.rejected':
-        Object.assign(item, { status: 'rejected', reason: d.reason || '', note: d.note || '' });
-        break;
-      case 'question.answered':
-        Object.assign(item, { status: 'answered', answer: d.answer });
-        break;
-      case 'question.edited':
-        if (item.original_text === undefined && item.text !== undefined) item.original_text = item.text;
-        if (item.text !== undefined || PUBLIC.has(item.status)) item.text = d.text;
-        break;
-      case 'question.merged':
-        Object.assign(item, { status: 'merged', into: d.into });
-        break;
-      case 'question.hidden':
-        item.status = 'hidden';
-        break;
-      case 'question.forwarded':
-        Object.assign(item, { status: 'forwarded', department: d.department, note: d.note || '' });
-        break;
-      default: return null;
-    }
-    if (this.answering === item.id && item.status !== 'approved') this.answering = null;
-    return item;
+    if (!d.question) return null;
+    this.questions.set(d.question.id, d.question);
+    return d.question;
   }
 
   /** upcoming, collecting, open or closed at now (ms), exactly as the server decides it. */

@@ -136,7 +136,7 @@ function update(li, q) {
 function outcome(q) {
   const out = [];
   if (q.status === 'rejected') out.push(h('p', { class: 'meta' }, t('viewer.reason', { reason: t(`reason.${q.reason || 'other'}`) }), q.note ? ` · ${q.note}` : ''));
-  if (q.status === 'merged') out.push(h('p', { class: 'meta' }, t('moderator.merged_into', { id: q.into })));
+  if (q.status === 'merged') out.push(h('p', { class: 'meta' }, t('moderator.merged_into', { id: q.merged_into })));
   if (q.status === 'forwarded') out.push(h('p', { class: 'meta' }, t('viewer.forwarded', { dept: q.department || '' }), q.note ? ` · ${q.note}` : ''));
   if (q.answer) out.push(h('p', { class: 'meta' }, `${t('moderator.answer')}${q.answer.text || t(`answer.by_${q.answer.mode || 'text'}`, { name: q.answer.by || '', post: '' })}`));
   return out;

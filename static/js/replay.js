@@ -108,7 +108,7 @@ function announceLatest(from) {
   for (let i = shown - 1; i >= from; i--) {
     const e = events[i];
     if (e.type === 'question.answered') {
-      const q = view.questions.get(e.data.id);
+      const q = view.questions.get(e.data.question.id);
       if (PUBLIC.has(q?.status)) announce(t('viewer.new_answer', { q: q.text || '' }), q.id);
       return;
     }

@@ -9,29 +9,13 @@
  * event falls inside the window at all (a log seeded out of hours), the timeline spans the events.
  */
 
-/** The live window: from the scheduled start (or an earlier opening) to the close (or the end). */
+/** The live window: from the scheduled start (or an earlier opening) to the close (or the end),
+ * as the session stands after the last event (each session event carries it whole). */
 function liveWindow(events) {
-  let start = Infinity;
-  let end = -Infinity;
-  let opened = null;
-  let closed = null;
-  for (const e of events) {
-    const d = e.data || {};
-    if (e.type === 'session.created' || e.type === 'session.updated') {
-      if (d.session?.starts_at != null) start = d.session.starts_at;
-      if (d.session?.ends_at != null) end = d.session.ends_at;
-    } else if (e.type === 'session.opened') {
-      opened = d.at;
-      closed = null;
-    } else if (e.type === 'session.closed') {
-      closed = d.at;
-    } else if (e.type === 'session.extended') {
-      end = d.ends_at;
-      closed = null;
-    }
-  }
-  if (opened != null) start = Math.min(start, opened);
-  return { start, end: closed ?? end };
+  let info = {};
+  for (const e of events) info = e.data?.session || info;
+  return { start: Math.min(info.starts_at ?? Infinity, info.opened_at ?? Infinity),
+    end: info.closed_at ?? info.ends_at ?? -Infinity };
 }
 
 /**
@@ -77,12 +61,12 @@ export function delay(offset, position, speed) {
 export function chapters(events, offsets) {
   const out = new Map();
   events.forEach((e, i) => {
-    const d = e.data || {};
-    if (e.type === 'question.answered' && !out.get(d.id)?.answered) {
-      out.set(d.id, { id: d.id, offset: offsets[i], seq: e.seq, answered: true });
-    } else if ((e.type === 'question.approved' || (e.type === 'question.asked' && d.question?.text !== undefined))
-      && !out.has(d.question.id)) {
-      out.set(d.question.id, { id: d.question.id, offset: offsets[i], seq: e.seq, answered: false });
+    const q = e.data?.question;
+    if (!q) return;
+    if (q.status === 'answered' && !out.get(q.id)?.answered) {
+      out.set(q.id, { id: q.id, offset: offsets[i], seq: e.seq, answered: true });
+    } else if (q.text !== undefined && !out.has(q.id)) {
+      out.set(q.id, { id: q.id, offset: offsets[i], seq: e.seq, answered: false });
     }
   });
   return [...out.values()].sort((a, b) => a.offset - b.offset || a.seq - b.seq);

@@ -49,6 +49,7 @@ function event(e) {
   } else if (own && e.type !== 'question.asked' && e.type !== 'votes.tallied') {
     announce(t('viewer.mine_changed', { status: t(`status.${q.status}`) }));
   }
+  if (own) asker.refresh();
   schedule();
 }
 
@@ -214,14 +215,15 @@ function renderMine() {
   $('#mine').hidden = asker.mine.length === 0;
   const items = [...asker.mine].reverse().map((m) => ({ ...m, id: m.id ?? m.client_id }));
   keyed($('#mine-list'), items, () => h('li', { class: 'q' }), (li, m) => {
-    const q = model.questions.get(m.id);
-    const status = m.sending ? 'sending' : q ? q.status : 'pending';
-    const text = m.text || (q && q.text) || t('viewer.mine_no_text');
+    // The server's own view, with the latest public result over it (status, outcome, answer).
+    const q = m.view || model.questions.has(m.id) ? { ...m.view, ...model.questions.get(m.id) } : null;
+    const status = m.sending ? 'sending' : q?.status || 'pending';
+    const text = q?.text || m.text || t('viewer.mine_no_text');
     li.replaceChildren(
       h('p', { class: 'q-text' }, text),
       h('p', { class: 'meta' }, h('span', { class: 'chip', dataset: { status } }, t(`status.${status}`)),
         m.receipt ? ` ${t('common.receipt')}${m.receipt}` : ''),
-      outcome(q));
+      ...[outcome(q)].filter(Boolean));
   });
 }
 
@@ -232,9 +234,11 @@ function outcome(q) {
     return h('p', { class: 'meta' }, t('viewer.reason', { reason: t(`reason.${q.reason || 'other'}`) }),
       q.note ? ` ${q.note}` : '');
   }
-  if (q.status === 'forwarded') return h('p', { class: 'meta' }, t('viewer.forwarded', { dept: q.department || '' }));
+  if (q.status === 'forwarded') {
+    return h('p', { class: 'meta' }, t('viewer.forwarded', { dept: q.department || '' }), q.note ? ` ${q.note}` : '');
+  }
   if (q.status === 'merged') {
-    return h('p', { class: 'meta' }, h('a', { href: `#q-${q.into}` }, t('viewer.merged_link')));
+    return h('p', { class: 'meta' }, h('a', { href: `#q-${q.merged_into}` }, t('viewer.merged_link')));
   }
   if (q.status === 'answered') return answerBlock(q);
   if (q.status === 'pending') return h('p', { class: 'meta' }, t('viewer.pending_hint'));

@@ -113,7 +113,8 @@ async def test_replay_plays_at_32x_in_order_and_seeks(recorded: Recording, brows
     assert sorted(await texts(page, "#answered-list .q-text")) == sorted(answered)
     await watch.check()
 
-    first_answer = next(e for e in log if e["type"] == "question.answered" and e["data"]["id"] == road)
+    first_answer = next(e for e in log if e["type"] == "question.answered"
+                        and e["data"]["question"]["id"] == road)
     page, watch = await open_page(ctx, f"{http}/s/{sid}/replay#q{road}", live=False)
     await expect(page.locator("#player")).to_have_attribute("data-seq", str(first_answer["seq"]))
     await expect(page.locator(f"#q{road}")).to_have_class("q target")
