@@ -29,7 +29,7 @@ from typing import Any
 
 from .auth import hash_token, new_token
 from .events import Event, dumps, now_ms
-from .state import replay
+from .store.results import upgraded
 
 FORMAT = "live-session"
 VERSION = 1
@@ -133,9 +133,12 @@ def _read(file: str) -> tuple[dict[str, Any], list[Event], list[dict[str, Any]]]
     if len(events) != header["session"]["last_seq"]:
         raise SystemExit(f"{file}: expected {header['session']['last_seq']} events")
     try:
-        replay(0, events)
+        fixed = {seq: (data, public) for seq, data, public in upgraded(0, events)}
     except (KeyError, TypeError, ValueError) as exc:
         raise SystemExit(f"{file}: the event log does not replay: {exc!r}") from None
+    for e in events:  # an export made before protocol 2: its events get their results
+        if e.seq in fixed:
+            e.data, e.public = fixed[e.seq]
     if any(r.get("table") not in ROW_TABLES for r in rows):
         raise SystemExit(f"{file}: rows for an unknown table")
     return header, events, rows

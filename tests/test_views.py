@@ -310,3 +310,33 @@ async def test_an_old_log_is_given_its_results_on_upgrade(backend: Any) -> None:
         assert (log(srv, sid, staff=True), log(srv, sid, staff=False)) == before
     finally:
         await asyncio.to_thread(srv.stop)
+
+
+async def test_an_export_made_before_protocol_2_imports_with_its_results(tmp_path: Path) -> None:
+    import subprocess as sp
+    import sys
+
+    from .attack import full_log, running
+
+    exported, old = tmp_path / "s.jsonl", tmp_path / "old.jsonl"
+    with running(tmp_path, "a.db") as a:
+        s = a.create_session(moderation="pre")
+        async with a.client(s["id"]) as v, a.client(s["id"], token=s["moderator_token"]) as mod:
+            q = (await v.request("ask", client_id="x", text="老格式的问题"))["question_id"]
+            await mod.request("forward", question_id=q, department="区住建局", note="已转交")
+        before = full_log(a, s["id"])
+        sp.run([sys.executable, "-m", "live", "export", str(s["id"]), str(exported), "--db", a.db],
+               check=True, capture_output=True)
+    lines = [json.loads(line) for line in exported.read_text().splitlines()]
+    for line in lines:
+        if line.get("kind") == "event":
+            line["data"] = protocol_1(line["type"], line["data"])
+            line["public"] = protocol_1(line["type"], line["public"])
+    old.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines))
+    with running(tmp_path, "b.db") as b:
+        done = sp.run([sys.executable, "-m", "live", "import", str(old), "--db", b.db],
+                      check=True, capture_output=True, text=True)
+        new_id = int(re.search(r"imported as session (\d+)", done.stdout)[1])  # type: ignore[index]
+        after = full_log(b, new_id)
+    assert [(e["type"], e["data"]) for e in after] == [(e["type"], e["data"]) for e in before]
+    assert after[-1]["data"]["question"]["note"] == "已转交"
