@@ -115,6 +115,9 @@ def parse(text: str) -> Command:
     if not isinstance(obj, dict):
         raise BadRequest("not_an_object", "消息必须是 JSON 对象", "Frame must be a JSON object")
     rid = _request_id(obj)
+    if rid is None and obj.get("id") is not None:  # refused, never run with its reply unmatched
+        raise BadRequest("bad_id", "请求编号无效", "id is a string of at most 64 characters or an "
+                         "integer", field="id")
     if "\\u" in text:
         check_text(obj, re=rid)
     kind = obj.get("type")
