@@ -26,11 +26,14 @@ class Decision:
     ``tally`` asks for one more event after the round's others: the vote counts
     that changed, which the store reads inside the append's own transaction
     (see :meth:`~live.store.base.Store.append` and :func:`tally_event`).
+    ``moves`` carries votes from a merged question to its target in that same
+    transaction, so a merge can never be stored without its votes.
     """
 
     events: list[NewEvent]
     result: JSON
     tally: bool = False
+    moves: tuple[tuple[int, int], ...] = ()
 
 
 def tally_event(shown: dict[int, int], counts: dict[int, int]) -> NewEvent | None:
@@ -148,7 +151,8 @@ def decide(state: State, command: str, args: JSON, device: str, actor: str, now:
             raise Conflict("bad_merge_target", "不能合并到该问题", "Cannot merge into that question",
                            into=target.id)
         return Decision([_staff_event("question.merged", q, {"id": q.id, "into": target.id},
-                                      actor)], {**result, "into": target.id})
+                                      actor)], {**result, "into": target.id}, tally=True,
+                        moves=((q.id, target.id),))
     if command == "hide":
         _require(q, "approved", "answered")
         return Decision([_staff_event("question.hidden", q, {"id": q.id}, actor)], result)

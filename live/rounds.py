@@ -134,12 +134,12 @@ class Rounds:
             events: list[NewEvent] = []
             split = False
             try:
-                outcomes, events, tally = self._decide_all(batch, draft)
+                outcomes, events, tally, moves = self._decide_all(batch, draft)
                 if not events:
                     self._settle()  # nothing drafted (a tally's round): no reader need wait
                 stored = await self.store.append(
                     self.state.session_id, draft.seq, events, info=self._info_if_changed(events),
-                    tally=tally, on_commit=self.at_commit) if events or tally else []
+                    tally=tally, on_commit=self.at_commit, moves=moves) if events or tally else []
             except SeqConflict:
                 self._undo(draft)
                 self._stale = True
@@ -198,14 +198,17 @@ class Rounds:
         return self._draft
 
     def _decide_all(self, batch: list[Pending], draft: Draft) -> tuple[
-            list[tuple[asyncio.Future[Decision], Decision | Exception]], list[NewEvent], Tally | None]:
-        """Decide each request in turn, applying its events to the draft; a tally if one asked.
+            list[tuple[asyncio.Future[Decision], Decision | Exception]], list[NewEvent],
+            Tally | None, list[tuple[int, int]]]:
+        """Decide each request in turn, applying its events to the draft; a tally if one
+        asked, and the votes to move with the round's merges.
 
         The tally's counts are compared with the state all of the round's events
         leave, since its event is stored after them.
         """
         outcomes: list[tuple[asyncio.Future[Decision], Decision | Exception]] = []
         events: list[NewEvent] = []
+        moves: list[tuple[int, int]] = []
         tally = False
         for decide, done in batch:
             if done.done():  # the caller went away before its turn
@@ -220,11 +223,12 @@ class Rounds:
                                   e.public, e.private))
                 events.append(with_results(self.state, e))  # what it did, as each may see it
             tally = tally or decision.tally
+            moves.extend(decision.moves)
             outcomes.append((done, decision))
         if not tally:
-            return outcomes, events, None
+            return outcomes, events, None, moves
         shown = {q.id: q.votes for q in self.state.questions.values()}
-        return outcomes, events, partial(tally_event, shown)
+        return outcomes, events, partial(tally_event, shown), moves
 
     def _undo(self, draft: Draft) -> None:
         """Roll back a draft still open; one settled early drafted nothing, and since

@@ -127,9 +127,6 @@ class Sessions:
         result = dict(decision.result)
         if command.type == "ask":
             result["receipt"] = self.devices.receipt(session_id, result["question_id"])
-        elif command.type == "merge":
-            await self.store.move_votes(session_id, args["question_id"], args["into"])
-            room.tallies.changed()
         return result
 
     def _screen(self, text: str, name: str) -> JSON | None:

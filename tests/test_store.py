@@ -143,7 +143,12 @@ async def test_votes_one_per_device_moved_on_merge(store: Store) -> None:
     assert await store.set_vote(sid, 1, "dev-b", False) is True
     assert await store.set_vote(sid, 1, "dev-b", False) is False
     await store.set_vote(sid, 1, "dev-c", True)
-    await store.move_votes(sid, 1, 2)
+    with pytest.raises(SeqConflict):  # a merge refused for a stale seq moves nothing
+        await store.append(sid, 0, [NewEvent("question.merged", {"id": 1, "into": 2})],
+                           moves=[(1, 2)])
+    assert await store.vote_counts(sid) == {1: 2, 2: 1}
+    await store.append(sid, 1, [NewEvent("question.merged", {"id": 1, "into": 2})],
+                       moves=[(1, 2)])
     assert await store.vote_counts(sid) == {2: 2}
     assert await store.device_votes(sid, "dev-c") == [2]
 

@@ -21,10 +21,14 @@ reply was lost, the event is in the log, and a client's resend with the same
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from ..events import JSON, Event, NewEvent, OnCommit, Tally
+
+Moves = Sequence[tuple[int, int]]
+"""Votes to carry over with an append: ``(from_question, into_question)`` pairs."""
 
 
 class SeqConflict(Exception):
@@ -72,10 +76,13 @@ class Store(Protocol):
 
     async def append(self, session_id: int, expected_seq: int, events: list[NewEvent],
                      info: JSON | None = None, tally: Tally | None = None,
-                     on_commit: OnCommit | None = None) -> list[Event]:
+                     on_commit: OnCommit | None = None, moves: Moves = ()) -> list[Event]:
         """Store ``events`` as ``expected_seq + 1 ...`` in one commit, or raise SeqConflict.
 
         ``info``, when given, replaces the session's listing projection in the same commit.
+        ``moves``, ``(from_question, into_question)`` pairs, carry a merged question's
+        votes over in the same commit, before ``tally`` counts (a device that voted for
+        both counts once): the merge and its votes are stored together or not at all.
         ``tally``, when given, is called in the same transaction with the session's vote
         counts (as :meth:`vote_counts` reads them), and the event it returns is stored
         after ``events``. Why in the transaction: a read of the counts first would be
@@ -96,8 +103,6 @@ class Store(Protocol):
     async def set_vote(self, session_id: int, question_id: int, device: str, on: bool) -> bool:
         """Add or withdraw one device's vote; True if that changed anything."""
 
-    async def move_votes(self, session_id: int, from_question: int, into_question: int) -> None:
-        """Carry a merged question's votes over; a device that voted for both counts once."""
 
     async def vote_counts(self, session_id: int) -> dict[int, int]: ...
 

@@ -34,7 +34,7 @@ import asyncpg
 
 from ..events import JSON, Event, NewEvent, OnCommit, Tally, dumps, now_ms
 from ..exceptions import BadRequest, Conflict, Unavailable
-from .base import SeqConflict, SessionRow
+from .base import Moves, SeqConflict, SessionRow
 from .postgres_schema import migrate
 from .postgres_search import PostgresArchive
 
@@ -205,10 +205,17 @@ class PostgresStore(PostgresArchive):
 
     async def append(self, session_id: int, expected_seq: int, events: list[NewEvent],
                      info: JSON | None = None, tally: Tally | None = None,
-                     on_commit: OnCommit | None = None) -> list[Event]:
+                     on_commit: OnCommit | None = None, moves: Moves = ()) -> list[Event]:
         at = now_ms()
         stored = list(events)
         async with self._tx() as conn:
+            for from_question, into_question in moves:  # rolled back with a SeqConflict
+                await conn.execute(
+                    "INSERT INTO votes SELECT session_id, $1, device, at FROM votes "
+                    "WHERE session_id=$2 AND question_id=$3 ON CONFLICT DO NOTHING",
+                    into_question, session_id, from_question)
+                await conn.execute("DELETE FROM votes WHERE session_id=$1 AND question_id=$2",
+                                   session_id, from_question)
             if tally is not None:
                 extra = tally({q: n for q, n in await conn.fetch(VOTE_COUNTS, session_id)})
                 if extra is not None:
@@ -252,15 +259,6 @@ class PostgresStore(PostgresArchive):
                     "DELETE FROM votes WHERE session_id=$1 AND question_id=$2 AND device=$3",
                     session_id, question_id, device)
         return _count(status) == 1
-
-    async def move_votes(self, session_id: int, from_question: int, into_question: int) -> None:
-        async with self._tx() as conn:
-            await conn.execute(
-                "INSERT INTO votes SELECT session_id, $1, device, at FROM votes "
-                "WHERE session_id=$2 AND question_id=$3 ON CONFLICT DO NOTHING",
-                into_question, session_id, from_question)
-            await conn.execute("DELETE FROM votes WHERE session_id=$1 AND question_id=$2",
-                               session_id, from_question)
 
     async def vote_counts(self, session_id: int) -> dict[int, int]:
         async with self._conn() as conn:

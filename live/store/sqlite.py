@@ -23,7 +23,7 @@ import aiosqlite
 
 from ..events import JSON, Event, NewEvent, OnCommit, Tally, dumps, now_ms
 from ..exceptions import Conflict
-from .base import SeqConflict, SessionRow
+from .base import Moves, SeqConflict, SessionRow
 from .results import upgraded
 from .sqlite_search import SEARCH_MIGRATION, SQLiteArchive
 from .sqlite_writer import GroupWriter
@@ -275,12 +275,18 @@ class SQLiteStore(SQLiteArchive):
 
     async def append(self, session_id: int, expected_seq: int, events: list[NewEvent],
                      info: JSON | None = None, tally: Tally | None = None,
-                     on_commit: OnCommit | None = None) -> list[Event]:
+                     on_commit: OnCommit | None = None, moves: Moves = ()) -> list[Event]:
         at = now_ms()
         listing = None if info is None else dumps(info)
 
         def job(w: sqlite3.Connection) -> list[Event]:
             stored = list(events)
+            for from_question, into_question in moves:  # undone with the job on a SeqConflict
+                w.execute("INSERT OR IGNORE INTO votes SELECT session_id, ?, device, at FROM votes "
+                          "WHERE session_id=? AND question_id=?",
+                          (into_question, session_id, from_question))
+                w.execute("DELETE FROM votes WHERE session_id=? AND question_id=?",
+                          (session_id, from_question))
             if tally is not None:
                 extra = tally(dict(w.execute(VOTE_COUNTS, (session_id,)).fetchall()))
                 if extra is not None:
@@ -319,16 +325,6 @@ class SQLiteStore(SQLiteArchive):
         """One device's vote; a storm of them shares one call of :func:`_set_votes` per round."""
         return await self.writer.run_batched(_set_votes, (session_id, question_id, device, on,
                                                           now_ms()))
-
-    async def move_votes(self, session_id: int, from_question: int, into_question: int) -> None:
-        def job(w: sqlite3.Connection) -> None:
-            w.execute(
-                "INSERT OR IGNORE INTO votes SELECT session_id, ?, device, at FROM votes "
-                "WHERE session_id=? AND question_id=?", (into_question, session_id, from_question))
-            w.execute("DELETE FROM votes WHERE session_id=? AND question_id=?",
-                      (session_id, from_question))
-
-        await self.writer.run(job)
 
     async def vote_counts(self, session_id: int) -> dict[int, int]:
         return dict(await self.r.execute_fetchall(VOTE_COUNTS, (session_id,)))  # type: ignore[arg-type]
