@@ -20,7 +20,8 @@ test client) the extension is simply absent.
 
 The cost of the speed: this reads uvicorn's protocol attributes
 (``transport``, ``writable``, ``close_sent``, ``conn``), which are not a public
-API. uvicorn is pinned below 1.0 in ``pyproject.toml`` and
+API. ``tests/test_contract.py`` checks each of them, uvicorn is pinned in
+``pyproject.toml`` to the releases those checks have passed on, and
 ``tests/test_bench.py`` asserts that the extension is live under ``live serve``,
 so an upgrade that breaks it fails loudly instead of silently going slow.
 Writing whole frames between the websockets state machine's own writes is safe

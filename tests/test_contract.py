@@ -82,3 +82,53 @@ async def test_a_request_with_an_invalid_id_is_refused_not_run(tmp_path: Path) -
                 reply = json.loads(await ws.recv())
                 assert (reply["type"], reply["code"], reply["re"]) == ("error", "bad_id", None)
         assert state(srv, sid)["questions"] == []
+
+
+# uvicorn's private attributes that live.fastws and live.guard rely on ---------------------------
+
+WS_ATTRIBUTES = ("loop", "queue", "writable", "conn", "transport", "handshake_complete",
+                 "close_sent", "disconnected", "read_paused", "close_timer")
+"""Set by ``WebSocketsSansIOProtocol.__init__``; read or replaced by :mod:`live.fastws`."""
+WS_METHODS = ("connection_made", "connection_lost", "data_received", "handle_connect",
+              "send_receive_event_to_app", "send")
+HTTP_ATTRIBUTES = ("loop", "config", "transport", "flow", "cycle")
+"""Set by ``H11Protocol.__init__``; read by :mod:`live.guard`."""
+HTTP_METHODS = ("connection_made", "connection_lost", "on_response_complete",
+                "handle_websocket_upgrade")
+
+
+def test_uvicorn_still_has_what_fastws_and_guard_use() -> None:
+    """Each private attribute and method of uvicorn's protocols that our subclasses use.
+
+    They are not uvicorn's public API, so pyproject.toml pins uvicorn to the releases this
+    (with the server tests that run through both subclasses) has passed on.
+    """
+    import asyncio
+    import inspect
+
+    import uvicorn
+    from uvicorn.protocols.http.h11_impl import H11Protocol, RequestResponseCycle
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+    from uvicorn.server import ServerState
+
+    async def app(scope: object, receive: object, send: object) -> None:
+        raise AssertionError("never called")
+
+    async def made() -> tuple[object, object]:
+        config = uvicorn.Config(app, ws="websockets-sansio", http="h11")
+        config.load()
+        return (WebSocketsSansIOProtocol(config=config, server_state=ServerState(), app_state={}),
+                H11Protocol(config=config, server_state=ServerState(), app_state={}))
+
+    ws, http = asyncio.run(made())
+    for name in WS_ATTRIBUTES:
+        assert hasattr(ws, name), f"uvicorn's WebSocket protocol lost {name}"
+    for name in HTTP_ATTRIBUTES:
+        assert hasattr(http, name), f"uvicorn's h11 protocol lost {name}"
+    for cls, names in ((WebSocketsSansIOProtocol, WS_METHODS), (H11Protocol, HTTP_METHODS)):
+        for name in names:
+            assert callable(getattr(cls, name, None)), f"{cls.__name__}.{name} is gone"
+    handshake = inspect.getsource(WebSocketsSansIOProtocol.handle_connect)
+    assert "self.request = " in handshake and "self.response = " in handshake
+    assert "self.response_complete" in inspect.getsource(RequestResponseCycle.__init__)
+    assert "forwarded_allow_ips" in inspect.signature(uvicorn.Config).parameters
