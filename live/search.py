@@ -1,8 +1,10 @@
 """Search every answered question of every episode, and suggest "already answered?" matches.
 
 The index itself is kept by the store, in the same transaction as the events
-that change it (see :mod:`live.store.sqlite_search`); this module only turns
-what a person typed into a query and ranks what comes back.
+that change it (see :mod:`live.store.index`); this module only turns what a
+person typed into a query and ranks what comes back. Queries are folded as the
+index's keys are (Traditional to Simplified, case), and any punctuation or
+symbol separates terms, so 停車, 「停车」 and 停车/泊位 find what 停车 finds.
 
 *Search* splits the query into terms. Terms of three characters or more go to
 FTS5 (``trigram``: any substring, Chinese or English, case-insensitive); a
@@ -25,6 +27,7 @@ import re
 from .events import JSON
 from .exceptions import BadRequest, NotFound
 from .store import Store
+from .store.index import fold
 
 MIN_PHRASE = 3
 MAX_QUERY = 200
@@ -34,7 +37,8 @@ CANDIDATES = 40
 SUGGEST_LIMIT = 3
 THRESHOLD = 0.2
 
-_SPLIT = re.compile(r"[\s,.;:!?，。；：！？、\"'“”‘’()（）《》【】\[\]<>]+")
+_SPLIT = re.compile(r"[\W_]+")
+"""Anything but letters and digits (any script) separates terms: 「停车」, 停车/泊位, 停车-."""
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP_WORDS = (
@@ -47,14 +51,16 @@ STOP = frozenset(_STOP_WORDS.split())
 
 
 def terms(query: str) -> tuple[list[str], list[str]]:
-    """``(phrases, substrings)``: FTS5 phrases of >= 3 characters, and shorter terms."""
-    words = list(dict.fromkeys(w for w in _SPLIT.split(query.strip()) if w))[:MAX_TERMS]
+    """``(phrases, substrings)``: FTS5 phrases of >= 3 characters, and shorter terms, folded as
+    the index's keys are (停車 finds 停车)."""
+    words = list(dict.fromkeys(w for w in _SPLIT.split(fold(query)) if w))[:MAX_TERMS]
     return ([w for w in words if len(w) >= MIN_PHRASE], [w for w in words if len(w) < MIN_PHRASE])
 
 
 def features(text: str) -> set[str]:
-    """Adjacent Chinese character pairs (or a lone character) and Latin words, minus STOP."""
-    text = text.lower()
+    """Adjacent Chinese character pairs (or a lone character) and Latin words, minus STOP,
+    folded as the index's keys are."""
+    text = fold(text)
     out: set[str] = set()
     for run in _CJK_RUN.findall(text):
         out.update([run] if len(run) == 1 else (run[i:i + 2] for i in range(len(run) - 1)))
@@ -122,8 +128,8 @@ async def suggest(store: Store, session_id: int, raw_query: str | None) -> list[
         raise NotFound("session_not_found", "访谈不存在", "No such session", id=session_id)
     if not wanted:
         return []
-    lowered = text.lower()
-    ranked = sorted(wanted, key=lambda f: (-len(f), lowered.find(f)))[:MAX_FEATURES]
+    folded = fold(text)
+    ranked = sorted(wanted, key=lambda f: (-len(f), folded.find(f)))[:MAX_FEATURES]
     until = row.info.get("starts_at") or 0
     rows = await store.similar_answered(ranked, row.programme_id, until, CANDIDATES)
     scored = sorted(((score(wanted, r["question"], r["answer"]), r) for r in rows),

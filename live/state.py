@@ -239,11 +239,9 @@ def with_results(state: State, event: NewEvent) -> NewEvent:
     in :func:`apply`. Stored with the event, so the bus, a gap fill, a resume from
     the log and a replay all carry the same result.
     """
-    data, public = dict(event.data), None if event.public is None else dict(event.public)
+    data, public = dict(event.data), None
     if event.type.startswith("session."):
         data["session"] = state.info
-        if public is not None:
-            public["session"] = state.info
     elif event.type.startswith("question."):
         qid = data["question"]["id"] if isinstance(data.get("question"), dict) else data.get("id")
         q = state.questions.get(qid) if isinstance(qid, int) else None
@@ -251,10 +249,8 @@ def with_results(state: State, event: NewEvent) -> NewEvent:
         if q is not None:
             data["question"] = q.to_wire(staff=True)
             seen = q.to_wire()
-            if public is not None or seen != data["question"]:
-                public = {**(data if public is None else public), "question": seen}
-        if public is not None:
-            public["answering"] = state.answering
+            if event.public is not None or seen != data["question"]:
+                public = {"question": seen, "answering": state.answering}  # results only
     return NewEvent(event.type, data, public, event.private)
 
 

@@ -207,11 +207,27 @@ async def test_index_is_rebuilt_from_the_log_by_the_migration(server: LiveServer
     archive.server.stop()
     with sqlite3.connect(archive.server.db) as db:
         db.executescript("""
-            DROP TRIGGER events_search; DROP VIEW search_feed; DROP TABLE search_fts;
-            DROP TABLE search_items; DROP TABLE presence; PRAGMA user_version = 1;""")
+            DROP TABLE search_fts; DROP TABLE search_items; DROP TABLE presence;
+            PRAGMA user_version = 1;""")
     await asyncio.to_thread(archive.server.start)
     assert {q: archive.found(q) for q in before} == before
     assert before["停车"] == ["other", "parking"] and before["彩虹桥"] == []
+
+
+async def test_traditional_characters_and_punctuation_find_what_the_plain_query_finds(
+        archive: Archive) -> None:
+    """The index and the query are folded alike (Simplified, case-folded), and any punctuation
+    or symbol separates terms, in /api/search and /api/suggest."""
+    plain = archive.found("停车")
+    assert plain == ["other", "parking"]
+    for query in ("停車", "「停车」", "停车-", "停車。", "《停车》"):
+        assert archive.found(query) == plain, query
+    assert archive.found("停车/泊位") == archive.found("停车 泊位") != []
+    assert archive.found("HOTLINE") == archive.found("hotline") != []
+    rephrased = "晚上回家小区附近停车位太少了，区里会增加车位吗？"
+    traditional = "晚上回家小區附近停車位太少了，區裏會增加車位嗎？"
+    assert [r["question_id"] for r in archive.suggest("late", traditional)] == [
+        r["question_id"] for r in archive.suggest("late", rephrased)] != []
 
 
 async def test_suggestions_for_a_rephrased_question(archive: Archive) -> None:

@@ -20,6 +20,7 @@ import pytest
 from live.commands import tally_event
 from live.events import Event, NewEvent
 from live.exceptions import Conflict, Unavailable
+from live.state import apply, replay, with_results
 from live.store import SeqConflict, Store, open_store
 from live.store.postgres import PostgresStore
 from live.store.postgres_schema import MIGRATIONS
@@ -191,16 +192,26 @@ async def test_a_tally_reads_the_counts_inside_the_append(store: Store) -> None:
     assert [e.seq for e in await store.read(sid, after=last)] == [last + 1, last + 2, last + 3]
 
 
+def resulting(sid: int, log: list[Event], events: list[NewEvent]) -> list[NewEvent]:
+    """``events`` carrying their results, as a room hands them to ``append``."""
+    state = replay(sid, log)
+    out = []
+    for e in events:
+        apply(state, Event(sid, state.seq + 1, e.type, e.data, 0, e.public, e.private))
+        out.append(with_results(state, e))
+    return out
+
+
 async def test_archive_projection_follows_the_log(store: Store) -> None:
     """Search sees answered questions only, in the commit that answered them."""
     sid = await new_session(store)
     row = await store.get_session(sid)
     assert row is not None
-    await store.append(sid, 1, [
+    await store.append(sid, 1, resulting(sid, await store.read(sid), [
         NewEvent("question.asked", asked(1, "小区路灯什么时候修好？")),
         NewEvent("question.asked", asked(2, "路灯太暗了")),
         NewEvent("question.answered", {"id": 1, "answer": {"text": "下个月完工。", "at": 5000}}),
-        NewEvent("question.rejected", {"id": 2})])
+        NewEvent("question.rejected", {"id": 2})]))
     found = await store.search_answered(["路灯什么"], ["完工"], None, 10)
     assert [(r["session_id"], r["question_id"], r["answer"], r["at"]) for r in found] == [
         (sid, 1, "下个月完工。", 5000)]
@@ -278,3 +289,23 @@ async def test_postgres_outage_is_unavailable_and_the_pool_recovers() -> None:
             await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
             await admin.close()
             await store.close()
+
+
+async def test_no_trigger_or_function_reimplements_the_events(store: Store, store_url: str) -> None:
+    """The search index is written from Python (live.store.index); the database holds no second
+    copy of what an event does, which is how the old triggers drifted from ``apply``."""
+    if store_url.startswith("sqlite"):
+        import sqlite3
+
+        with sqlite3.connect(store_url.removeprefix("sqlite:///")) as db:
+            triggers = db.execute("SELECT name, tbl_name FROM sqlite_master "
+                                  "WHERE type = 'trigger'").fetchall()
+        assert {table for _, table in triggers} == {"search_items"}  # only FTS upkeep
+        return
+    conn = await asyncpg.connect(store_url)
+    try:
+        assert await conn.fetch("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal") == []
+        assert await conn.fetch("SELECT proname FROM pg_proc p JOIN pg_namespace n "
+                                "ON n.oid = p.pronamespace WHERE n.nspname = 'public'") == []
+    finally:
+        await conn.close()

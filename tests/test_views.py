@@ -283,7 +283,8 @@ async def test_an_old_log_is_given_its_results_on_upgrade(backend: Any) -> None:
                 old = protocol_1(kind, json.loads(data))
                 old_public = protocol_1(kind, json.loads(public) if public else None)
                 db.execute("UPDATE events SET data=?, public=? WHERE session_id=? AND seq=?",
-                           (json.dumps(old), old_public and json.dumps(old_public), sid, seq))
+                           (json.dumps(old), json.dumps(old_public) if old_public else None,
+                            sid, seq))
             db.execute("PRAGMA user_version=2")
     else:
         conn = await asyncpg.connect(backend.db)
@@ -294,8 +295,8 @@ async def test_an_old_log_is_given_its_results_on_upgrade(backend: Any) -> None:
                 await conn.execute(
                     "UPDATE events SET data=$1, public=$2 WHERE session_id=$3 AND seq=$4",
                     json.dumps(protocol_1(r["type"], json.loads(r["data"]))),
-                    old_public and json.dumps(old_public), sid, r["seq"])
-            await conn.execute("DELETE FROM schema_version WHERE version=3")
+                    json.dumps(old_public) if old_public else None, sid, r["seq"])
+            await conn.execute("DELETE FROM schema_version WHERE version >= 3")
         finally:
             await conn.close()
     srv = await asyncio.to_thread(LiveServer(backend.db, backend.bus, env=backend.env).start)

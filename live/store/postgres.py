@@ -35,7 +35,7 @@ import asyncpg
 from ..events import JSON, Event, NewEvent, OnCommit, Tally, dumps, now_ms
 from ..exceptions import BadRequest, Conflict, Unavailable
 from .base import Moves, SeqConflict, SessionRow
-from .postgres_schema import migrate
+from .postgres_schema import migrate, write_index
 from .postgres_search import PostgresArchive
 
 log = logging.getLogger("live.store.postgres")
@@ -232,6 +232,7 @@ class PostgresStore(PostgresArchive):
                 "INSERT INTO events VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 [_event_row(session_id, seq, e, at)
                  for seq, e in enumerate(stored, start=expected_seq + 1)])
+            await write_index(conn, session_id, stored)
         committed = [Event(session_id, seq, e.type, e.data, at, e.public, e.private)
                      for seq, e in enumerate(stored, start=expected_seq + 1)]
         if on_commit is not None:

@@ -7,12 +7,13 @@ turns in one transaction each, and the later ones find nothing left to do.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
 
-from ..events import Event, dumps
-from .postgres_search import SEARCH_MIGRATION
+from ..events import Event, NewEvent, dumps
+from . import index
+from .postgres_search import INDEX_MIGRATION, INDEX_UPSERT, SEARCH_MIGRATION
 from .results import upgraded
 
 
@@ -28,6 +29,23 @@ async def _with_results(conn: asyncpg.Connection) -> None:
             "UPDATE events SET data=$1, public=$2 WHERE session_id=$3 AND seq=$4",
             [(dumps(data), None if public is None else dumps(public), session_id, seq)
              for seq, data, public in upgraded(session_id, events)])
+
+
+async def _reindex(conn: asyncpg.Connection) -> None:
+    """Rebuild the search index from the log's results, as appends write it."""
+    for (session_id,) in await conn.fetch("SELECT id FROM sessions"):
+        for r in await conn.fetch("SELECT seq, type, data FROM events WHERE session_id=$1 "
+                                  "ORDER BY seq", session_id):
+            await write_index(conn, session_id, [Event(session_id, r["seq"], r["type"],
+                                                       json.loads(r["data"]), 0)])
+
+
+async def write_index(conn: asyncpg.Connection, session_id: int,
+                      events: Sequence[Event | NewEvent]) -> None:
+    """The search rows ``events`` change, in the transaction that stores them."""
+    changed = index.rows(events)
+    if changed:
+        await conn.executemany(INDEX_UPSERT, [(session_id, *r) for r in changed])
 
 
 Migration = str | Callable[[asyncpg.Connection], Awaitable[None]]
@@ -54,6 +72,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     """,
     SEARCH_MIGRATION,
     _with_results,
+    INDEX_MIGRATION,
+    _reindex,
 )
 
 MIGRATION_LOCK = 0x6C697665  # "live": the advisory lock key that serialises migrations

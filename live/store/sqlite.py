@@ -16,6 +16,7 @@ import json
 import os
 import secrets
 import sqlite3
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -23,15 +24,44 @@ import aiosqlite
 
 from ..events import JSON, Event, NewEvent, OnCommit, Tally, dumps, now_ms
 from ..exceptions import Conflict
+from . import index
 from .base import Moves, SeqConflict, SessionRow
 from .results import upgraded
-from .sqlite_search import SEARCH_MIGRATION, SQLiteArchive
+from .sqlite_search import INDEX_MIGRATION, INDEX_UPSERT, SEARCH_MIGRATION, SQLiteArchive
 from .sqlite_writer import GroupWriter
 
 T = TypeVar("T")
 PRAGMAS = ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=5000", "foreign_keys=ON")
 
-MIGRATIONS: tuple[str, ...] = (
+def _with_results(w: sqlite3.Connection) -> None:
+    """Give a log written before protocol 2 its results (:mod:`live.store.results`)."""
+    for (session_id,) in w.execute("SELECT id FROM sessions").fetchall():
+        rows = w.execute("SELECT seq, type, data, public, private, at FROM events "
+                         "WHERE session_id=? ORDER BY seq", (session_id,)).fetchall()
+        w.executemany("UPDATE events SET data=?, public=? WHERE session_id=? AND seq=?", [
+            (dumps(data), None if public is None else dumps(public), session_id, seq)
+            for seq, data, public in upgraded(session_id, (_event(session_id, r) for r in rows))])
+
+
+def _reindex(w: sqlite3.Connection) -> None:
+    """Rebuild the search index from the log's results, as appends write it (:mod:`.index`)."""
+    for (session_id,) in w.execute("SELECT id FROM sessions").fetchall():
+        rows = w.execute("SELECT seq, type, data, public, private, at FROM events "
+                         "WHERE session_id=? ORDER BY seq", (session_id,)).fetchall()
+        for event in (_event(session_id, r) for r in rows):
+            _index(w, session_id, [event])
+
+
+def _index(w: sqlite3.Connection, session_id: int, events: Sequence[Event | NewEvent]) -> None:
+    """The search rows ``events`` change, in the transaction that stores them."""
+    changed = index.rows(events)
+    if changed:
+        w.executemany(INDEX_UPSERT, [(session_id, *r) for r in changed])
+
+
+Migration = str | Callable[[sqlite3.Connection], None]
+
+MIGRATIONS: tuple[Migration, ...] = (
     """
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE programmes (
@@ -50,21 +80,11 @@ MIGRATIONS: tuple[str, ...] = (
         at INTEGER NOT NULL, PRIMARY KEY (session_id, question_id, device)) WITHOUT ROWID;
     """,
     SEARCH_MIGRATION,
-    "-- events carry their results (protocol 2): written by _with_results",
+    _with_results,
+    INDEX_MIGRATION,
+    _reindex,
 )
-
-
-RESULTS_VERSION = 3
-"""The migration that gives an older log its results (:mod:`live.store.results`)."""
-
-
-def _with_results(w: sqlite3.Connection) -> None:
-    for (session_id,) in w.execute("SELECT id FROM sessions").fetchall():
-        rows = w.execute("SELECT seq, type, data, public, private, at FROM events "
-                         "WHERE session_id=? ORDER BY seq", (session_id,)).fetchall()
-        w.executemany("UPDATE events SET data=?, public=? WHERE session_id=? AND seq=?", [
-            (dumps(data), None if public is None else dumps(public), session_id, seq)
-            for seq, data, public in upgraded(session_id, (_event(session_id, r) for r in rows))])
+"""The schema's history, in order: SQL run as one script, or Python run in one transaction."""
 
 
 VOTE_COUNTS = "SELECT question_id, COUNT(*) FROM votes WHERE session_id=? GROUP BY question_id"
@@ -178,12 +198,12 @@ class SQLiteStore(SQLiteArchive):
     def _migrate(w: sqlite3.Connection) -> None:
         (version,) = w.execute("PRAGMA user_version").fetchone()
         for i, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            if i != RESULTS_VERSION:
+            if isinstance(script, str):
                 w.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version={i}; COMMIT;")
                 continue
             w.execute("BEGIN IMMEDIATE")
             try:
-                _with_results(w)
+                script(w)
                 w.execute(f"PRAGMA user_version={i}")
                 w.execute("COMMIT")
             except BaseException:
@@ -305,6 +325,7 @@ class SQLiteStore(SQLiteArchive):
                 w.execute("INSERT INTO events VALUES "
                           + ",".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk)),
                           [x for row in chunk for x in row])
+            _index(w, session_id, stored)
             return [Event(session_id, seq, e.type, e.data, at, e.public, e.private)
                     for seq, e in enumerate(stored, start=expected_seq + 1)]
 

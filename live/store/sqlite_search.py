@@ -1,21 +1,19 @@
 """The archive's tables in SQLite: a search index of every question, and presence samples.
 
-**The index is a projection of the log, kept in the same transaction.** A
-trigger on ``events`` forwards each question event into the view
-``search_feed``, whose ``INSTEAD OF`` triggers fold it into ``search_items``
-(one row per question: its current text, display name, status and latest
-answer). So the index commits or rolls back with the event that changed it:
-a search can never see an answer the log does not hold, nor miss one it does,
-and no Python code on the write path knows the index exists. The migration
-builds the index for an existing log by feeding the old events through the
-same view, in order, so there is one fold, not two. ``search_fts`` is an
-external-content FTS5 table over ``search_items`` with the ``trigram``
-tokenizer (SQLite >= 3.34): Chinese has no spaces, and trigrams find any
-substring of three characters or more. Shorter terms are matched with
+**The index is a projection of the log, kept in the same transaction.** One
+row per question (its text, display name, status, latest answer, and the
+folded keys searches match), written by ``Store.append`` from the events'
+results with :mod:`live.store.index`, in the transaction that stores them: a
+search can never see an answer the log does not hold, nor miss one it does.
+(It used to be kept by triggers that re-implemented each event in SQL, a copy
+of :func:`live.state.apply` that could drift; :data:`INDEX_MIGRATION` drops
+them.) ``search_fts`` is an external-content FTS5 table over the keys with the
+``trigram`` tokenizer (SQLite >= 3.34): Chinese has no spaces, and trigrams
+find any substring of three characters or more. Shorter terms are matched with
 ``instr`` over the answered rows instead (FTS5's own ``LIKE`` fallback for
 short multibyte patterns is unreliable in SQLite 3.40).
 
-Each row mirrors the status :func:`live.state.apply` gives the question, so
+Each row carries the status :func:`live.state.apply` gives the question, so
 only what is public *and* answered is ever returned. The private contact is
 never in any event's ``data``, hence never here.
 
@@ -110,6 +108,46 @@ SEARCH_MIGRATION = """
 """
 """The migration that adds the archive's tables; appended to the store's MIGRATIONS."""
 
+INDEX_MIGRATION = """
+    DROP TRIGGER IF EXISTS events_search;
+    DROP VIEW IF EXISTS search_feed;
+    DROP TABLE IF EXISTS search_fts;
+    DROP TABLE search_items;
+    CREATE TABLE search_items (
+        id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL, question_id INTEGER NOT NULL,
+        name TEXT NOT NULL DEFAULT '', question TEXT NOT NULL DEFAULT '',
+        answer TEXT NOT NULL DEFAULT '', status TEXT NOT NULL DEFAULT 'pending',
+        asked_at INTEGER NOT NULL DEFAULT 0, answered_at INTEGER,
+        question_key TEXT NOT NULL DEFAULT '', answer_key TEXT NOT NULL DEFAULT '',
+        UNIQUE (session_id, question_id));
+    CREATE INDEX search_items_answered ON search_items (status, answered_at);
+    CREATE VIRTUAL TABLE search_fts USING fts5(
+        question_key, answer_key, content='search_items', content_rowid='id', tokenize='trigram');
+    CREATE TRIGGER search_items_ai AFTER INSERT ON search_items BEGIN
+        INSERT INTO search_fts(rowid, question_key, answer_key)
+            VALUES (new.id, new.question_key, new.answer_key);
+    END;
+    CREATE TRIGGER search_items_au AFTER UPDATE OF question_key, answer_key ON search_items BEGIN
+        INSERT INTO search_fts(search_fts, rowid, question_key, answer_key)
+            VALUES ('delete', old.id, old.question_key, old.answer_key);
+        INSERT INTO search_fts(rowid, question_key, answer_key)
+            VALUES (new.id, new.question_key, new.answer_key);
+    END
+"""
+"""The index written from Python (:mod:`live.store.index`): the triggers that re-implemented
+each event's meaning in SQL are dropped, the rows get their folded keys, and the full-text
+index covers the keys. The rows are then rebuilt from the log (``sqlite._reindex``)."""
+
+INDEX_UPSERT = (
+    "INSERT INTO search_items (session_id, question_id, name, question, answer, status, asked_at, "
+    "answered_at, question_key, answer_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (session_id, question_id) DO UPDATE SET name = excluded.name, "
+    "question = excluded.question, answer = excluded.answer, status = excluded.status, "
+    "asked_at = excluded.asked_at, "
+    "answered_at = coalesce(search_items.answered_at, excluded.answered_at), "
+    "question_key = excluded.question_key, answer_key = excluded.answer_key")
+"""One question's row as :func:`live.store.index.row` makes it; the first answer's time stays."""
+
 _ITEM = ("i.session_id, i.question_id, i.name, i.question, i.answer, i.answered_at, "
          "s.programme_id, s.info")
 _FROM = "FROM search_items i JOIN sessions s ON s.id = i.session_id"
@@ -132,13 +170,13 @@ class SQLiteArchive:
                               programme_id: int | None, limit: int) -> list[JSON]:
         """Answered questions holding every phrase (FTS5, >= 3 chars) and every substring.
 
-        Substrings are matched case-insensitively (ASCII) against question or answer.
+        Terms come folded (:func:`live.store.index.fold`) and match the folded keys.
         With phrases, results are ranked by bm25; otherwise newest answer first.
         """
         where, params = ["i.status = 'answered'"], []
         for s in substrings:
-            where.append("(instr(lower(i.question), ?) > 0 OR instr(lower(i.answer), ?) > 0)")
-            params += [s.lower(), s.lower()]
+            where.append("(instr(i.question_key, ?) > 0 OR instr(i.answer_key, ?) > 0)")
+            params += [s, s]
         if programme_id is not None:
             where.append("s.programme_id = ?")
             params.append(programme_id)
@@ -162,8 +200,8 @@ class SQLiteArchive:
         """
         if not features:
             return []
-        q_hits = " + ".join(["(instr(lower(i.question), ?) > 0)"] * len(features))
-        a_hits = " + ".join(["(instr(lower(i.answer), ?) > 0)"] * len(features))
+        q_hits = " + ".join(["(instr(i.question_key, ?) > 0)"] * len(features))
+        a_hits = " + ".join(["(instr(i.answer_key, ?) > 0)"] * len(features))
         sql = (f"SELECT {_ITEM}, 2 * ({q_hits}) + ({a_hits}) AS hits {_FROM} "
                "WHERE i.status = 'answered' AND s.programme_id = ? "
                "AND coalesce(json_extract(s.info, '$.starts_at'), 0) <= ? "

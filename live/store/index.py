@@ -1,0 +1,58 @@
+"""The search index's rows, made in Python from what each event left behind.
+
+One row per question: its text, display name, status, latest answer, when it
+was asked and first answered, and the *keys* that searches match: the text
+folded to Simplified Chinese (OpenCC ``t2s``) and case-folded, so 停車 finds
+停车 and Parking finds parking. Both engines write a round's rows in the
+transaction that stores its events (``Store.append``), from the events'
+results (:func:`live.state.with_results`): so what an event does to the index
+is what it does to the question, defined once in :func:`live.state.apply`,
+and a search can never see an answer the log does not hold, nor miss one it
+does. No trigger or database function re-implements the events any more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import NamedTuple
+
+import opencc
+
+from ..events import JSON, Event, NewEvent
+
+_T2S = opencc.OpenCC("t2s")
+
+
+def fold(text: str) -> str:
+    """What searches compare: Simplified characters, case-folded."""
+    return _T2S.convert(text).casefold()
+
+
+class Row(NamedTuple):
+    question_id: int
+    name: str
+    question: str
+    answer: str
+    status: str
+    asked_at: int
+    answered_at: int | None
+    """When the first answer came (an upsert keeps the first one it saw)."""
+    question_key: str
+    answer_key: str
+
+
+def row(q: JSON) -> Row:
+    """A question as staff see it (so with its text, whatever its status) as an index row."""
+    text, answer = q.get("text", ""), (q.get("answer") or {})
+    return Row(q["id"], q.get("name", ""), text, answer.get("text", ""), q["status"],
+               q.get("asked_at", 0), answer.get("at"), fold(text), fold(answer.get("text", "")))
+
+
+def rows(events: Iterable[Event | NewEvent]) -> list[Row]:
+    """The rows ``events`` change, each as the last of them leaves it."""
+    out: dict[int, Row] = {}
+    for e in events:
+        q = e.data.get("question")
+        if isinstance(q, dict) and "id" in q:
+            out[q["id"]] = row(q)
+    return list(out.values())
