@@ -78,8 +78,9 @@ OWN_HIDDEN = {"original_text", "flags", "handled_by"}
 async def check_every_view_agrees(srv: LiveServer, sid: int, watchers: dict[str, Client],
                                   asker: Client, receipts: dict[int, str]) -> None:
     """The snapshot of each audience == model.js over the logged events == model.js over the
-    live wire events each watcher got; the receipt lookup == the public view; the asker's own
-    view (``mine``) == the staff view less what only staff see."""
+    live wire events each watcher got; the receipt lookup == the public view; the search index
+    holds exactly the answered questions, as they read; the asker's own view (``mine``) == the
+    staff view less what only staff see."""
     seq = snapshot(srv, sid, staff=True)["seq"]
     for c in watchers.values():
         await c.wait_seq(seq)
@@ -94,6 +95,12 @@ async def check_every_view_agrees(srv: LiveServer, sid: int, watchers: dict[str,
         got = httpx.get(f"{srv.http}/api/receipts/{receipts[q['id']]}", timeout=TIMEOUT).json()
         assert {k: v for k, v in got.items()
                 if k not in ("session_id", "session_title", "receipt")} == q, q["id"]
+    found = httpx.get(f"{srv.http}/api/search", params={"q": f"问题{sid}x", "limit": 100},
+                      timeout=TIMEOUT).json()["results"]
+    assert sorted((r["question_id"], r["question"], r["answer"]) for r in found
+                  if r["session_id"] == sid) == [
+        (q["id"], q["text"], q["answer"]["text"]) for q in public["questions"]
+        if q["status"] == "answered"], "the search index differs from the state"
     mine = (await asker.request("mine"))["mine"]
     assert [{k: v for k, v in m.items() if k != "receipt"} for m in mine] == [
         {k: v for k, v in q.items() if k not in OWN_HIDDEN} for q in staff["questions"]]
@@ -134,13 +141,15 @@ async def test_random_commands_leave_every_view_agreeing(server: LiveServer) -> 
                 try:
                     if kind == "ask" or not ids:
                         ack = await asker.request("ask", client_id=f"c{len(ids)}",
-                                                  text=f"问题{len(ids)}·{a}{b}", name=f"市民{b}")
+                                                  text=f"问题{sid}x{len(ids)}·{a}{b}",
+                                                  name=f"市民{b}")
                         receipts[ack["question_id"]] = ack["receipt"]
                     elif kind == "reject":
                         await staff.request("reject", question_id=qid, reason="off_topic",
                                             note=f"说明{a}")
                     elif kind == "edit":
-                        await staff.request("edit", question_id=qid, text=f"改过的问题{a}{b}")
+                        await staff.request("edit", question_id=qid,
+                                            text=f"改过的問題{sid}x{a}{b}")  # Traditional: folded
                     elif kind == "merge":
                         await staff.request("merge", question_id=qid, into=other)
                     elif kind == "forward":
