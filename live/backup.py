@@ -23,7 +23,7 @@ import json
 import os
 import secrets
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -120,18 +120,30 @@ def export_session(db: str, session_id: int, file: str) -> int:
 
 def _read(file: str) -> tuple[dict[str, Any], list[Event], list[dict[str, Any]]]:
     """Parse and check an export: a known header, a log that folds from seq 1 without a gap."""
-    with open(file, encoding="utf-8") as f:
-        lines = [json.loads(line) for line in f if line.strip()]
-    if not lines or lines[0].get("kind") != FORMAT or lines[0].get("version") != VERSION:
+    try:
+        with open(file, encoding="utf-8") as f:
+            lines = [json.loads(line) for line in f if line.strip()]
+    except OSError as exc:
+        raise SystemExit(f"{file}: {exc.strerror}") from None
+    except (UnicodeDecodeError, ValueError):
+        raise SystemExit(f"{file} is not a {FORMAT} export (not JSON lines)") from None
+    if (not lines or not all(isinstance(x, dict) for x in lines)
+            or lines[0].get("kind") != FORMAT or lines[0].get("version") != VERSION):
         raise SystemExit(f"{file} is not a {FORMAT} v{VERSION} export")
     header = lines[0]
-    events = [Event(0, x["seq"], x["type"], x["data"], x["at"], x["public"], x["private"])
-              for x in lines[1:] if x["kind"] == "event"]
-    rows = [x for x in lines[1:] if x["kind"] == "row"]
+    if not all(isinstance(header.get(k), dict) for k in ("session", "programme")):
+        raise SystemExit(f"{file}: the header lacks its session or programme")
+    try:
+        events = [Event(0, x["seq"], x["type"], x["data"], x["at"], x["public"], x["private"])
+                  for x in lines[1:] if x["kind"] == "event"]
+        rows = [x for x in lines[1:] if x["kind"] == "row"]
+        last_seq = header["session"]["last_seq"]
+    except KeyError as exc:
+        raise SystemExit(f"{file}: a line lacks {exc}") from None
     if [e.seq for e in events] != list(range(1, len(events) + 1)):
         raise SystemExit(f"{file}: the event log has a gap or is out of order")
-    if len(events) != header["session"]["last_seq"]:
-        raise SystemExit(f"{file}: expected {header['session']['last_seq']} events")
+    if len(events) != last_seq:
+        raise SystemExit(f"{file}: expected {last_seq} events")
     try:
         fixed = {seq: (data, public) for seq, data, public in upgraded(0, events)}
     except (KeyError, TypeError, ValueError) as exc:
@@ -144,12 +156,14 @@ def _read(file: str) -> tuple[dict[str, Any], list[Event], list[dict[str, Any]]]
     return header, events, rows
 
 
-def import_session(db: str, file: str) -> tuple[int, dict[str, str]]:
+def import_session(db: str, file: str, migrate: Callable[[], None]) -> tuple[int, dict[str, str]]:
     """Add an exported session as a new one; return its id and its new staff tokens.
 
-    The database must exist and be migrated (``live migrate``); the server may be running.
+    ``migrate`` creates or upgrades the schema, called only once the file has been read and
+    checked, so a refused import creates nothing; the server may be running.
     """
     header, events, rows = _read(file)
+    migrate()
     tokens = {"presenter": new_token(), "moderator": new_token()}
     conn = _connect(sqlite_path(db))
     try:
@@ -204,16 +218,30 @@ def add_commands(sub: Any) -> None:
         sub.choices[name].add_argument("--db", help="database (default: LIVE_DB, else live.db)")
 
 
-def run(args: Any, db: str, base: str) -> None:
+def _writable(file: str) -> None:
+    """Refuse, before any work, a destination whose folder does not exist."""
+    folder = Path(file).parent
+    if not folder.is_dir():
+        raise SystemExit(f"{file}: the folder {folder} does not exist")
+
+
+def run(args: Any, db: str, base: str, migrate: Callable[[], None]) -> None:
+    """One of the commands; ``migrate`` creates or upgrades the schema (import only, and only
+    once the file has been read and checked, so a refused import creates nothing)."""
+    sqlite_path(db)
     if args.command == "backup":
+        _writable(args.path)
         counts = backup(db, args.path)
         print(f"backup written: {args.path} ({counts['sessions']} sessions, "
               f"{counts['events']} events; epochs renewed, so clients reset after a restore)")
     elif args.command == "export":
+        _writable(args.file)
         count = export_session(db, args.session_id, args.file)
         print(f"exported session {args.session_id}: {count} events to {args.file}")
     else:
-        sid, tokens = import_session(db, args.file)
+        _read(args.file)
+        migrate()
+        sid, tokens = import_session(db, args.file, migrate)
         print(f"imported as session {sid}. New staff links (shown once):",
               f"  观众 Viewer    : {base}/s/{sid}",
               f"  嘉宾 Presenter : {base}/s/{sid}/presenter#key={tokens['presenter']}",

@@ -38,12 +38,19 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--db", help=_help("db", DEMO_DB if name == "demo" else None))
         if name != "migrate":
             p.add_argument("--host", help=_help("host"))
-            p.add_argument("--port", type=int, help=_help("port"))
+            p.add_argument("--port", type=_port, help=_help("port"))
             p.add_argument("--bus", help=_help("bus"))
             p.add_argument("--workers", type=int, help=_help("workers"))
             p.add_argument("--public-url", dest="public_url", help=_help("public_url"))
     add_commands(sub)
     return parser
+
+
+def _port(text: str) -> int:
+    """A TCP port: uvicorn would take 99999 modulo 65536 and listen somewhere else."""
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0 to 65535)")
+    return int(text)
 
 
 def _help(name: str, default: str | None = None) -> str:
@@ -133,9 +140,7 @@ def main(argv: list[str] | None = None) -> None:
         overrides["db"] = DEMO_DB
     if args.command in ("backup", "export", "import"):
         settings = Settings.from_env(db=args.db)
-        if args.command == "import":
-            asyncio.run(_migrate(settings.db))
-        run(args, settings.db, _base(settings))
+        run(args, settings.db, _base(settings), migrate=lambda: asyncio.run(_migrate(settings.db)))
         return
     settings = Settings.from_env(**overrides)
     if args.command != "migrate":

@@ -8,11 +8,13 @@ exit status (point 7).
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from .attack import fetch
@@ -97,3 +99,68 @@ def test_a_start_that_cannot_reach_its_bus_exits_promptly_and_non_zero(tmp_path:
     assert done.returncode == 3, done.stderr[-2000:]
     assert time.monotonic() - started < 10
     assert "Application startup failed" in done.stderr
+
+
+# Operator input: a one-line error, and nothing created or changed by mistake (point 9) ---------
+
+def run_live(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVE_")}
+    return subprocess.run([sys.executable, "-m", "live", *args], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=TIMEOUT * 2)
+
+
+def test_a_wrong_port_is_refused_not_wrapped_around(tmp_path: Path) -> None:
+    for port in ("99999", "-1", "http"):
+        done = run_live(tmp_path, "serve", "--port", port, "--db", "x.db")
+        assert done.returncode == 2 and "Traceback" not in done.stderr
+        assert "argument --port" in done.stderr.splitlines()[-1], done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_wrong_database_gets_one_line_and_nothing_is_created(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("minutes of the meeting\n" * 50)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for db, words in ((str(notes), "not a SQLite database"),
+                      ("mysql://x/y", "not a store live knows"),
+                      (str(tmp_path / "no" / "such" / "x.db"), "does not exist"),
+                      (str(folder), "not a file"),
+                      ("/proc/live-test.db", "cannot be opened for writing")):
+        one_line_refusal(run_live(tmp_path, "serve", "--db", db, "--port", "0"), words)
+    assert notes.read_text() == "minutes of the meeting\n" * 50
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "notes.txt"]
+    assert list(folder.iterdir()) == []
+
+
+async def test_import_and_export_of_the_wrong_thing_get_one_line(tmp_path: Path) -> None:
+    from .conftest import fresh_pg_database
+
+    (tmp_path / "random.bin").write_bytes(bytes(range(256)) * 8)
+    (tmp_path / "text.txt").write_text("not an export\n")
+    (tmp_path / "other.json").write_text('{"kind": "something else"}\n')
+    (tmp_path / "dir").mkdir()
+    db = tmp_path / "new.db"
+    for file, words in (("random.bin", "not a live-session export"),
+                        ("text.txt", "not a live-session export"),
+                        ("other.json", "not a live-session v1 export"),
+                        ("missing.jsonl", "No such file"), ("dir", "Is a directory")):
+        one_line_refusal(run_live(tmp_path, "import", file, "--db", str(db)), words)
+    assert not db.exists(), "a refused import created a database"
+    srv = LiveServer(str(tmp_path / "live.db")).start()
+    try:
+        sid = srv.create_session()["id"]
+    finally:
+        srv.stop()
+    for command in (("export", str(sid), "missing/s.jsonl"), ("backup", "missing/b.db")):
+        one_line_refusal(run_live(tmp_path, *command, "--db", "live.db"), "does not exist")
+    good = tmp_path / "s.jsonl"
+    assert run_live(tmp_path, "export", str(sid), str(good), "--db", "live.db").returncode == 0
+    async with fresh_pg_database() as url:
+        one_line_refusal(run_live(tmp_path, "import", str(good), "--db", url), "SQLite")
+        conn = await asyncpg.connect(url)
+        try:
+            assert await conn.fetch("SELECT tablename FROM pg_tables "
+                                    "WHERE schemaname = 'public'") == [], "schema made anyway"
+        finally:
+            await conn.close()
