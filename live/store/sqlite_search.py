@@ -140,13 +140,14 @@ index covers the keys. The rows are then rebuilt from the log (``sqlite._reindex
 
 INDEX_UPSERT = (
     "INSERT INTO search_items (session_id, question_id, name, question, answer, status, asked_at, "
-    "answered_at, question_key, answer_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "answered_at, question_key, answer_key) VALUES {rows} "
     "ON CONFLICT (session_id, question_id) DO UPDATE SET name = excluded.name, "
     "question = excluded.question, answer = excluded.answer, status = excluded.status, "
     "asked_at = excluded.asked_at, "
     "answered_at = coalesce(search_items.answered_at, excluded.answered_at), "
     "question_key = excluded.question_key, answer_key = excluded.answer_key")
-"""One question's row as :func:`live.store.index.row` makes it; the first answer's time stays."""
+"""Rows as :func:`live.store.index.row` makes them (``{rows}``: their placeholders); the first
+answer's time stays."""
 
 _ITEM = ("i.session_id, i.question_id, i.name, i.question, i.answer, i.answered_at, "
          "s.programme_id, s.info")
