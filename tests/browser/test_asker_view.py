@@ -21,8 +21,10 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 async def ask(viewer: Page, text: str) -> None:
     if await viewer.locator("#ask-done").is_visible():
         await viewer.get_by_role("button", name="再问一个问题").click()
+    await expect(viewer.get_by_label("您的问题")).to_be_visible()
     await viewer.get_by_label("您的问题").fill(text)
     await viewer.get_by_role("button", name="提交问题").click()
+    await expect(viewer.locator("#ask-done")).to_be_visible()  # this ask's, not the last one's
     await expect(viewer.locator("#ask-done")).to_contain_text("已提交，等待审核")
 
 
