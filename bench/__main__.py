@@ -41,15 +41,16 @@ def plan(scenario: str, quick: bool, sizes: list[int] | None = None) -> list[tup
         sizes = [100] if quick else [1000, 5000, 10000]
         return [(str(n), {"n": n, "events": 5 if quick else 40, "settle": settle}) for n in sizes]
     if scenario == "ingest":
-        return [("", {"clients": 10 if quick else 50, "seconds": 1.0 if quick else 5.0,
-                      "window": 8})]
+        return [("", {"clients": 10 if quick else 50, "seconds": 1.0 if quick else 5.0, "window": 8})]
     if scenario == "votestorm":
         return [(str(n), {"n": n, "settle": settle}) for n in ([100] if quick else [10000])]
     if scenario == "reconnect":
         return [(str(n), {"n": n, "away": 3 if quick else 10}) for n in ([100] if quick else [10000])]
     if scenario == "isolation":
-        return [(str(n), {"n": n, "events": 5 if quick else 40, "settle": settle})
-                for n in ([100] if quick else [2000])]
+        return [
+            (str(n), {"n": n, "events": 5 if quick else 40, "settle": settle})
+            for n in ([100] if quick else [2000])
+        ]
     raise ValueError(scenario)
 
 
@@ -103,8 +104,15 @@ def targets_met(scenario: str, groups: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-async def run_scenario(scenario: str, kinds: list[str], runs: int, quick: bool, swarms: int,
-                       tally: float, sizes: list[int] | None = None) -> dict[str, Any]:
+async def run_scenario(
+    scenario: str,
+    kinds: list[str],
+    runs: int,
+    quick: bool,
+    swarms: int,
+    tally: float,
+    sizes: list[int] | None = None,
+) -> dict[str, Any]:
     run = runner(scenario, swarms, tally)
     if scenario == "ingest":
         kinds = [k for k in kinds if k != "node"]  # node's baseline has no store to compare
@@ -119,26 +127,41 @@ async def run_scenario(scenario: str, kinds: list[str], runs: int, quick: bool, 
         group["raw"] = per_kind
         if BASE in group:
             group["ratio_to_websockets"] = {
-                k: {fig: ratio(s["median"], group[BASE].get(fig, {}).get("median"))
-                    for fig, s in group[k].items()}
-                for k in kinds if k != BASE}
+                k: {
+                    fig: ratio(s["median"], group[BASE].get(fig, {}).get("median"))
+                    for fig, s in group[k].items()
+                }
+                for k in kinds
+                if k != BASE
+            }
         groups[label] = group
-    return {"scenario": scenario, "quick": quick, "runs": runs, "targets_run": kinds,
-            "params": {label: kw for label, kw in plan(scenario, quick, sizes)},
-            "results": groups, "targets": targets_met(scenario, groups),
-            "seconds": round(time.monotonic() - started, 1), "machine": machine()}
+    return {
+        "scenario": scenario,
+        "quick": quick,
+        "runs": runs,
+        "targets_run": kinds,
+        "params": {label: kw for label, kw in plan(scenario, quick, sizes)},
+        "results": groups,
+        "targets": targets_met(scenario, groups),
+        "seconds": round(time.monotonic() - started, 1),
+        "machine": machine(),
+    }
 
 
 def machine() -> dict[str, Any]:
     model = ""
     try:
         with open("/proc/cpuinfo") as f:
-            model = next((line.split(":", 1)[1].strip() for line in f
-                          if line.startswith("model name")), "")
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
     except OSError:
         pass
-    return {"cpu": model, "cores": os.cpu_count(), "kernel": platform.release(),
-            "python": platform.python_version(), "loadavg": os.getloadavg()}
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "loadavg": os.getloadavg(),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -147,38 +170,62 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="small numbers: the CI smoke run")
     parser.add_argument("--runs", type=int, default=1, help="repeat each measurement K times")
     parser.add_argument("--json", action="store_true", help="print JSON only (one object per line)")
-    parser.add_argument("--targets", default=None,
-                        help="comma-separated servers (default: live,websockets and node if installed)")
-    parser.add_argument("--swarms", type=int, default=None,
-                        help="load-generator processes (default 1 in --quick, else 2)")
-    parser.add_argument("--n", default=None,
-                        help="comma-separated viewer counts instead of the scenario's own")
-    parser.add_argument("--tally-interval", type=float, default=0.15,
-                        help="LIVE_TALLY_INTERVAL for the servers (default: the server's 0.15 s)")
-    parser.add_argument("--bus", default="memory",
-                        help="our server's bus, e.g. redis://127.0.0.1:6380/0 behind "
-                             "'python -m bench.delay' (default: memory)")
+    parser.add_argument(
+        "--targets",
+        default=None,
+        help="comma-separated servers (default: live,websockets and node if installed)",
+    )
+    parser.add_argument(
+        "--swarms", type=int, default=None, help="load-generator processes (default 1 in --quick, else 2)"
+    )
+    parser.add_argument(
+        "--n", default=None, help="comma-separated viewer counts instead of the scenario's own"
+    )
+    parser.add_argument(
+        "--tally-interval",
+        type=float,
+        default=0.15,
+        help="LIVE_TALLY_INTERVAL for the servers (default: the server's 0.15 s)",
+    )
+    parser.add_argument(
+        "--bus",
+        default="memory",
+        help="our server's bus, e.g. redis://127.0.0.1:6380/0 behind "
+        "'python -m bench.delay' (default: memory)",
+    )
     args = parser.parse_args(argv)
     LiveTarget.bus = args.bus
-    kinds = (args.targets.split(",") if args.targets
-             else ["live", BASE, *(["node"] if node_available() else [])])
+    kinds = (
+        args.targets.split(",") if args.targets else ["live", BASE, *(["node"] if node_available() else [])]
+    )
     swarms = args.swarms or (1 if args.quick else 2)
     versions = describe(kinds)
     floor = send_floor(100 if args.quick else 10_000)
     for scenario in SCENARIOS if args.scenario == "all" else (args.scenario,):
         sizes = [int(n) for n in args.n.split(",")] if args.n else None
-        result = asyncio.run(run_scenario(scenario, kinds, args.runs, args.quick, swarms,
-                                          args.tally_interval, sizes))
+        result = asyncio.run(
+            run_scenario(scenario, kinds, args.runs, args.quick, swarms, args.tally_interval, sizes)
+        )
         result["versions"] = versions
         result["machine"]["send_floor"] = floor
         result["live_bus"] = args.bus
         if args.json:
             print(json.dumps(result, ensure_ascii=False), flush=True)
         else:
-            print(json.dumps({k: v for k, v in result.items() if k != "results"} | {
-                "results": {g: {k: v for k, v in r.items() if k != "raw"}
-                            for g, r in result["results"].items()}},
-                ensure_ascii=False, indent=1), flush=True)
+            print(
+                json.dumps(
+                    {k: v for k, v in result.items() if k != "results"}
+                    | {
+                        "results": {
+                            g: {k: v for k, v in r.items() if k != "raw"}
+                            for g, r in result["results"].items()
+                        }
+                    },
+                    ensure_ascii=False,
+                    indent=1,
+                ),
+                flush=True,
+            )
     sys.stdout.flush()
 
 

@@ -43,8 +43,7 @@ class Hub:
         self.presence = -1
 
     def append(self, kind: str, data: dict[str, Any]) -> str:
-        frame = dumps({"seq": len(self.log) + 1, "type": kind, "at": int(time.time() * 1000),
-                       "data": data})
+        frame = dumps({"seq": len(self.log) + 1, "type": kind, "at": int(time.time() * 1000), "data": data})
         self.log.append(frame)
         broadcast(self.viewers, frame)
         return frame
@@ -57,9 +56,19 @@ class Hub:
         device = hello.get("device") or f"d{next(self.devices)}"
         since, seq = hello.get("since"), len(self.log)
         resume = since is not None and hello.get("epoch") == self.epoch and since <= seq
-        await ws.send(dumps({"type": "welcome", "session_id": 1, "epoch": self.epoch,
-                             "role": "viewer", "device": device, "seq": seq,
-                             "mode": "resume" if resume else "snapshot"}))
+        await ws.send(
+            dumps(
+                {
+                    "type": "welcome",
+                    "session_id": 1,
+                    "epoch": self.epoch,
+                    "role": "viewer",
+                    "device": device,
+                    "seq": seq,
+                    "mode": "resume" if resume else "snapshot",
+                }
+            )
+        )
         if resume:
             if since < seq:
                 await ws.send("[" + ",".join(self.log[since:]) + "]")
@@ -83,8 +92,13 @@ class Hub:
         kind, rid = msg.get("type"), msg.get("id")
         result: dict[str, Any] = {}
         if kind == "answer":
-            self.append("question.answered", {"id": msg["question_id"], "answer": {
-                "text": msg["text"], "at": int(time.time() * 1000), "by": "李明"}})
+            self.append(
+                "question.answered",
+                {
+                    "id": msg["question_id"],
+                    "answer": {"text": msg["text"], "at": int(time.time() * 1000), "by": "李明"},
+                },
+            )
             result = {"question_id": msg["question_id"]}
         elif kind == "ask":
             qid = next(self.questions)
@@ -109,8 +123,7 @@ class Hub:
                 broadcast(self.viewers, dumps({"type": "presence", "viewers": self.presence}))
             if self.dirty:
                 self.dirty = False
-                self.append("votes.tallied",
-                            {"votes": {str(q): len(v) for q, v in self.votes.items()}})
+                self.append("votes.tallied", {"votes": {str(q): len(v) for q, v in self.votes.items()}})
 
 
 async def main() -> None:
@@ -122,8 +135,9 @@ async def main() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     hub = Hub()
     ticker = asyncio.create_task(hub.tick(args.tally_interval))
-    async with serve(hub.handler, "127.0.0.1", args.port, compression=None, backlog=4096,
-                     ping_interval=20, ping_timeout=20) as server:
+    async with serve(
+        hub.handler, "127.0.0.1", args.port, compression=None, backlog=4096, ping_interval=20, ping_timeout=20
+    ) as server:
         print(f"listening on {args.port}", flush=True)
         await server.serve_forever()
     ticker.cancel()

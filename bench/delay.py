@@ -48,8 +48,9 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, dela
 async def serve(listen: int, host: str, port: int, delay: float) -> None:
     async def connected(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         server_r, server_w = await asyncio.open_connection(host, port)
-        await asyncio.gather(_pipe(client_r, server_w, delay), _pipe(server_r, client_w, delay),
-                             return_exceptions=True)
+        await asyncio.gather(
+            _pipe(client_r, server_w, delay), _pipe(server_r, client_w, delay), return_exceptions=True
+        )
 
     server = await asyncio.start_server(connected, "127.0.0.1", listen)
     async with server:

@@ -28,8 +28,14 @@ class SwarmProcess:
 
     async def start(self) -> None:
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bench.swarm", cwd=ROOT, limit=2**26,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "bench.swarm",
+            cwd=ROOT,
+            limit=2**26,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
         self.reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
@@ -88,15 +94,27 @@ class Swarms:
     async def all(self, cmd: str, **args: Any) -> list[dict[str, Any]]:
         return list(await asyncio.gather(*(p.call(cmd, **args) for p in self.procs)))
 
-    async def connect(self, target: Target, n: int, concurrency: int = 100,
-                      **hello: Any) -> dict[str, Any]:
+    async def connect(self, target: Target, n: int, concurrency: int = 100, **hello: Any) -> dict[str, Any]:
         shares = [n // len(self.procs) + (i < n % len(self.procs)) for i in range(len(self.procs))]
-        replies = await asyncio.gather(*(
-            p.call("connect", host="127.0.0.1", port=target.port, path=target.path, n=share,
-                   concurrency=max(1, concurrency // len(self.procs)), hello=hello)
-            for p, share in zip(self.procs, shares, strict=True) if share))
-        return {"connected": sum(r["connected"] for r in replies),
-                "seconds": max(r["seconds"] for r in replies)}
+        replies = await asyncio.gather(
+            *(
+                p.call(
+                    "connect",
+                    host="127.0.0.1",
+                    port=target.port,
+                    path=target.path,
+                    n=share,
+                    concurrency=max(1, concurrency // len(self.procs)),
+                    hello=hello,
+                )
+                for p, share in zip(self.procs, shares, strict=True)
+                if share
+            )
+        )
+        return {
+            "connected": sum(r["connected"] for r in replies),
+            "seconds": max(r["seconds"] for r in replies),
+        }
 
     async def reset(self) -> None:
         """Forget counters and tags on both sides, before a new series reuses tag numbers."""
@@ -106,6 +124,7 @@ class Swarms:
 
     async def wait_tag(self, tag: int, timeout: float) -> float | None:
         """When the last viewer of every swarm had ``tag``; None if some never did in time."""
+
         async def one(p: SwarmProcess) -> float:
             while tag not in p.tags:
                 p.tag_seen.clear()
@@ -123,8 +142,9 @@ class Swarms:
         tags: dict[int, dict[str, Any]] = {}
         for part in parts:
             for tag, t in part["tags"].items():
-                cur = tags.setdefault(int(tag), {"n": 0, "first": t["first"], "last": t["last"],
-                                                  "medians": []})
+                cur = tags.setdefault(
+                    int(tag), {"n": 0, "first": t["first"], "last": t["last"], "medians": []}
+                )
                 cur["n"] += t["n"]
                 cur["first"] = min(cur["first"], t["first"])
                 cur["last"] = max(cur["last"], t["last"])
@@ -136,10 +156,17 @@ class Swarms:
                 closes[k] = closes.get(k, 0) + v
             for k, v in part["errors"].items():
                 errors[k] = errors.get(k, 0) + v
-        per_second = [p["max_frames_per_viewer_second"] for p in parts
-                      if p["max_frames_per_viewer_second"] is not None]
-        return {"alive": sum(p["alive"] for p in parts), "frames": sum(p["frames"] for p in parts),
-                "missed": sum(p["missed"] for p in parts),
-                "duplicates": sum(p["duplicates"] for p in parts),
-                "resets": sum(p["resets"] for p in parts), "closes": closes, "errors": errors,
-                "tags": tags, "max_frames_per_viewer_second": max(per_second, default=None)}
+        per_second = [
+            p["max_frames_per_viewer_second"] for p in parts if p["max_frames_per_viewer_second"] is not None
+        ]
+        return {
+            "alive": sum(p["alive"] for p in parts),
+            "frames": sum(p["frames"] for p in parts),
+            "missed": sum(p["missed"] for p in parts),
+            "duplicates": sum(p["duplicates"] for p in parts),
+            "resets": sum(p["resets"] for p in parts),
+            "closes": closes,
+            "errors": errors,
+            "tags": tags,
+            "max_frames_per_viewer_second": max(per_second, default=None),
+        }

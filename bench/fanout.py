@@ -54,8 +54,9 @@ async def running(kind: str, questions: int, **kwargs: Any) -> AsyncIterator[tup
         target.stop()
 
 
-async def broadcast_series(target: Target, swarms: Swarms, presenter: Client, qids: list[int],
-                           count: int, timeout: float) -> dict[str, Any]:
+async def broadcast_series(
+    target: Target, swarms: Swarms, presenter: Client, qids: list[int], count: int, timeout: float
+) -> dict[str, Any]:
     """Publish ``count`` answers (revisions, round the question ids), one after another.
 
     Each goes out once the last viewer had the one before; the first :data:`WARMUP`
@@ -70,8 +71,9 @@ async def broadcast_series(target: Target, swarms: Swarms, presenter: Client, qi
         if tag == WARMUP:
             cpu0 = cpu_seconds(target.pid)
         start = time.monotonic()
-        ack = asyncio.create_task(presenter.request("answer", question_id=qid,
-                                                    text=answer_text(tag), timeout=timeout))
+        ack = asyncio.create_task(
+            presenter.request("answer", question_id=qid, text=answer_text(tag), timeout=timeout)
+        )
         last = await swarms.wait_tag(tag, timeout)
         await ack
         if tag >= WARMUP:
@@ -85,12 +87,17 @@ async def broadcast_series(target: Target, swarms: Swarms, presenter: Client, qi
     cpu = cpu_seconds(target.pid) - cpu0
     summary = await swarms.summary()
     delivered = sum(t["n"] for tag, t in summary["tags"].items() if tag >= WARMUP)
-    return {"last_viewer_median_ms": _ms(pct(latencies, 0.5)),
-            "last_viewer_p99_ms": _ms(pct(latencies, 0.99)),
-            "cpu_us_per_frame": cpu / delivered * 1e6 if delivered else None,
-            "broadcasts": count - WARMUP, "incomplete_broadcasts": lost,
-            "delivered": delivered, "missed": summary["missed"],
-            "duplicates": summary["duplicates"], "closes": summary["closes"]}
+    return {
+        "last_viewer_median_ms": _ms(pct(latencies, 0.5)),
+        "last_viewer_p99_ms": _ms(pct(latencies, 0.99)),
+        "cpu_us_per_frame": cpu / delivered * 1e6 if delivered else None,
+        "broadcasts": count - WARMUP,
+        "incomplete_broadcasts": lost,
+        "delivered": delivered,
+        "missed": summary["missed"],
+        "duplicates": summary["duplicates"],
+        "closes": summary["closes"],
+    }
 
 
 def _ms(seconds: float | None) -> float | None:
@@ -98,26 +105,38 @@ def _ms(seconds: float | None) -> float | None:
 
 
 async def fanout(kind: str, n: int, events: int, swarms: int, settle: float) -> dict[str, Any]:
-    async with (running(kind, QUESTIONS) as (target, qids), target.presenter() as presenter,
-                Swarms(swarms) as sw):
+    async with (
+        running(kind, QUESTIONS) as (target, qids),
+        target.presenter() as presenter,
+        Swarms(swarms) as sw,
+    ):
         rss0 = rss_bytes(target.pid)
         connected = await sw.connect(target, n)
         await asyncio.sleep(settle)
         rss1 = rss_bytes(target.pid)
-        result = await broadcast_series(target, sw, presenter, qids, events + WARMUP,
-                                        timeout=max(10.0, n / 500))
-    return {"viewers": connected["connected"], "connect_s": round(connected["seconds"], 2),
-            "rss_kib_per_viewer": (rss1 - rss0) / 1024 / max(1, connected["connected"]),
-            **result}
+        result = await broadcast_series(
+            target, sw, presenter, qids, events + WARMUP, timeout=max(10.0, n / 500)
+        )
+    return {
+        "viewers": connected["connected"],
+        "connect_s": round(connected["seconds"], 2),
+        "rss_kib_per_viewer": (rss1 - rss0) / 1024 / max(1, connected["connected"]),
+        **result,
+    }
 
 
 class Staller(asyncio.Protocol):
     """A viewer that says hello and then never reads again: its receive window fills."""
 
     def __init__(self, path: str, port: int) -> None:
-        self.request = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-                        "Connection: Upgrade\r\nSec-WebSocket-Key: ").encode() + KEY + (
-                        b"\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        self.request = (
+            (
+                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                "Connection: Upgrade\r\nSec-WebSocket-Key: "
+            ).encode()
+            + KEY
+            + (b"\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        )
         self.hello = frame(b'{"type":"hello","protocol":%d}' % PROTOCOL)
         self.closed = asyncio.get_running_loop().create_future()
         self.transport: asyncio.Transport | None = None
@@ -142,8 +161,11 @@ class Staller(asyncio.Protocol):
 async def isolation(kind: str, n: int, events: int, swarms: int, settle: float) -> dict[str, Any]:
     """The same broadcast series twice: clean, then with one staller and one flooder."""
     out: dict[str, Any] = {"viewers": n}
-    async with (running(kind, QUESTIONS) as (target, qids), target.presenter() as presenter,
-                Swarms(swarms) as sw):
+    async with (
+        running(kind, QUESTIONS) as (target, qids),
+        target.presenter() as presenter,
+        Swarms(swarms) as sw,
+    ):
         await sw.connect(target, n)
         await asyncio.sleep(settle)
         clean = await broadcast_series(target, sw, presenter, qids, events + WARMUP, timeout=10)
@@ -153,11 +175,16 @@ async def isolation(kind: str, n: int, events: int, swarms: int, settle: float) 
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sock.setblocking(False)
         await loop.sock_connect(sock, ("127.0.0.1", target.port))
-        _, staller = await loop.create_connection(lambda: Staller(target.path, target.port),
-                                                  sock=sock)
+        _, staller = await loop.create_connection(lambda: Staller(target.path, target.port), sock=sock)
         flooder = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bench.flood", str(target.port), target.path, cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "bench.flood",
+            str(target.port),
+            target.path,
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+        )
         await asyncio.sleep(1.0)
         rss0 = rss_bytes(target.pid)
         started = time.monotonic()
@@ -166,16 +193,22 @@ async def isolation(kind: str, n: int, events: int, swarms: int, settle: float) 
         written, _ = await flooder.communicate()
         flooded, connections = (int(x) for x in (written or b"0 0").split())
         out.update(
-            clean_p99_ms=clean["last_viewer_p99_ms"], clean_median_ms=clean["last_viewer_median_ms"],
-            noisy_p99_ms=noisy["last_viewer_p99_ms"], noisy_median_ms=noisy["last_viewer_median_ms"],
-            p99_vs_clean=(noisy["last_viewer_p99_ms"] / clean["last_viewer_p99_ms"]
-                          if noisy["last_viewer_p99_ms"] and clean["last_viewer_p99_ms"] else None),
+            clean_p99_ms=clean["last_viewer_p99_ms"],
+            clean_median_ms=clean["last_viewer_median_ms"],
+            noisy_p99_ms=noisy["last_viewer_p99_ms"],
+            noisy_median_ms=noisy["last_viewer_median_ms"],
+            p99_vs_clean=(
+                noisy["last_viewer_p99_ms"] / clean["last_viewer_p99_ms"]
+                if noisy["last_viewer_p99_ms"] and clean["last_viewer_p99_ms"]
+                else None
+            ),
             flood_frames_written_per_s=flooded / (time.monotonic() - started),
             flood_connections_per_s=connections / (time.monotonic() - started),
             stalled_viewer_dropped=staller.closed.done(),
             rss_growth_kib=(rss_bytes(target.pid) - rss0) / 1024,
             missed=clean["missed"] + noisy["missed"],
-            incomplete_broadcasts=clean["incomplete_broadcasts"] + noisy["incomplete_broadcasts"])
+            incomplete_broadcasts=clean["incomplete_broadcasts"] + noisy["incomplete_broadcasts"],
+        )
         if staller.transport is not None:
             staller.transport.abort()
     return out

@@ -20,15 +20,22 @@ from live.protocol import PROTOCOL
 
 from .viewer import KEY, frame
 
-BURST = b"".join(frame(json.dumps({"type": "ping", "id": i}).encode()) + frame(b"{not json")
-                 for i in range(50))
+BURST = b"".join(
+    frame(json.dumps({"type": "ping", "id": i}).encode()) + frame(b"{not json") for i in range(50)
+)
 
 
 async def flood_once(port: int, path: str, stop: asyncio.Event) -> int:
     """One connection's flood, until the server closes it or ``stop`` is set."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write((f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                  "Sec-WebSocket-Key: ").encode() + KEY + b"\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    writer.write(
+        (
+            f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: "
+        ).encode()
+        + KEY
+        + b"\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
     # Frames sent before the 101 arrives are lost: uvicorn drops what follows the upgrade
     # request in the same read. So wait for it, or the flood would start as a bad hello.
     await reader.readuntil(b"\r\n\r\n")

@@ -27,15 +27,23 @@ def send_floor(n: int, rounds: int = 10) -> dict[str, Any]:
     """CPU µs per ``send()`` to ``n`` loopback viewers: median and range over ``rounds``."""
     compiler = shutil.which("cc") or shutil.which("gcc")
     if compiler is None:
-        raise RuntimeError("the bench measures the send() floor in C: install a C compiler "
-                           "(apt-get install gcc)")
+        raise RuntimeError(
+            "the bench measures the send() floor in C: install a C compiler (apt-get install gcc)"
+        )
     with tempfile.TemporaryDirectory(prefix="bench-floor-") as tmp:
         binary = Path(tmp) / "floor"
-        for command in ([compiler, "-O2", "-o", str(binary), str(SOURCE)],
-                        [str(binary), str(n), str(rounds)]):
+        for command in (
+            [compiler, "-O2", "-o", str(binary), str(SOURCE)],
+            [str(binary), str(n), str(rounds)],
+        ):
             done = subprocess.run(command, capture_output=True, text=True, timeout=120)
             if done.returncode:
                 raise RuntimeError(f"{' '.join(command)} failed: {done.stderr}")
     per_send = json.loads(done.stdout)["us_per_send"]
-    return {"viewers": n, "rounds": rounds, "us_per_send_median": statistics.median(per_send),
-            "us_per_send_min": min(per_send), "us_per_send_max": max(per_send)}
+    return {
+        "viewers": n,
+        "rounds": rounds,
+        "us_per_send_median": statistics.median(per_send),
+        "us_per_send_min": min(per_send),
+        "us_per_send_max": max(per_send),
+    }

@@ -8,8 +8,7 @@ import json
 import sys
 from typing import Any
 
-SKIP = {"viewers", "clients", "window", "seconds", "broadcasts", "tally_interval_s",
-        "published_while_away"}
+SKIP = {"viewers", "clients", "window", "seconds", "broadcasts", "tally_interval_s", "published_while_away"}
 
 
 def cell(s: dict[str, Any]) -> str:
@@ -30,8 +29,12 @@ def table(result: dict[str, Any]) -> str:
     for label, group in result["results"].items():
         kinds = [k for k in ("live", "websockets", "node") if k in group]
         title = f"### {result['scenario']}" + (f", N = {label}" if label else "")
-        lines += [title, "", "| figure | " + " | ".join(kinds) + " | live / websockets |",
-                  "|---|" + "---|" * (len(kinds) + 1)]
+        lines += [
+            title,
+            "",
+            "| figure | " + " | ".join(kinds) + " | live / websockets |",
+            "|---|" + "---|" * (len(kinds) + 1),
+        ]
         for figure in group["live"]:
             if figure in SKIP:
                 continue
@@ -52,11 +55,18 @@ def main() -> None:
         if line.strip():
             result = json.loads(line)
             floor = result["machine"].get("send_floor")  # absent from results before stop 15
-            about = "" if floor is None else (
-                f" send() floor {floor['us_per_send_median']:.2f} µs [{floor['us_per_send_min']:.2f}-"
-                f"{floor['us_per_send_max']:.2f}] at {floor['viewers']:,}")
-            print(f"<!-- runs={result['runs']} seconds={result['seconds']} "
-                  f"loadavg={result['machine']['loadavg']}{about} -->")
+            about = (
+                ""
+                if floor is None
+                else (
+                    f" send() floor {floor['us_per_send_median']:.2f} µs [{floor['us_per_send_min']:.2f}-"
+                    f"{floor['us_per_send_max']:.2f}] at {floor['viewers']:,}"
+                )
+            )
+            print(
+                f"<!-- runs={result['runs']} seconds={result['seconds']} "
+                f"loadavg={result['machine']['loadavg']}{about} -->"
+            )
             print(table(result))
 
 

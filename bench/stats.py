@@ -20,8 +20,7 @@ def spread(values: list[float | None]) -> dict[str, Any]:
     data = [v for v in values if v is not None]
     if not data:
         return {"median": None, "min": None, "max": None, "runs": len(values)}
-    return {"median": statistics.median(data), "min": min(data), "max": max(data),
-            "runs": len(values)}
+    return {"median": statistics.median(data), "min": min(data), "max": max(data), "runs": len(values)}
 
 
 def ratio(ours: float | None, base: float | None) -> float | None:

@@ -38,8 +38,7 @@ more often than an official answers, and within what a fan-out to 10,000 viewers
 CPU) leaves room for while ten thousand handshakes are served."""
 
 
-async def ingest(kind: str, clients: int, seconds: float, window: int,
-                 swarms: int) -> dict[str, Any]:
+async def ingest(kind: str, clients: int, seconds: float, window: int, swarms: int) -> dict[str, Any]:
     async with running(kind, 20, raise_limits=True) as (target, qids), Swarms(swarms) as sw:
         await sw.connect(target, clients)
         out: dict[str, Any] = {"clients": clients, "window": window, "seconds": seconds}
@@ -53,20 +52,25 @@ async def ingest(kind: str, clients: int, seconds: float, window: int,
             for p in parts:
                 for code, n in p["errors"].items():
                     errors[code] = errors.get(code, 0) + n
-            out.update({f"{name}_per_s": acked / seconds, f"{name}_acked": acked,
-                        f"{name}_refused": errors,
-                        f"{name}_ack_median_ms": _ms(max(p["latency_median"] or 0 for p in parts)),
-                        f"{name}_server_cpu_share": cpu / (seconds + 1.0)})
+            out.update(
+                {
+                    f"{name}_per_s": acked / seconds,
+                    f"{name}_acked": acked,
+                    f"{name}_refused": errors,
+                    f"{name}_ack_median_ms": _ms(max(p["latency_median"] or 0 for p in parts)),
+                    f"{name}_server_cpu_share": cpu / (seconds + 1.0),
+                }
+            )
         if kind == "live":
             out["questions_stored"] = await _stored_questions(target)
-            out["acked_but_missing"] = max(0, out["questions_acked"] + len(qids)
-                                           - out["questions_stored"])
+            out["acked_but_missing"] = max(0, out["questions_acked"] + len(qids) - out["questions_stored"])
     return out
 
 
 async def _stored_questions(target: Target) -> int:
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{target.port}", timeout=60,
-                                 headers={"Authorization": f"Bearer {ADMIN}"}) as http:
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{target.port}", timeout=60, headers={"Authorization": f"Bearer {ADMIN}"}
+    ) as http:
         r = await http.get(f"/api/sessions/{target.session_id}")
         r.raise_for_status()
         return len(r.json()["questions"])
@@ -76,10 +80,12 @@ def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 2)
 
 
-async def votestorm(kind: str, n: int, swarms: int, tally_interval: float,
-                    settle: float) -> dict[str, Any]:
-    async with (running(kind, 1, tally_interval=tally_interval, raise_limits=True) as (target, qids),
-                Swarms(swarms) as sw, target.presenter() as observer):
+async def votestorm(kind: str, n: int, swarms: int, tally_interval: float, settle: float) -> dict[str, Any]:
+    async with (
+        running(kind, 1, tally_interval=tally_interval, raise_limits=True) as (target, qids),
+        Swarms(swarms) as sw,
+        target.presenter() as observer,
+    ):
         await sw.connect(target, n)
         await asyncio.sleep(settle)
         qid = str(qids[0])
@@ -115,23 +121,32 @@ async def votestorm(kind: str, n: int, swarms: int, tally_interval: float,
                 first[int(seq)] = min(a, first.get(int(seq), a))
                 last[int(seq)] = max(b, last.get(int(seq), b))
     out: dict[str, Any] = {
-        "viewers": n, "votes_acked": len(acks), "tally_interval_s": tally_interval,
+        "viewers": n,
+        "votes_acked": len(acks),
+        "tally_interval_s": tally_interval,
         "votes_per_s": len(acks) / (acks[-1] - start) if len(acks) > 1 else None,
         "all_acked_s": round(acks[-1] - start, 3) if acks else None,
         "max_frames_per_viewer_second": summary["max_frames_per_viewer_second"],
-        "tallies": len(tallies), "final_tally": tallies[-1][1] if tallies else None}
+        "tallies": len(tallies),
+        "final_tally": tallies[-1][1] if tallies else None,
+    }
     for name, when in (("out", first), ("presenter", None), ("everywhere", last)):
         lateness = _lateness(acks, tallies, when)
         known = [x for x in lateness if x is not None]
-        out.update({f"tally_{name}_late_median_ms": _ms(pct(known, 0.5)),
-                    f"tally_{name}_late_p99_ms": _ms(pct(known, 0.99)),
-                    f"tally_{name}_late_max_ms": _ms(max(known, default=None)),
-                    f"tally_{name}_never": len(lateness) - len(known)})
+        out.update(
+            {
+                f"tally_{name}_late_median_ms": _ms(pct(known, 0.5)),
+                f"tally_{name}_late_p99_ms": _ms(pct(known, 0.99)),
+                f"tally_{name}_late_max_ms": _ms(max(known, default=None)),
+                f"tally_{name}_never": len(lateness) - len(known),
+            }
+        )
     return out
 
 
-def _lateness(acks: list[float], tallies: list[tuple[int, int, float]],
-              when: dict[int, float] | None) -> list[float | None]:
+def _lateness(
+    acks: list[float], tallies: list[tuple[int, int, float]], when: dict[int, float] | None
+) -> list[float | None]:
     """Per acknowledged vote (the k-th ack in time), ack -> the first tally counting k votes.
 
     ``when`` maps a tally's seq to when it reached the viewers (first or last of
@@ -146,16 +161,16 @@ def _lateness(acks: list[float], tallies: list[tuple[int, int, float]],
 
 
 async def reconnect(kind: str, n: int, swarms: int, away: int = 10) -> dict[str, Any]:
-    async with (running(kind, 5) as (target, qids), Swarms(swarms) as sw,
-                target.presenter() as presenter):
+    async with running(kind, 5) as (target, qids), Swarms(swarms) as sw, target.presenter() as presenter:
         await sw.connect(target, n)
         tag = 0
 
         async def publish() -> None:
             nonlocal tag
             tag += 1
-            await presenter.request("answer", question_id=qids[tag % len(qids)],
-                                    text=answer_text(tag), timeout=60)
+            await presenter.request(
+                "answer", question_id=qids[tag % len(qids)], text=answer_text(tag), timeout=60
+            )
 
         for _ in range(3):
             await publish()
@@ -179,10 +194,16 @@ async def reconnect(kind: str, n: int, swarms: int, away: int = 10) -> dict[str,
         caught = await sw.all("catchup", seq=final, timeout=60)
         summary = await sw.summary()
     lasts = [c["last"] for c in caught if c["last"] is not None]
-    return {"viewers": n, "reconnected": sum(r["reconnected"] for r in returned),
-            "reconnect_failures": sum(r["failures"] for r in returned),
-            "published_while_away": away, "published_while_returning": len(during),
-            "all_caught_up_s": round(max(lasts) - start, 3) if lasts else None,
-            "caught_up": sum(c["caught_up"] for c in caught),
-            "behind": sum(c["behind"] for c in caught), "missed": summary["missed"],
-            "duplicates": summary["duplicates"], "snapshot_instead_of_resume": summary["resets"]}
+    return {
+        "viewers": n,
+        "reconnected": sum(r["reconnected"] for r in returned),
+        "reconnect_failures": sum(r["failures"] for r in returned),
+        "published_while_away": away,
+        "published_while_returning": len(during),
+        "all_caught_up_s": round(max(lasts) - start, 3) if lasts else None,
+        "caught_up": sum(c["caught_up"] for c in caught),
+        "behind": sum(c["behind"] for c in caught),
+        "missed": summary["missed"],
+        "duplicates": summary["duplicates"],
+        "snapshot_instead_of_resume": summary["resets"],
+    }

@@ -57,7 +57,7 @@ class Swarm:
         start = payload.find(TAG)
         while start >= 0:
             end = payload.find(b"#", start + 6)
-            tag = int(payload[start + 6:end])
+            tag = int(payload[start + 6 : end])
             times = self.tags.setdefault(tag, [])
             times.append(now)
             if len(times) == self.alive:
@@ -75,15 +75,23 @@ class Swarm:
         viewer.sent_at = time.monotonic()
         k = viewer.sent = viewer.sent + 1
         if load["kind"] == "ask":
-            viewer.send({"type": "ask", "id": k, "client_id": f"{viewer.i}-{k}",
-                         "text": f"压力测试问题 {viewer.i}-{k}：小区道路什么时候修好？", "name": "测试"})
+            viewer.send(
+                {
+                    "type": "ask",
+                    "id": k,
+                    "client_id": f"{viewer.i}-{k}",
+                    "text": f"压力测试问题 {viewer.i}-{k}：小区道路什么时候修好？",
+                    "name": "测试",
+                }
+            )
         else:
             qids = load["qids"]
             kind = "vote" if k % 2 else "unvote"
             viewer.send({"type": kind, "id": k, "question_id": qids[(k // 2) % len(qids)]})
 
-    async def connect(self, host: str, port: int, path: str, n: int, concurrency: int,
-                      hello: dict[str, Any]) -> dict[str, Any]:
+    async def connect(
+        self, host: str, port: int, path: str, n: int, concurrency: int, hello: dict[str, Any]
+    ) -> dict[str, Any]:
         self.host = f"{host}:{port}".encode()
         self.path = path.encode()
         loop = asyncio.get_running_loop()
@@ -108,8 +116,11 @@ class Swarm:
 
         base = len(self.viewers)
         await asyncio.gather(*(one(base + i) for i in range(n)))
-        return {"connected": len(self.viewers) - base, "retries": dict(failed),
-                "seconds": time.monotonic() - start}
+        return {
+            "connected": len(self.viewers) - base,
+            "retries": dict(failed),
+            "seconds": time.monotonic() - start,
+        }
 
     async def reconnect(self, concurrency: int) -> dict[str, Any]:
         """Every viewer that was dropped comes back with ``since``/``epoch``/``device``."""
@@ -132,12 +143,11 @@ class Swarm:
                         failures += 1
                         if viewer.transport is not None:
                             viewer.transport.abort()
-                await asyncio.sleep(min(0.05 * 2 ** attempt, 2))
+                await asyncio.sleep(min(0.05 * 2**attempt, 2))
             raise ConnectionError("could not reconnect")
 
         self.viewers = list(await asyncio.gather(*(one(v) for v in self.viewers)))
-        return {"reconnected": len(self.viewers), "failures": failures,
-                "seconds": time.monotonic() - start}
+        return {"reconnected": len(self.viewers), "failures": failures, "seconds": time.monotonic() - start}
 
     async def catchup(self, seq: int, timeout: float) -> dict[str, Any]:
         """Wait until every open viewer has event ``seq``; when did the last one get there?"""
@@ -168,15 +178,27 @@ class Swarm:
         tags = {}
         for tag, times in self.tags.items():
             times.sort()
-            tags[tag] = {"n": len(times), "first": times[0], "median": statistics.median(times),
-                         "p99": times[min(len(times) - 1, int(len(times) * 0.99))],
-                         "last": times[-1]}
+            tags[tag] = {
+                "n": len(times),
+                "first": times[0],
+                "median": statistics.median(times),
+                "p99": times[min(len(times) - 1, int(len(times) * 0.99))],
+                "last": times[-1],
+            }
         per_second = max(self.buckets.values(), default=0) if self.buckets is not None else None
-        return {"alive": self.alive, "viewers": len(self.viewers), "frames": self.frames,
-                "missed": self.missed, "duplicates": self.duplicates, "resets": self.resets,
-                "closes": {str(k): v for k, v in self.closes.items()}, "errors": dict(self.errors),
-                "tags": tags, "max_frames_per_viewer_second": per_second,
-                "seqs": Counter(v.last for v in self.viewers if v.open).most_common(3)}
+        return {
+            "alive": self.alive,
+            "viewers": len(self.viewers),
+            "frames": self.frames,
+            "missed": self.missed,
+            "duplicates": self.duplicates,
+            "resets": self.resets,
+            "closes": {str(k): v for k, v in self.closes.items()},
+            "errors": dict(self.errors),
+            "tags": tags,
+            "max_frames_per_viewer_second": per_second,
+            "seqs": Counter(v.last for v in self.viewers if v.open).most_common(3),
+        }
 
     def reset(self) -> None:
         self.frames = self.missed = self.duplicates = self.resets = 0
@@ -192,8 +214,14 @@ class Swarm:
     async def handle(self, cmd: dict[str, Any]) -> dict[str, Any]:
         kind = cmd["cmd"]
         if kind == "connect":
-            return await self.connect(cmd["host"], cmd["port"], cmd["path"], cmd["n"],
-                                      cmd.get("concurrency", 100), cmd.get("hello", {}))
+            return await self.connect(
+                cmd["host"],
+                cmd["port"],
+                cmd["path"],
+                cmd["n"],
+                cmd.get("concurrency", 100),
+                cmd.get("hello", {}),
+            )
         if kind == "summary":
             return self.summary()
         if kind == "reset":
@@ -219,17 +247,26 @@ class Swarm:
         if kind == "load":
             self.ack_latency.clear()
             self.errors.clear()
-            load = self.load = {"kind": cmd["kind"], "qids": cmd.get("qids", []), "acked": 0,
-                                "refused": 0, "until": time.monotonic() + cmd["seconds"]}
+            load = self.load = {
+                "kind": cmd["kind"],
+                "qids": cmd.get("qids", []),
+                "acked": 0,
+                "refused": 0,
+                "until": time.monotonic() + cmd["seconds"],
+            }
             for v in self.viewers:
                 for _ in range(cmd.get("window", 1)):
                     self.request(v, load)
             await asyncio.sleep(cmd["seconds"] + 1.0)
             self.load = None
             lat = sorted(self.ack_latency)
-            return {"acked": load["acked"], "refused": load["refused"], "errors": dict(self.errors),
-                    "latency_median": lat[len(lat) // 2] if lat else None,
-                    "latency_p99": lat[int(len(lat) * 0.99)] if lat else None}
+            return {
+                "acked": load["acked"],
+                "refused": load["refused"],
+                "errors": dict(self.errors),
+                "latency_median": lat[len(lat) // 2] if lat else None,
+                "latency_p99": lat[int(len(lat) * 0.99)] if lat else None,
+            }
         if kind == "drop":
             return self.drop()
         if kind == "reconnect":

@@ -39,8 +39,10 @@ NODE_DIR = ROOT / "bench" / "node"
 TICK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 LIMITS_RAISED = {
-    "LIVE_QUESTIONS_PER_MINUTE": "100000000", "LIVE_QUESTIONS_PER_MINUTE_IP": "100000000",
-    "LIVE_VOTES_PER_MINUTE": "100000000", "LIVE_VOTES_PER_MINUTE_IP": "100000000",
+    "LIVE_QUESTIONS_PER_MINUTE": "100000000",
+    "LIVE_QUESTIONS_PER_MINUTE_IP": "100000000",
+    "LIVE_VOTES_PER_MINUTE": "100000000",
+    "LIVE_VOTES_PER_MINUTE_IP": "100000000",
     "LIVE_FRAMES_PER_SECOND": "100000",
 }
 
@@ -71,8 +73,9 @@ class Target:
 
     name = ""
 
-    def __init__(self, tally_interval: float = 0.15, env: dict[str, str] | None = None,
-                 raise_limits: bool = False) -> None:
+    def __init__(
+        self, tally_interval: float = 0.15, env: dict[str, str] | None = None, raise_limits: bool = False
+    ) -> None:
         self.port = free_port()
         self.tally_interval = tally_interval
         self.raise_limits = raise_limits
@@ -98,8 +101,9 @@ class Target:
         log = (self.tmp / "server.log").open("ab")
         command = self.command()
         env = {**os.environ, **self.env}
-        self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                     env=env, preexec_fn=_raise_nofile, cwd=ROOT)
+        self.proc = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=_raise_nofile, cwd=ROOT
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -149,13 +153,27 @@ class LiveTarget(Target):
     """``--bus`` for our server (``python -m bench --bus``): Redis, to measure the scale-out path."""
 
     def command(self) -> list[str]:
-        self.env.update({"LIVE_ADMIN_TOKEN": ADMIN, "LIVE_LOG_LEVEL": "warning",
-                         "LIVE_TALLY_INTERVAL": str(self.tally_interval),
-                         **(LIMITS_RAISED if self.raise_limits else {}), **self.env})
+        self.env.update(
+            {
+                "LIVE_ADMIN_TOKEN": ADMIN,
+                "LIVE_LOG_LEVEL": "warning",
+                "LIVE_TALLY_INTERVAL": str(self.tally_interval),
+                **(LIMITS_RAISED if self.raise_limits else {}),
+                **self.env,
+            }
+        )
         wrap = os.environ.get("BENCH_LIVE_WRAP")
         head = [sys.executable, wrap] if wrap else [sys.executable, "-m", "live"]
-        return [*head, "serve", "--db", str(self.tmp / "live.db"),
-                "--port", str(self.port), "--bus", self.bus]
+        return [
+            *head,
+            "serve",
+            "--db",
+            str(self.tmp / "live.db"),
+            "--port",
+            str(self.port),
+            "--bus",
+            self.bus,
+        ]
 
     async def ready(self) -> None:
         async with httpx.AsyncClient() as http:
@@ -167,22 +185,36 @@ class LiveTarget(Target):
         tz = ZoneInfo("Asia/Shanghai")
         begin = datetime.now(tz) - timedelta(minutes=10)
         headers = {"Authorization": f"Bearer {ADMIN}"}
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}", headers=headers,
-                                     timeout=30) as http:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{self.port}", headers=headers, timeout=30
+        ) as http:
             r = await http.post("/api/programmes", json={"slug": "bench", "title": "区长在线"})
             r.raise_for_status()
-            r = await http.post("/api/sessions", json={
-                "programme_id": r.json()["id"], "episode": 32, "title": "区长在线 第32期 压力测试",
-                "guest_name": "李明", "guest_post": "副区长", "moderation": "post",
-                "starts_at": begin.isoformat(), "ends_at": (begin + timedelta(hours=3)).isoformat()})
+            r = await http.post(
+                "/api/sessions",
+                json={
+                    "programme_id": r.json()["id"],
+                    "episode": 32,
+                    "title": "区长在线 第32期 压力测试",
+                    "guest_name": "李明",
+                    "guest_post": "副区长",
+                    "moderation": "post",
+                    "starts_at": begin.isoformat(),
+                    "ends_at": (begin + timedelta(hours=3)).isoformat(),
+                },
+            )
             r.raise_for_status()
             self.session_id = r.json()["id"]
         self.token = ADMIN
         ids = []
         async with self.presenter() as admin:
             for i in range(questions):
-                ack = await admin.request("ask", client_id=f"bench-{i}", name="网友",
-                                          text=f"第{i}个问题：小区门口的路什么时候修好？")
+                ack = await admin.request(
+                    "ask",
+                    client_id=f"bench-{i}",
+                    name="网友",
+                    text=f"第{i}个问题：小区门口的路什么时候修好？",
+                )
                 ids.append(ack["question_id"])
         return ids
 
@@ -192,16 +224,25 @@ class LiveTarget(Target):
         import uvicorn
         import websockets
 
-        return (f"uvicorn {uvicorn.__version__} (ws=websockets-sansio, no deflate), "
-                f"starlette {starlette.__version__}, websockets {websockets.__version__}, {_loop()}")
+        return (
+            f"uvicorn {uvicorn.__version__} (ws=websockets-sansio, no deflate), "
+            f"starlette {starlette.__version__}, websockets {websockets.__version__}, {_loop()}"
+        )
 
 
 class WebsocketsTarget(Target):
     name = "websockets"
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "bench.baseline_ws", "--port", str(self.port),
-                "--tally-interval", str(self.tally_interval)]
+        return [
+            sys.executable,
+            "-m",
+            "bench.baseline_ws",
+            "--port",
+            str(self.port),
+            "--tally-interval",
+            str(self.tally_interval),
+        ]
 
     @classmethod
     def version(cls) -> str:
@@ -216,19 +257,24 @@ class NodeTarget(Target):
     def command(self) -> list[str]:
         if not (NODE_DIR / "node_modules" / "ws").is_dir():
             raise RuntimeError(f"node baseline needs `npm install` in {NODE_DIR}")
-        return ["node", str(NODE_DIR / "server.js"), "--port", str(self.port),
-                "--tally-interval", str(self.tally_interval)]
+        return [
+            "node",
+            str(NODE_DIR / "server.js"),
+            "--port",
+            str(self.port),
+            "--tally-interval",
+            str(self.tally_interval),
+        ]
 
     @classmethod
     def version(cls) -> str:
         node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
-        pkg = (NODE_DIR / "node_modules" / "ws" / "package.json")
+        pkg = NODE_DIR / "node_modules" / "ws" / "package.json"
         ws = pkg.read_text().split('"version": "')[1].split('"')[0] if pkg.exists() else "?"
         return f"node {node}, ws {ws}"
 
 
-TARGETS: dict[str, type[Target]] = {"live": LiveTarget, "websockets": WebsocketsTarget,
-                                    "node": NodeTarget}
+TARGETS: dict[str, type[Target]] = {"live": LiveTarget, "websockets": WebsocketsTarget, "node": NodeTarget}
 
 
 def _loop() -> str:

@@ -48,8 +48,24 @@ buffer for every ``recv``, which costs more than the rest of the viewer."""
 
 
 class Viewer(asyncio.BufferedProtocol):
-    __slots__ = ("acks", "buf", "changed_at", "close_code", "device", "epoch", "hello", "i", "last",
-                 "open", "sent", "sent_at", "swarm", "transport", "upgraded", "welcomed")
+    __slots__ = (
+        "acks",
+        "buf",
+        "changed_at",
+        "close_code",
+        "device",
+        "epoch",
+        "hello",
+        "i",
+        "last",
+        "open",
+        "sent",
+        "sent_at",
+        "swarm",
+        "transport",
+        "upgraded",
+        "welcomed",
+    )
 
     def __init__(self, swarm: Swarm, i: int, hello: dict[str, Any]) -> None:
         self.swarm = swarm
@@ -75,7 +91,8 @@ class Viewer(asyncio.BufferedProtocol):
         self.transport.write(  # type: ignore[union-attr]
             b"GET " + s.path + b" HTTP/1.1\r\nHost: " + s.host + b"\r\nUpgrade: websocket\r\n"
             b"Connection: Upgrade\r\nSec-WebSocket-Key: " + KEY + b"\r\n"
-            b"Sec-WebSocket-Version: 13\r\n\r\n")
+            b"Sec-WebSocket-Version: 13\r\n\r\n"
+        )
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.open:
@@ -104,7 +121,7 @@ class Viewer(asyncio.BufferedProtocol):
                 self.transport.close()  # type: ignore[union-attr]
                 return
             self.upgraded = True
-            buf = buf[end + 4:]
+            buf = buf[end + 4 :]
             hello = dict(self.hello)
             if self.epoch is not None:
                 hello.update(since=self.last, epoch=self.epoch)
@@ -118,14 +135,14 @@ class Viewer(asyncio.BufferedProtocol):
             if n == 126:
                 if size - pos < 4:
                     break
-                n, head = int.from_bytes(buf[pos + 2:pos + 4], "big"), 4
+                n, head = int.from_bytes(buf[pos + 2 : pos + 4], "big"), 4
             elif n == 127:
                 if size - pos < 10:
                     break
-                n, head = int.from_bytes(buf[pos + 2:pos + 10], "big"), 10
+                n, head = int.from_bytes(buf[pos + 2 : pos + 10], "big"), 10
             if size - pos < head + n:
                 break
-            self.on_frame(buf[pos] & 0x0F, buf[pos + head:pos + head + n])
+            self.on_frame(buf[pos] & 0x0F, buf[pos + head : pos + head + n])
             pos += head + n
         self.buf = buf[pos:] if pos < size else b""
 

@@ -26,8 +26,7 @@ QUESTIONS = [
 
 
 def _words(n: int, rng: random.Random) -> list[str]:
-    return ["".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(rng.randint(2, 5)))
-            for _ in range(n)]
+    return ["".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(rng.randint(2, 5))) for _ in range(n)]
 
 
 def _time(fn, text: str, repeat: int) -> float:  # type: ignore[no-untyped-def]
@@ -63,8 +62,12 @@ def main() -> None:
             "naive_loop_us": round(statistics.median(base), 1),
             "ratio_to_naive": round(statistics.median(ours) / statistics.median(base), 4),
         }
-    print(json.dumps({"scenario": "wordfilter", "words": len(words), "runs": args.runs,
-                      "per_question": results}, ensure_ascii=False))
+    print(
+        json.dumps(
+            {"scenario": "wordfilter", "words": len(words), "runs": args.runs, "per_question": results},
+            ensure_ascii=False,
+        )
+    )
 
 
 if __name__ == "__main__":

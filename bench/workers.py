@@ -46,18 +46,25 @@ from live.protocol import PROTOCOL
 
 ADMIN = "bench-admin-token"
 TAG = b"BENCH#"
-ENV = {"LIVE_ADMIN_TOKEN": ADMIN, "LIVE_LOG_LEVEL": "warning", "LIVE_PING_INTERVAL": "3600",
-       "LIVE_PING_TIMEOUT": "3600", "LIVE_QUESTIONS_PER_MINUTE_IP": "100000000",
-       "LIVE_FRAMES_PER_SECOND": "100000"}
+ENV = {
+    "LIVE_ADMIN_TOKEN": ADMIN,
+    "LIVE_LOG_LEVEL": "warning",
+    "LIVE_PING_INTERVAL": "3600",
+    "LIVE_PING_TIMEOUT": "3600",
+    "LIVE_QUESTIONS_PER_MINUTE_IP": "100000000",
+    "LIVE_FRAMES_PER_SECOND": "100000",
+}
 
 
 class Viewer(asyncio.Protocol):
     """One idle phone: says hello, then notes when each tagged answer reached it."""
 
     def __init__(self, host: str, session_id: int, seen: dict[int, list[float]]) -> None:
-        self.request = (f"GET /ws/{session_id} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
-                        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                        "Sec-WebSocket-Version: 13\r\n\r\n").encode()
+        self.request = (
+            f"GET /ws/{session_id} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
         self.seen = seen
         self.tail = b""
         self.upgraded = False
@@ -84,9 +91,9 @@ class Viewer(asyncio.Protocol):
             end = buf.find(b"#", i + len(TAG))
             if end < 0:
                 break
-            self.seen.setdefault(int(buf[i + len(TAG):end]), []).append(now)
+            self.seen.setdefault(int(buf[i + len(TAG) : end]), []).append(now)
             start = end + 1
-        self.tail = buf[max(start, len(buf) - 24):]
+        self.tail = buf[max(start, len(buf) - 24) :]
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -121,9 +128,24 @@ async def server(workers: int, db: str, redis: str, log: Path) -> AsyncIterator[
     port = free_port()
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "live", "serve", "--workers", str(workers), "--db", db,
-             "--bus", redis, "--port", str(port)], env={**os.environ, **ENV},
-            stdout=out, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "live",
+                "serve",
+                "--workers",
+                str(workers),
+                "--db",
+                db,
+                "--bus",
+                redis,
+                "--port",
+                str(port),
+            ],
+            env={**os.environ, **ENV},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(600):
@@ -143,16 +165,22 @@ def create_session(base: str) -> tuple[int, str]:
     now = datetime.now(ZoneInfo("Asia/Shanghai"))
     with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30) as h:
         pid = h.post("/api/programmes", json={"slug": "bench", "title": "区长在线"}).json()["id"]
-        r = h.post("/api/sessions", json={
-            "programme_id": pid, "title": "压力测试", "guest_name": "李明", "moderation": "post",
-            "starts_at": (now - timedelta(minutes=5)).isoformat(),
-            "ends_at": (now + timedelta(hours=2)).isoformat()})
+        r = h.post(
+            "/api/sessions",
+            json={
+                "programme_id": pid,
+                "title": "压力测试",
+                "guest_name": "李明",
+                "moderation": "post",
+                "starts_at": (now - timedelta(minutes=5)).isoformat(),
+                "ends_at": (now + timedelta(hours=2)).isoformat(),
+            },
+        )
         r.raise_for_status()
         return r.json()["id"], r.json()["links"]["presenter"].split("#key=")[1]
 
 
-async def connect(n: int, port: int, sid: int, seen: dict[int, list[float]],
-                  viewers: list[Viewer]) -> int:
+async def connect(n: int, port: int, sid: int, seen: dict[int, list[float]], viewers: list[Viewer]) -> int:
     """Open ``n`` more viewers, 50 handshakes at a time; return how many failed."""
     loop = asyncio.get_running_loop()
     sem = asyncio.Semaphore(50)
@@ -161,7 +189,8 @@ async def connect(n: int, port: int, sid: int, seen: dict[int, list[float]],
         async with sem:
             try:
                 _, v = await loop.create_connection(
-                    lambda: Viewer(f"127.0.0.1:{port}", sid, seen), "127.0.0.1", port)
+                    lambda: Viewer(f"127.0.0.1:{port}", sid, seen), "127.0.0.1", port
+                )
                 await asyncio.wait_for(v.welcomed, 60)
             except (OSError, TimeoutError):
                 return False
@@ -202,9 +231,11 @@ async def measure(base: str, levels: list[int], rounds: int, budget: float) -> l
             dropped = sum(v.closed for v in viewers)
             served = missed == 0 and dropped == 0 and p95 <= budget
             rows.append((level, p50, p95, max(times), missed, dropped, served))
-            print(f"    {level:6d} viewers: last viewer p50 {p50 * 1000:7.1f} ms, p95 {p95 * 1000:7.1f} ms,"
-                  f" missed {missed}, dropped {dropped} -> {'served' if served else 'NOT served'}",
-                  flush=True)
+            print(
+                f"    {level:6d} viewers: last viewer p50 {p50 * 1000:7.1f} ms, p95 {p95 * 1000:7.1f} ms,"
+                f" missed {missed}, dropped {dropped} -> {'served' if served else 'NOT served'}",
+                flush=True,
+            )
             if not served:
                 break
     for v in viewers:
@@ -215,8 +246,11 @@ async def measure(base: str, levels: list[int], rounds: int, budget: float) -> l
 async def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--workers", default="1,2", help="worker counts to compare [1,2]")
-    p.add_argument("--viewers", default="500,1000,2000,4000,6000,8000,10000,12000,14000,16000",
-                   help="viewer levels, ramped up in order")
+    p.add_argument(
+        "--viewers",
+        default="500,1000,2000,4000,6000,8000,10000,12000,14000,16000",
+        help="viewer levels, ramped up in order",
+    )
     p.add_argument("--rounds", type=int, default=20, help="answers published per level [20]")
     p.add_argument("--budget", type=float, default=1.0, help="p95 seconds to the last viewer [1.0]")
     p.add_argument("--db", choices=["sqlite", "postgres"], default="postgres")
@@ -233,8 +267,7 @@ async def main() -> None:
         async with database(args.db, args.pg) as db, server(workers, db, args.redis, log) as base:
             rows = await measure(base, levels, args.rounds, args.budget)
         summary[workers] = max((r[0] for r in rows if r[-1]), default=0)
-    print("\nviewers served (every answer to every viewer, p95 to the last one "
-          f"<= {args.budget:.1f} s):")
+    print(f"\nviewers served (every answer to every viewer, p95 to the last one <= {args.budget:.1f} s):")
     for workers, served in summary.items():
         print(f"  {workers} worker(s): {served}")
 

@@ -75,7 +75,7 @@ class App:
 def _session_id(scope: Scope) -> int | None:
     """The session of a ``/ws/{session_id}`` path (below the mount point, as Starlette matches)."""
     path, root = scope["path"], scope.get("root_path", "")
-    match = STREAM.fullmatch(path[len(root):] if root and path.startswith(root + "/") else path)
+    match = STREAM.fullmatch(path[len(root) :] if root and path.startswith(root + "/") else path)
     return int(match[1]) if match else None
 
 
@@ -91,43 +91,47 @@ def create_app(settings: Settings | None = None) -> App:
         finally:
             await app.state.live.stop()
 
-    return App(Starlette(
-        routes=[
-            Route("/", routes.page("index.html")),
-            Route("/s/{session_id:int}", routes.page("viewer.html")),
-            Route("/s/{session_id:int}/presenter", routes.page("presenter.html")),
-            Route("/s/{session_id:int}/moderator", routes.page("moderator.html")),
-            Route("/s/{session_id:int}/screen", routes.page("screen.html")),
-            Route("/s/{session_id:int}/qr.svg", qr.session_qr),
-            Route("/s/{session_id:int}/replay", routes.page("replay.html")),
-            Route("/s/{session_id:int}/transcript", routes.page("transcript.html")),
-            Route("/search", routes.page("search.html")),
-            Route("/admin", routes.page("admin.html")),
-            Route("/healthz", routes.healthz),
-            Route("/readyz", routes.readyz),
-            Route("/metrics", metrics.endpoint),
-            Route("/api/programmes", routes.programmes, methods=["GET", "POST"]),
-            Route("/api/programmes/{programme_id:int}", routes.programme, methods=["PATCH"]),
-            Route("/api/sessions", routes.sessions, methods=["GET", "POST"]),
-            Route("/api/sessions/{session_id:int}", routes.session, methods=["GET", "PATCH"]),
-            Route("/api/sessions/{session_id:int}/events", routes.events),
-            Route("/api/sessions/{session_id:int}/transcript", archive_http.transcript),
-            Route("/api/sessions/{session_id:int}/stats", archive_http.stats),
-            Route("/api/archive", archive_http.archive_list),
-            Route("/api/search", archive_http.search_answers),
-            Route("/api/suggest", archive_http.suggest),
-            Route("/api/sessions/{session_id:int}/links", routes.links, methods=["POST"]),
-            Route("/api/sessions/{session_id:int}/commands", routes.command, methods=["POST"]),
-            Route("/api/sessions/{session_id:int}/audit", routes.audit_trail),
-            Route("/api/filter/words", routes.words, methods=["GET", "PUT"]),
-            Route("/api/receipts/{receipt}", routes.receipt),
-            Mount("/static", StaticFiles(directory=routes.STATIC), name="static"),
-        ],
-        exception_handlers={LiveError: _refused, 404: routes.not_found},
-        middleware=[Middleware(LiveMiddleware, settings=settings),
-                    Middleware(GZipMiddleware, minimum_size=1024)],
-        lifespan=lifespan,
-    ))
+    return App(
+        Starlette(
+            routes=[
+                Route("/", routes.page("index.html")),
+                Route("/s/{session_id:int}", routes.page("viewer.html")),
+                Route("/s/{session_id:int}/presenter", routes.page("presenter.html")),
+                Route("/s/{session_id:int}/moderator", routes.page("moderator.html")),
+                Route("/s/{session_id:int}/screen", routes.page("screen.html")),
+                Route("/s/{session_id:int}/qr.svg", qr.session_qr),
+                Route("/s/{session_id:int}/replay", routes.page("replay.html")),
+                Route("/s/{session_id:int}/transcript", routes.page("transcript.html")),
+                Route("/search", routes.page("search.html")),
+                Route("/admin", routes.page("admin.html")),
+                Route("/healthz", routes.healthz),
+                Route("/readyz", routes.readyz),
+                Route("/metrics", metrics.endpoint),
+                Route("/api/programmes", routes.programmes, methods=["GET", "POST"]),
+                Route("/api/programmes/{programme_id:int}", routes.programme, methods=["PATCH"]),
+                Route("/api/sessions", routes.sessions, methods=["GET", "POST"]),
+                Route("/api/sessions/{session_id:int}", routes.session, methods=["GET", "PATCH"]),
+                Route("/api/sessions/{session_id:int}/events", routes.events),
+                Route("/api/sessions/{session_id:int}/transcript", archive_http.transcript),
+                Route("/api/sessions/{session_id:int}/stats", archive_http.stats),
+                Route("/api/archive", archive_http.archive_list),
+                Route("/api/search", archive_http.search_answers),
+                Route("/api/suggest", archive_http.suggest),
+                Route("/api/sessions/{session_id:int}/links", routes.links, methods=["POST"]),
+                Route("/api/sessions/{session_id:int}/commands", routes.command, methods=["POST"]),
+                Route("/api/sessions/{session_id:int}/audit", routes.audit_trail),
+                Route("/api/filter/words", routes.words, methods=["GET", "PUT"]),
+                Route("/api/receipts/{receipt}", routes.receipt),
+                Mount("/static", StaticFiles(directory=routes.STATIC), name="static"),
+            ],
+            exception_handlers={LiveError: _refused, 404: routes.not_found},
+            middleware=[
+                Middleware(LiveMiddleware, settings=settings),
+                Middleware(GZipMiddleware, minimum_size=1024),
+            ],
+            lifespan=lifespan,
+        )
+    )
 
 
 async def _refused(request: Request, exc: Exception) -> Response:

@@ -33,19 +33,54 @@ from .state import Question, State, apply
 from .store import Store
 
 LABELS: dict[str, dict[str, str]] = {
-    "zh": {"programme": "栏目", "episode": "期数", "episode_n": "第{n}期", "guest": "嘉宾",
-           "time": "时间", "answered": "本期共解答 {n} 个问题。", "unanswered": "未答复的问题",
-           "video": "（已在直播视频中解答）", "written": "（书面答复）", "file": "{p}第{n}期访谈实录",
-           "no": "序号", "name": "提问人", "asked_at": "提问时间", "question": "问题",
-           "answered_at": "答复时间", "answer": "答复", "by": "答复人", "mode": "答复方式",
-           "status": "状态", "link": "链接", "approved": "已公开，未答复", "colon": "："},
-    "en": {"programme": "Programme", "episode": "Episode", "episode_n": "No. {n}", "guest": "Guest",
-           "time": "Time", "answered": "{n} questions answered.", "unanswered": "Not answered",
-           "video": "(answered in the live video)", "written": "(answered in writing)",
-           "file": "{p} episode {n} transcript", "no": "No.", "name": "Name",
-           "asked_at": "Asked at", "question": "Question", "answered_at": "Answered at",
-           "answer": "Answer", "by": "Answered by", "mode": "Mode", "status": "Status",
-           "link": "Link", "approved": "published, not answered", "colon": ": "},
+    "zh": {
+        "programme": "栏目",
+        "episode": "期数",
+        "episode_n": "第{n}期",
+        "guest": "嘉宾",
+        "time": "时间",
+        "answered": "本期共解答 {n} 个问题。",
+        "unanswered": "未答复的问题",
+        "video": "（已在直播视频中解答）",
+        "written": "（书面答复）",
+        "file": "{p}第{n}期访谈实录",
+        "no": "序号",
+        "name": "提问人",
+        "asked_at": "提问时间",
+        "question": "问题",
+        "answered_at": "答复时间",
+        "answer": "答复",
+        "by": "答复人",
+        "mode": "答复方式",
+        "status": "状态",
+        "link": "链接",
+        "approved": "已公开，未答复",
+        "colon": "：",
+    },
+    "en": {
+        "programme": "Programme",
+        "episode": "Episode",
+        "episode_n": "No. {n}",
+        "guest": "Guest",
+        "time": "Time",
+        "answered": "{n} questions answered.",
+        "unanswered": "Not answered",
+        "video": "(answered in the live video)",
+        "written": "(answered in writing)",
+        "file": "{p} episode {n} transcript",
+        "no": "No.",
+        "name": "Name",
+        "asked_at": "Asked at",
+        "question": "Question",
+        "answered_at": "Answered at",
+        "answer": "Answer",
+        "by": "Answered by",
+        "mode": "Mode",
+        "status": "Status",
+        "link": "Link",
+        "approved": "published, not answered",
+        "colon": ": ",
+    },
 }
 ANSWER_FIELDS = ("text", "at", "by", "mode", "revision")
 
@@ -77,8 +112,9 @@ def zone(name: str | None) -> ZoneInfo:
 def local(ms: int | None, tz: ZoneInfo, seconds: bool = False) -> str:
     if not ms:
         return ""
-    return datetime.fromtimestamp(ms / 1000, tz).strftime("%Y-%m-%d %H:%M:%S" if seconds
-                                                          else "%Y-%m-%d %H:%M")
+    return datetime.fromtimestamp(ms / 1000, tz).strftime(
+        "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+    )
 
 
 _RECENT: OrderedDict[tuple[int, int, str, int], Record] = OrderedDict()
@@ -102,8 +138,10 @@ async def load(store: Store, session_id: int) -> Record:
                 _RECENT.popitem(last=False)
     else:
         _RECENT.move_to_end(key)
-    record.programme = next((p for p in await store.list_programmes() if p["id"] == row.programme_id),
-                            {"id": row.programme_id, "slug": "", "title": ""})
+    record.programme = next(
+        (p for p in await store.list_programmes() if p["id"] == row.programme_id),
+        {"id": row.programme_id, "slug": "", "title": ""},
+    )
     return record
 
 
@@ -115,7 +153,8 @@ async def _fold(store: Store, session_id: int) -> Record:
         if event.type == "question.answered":
             record.first_answered.setdefault(d["id"], event.at)
         elif event.type == "question.approved" or (
-                event.type == "question.asked" and d["question"]["status"] == "approved"):
+            event.type == "question.asked" and d["question"]["status"] == "approved"
+        ):
             record.published.add(d["question"]["id"])
     return record
 
@@ -124,31 +163,60 @@ def _item(n: int, q: Question, record: Record) -> JSON:
     tz = record.tz
     answer = {k: q.answer[k] for k in ANSWER_FIELDS if k in q.answer} if q.answer else None
     answered_at = record.first_answered.get(q.id) if answer else None
-    return {"n": n, "id": q.id, "status": q.status, "name": q.name, "question": q.text,
-            "asked_at": q.asked_at, "asked_at_local": local(q.asked_at, tz), "answer": answer,
-            "answered_at": answered_at, "answered_at_local": local(answered_at, tz),
-            "link": f"/s/{record.state.session_id}/replay#q{q.id}"}
+    return {
+        "n": n,
+        "id": q.id,
+        "status": q.status,
+        "name": q.name,
+        "question": q.text,
+        "asked_at": q.asked_at,
+        "asked_at_local": local(q.asked_at, tz),
+        "answer": answer,
+        "answered_at": answered_at,
+        "answered_at_local": local(answered_at, tz),
+        "link": f"/s/{record.state.session_id}/replay#q{q.id}",
+    }
 
 
 def transcript(record: Record, include_unanswered: bool = False) -> JSON:
     """The published record as data; every other format is rendered from this."""
     info, tz = record.state.info, record.tz
     questions = record.state.questions.values()
-    answered = sorted((q for q in questions if q.status == "answered"),
-                      key=lambda q: (record.first_answered.get(q.id, 0), q.id))
+    answered = sorted(
+        (q for q in questions if q.status == "answered"),
+        key=lambda q: (record.first_answered.get(q.id, 0), q.id),
+    )
     items = [_item(n, q, record) for n, q in enumerate(answered, start=1)]
     if include_unanswered:
         waiting = sorted((q for q in questions if q.status == "approved"), key=lambda q: q.asked_at)
         items += [_item(n, q, record) for n, q in enumerate(waiting, start=len(items) + 1)]
-    session = {"id": record.state.session_id,
-               "programme": {k: record.programme.get(k, "") for k in ("id", "slug", "title")},
-               **{k: info.get(k) for k in ("episode", "title", "guest_name", "guest_post",
-                                           "description", "starts_at", "ends_at", "timezone")},
-               "starts_at_local": local(info.get("starts_at"), tz),
-               "ends_at_local": local(info.get("ends_at"), tz),
-               "link": f"/s/{record.state.session_id}/replay"}
-    return {"session": session, "include_unanswered": include_unanswered,
-            "answered": len(answered), "generated_at": now_ms(), "items": items}
+    session = {
+        "id": record.state.session_id,
+        "programme": {k: record.programme.get(k, "") for k in ("id", "slug", "title")},
+        **{
+            k: info.get(k)
+            for k in (
+                "episode",
+                "title",
+                "guest_name",
+                "guest_post",
+                "description",
+                "starts_at",
+                "ends_at",
+                "timezone",
+            )
+        },
+        "starts_at_local": local(info.get("starts_at"), tz),
+        "ends_at_local": local(info.get("ends_at"), tz),
+        "link": f"/s/{record.state.session_id}/replay",
+    }
+    return {
+        "session": session,
+        "include_unanswered": include_unanswered,
+        "answered": len(answered),
+        "generated_at": now_ms(),
+        "items": items,
+    }
 
 
 _MD_INLINE = re.compile(r"([\\`*_\[\]<>|~])")
@@ -176,11 +244,15 @@ def to_markdown(doc: JSON, base: str, lang: str = "zh") -> str:
     s = doc["session"]
     guest = s["guest_name"] + (f"（{s['guest_post']}）" if s.get("guest_post") else "")
     end = (s["ends_at_local"] or "")[-5:]
-    out = [f"# {md_escape(s['title'] or '')}", "",
-           f"- {lab['programme']}{lab['colon']}{md_escape(s['programme']['title'])}",
-           f"- {lab['episode']}{lab['colon']}{lab['episode_n'].format(n=s['episode'])}",
-           f"- {lab['guest']}{lab['colon']}{md_escape(guest)}",
-           f"- {lab['time']}{lab['colon']}{s['starts_at_local']}–{end}（{s['timezone']}）", ""]
+    out = [
+        f"# {md_escape(s['title'] or '')}",
+        "",
+        f"- {lab['programme']}{lab['colon']}{md_escape(s['programme']['title'])}",
+        f"- {lab['episode']}{lab['colon']}{lab['episode_n'].format(n=s['episode'])}",
+        f"- {lab['guest']}{lab['colon']}{md_escape(guest)}",
+        f"- {lab['time']}{lab['colon']}{s['starts_at_local']}–{end}（{s['timezone']}）",
+        "",
+    ]
     if s.get("description"):
         out += [md_escape(s["description"]), ""]
     out += [lab["answered"].format(n=doc["answered"]), ""]
@@ -207,15 +279,43 @@ def to_csv(doc: JSON, base: str, lang: str = "zh") -> str:
     lab = LABELS.get(lang, LABELS["zh"])
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow([lab[k] for k in ("no", "name", "asked_at", "question", "answered_at", "answer",
-                                 "by", "mode", "status", "link")])
+    w.writerow(
+        [
+            lab[k]
+            for k in (
+                "no",
+                "name",
+                "asked_at",
+                "question",
+                "answered_at",
+                "answer",
+                "by",
+                "mode",
+                "status",
+                "link",
+            )
+        ]
+    )
     for item in doc["items"]:
         a = item["answer"] or {}
         status = "" if item["status"] == "answered" else lab["approved"]
-        w.writerow([_cell(v) for v in (item["n"], item["name"], item["asked_at_local"],
-                                       item["question"], item["answered_at_local"],
-                                       a.get("text", ""), a.get("by", ""), a.get("mode", ""),
-                                       status, base + item["link"])])
+        w.writerow(
+            [
+                _cell(v)
+                for v in (
+                    item["n"],
+                    item["name"],
+                    item["asked_at_local"],
+                    item["question"],
+                    item["answered_at_local"],
+                    a.get("text", ""),
+                    a.get("by", ""),
+                    a.get("mode", ""),
+                    status,
+                    base + item["link"],
+                )
+            ]
+        )
     return "\ufeff" + buf.getvalue()
 
 

@@ -22,8 +22,7 @@ from .exceptions import BadRequest, Forbidden
 from .routes import _live, _role
 from .state import phase
 
-FORMATS = {"md": "text/markdown; charset=utf-8", "csv": "text/csv; charset=utf-8",
-           "json": "application/json"}
+FORMATS = {"md": "text/markdown; charset=utf-8", "csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 
 def _flag(request: Request, name: str) -> bool:
@@ -53,8 +52,9 @@ async def transcript(request: Request) -> Response:
     sid = request.path_params["session_id"]
     fmt = request.query_params.get("format", "")
     if fmt and fmt not in FORMATS:
-        raise BadRequest("bad_format", "格式只能是 md、csv 或 json", "format is md, csv or json",
-                         field="format")
+        raise BadRequest(
+            "bad_format", "格式只能是 md、csv 或 json", "format is md, csv or json", field="format"
+        )
     lang = "en" if request.query_params.get("lang") == "en" else "zh"
     unanswered = _flag(request, "unanswered")
     if unanswered:
@@ -67,8 +67,7 @@ async def transcript(request: Request) -> Response:
     if fmt == "json":
         return JSONResponse(doc, headers=headers)
     render = archive.to_markdown if fmt == "md" else archive.to_csv
-    return PlainTextResponse(render(doc, _base(request), lang), media_type=FORMATS[fmt],
-                             headers=headers)
+    return PlainTextResponse(render(doc, _base(request), lang), media_type=FORMATS[fmt], headers=headers)
 
 
 async def stats(request: Request) -> Response:
@@ -80,10 +79,12 @@ async def stats(request: Request) -> Response:
     data = await statistics.stats(live.store, record, room.presence.current())
     if request.query_params.get("format") == "csv":
         name = f"session-{sid}-stats.csv"
-        return PlainTextResponse(statistics.to_csv(data, record), media_type=FORMATS["csv"],
-                                 headers={"content-disposition": f'attachment; filename="{name}"'})
+        return PlainTextResponse(
+            statistics.to_csv(data, record),
+            media_type=FORMATS["csv"],
+            headers={"content-disposition": f'attachment; filename="{name}"'},
+        )
     return JSONResponse(data)
-
 
 
 async def archive_list(request: Request) -> Response:
@@ -98,27 +99,44 @@ async def archive_list(request: Request) -> Response:
             continue
         rows = [r for r in await store.list_sessions(p["id"]) if phase(r.info, now) == "closed"]
         rows.sort(key=lambda r: (r.info.get("starts_at") or 0, r.id), reverse=True)
-        sessions = [{"id": r.id, **{k: r.info.get(k) for k in (
-                        "episode", "title", "guest_name", "guest_post", "starts_at", "ends_at",
-                        "timezone", "description")},
-                     "answered": answered.get(r.id, 0),
-                     "links": {"replay": f"/s/{r.id}/replay", "transcript": f"/s/{r.id}/transcript"}}
-                    for r in rows]
+        sessions = [
+            {
+                "id": r.id,
+                **{
+                    k: r.info.get(k)
+                    for k in (
+                        "episode",
+                        "title",
+                        "guest_name",
+                        "guest_post",
+                        "starts_at",
+                        "ends_at",
+                        "timezone",
+                        "description",
+                    )
+                },
+                "answered": answered.get(r.id, 0),
+                "links": {"replay": f"/s/{r.id}/replay", "transcript": f"/s/{r.id}/transcript"},
+            }
+            for r in rows
+        ]
         out.append({**p, "sessions": sessions})
     return JSONResponse({"programmes": out})
 
 
 async def search_answers(request: Request) -> Response:
-    results = await search.search(_live(request).store, request.query_params.get("q"),
-                                  _int_param(request, "programme_id"),
-                                  request.query_params.get("limit"))
+    results = await search.search(
+        _live(request).store,
+        request.query_params.get("q"),
+        _int_param(request, "programme_id"),
+        request.query_params.get("limit"),
+    )
     return JSONResponse({"results": results})
 
 
 async def suggest(request: Request) -> Response:
     sid = _int_param(request, "session_id")
     if sid is None:
-        raise BadRequest("missing_field", "缺少 session_id", "session_id is required",
-                         field="session_id")
+        raise BadRequest("missing_field", "缺少 session_id", "session_id is required", field="session_id")
     results = await search.suggest(_live(request).store, sid, request.query_params.get("q"))
     return JSONResponse({"results": results})

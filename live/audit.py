@@ -16,9 +16,18 @@ from .events import JSON, Event
 
 
 def trail(events: list[Event]) -> list[JSON]:
-    return [{"seq": e.seq, "at": e.at, "who": e.private["by"], "action": e.type,
-             "before": e.private.get("before"), "after": e.data}
-            for e in events if "by" in e.private]
+    return [
+        {
+            "seq": e.seq,
+            "at": e.at,
+            "who": e.private["by"],
+            "action": e.type,
+            "before": e.private.get("before"),
+            "after": e.data,
+        }
+        for e in events
+        if "by" in e.private
+    ]
 
 
 def to_csv(rows: list[JSON]) -> str:
@@ -26,7 +35,14 @@ def to_csv(rows: list[JSON]) -> str:
     writer = csv.writer(out)
     writer.writerow(["seq", "at", "who", "action", "before", "after"])
     for r in rows:
-        writer.writerow([r["seq"], r["at"], r["who"], r["action"],
-                         json.dumps(r["before"], ensure_ascii=False),
-                         json.dumps(r["after"], ensure_ascii=False)])
+        writer.writerow(
+            [
+                r["seq"],
+                r["at"],
+                r["who"],
+                r["action"],
+                json.dumps(r["before"], ensure_ascii=False),
+                json.dumps(r["after"], ensure_ascii=False),
+            ]
+        )
     return out.getvalue()

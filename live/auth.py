@@ -43,8 +43,21 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "mine": frozenset(Role),
     "vote": frozenset(Role),
     "unvote": frozenset(Role),
-    **dict.fromkeys(("approve", "reject", "edit", "merge", "hide", "forward", "open", "close",
-                     "extend", "set_moderation"), frozenset({Role.MODERATOR, Role.ADMIN})),
+    **dict.fromkeys(
+        (
+            "approve",
+            "reject",
+            "edit",
+            "merge",
+            "hide",
+            "forward",
+            "open",
+            "close",
+            "extend",
+            "set_moderation",
+        ),
+        frozenset({Role.MODERATOR, Role.ADMIN}),
+    ),
     "answering": frozenset({Role.PRESENTER, Role.MODERATOR, Role.ADMIN}),
     "answer": frozenset({Role.PRESENTER, Role.ADMIN}),
 }

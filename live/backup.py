@@ -64,8 +64,10 @@ def backup(db: str, dest: str) -> dict[str, int]:
         (check,) = dst.execute("PRAGMA integrity_check").fetchone()
         if check != "ok":
             raise SystemExit(f"the copy failed its integrity check: {check}")
-        counts = {table: dst.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-                  for table in ("sessions", "events")}
+        counts = {
+            table: dst.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            for table in ("sessions", "events")
+        }
     finally:
         dst.close()
         src.close()
@@ -92,21 +94,49 @@ def export_session(db: str, session_id: int, file: str) -> int:
         session = next(_rows(conn, "SELECT * FROM sessions WHERE id=?", (session_id,)), None)
         if session is None:
             raise SystemExit(f"no session {session_id}")
-        programme = next(_rows(conn, "SELECT slug, title, description FROM programmes WHERE id=?",
-                               (session["programme_id"],)))
+        programme = next(
+            _rows(
+                conn, "SELECT slug, title, description FROM programmes WHERE id=?", (session["programme_id"],)
+            )
+        )
         with open(file, "w", encoding="utf-8") as out:
-            out.write(dumps({"kind": FORMAT, "version": VERSION, "exported_at": now_ms(),
-                             "programme": programme,
-                             "session": {"id": session_id, "epoch": session["epoch"],
-                                         "last_seq": session["last_seq"],
-                                         "info": json.loads(session["info"])}}) + "\n")
+            out.write(
+                dumps(
+                    {
+                        "kind": FORMAT,
+                        "version": VERSION,
+                        "exported_at": now_ms(),
+                        "programme": programme,
+                        "session": {
+                            "id": session_id,
+                            "epoch": session["epoch"],
+                            "last_seq": session["last_seq"],
+                            "info": json.loads(session["info"]),
+                        },
+                    }
+                )
+                + "\n"
+            )
             count = 0
-            for e in _rows(conn, "SELECT seq, type, data, public, private, at FROM events "
-                                 "WHERE session_id=? ORDER BY seq", (session_id,)):
-                out.write(dumps({"kind": "event", "seq": e["seq"], "type": e["type"],
-                                 "at": e["at"], "data": json.loads(e["data"]),
-                                 "public": None if e["public"] is None else json.loads(e["public"]),
-                                 "private": json.loads(e["private"])}) + "\n")
+            for e in _rows(
+                conn,
+                "SELECT seq, type, data, public, private, at FROM events WHERE session_id=? ORDER BY seq",
+                (session_id,),
+            ):
+                out.write(
+                    dumps(
+                        {
+                            "kind": "event",
+                            "seq": e["seq"],
+                            "type": e["type"],
+                            "at": e["at"],
+                            "data": json.loads(e["data"]),
+                            "public": None if e["public"] is None else json.loads(e["public"]),
+                            "private": json.loads(e["private"]),
+                        }
+                    )
+                    + "\n"
+                )
                 count += 1
             for table in (t for t in ROW_TABLES if t in _tables(conn)):
                 for row in _rows(conn, f"SELECT * FROM {table} WHERE session_id=?", (session_id,)):
@@ -127,15 +157,22 @@ def _read(file: str) -> tuple[dict[str, Any], list[Event], list[dict[str, Any]]]
         raise SystemExit(f"{file}: {exc.strerror}") from None
     except (UnicodeDecodeError, ValueError):
         raise SystemExit(f"{file} is not a {FORMAT} export (not JSON lines)") from None
-    if (not lines or not all(isinstance(x, dict) for x in lines)
-            or lines[0].get("kind") != FORMAT or lines[0].get("version") != VERSION):
+    if (
+        not lines
+        or not all(isinstance(x, dict) for x in lines)
+        or lines[0].get("kind") != FORMAT
+        or lines[0].get("version") != VERSION
+    ):
         raise SystemExit(f"{file} is not a {FORMAT} v{VERSION} export")
     header = lines[0]
     if not all(isinstance(header.get(k), dict) for k in ("session", "programme")):
         raise SystemExit(f"{file}: the header lacks its session or programme")
     try:
-        events = [Event(0, x["seq"], x["type"], x["data"], x["at"], x["public"], x["private"])
-                  for x in lines[1:] if x["kind"] == "event"]
+        events = [
+            Event(0, x["seq"], x["type"], x["data"], x["at"], x["public"], x["private"])
+            for x in lines[1:]
+            if x["kind"] == "event"
+        ]
         rows = [x for x in lines[1:] if x["kind"] == "row"]
         last_seq = header["session"]["last_seq"]
     except KeyError as exc:
@@ -170,31 +207,57 @@ def import_session(db: str, file: str, migrate: Callable[[], None]) -> tuple[int
         conn.execute("BEGIN IMMEDIATE")
         try:
             programme = header["programme"]
-            found = conn.execute("SELECT id FROM programmes WHERE slug=?",
-                                 (programme["slug"],)).fetchone()
-            pid = found[0] if found else conn.execute(
-                "INSERT INTO programmes(slug, title, description, created_at) VALUES (?, ?, ?, ?)",
-                (programme["slug"], programme["title"], programme["description"], now_ms()),
-            ).lastrowid
+            found = conn.execute("SELECT id FROM programmes WHERE slug=?", (programme["slug"],)).fetchone()
+            pid = (
+                found[0]
+                if found
+                else conn.execute(
+                    "INSERT INTO programmes(slug, title, description, created_at) VALUES (?, ?, ?, ?)",
+                    (programme["slug"], programme["title"], programme["description"], now_ms()),
+                ).lastrowid
+            )
             sid = conn.execute(
                 "INSERT INTO sessions(programme_id, epoch, last_seq, info, presenter_hash, "
                 "moderator_hash) VALUES (?, ?, ?, ?, ?, ?)",
-                (pid, secrets.token_hex(8), len(events), dumps(header["session"]["info"]),
-                 hash_token(tokens["presenter"]), hash_token(tokens["moderator"]))).lastrowid
+                (
+                    pid,
+                    secrets.token_hex(8),
+                    len(events),
+                    dumps(header["session"]["info"]),
+                    hash_token(tokens["presenter"]),
+                    hash_token(tokens["moderator"]),
+                ),
+            ).lastrowid
             conn.executemany(
                 "INSERT INTO events(session_id, seq, type, data, public, private, at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(sid, e.seq, e.type, dumps(e.data), None if e.public is None else dumps(e.public),
-                  dumps(e.private), e.at) for e in events])
-            columns = {t: {c[1] for c in conn.execute(f"PRAGMA table_info({t})")}
-                       for t in ROW_TABLES if t in _tables(conn)}
+                [
+                    (
+                        sid,
+                        e.seq,
+                        e.type,
+                        dumps(e.data),
+                        None if e.public is None else dumps(e.public),
+                        dumps(e.private),
+                        e.at,
+                    )
+                    for e in events
+                ],
+            )
+            columns = {
+                t: {c[1] for c in conn.execute(f"PRAGMA table_info({t})")}
+                for t in ROW_TABLES
+                if t in _tables(conn)
+            }
             for r in rows:
                 if r["table"] in columns:
                     if not set(r["row"]) < columns[r["table"]]:
                         raise SystemExit(f"{file}: unknown columns for {r['table']}")
                     cols = ["session_id", *r["row"]]
-                    conn.execute(f"INSERT INTO {r['table']}({', '.join(cols)}) "
-                                 f"VALUES ({', '.join('?' * len(cols))})", (sid, *r["row"].values()))
+                    conn.execute(
+                        f"INSERT INTO {r['table']}({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                        (sid, *r["row"].values()),
+                    )
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -232,8 +295,10 @@ def run(args: Any, db: str, base: str, migrate: Callable[[], None]) -> None:
     if args.command == "backup":
         _writable(args.path)
         counts = backup(db, args.path)
-        print(f"backup written: {args.path} ({counts['sessions']} sessions, "
-              f"{counts['events']} events; epochs renewed, so clients reset after a restore)")
+        print(
+            f"backup written: {args.path} ({counts['sessions']} sessions, "
+            f"{counts['events']} events; epochs renewed, so clients reset after a restore)"
+        )
     elif args.command == "export":
         _writable(args.file)
         count = export_session(db, args.session_id, args.file)
@@ -242,7 +307,10 @@ def run(args: Any, db: str, base: str, migrate: Callable[[], None]) -> None:
         _read(args.file)
         migrate()
         sid, tokens = import_session(db, args.file, migrate)
-        print(f"imported as session {sid}. New staff links (shown once):",
-              f"  观众 Viewer    : {base}/s/{sid}",
-              f"  嘉宾 Presenter : {base}/s/{sid}/presenter#key={tokens['presenter']}",
-              f"  审核 Moderator : {base}/s/{sid}/moderator#key={tokens['moderator']}", sep="\n")
+        print(
+            f"imported as session {sid}. New staff links (shown once):",
+            f"  观众 Viewer    : {base}/s/{sid}",
+            f"  嘉宾 Presenter : {base}/s/{sid}/presenter#key={tokens['presenter']}",
+            f"  审核 Moderator : {base}/s/{sid}/moderator#key={tokens['moderator']}",
+            sep="\n",
+        )

@@ -30,11 +30,12 @@ DEMO_DB = "live-demo.db"
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="live", description="Live Q&A server (区长在线).")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, help_ in (("serve", "run the server"),
-                        ("demo", "create a demo database and run the server on it"),
-                        ("migrate", "create or upgrade the database schema, then exit")):
-        p = sub.add_parser(name, help=help_,
-                           epilog="Every flag also reads LIVE_<NAME> from the environment.")
+    for name, help_ in (
+        ("serve", "run the server"),
+        ("demo", "create a demo database and run the server on it"),
+        ("migrate", "create or upgrade the database schema, then exit"),
+    ):
+        p = sub.add_parser(name, help=help_, epilog="Every flag also reads LIVE_<NAME> from the environment.")
         p.add_argument("--db", help=_help("db", DEMO_DB if name == "demo" else None))
         if name != "migrate":
             p.add_argument("--host", help=_help("host"))
@@ -96,19 +97,26 @@ async def _prepare(settings: Settings, demo: bool) -> list[str]:
         finally:
             await live.stop()
     base = _base(settings)
-    admin = f"{base}/admin#key={token}" if token else (
-        f"{base}/admin  (admin token: LIVE_ADMIN_TOKEN, or the one printed on first start)")
+    admin = (
+        f"{base}/admin#key={token}"
+        if token
+        else (f"{base}/admin  (admin token: LIVE_ADMIN_TOKEN, or the one printed on first start)")
+    )
     lines = [f"  节目首页 Programme page : {base}/", f"  管理后台 Admin          : {admin}"]
     if not demo:
         for row in current:
-            lines.append(f"  第{row.info.get('episode', '?')}期 {row.info.get('title', '')}: "
-                         f"{base}/s/{row.id}  (嘉宾/审核链接见管理后台 staff links: admin page)")
+            lines.append(
+                f"  第{row.info.get('episode', '?')}期 {row.info.get('title', '')}: "
+                f"{base}/s/{row.id}  (嘉宾/审核链接见管理后台 staff links: admin page)"
+            )
     for episode, item in links.items():
         sid = item["id"]
-        lines += [f"  第{episode}期 Episode {episode}:",
-                  f"    观众 Viewer       : {base}/s/{sid}",
-                  f"    嘉宾 Presenter    : {base}/s/{sid}/presenter#key={item['presenter']}",
-                  f"    审核 Moderator    : {base}/s/{sid}/moderator#key={item['moderator']}"]
+        lines += [
+            f"  第{episode}期 Episode {episode}:",
+            f"    观众 Viewer       : {base}/s/{sid}",
+            f"    嘉宾 Presenter    : {base}/s/{sid}/presenter#key={item['presenter']}",
+            f"    审核 Moderator    : {base}/s/{sid}/moderator#key={item['moderator']}",
+        ]
     return lines
 
 
@@ -121,8 +129,10 @@ def check_workers(settings: Settings) -> None:
     if settings.workers < 1:
         raise SystemExit(f"--workers must be at least 1, not {settings.workers}")
     if settings.workers > 1 and settings.bus in ("memory", "memory://"):
-        raise SystemExit(f"--workers {settings.workers} needs a bus that crosses processes: "
-                         "add --bus redis://127.0.0.1:6379/0 (the memory bus serves one process)")
+        raise SystemExit(
+            f"--workers {settings.workers} needs a bus that crosses processes: "
+            "add --bus redis://127.0.0.1:6379/0 (the memory bus serves one process)"
+        )
     if settings.workers > 1 and settings.db.removeprefix("sqlite://") in (":memory:", "/:memory:"):
         raise SystemExit("--workers > 1 needs a database file or PostgreSQL, not :memory:")
 

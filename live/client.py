@@ -37,9 +37,16 @@ class ServerError(Exception):
 
 
 class Client:
-    def __init__(self, url: str, session_id: int, *, token: str | None = None,
-                 device: str | None = None, origin: str | None = None,
-                 name: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        session_id: int,
+        *,
+        token: str | None = None,
+        device: str | None = None,
+        origin: str | None = None,
+        name: str | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
         self.name = name
         self.session_id = session_id
@@ -74,8 +81,13 @@ class Client:
         Returns the ``welcome`` frame once the snapshot (if one was sent) is in.
         """
         headers = {"Origin": self.origin} if self.origin else None
-        self._ws = await connect(f"{self.url}/ws/{self.session_id}", additional_headers=headers,
-                                 max_size=None, compression=None, open_timeout=10)
+        self._ws = await connect(
+            f"{self.url}/ws/{self.session_id}",
+            additional_headers=headers,
+            max_size=None,
+            compression=None,
+            open_timeout=10,
+        )
         self._welcomed = asyncio.get_running_loop().create_future()
         self.close_code = None
         self._reader = asyncio.create_task(self._read(self._ws))

@@ -42,13 +42,11 @@ def tally_event(shown: dict[int, int], counts: dict[int, int]) -> NewEvent | Non
     A :data:`~live.events.Tally` once ``shown`` is bound: it reads only its arguments,
     so the store may call it on another thread.
     """
-    changed = {str(qid): counts.get(qid, 0) for qid, votes in shown.items()
-               if counts.get(qid, 0) != votes}
+    changed = {str(qid): counts.get(qid, 0) for qid, votes in shown.items() if counts.get(qid, 0) != votes}
     return NewEvent("votes.tallied", {"votes": changed}) if changed else None
 
 
-def _staff_event(kind: str, q: Question, data: JSON, actor: str,
-                 public: JSON | None = None) -> NewEvent:
+def _staff_event(kind: str, q: Question, data: JSON, actor: str, public: JSON | None = None) -> NewEvent:
     """A staff action on a question; ``private`` keeps who did it and the before-image."""
     before = {"status": q.status, "text": q.text, "answer": q.answer}
     return NewEvent(kind, data, public, {"by": actor, "before": before})
@@ -57,10 +55,15 @@ def _staff_event(kind: str, q: Question, data: JSON, actor: str,
 def _require(q: Question, *allowed: str) -> None:
     if q.status not in allowed:
         who = f"（{q.handled_by}）" if q.handled_by else ""
-        raise Conflict("question_already_handled",
-                       f"该问题已被处理{who}，当前状态：{q.status}",
-                       f"This question was already handled{' by ' + q.handled_by if q.handled_by else ''}"
-                       f" (status: {q.status})", id=q.id, status=q.status, by=q.handled_by)
+        raise Conflict(
+            "question_already_handled",
+            f"该问题已被处理{who}，当前状态：{q.status}",
+            f"This question was already handled{' by ' + q.handled_by if q.handled_by else ''}"
+            f" (status: {q.status})",
+            id=q.id,
+            status=q.status,
+            by=q.handled_by,
+        )
 
 
 def _ask(state: State, args: JSON, device: str, now: int) -> Decision:
@@ -69,24 +72,29 @@ def _ask(state: State, args: JSON, device: str, now: int) -> Decision:
         q = state.questions[state.by_client[key]]
         return Decision([], {"question_id": q.id, "status": q.status, "duplicate": True})
     if state.phase(now) not in ("open", "collecting"):
-        raise Conflict("session_not_open", "本期访谈当前不接受提问",
-                       "This session is not taking questions now", phase=state.phase(now))
+        raise Conflict(
+            "session_not_open",
+            "本期访谈当前不接受提问",
+            "This session is not taking questions now",
+            phase=state.phase(now),
+        )
     earlier = state.by_text.get((device, text_key(args["text"])))
     if earlier is not None:
-        raise Conflict("duplicate_text", "您已经提过相同的问题", "You already asked this question",
-                       question_id=earlier)
+        raise Conflict(
+            "duplicate_text", "您已经提过相同的问题", "You already asked this question", question_id=earlier
+        )
     qid = next(reversed(state.questions), 0) + 1
     flags = args.get("flags")
     post = state.info.get("moderation") == "post" and not flags
-    q = Question(qid, args["text"], args["name"], "approved" if post else "pending", now,
-                 flags=flags)
+    q = Question(qid, args["text"], args["name"], "approved" if post else "pending", now, flags=flags)
     private = {"device": device, "client_id": args["client_id"]}
     if args.get("contact"):
         private["contact"] = args["contact"]
     data = {"question": q.to_wire(staff=True)}
     public = None if q.public else {"question": q.outcome()}
-    return Decision([NewEvent("question.asked", data, public, private)],
-                    {"question_id": qid, "status": q.status})
+    return Decision(
+        [NewEvent("question.asked", data, public, private)], {"question_id": qid, "status": q.status}
+    )
 
 
 def _answer(state: State, args: JSON, actor: str, now: int) -> Decision:
@@ -103,10 +111,17 @@ def _answer(state: State, args: JSON, actor: str, now: int) -> Decision:
     if mode != "video" and not text:
         raise BadRequest("empty_text", "回答内容不能为空", "Answer text must not be empty", field="text")
     revision = q.answer["revision"] + 1 if q.answer else 1
-    answer = {"text": text, "at": now, "by": state.info.get("guest_name", ""), "mode": mode,
-              "revision": revision}
-    return Decision([_staff_event("question.answered", q, {"id": q.id, "answer": answer}, actor)],
-                    {"question_id": q.id, "revision": revision})
+    answer = {
+        "text": text,
+        "at": now,
+        "by": state.info.get("guest_name", ""),
+        "mode": mode,
+        "revision": revision,
+    }
+    return Decision(
+        [_staff_event("question.answered", q, {"id": q.id, "answer": answer}, actor)],
+        {"question_id": q.id, "revision": revision},
+    )
 
 
 def decide(state: State, command: str, args: JSON, device: str, actor: str, now: int) -> Decision:
@@ -121,8 +136,9 @@ def decide(state: State, command: str, args: JSON, device: str, actor: str, now:
         qid = args.get("question_id")
         if qid is not None:
             _require(state.question(qid), "approved")
-        return Decision([NewEvent("question.answering", {"id": qid}, private={"by": actor})],
-                        {"question_id": qid})
+        return Decision(
+            [NewEvent("question.answering", {"id": qid}, private={"by": actor})], {"question_id": qid}
+        )
     q = state.question(args["question_id"])
     if args.get("expect"):
         _require(q, args["expect"])
@@ -137,30 +153,42 @@ def decide(state: State, command: str, args: JSON, device: str, actor: str, now:
         if reason not in REJECT_REASONS:
             raise BadRequest("bad_reason", "拒绝原因无效", "Unknown reason category", field="reason")
         data = {"id": q.id, "reason": reason, "note": args.get("note", "")}
-        return Decision([_staff_event("question.rejected", q, data, actor,
-                                      {"id": q.id, "reason": reason})], result)
+        return Decision(
+            [_staff_event("question.rejected", q, data, actor, {"id": q.id, "reason": reason})], result
+        )
     if command == "edit":
         _require(q, "pending", "approved", "hidden")
         data = {"id": q.id, "text": args["text"]}
-        return Decision([_staff_event("question.edited", q, data, actor,
-                                      None if q.public else {"id": q.id})], result)
+        return Decision(
+            [_staff_event("question.edited", q, data, actor, None if q.public else {"id": q.id})], result
+        )
     if command == "merge":
         target = state.question(args["into"])
         _require(q, "pending", "approved", "hidden")
         if target.id == q.id or target.status in ("merged", "rejected"):
-            raise Conflict("bad_merge_target", "不能合并到该问题", "Cannot merge into that question",
-                           into=target.id)
-        return Decision([_staff_event("question.merged", q, {"id": q.id, "into": target.id},
-                                      actor)], {**result, "into": target.id}, tally=True,
-                        moves=((q.id, target.id),))
+            raise Conflict(
+                "bad_merge_target", "不能合并到该问题", "Cannot merge into that question", into=target.id
+            )
+        return Decision(
+            [_staff_event("question.merged", q, {"id": q.id, "into": target.id}, actor)],
+            {**result, "into": target.id},
+            tally=True,
+            moves=((q.id, target.id),),
+        )
     if command == "hide":
         _require(q, "approved", "answered")
         return Decision([_staff_event("question.hidden", q, {"id": q.id}, actor)], result)
     if command == "forward":
         _require(q, "pending", "approved", "hidden")
         data = {"id": q.id, "department": args["department"], "note": args.get("note", "")}
-        return Decision([_staff_event("question.forwarded", q, data, actor,
-                                      {"id": q.id, "department": args["department"]})], result)
+        return Decision(
+            [
+                _staff_event(
+                    "question.forwarded", q, data, actor, {"id": q.id, "department": args["department"]}
+                )
+            ],
+            result,
+        )
     raise BadRequest("unknown_type", "未知的消息类型", "Unknown message type", command=command)
 
 
@@ -172,22 +200,33 @@ def _window(state: State, command: str, args: JSON, actor: str, now: int) -> Dec
             raise Conflict("already_open", "访谈已在进行中", "The session is already open")
         if now >= state.info.get("ends_at", 0):
             raise Conflict("window_over", "时段已结束，请先延长", "The window is over; extend it first")
-        return Decision([NewEvent("session.opened", {"at": now}, private={"by": actor, **before})],
-                        {"phase": "open"})
+        return Decision(
+            [NewEvent("session.opened", {"at": now}, private={"by": actor, **before})], {"phase": "open"}
+        )
     if command == "close":
         if current == "closed":
             raise Conflict("already_closed", "访谈已结束", "The session is already closed")
-        return Decision([NewEvent("session.closed", {"at": now}, private={"by": actor, **before})],
-                        {"phase": "closed"})
+        return Decision(
+            [NewEvent("session.closed", {"at": now}, private={"by": actor, **before})], {"phase": "closed"}
+        )
     if command == "extend":
         ends = args["ends_at"]
         if ends <= now or ends <= state.info.get("starts_at", 0):
             raise BadRequest("bad_ends_at", "结束时间必须晚于现在", "ends_at must be in the future")
-        return Decision([NewEvent("session.extended", {"ends_at": ends},
-                                  private={"by": actor, **before})], {"ends_at": ends})
+        return Decision(
+            [NewEvent("session.extended", {"ends_at": ends}, private={"by": actor, **before})],
+            {"ends_at": ends},
+        )
     mode = args["mode"]
     if mode not in ("pre", "post"):
         raise BadRequest("bad_moderation", "审核模式只能是 pre 或 post", "mode is pre or post")
-    return Decision([NewEvent("session.moderation", {"mode": mode},
-                              private={"by": actor, "before": {"mode": state.info.get("moderation")}})],
-                    {"mode": mode})
+    return Decision(
+        [
+            NewEvent(
+                "session.moderation",
+                {"mode": mode},
+                private={"by": actor, "before": {"mode": state.info.get("moderation")}},
+            )
+        ],
+        {"mode": mode},
+    )

@@ -126,11 +126,23 @@ def flusher() -> Flusher:
 class Outbox:
     """Frames waiting for one connection; ``seq`` 0 marks frames outside the log."""
 
-    __slots__ = ("_close", "_flusher", "_send", "_task", "_write", "busy", "closed", "frames",
-                 "last_seq", "limit", "paused", "scheduled", "staff")
+    __slots__ = (
+        "_close",
+        "_flusher",
+        "_send",
+        "_task",
+        "_write",
+        "busy",
+        "closed",
+        "frames",
+        "last_seq",
+        "limit",
+        "paused",
+        "scheduled",
+        "staff",
+    )
 
-    def __init__(self, send: Send, close: Close, limit: int, staff: bool,
-                 write: Write | None = None) -> None:
+    def __init__(self, send: Send, close: Close, limit: int, staff: bool, write: Write | None = None) -> None:
         self._send = send
         self._write = write
         self._close = close
@@ -157,7 +169,8 @@ class Outbox:
             metrics.OUTBOX_DROPS.inc()
             self.frames.clear()
             asyncio.get_running_loop().create_task(
-                self._close(CLOSE_RESUME, "too slow: reconnect with your last seq"))
+                self._close(CLOSE_RESUME, "too slow: reconnect with your last seq")
+            )
             return
         if self.busy or self.frames:
             framed = None  # a backlog goes out re-framed as one array; keep only the text

@@ -30,17 +30,29 @@ MARK = "demo"
 GUEST = {"guest_name": "李明", "guest_post": "区人民政府副区长"}
 
 PAST_QUESTIONS = [
-    ("老城区停车难，晚上下班回家经常找不到车位，区里有没有增加停车位的计划？", "市民王先生",
-     "感谢您的提问。今年区里将结合老旧小区改造新增公共停车泊位1200个，并推动机关单位停车场夜间向周边居民错时开放，第一批12家单位下月起试行。"),
-    ("孩子明年上小学，学区划分什么时候公布？", "一位家长",
-     "今年的学区划分方案将于4月底在区教育局网站和微信公众号公布，公布前会征求社区和家长代表意见。"),
-    ("Is there an English service line for foreign residents?", "Anna",
-     "Yes. The 12345 hotline offers English service from 9:00 to 17:00 on working days."),
+    (
+        "老城区停车难，晚上下班回家经常找不到车位，区里有没有增加停车位的计划？",
+        "市民王先生",
+        "感谢您的提问。今年区里将结合老旧小区改造新增公共停车泊位1200个，并推动机关单位停车场夜间向周边居民错时开放，第一批12家单位下月起试行。",
+    ),
+    (
+        "孩子明年上小学，学区划分什么时候公布？",
+        "一位家长",
+        "今年的学区划分方案将于4月底在区教育局网站和微信公众号公布，公布前会征求社区和家长代表意见。",
+    ),
+    (
+        "Is there an English service line for foreign residents?",
+        "Anna",
+        "Yes. The 12345 hotline offers English service from 9:00 to 17:00 on working days.",
+    ),
 ]
 
 LIVE_QUESTIONS = [
-    ("我想在线向区长提问，不知道如何操作，请指教，谢谢！", "网友",
-     "欢迎参与！在本页面下方的提问框写下问题，点击“提交问题”即可；工作人员审核后问题会公开显示，副区长会在线逐一解答。提交后会得到一个回执编号，凭它可以随时查询处理结果。"),
+    (
+        "我想在线向区长提问，不知道如何操作，请指教，谢谢！",
+        "网友",
+        "欢迎参与！在本页面下方的提问框写下问题，点击“提交问题”即可；工作人员审核后问题会公开显示，副区长会在线逐一解答。提交后会得到一个回执编号，凭它可以随时查询处理结果。",
+    ),
     ("小区门口的道路施工已经三个月了，什么时候能完工？", "亭湖居民", None),
     ("区里对小微企业有哪些减税降费的新政策？", "个体户小张", None),
 ]
@@ -63,8 +75,10 @@ def reset(db: str) -> None:
     is left exactly as it was.
     """
     if "://" in db and not db.startswith("sqlite:"):
-        raise SystemExit(f"live demo: --db {db.split('://')[0]}://… is not a SQLite file; the demo "
-                         "only runs on a file of its own (use live serve for a real database)")
+        raise SystemExit(
+            f"live demo: --db {db.split('://')[0]}://… is not a SQLite file; the demo "
+            "only runs on a file of its own (use live serve for a real database)"
+        )
     path = db.removeprefix("sqlite:///").removeprefix("sqlite://")
     if path == ":memory:":
         return
@@ -80,11 +94,15 @@ def reset(db: str) -> None:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise SystemExit(f"live demo: {path} is open in a running server; stop it first, "
-                             "or give the demo another file with --db") from None
+            raise SystemExit(
+                f"live demo: {path} is open in a running server; stop it first, "
+                "or give the demo another file with --db"
+            ) from None
         if not _is_demo(path):
-            raise SystemExit(f"live demo: {path} was not made by live demo, so it is left alone; "
-                             "give the demo a new file with --db") from None
+            raise SystemExit(
+                f"live demo: {path} was not made by live demo, so it is left alone; "
+                "give the demo a new file with --db"
+            ) from None
         for suffix in ("", "-wal", "-shm"):
             Path(path + suffix).unlink(missing_ok=True)
     finally:
@@ -107,28 +125,38 @@ async def seed(live: Services) -> dict[str, dict[str, str]]:
     lines = EXAMPLE_WORDS.read_text(encoding="utf-8").splitlines()
     await live.set_words([w for w in lines if w.strip() and not w.startswith("#")])
     pid = await live.store.create_programme(
-        "qzzx", "区长在线",
-        "区政府领导每周在线解答市民提问。请在直播时段内提交问题，经审核后公开并由嘉宾在线解答。")
+        "qzzx",
+        "区长在线",
+        "区政府领导每周在线解答市民提问。请在直播时段内提交问题，经审核后公开并由嘉宾在线解答。",
+    )
     last_week = (now - timedelta(days=7)).replace(hour=19, minute=0)
     links = {"31": await _past_episode(live, pid, 31, last_week, "教育、交通与营商环境")}
-    live_now, links["32"] = await _episode(live, pid, 32, now - timedelta(minutes=30),
-                                           "城市管理与民生实事")
+    live_now, links["32"] = await _episode(live, pid, 32, now - timedelta(minutes=30), "城市管理与民生实事")
     await _questions(live, live_now, LIVE_QUESTIONS)
     _, links["33"] = await _episode(live, pid, 33, now + timedelta(days=7), "乡村振兴与农业发展")
     return links
 
 
-async def _episode(live: Services, pid: int, episode: int, start: datetime,
-                   topic: str) -> tuple[int, dict[str, str]]:
-    row, tokens = await live.sessions.create(pid, {
-        "episode": episode, "title": f"区长在线 第{episode}期：{topic}",
-        "starts_at": _iso(start), "ends_at": _iso(start + timedelta(hours=2)),
-        "description": f"本期主题：{topic}。欢迎广大市民在线提问。", **GUEST})
+async def _episode(
+    live: Services, pid: int, episode: int, start: datetime, topic: str
+) -> tuple[int, dict[str, str]]:
+    row, tokens = await live.sessions.create(
+        pid,
+        {
+            "episode": episode,
+            "title": f"区长在线 第{episode}期：{topic}",
+            "starts_at": _iso(start),
+            "ends_at": _iso(start + timedelta(hours=2)),
+            "description": f"本期主题：{topic}。欢迎广大市民在线提问。",
+            **GUEST,
+        },
+    )
     return row.id, {"id": str(row.id), **tokens}
 
 
-async def _past_episode(live: Services, pid: int, episode: int, start: datetime,
-                        topic: str) -> dict[str, str]:
+async def _past_episode(
+    live: Services, pid: int, episode: int, start: datetime, topic: str
+) -> dict[str, str]:
     """Last week's episode, staged on its own evening: announced three days ahead, then
     each question asked, approved and answered at its minute, so that replay plays a
     real evening and the transcript shows when each answer came."""
@@ -144,19 +172,25 @@ async def _past_episode(live: Services, pid: int, episode: int, start: datetime,
     return links
 
 
-async def _questions(live: Services, session_id: int, items: list[tuple[str, str, str | None]],
-                     tick: Callable[[], None] = lambda: None) -> None:
+async def _questions(
+    live: Services,
+    session_id: int,
+    items: list[tuple[str, str, str | None]],
+    tick: Callable[[], None] = lambda: None,
+) -> None:
     """Each item asked, approved and answered; ``tick`` moves a staged clock before each step."""
     admin = Actor(Role.ADMIN, "demo-staff")
     for i, (text, name, answer) in enumerate(items):
         viewer = Actor(Role.VIEWER, f"demo-viewer-{i}")
         tick()
-        ack = await live.sessions.handle(session_id, viewer, Command(
-            "ask", {"client_id": str(uuid.uuid4()), "text": text, "name": name}))
+        ack = await live.sessions.handle(
+            session_id, viewer, Command("ask", {"client_id": str(uuid.uuid4()), "text": text, "name": name})
+        )
         qid = ack["question_id"]
         tick()
         await live.sessions.handle(session_id, admin, Command("approve", {"question_id": qid}))
         if answer:
             tick()
-            await live.sessions.handle(session_id, admin,
-                                       Command("answer", {"question_id": qid, "text": answer}))
+            await live.sessions.handle(
+                session_id, admin, Command("answer", {"question_id": qid, "text": answer})
+            )

@@ -87,8 +87,12 @@ class Event:
 
     def to_wire(self, staff: bool) -> JSON:
         data = self.data if staff or self.public is None else self.public
-        return {"seq": self.seq, "type": self.type, "at": self.at,
-                "data": {key: data[key] for key in RESULTS if key in data}}
+        return {
+            "seq": self.seq,
+            "type": self.type,
+            "at": self.at,
+            "data": {key: data[key] for key in RESULTS if key in data},
+        }
 
     def frame(self, staff: bool) -> str:
         """The serialised wire form for one audience, computed at most once."""
@@ -99,8 +103,17 @@ class Event:
 
     def to_bus(self) -> str:
         """Everything another worker needs to rebuild this event, private part included."""
-        return dumps({"s": self.session_id, "q": self.seq, "t": self.type, "d": self.data,
-                      "a": self.at, "p": self.public, "v": self.private})
+        return dumps(
+            {
+                "s": self.session_id,
+                "q": self.seq,
+                "t": self.type,
+                "d": self.data,
+                "a": self.at,
+                "p": self.public,
+                "v": self.private,
+            }
+        )
 
     @classmethod
     def from_bus(cls, text: str) -> Event:

@@ -27,8 +27,9 @@ class LiveError(Exception):
     zh = "服务器内部错误"
     en = "Internal server error"
 
-    def __init__(self, code: str | None = None, zh: str | None = None, en: str | None = None,
-                 **details: Any) -> None:
+    def __init__(
+        self, code: str | None = None, zh: str | None = None, en: str | None = None, **details: Any
+    ) -> None:
         self.code = code or type(self).code
         self.zh = zh or type(self).zh
         self.en = en or type(self).en

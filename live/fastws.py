@@ -178,8 +178,7 @@ class Admission:
             self.used = 0
 
 
-_admissions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Admission] = (
-    weakref.WeakKeyDictionary())
+_admissions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Admission] = weakref.WeakKeyDictionary()
 """One budget per event loop; it holds no reference to its loop, so the entry goes with it."""
 
 
@@ -259,8 +258,13 @@ class FanoutWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def write_prebuilt(self, frame: bytes) -> bool:
         """Write one whole server frame now if that needs no waiting; else return False."""
-        if (self.close_sent or self.disconnected or not self.handshake_complete
-                or not self.writable.is_set() or self.conn.state is not State.OPEN):
+        if (
+            self.close_sent
+            or self.disconnected
+            or not self.handshake_complete
+            or not self.writable.is_set()
+            or self.conn.state is not State.OPEN
+        ):
             return False
         self.transport.write(frame)
         return True

@@ -61,15 +61,24 @@ def _refusal(err: LiveError) -> bytes:
     """A whole HTTP response refusing a connection before uvicorn has parsed anything of it."""
     body = dumps(err.to_dict()).encode()
     reason = HTTPStatus(err.status).phrase.encode()
-    return (b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\nretry-after: 10\r\n"
-            b"connection: close\r\ncontent-length: %d\r\n\r\n%s"
-            % (err.status, reason, len(body), body))
+    return (
+        b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\nretry-after: 10\r\n"
+        b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (err.status, reason, len(body), body)
+    )
 
 
-TOO_MANY_HERE = _refusal(RateLimited("too_many_connections", "来自您的网络的连接过多，请稍后再试",
-                                     "Too many connections from your address; try again later"))
-TOO_MANY = _refusal(Unavailable("server_full", "服务器连接已满，请稍后再试",
-                                "The server is at its connection limit; try again later"))
+TOO_MANY_HERE = _refusal(
+    RateLimited(
+        "too_many_connections",
+        "来自您的网络的连接过多，请稍后再试",
+        "Too many connections from your address; try again later",
+    )
+)
+TOO_MANY = _refusal(
+    Unavailable(
+        "server_full", "服务器连接已满，请稍后再试", "The server is at its connection limit; try again later"
+    )
+)
 
 
 class Guard:
@@ -146,8 +155,9 @@ def guard(trusted: str = "127.0.0.1,::1") -> Guard:
         settings = Settings.from_env()
         total = min(settings.max_connections, raise_file_limit() - RESERVED_FILES)
         if total < settings.max_connections:
-            log.warning("LIVE_MAX_CONNECTIONS lowered to %d, the open-file limit less %d",
-                        total, RESERVED_FILES)
+            log.warning(
+                "LIVE_MAX_CONNECTIONS lowered to %d, the open-file limit less %d", total, RESERVED_FILES
+            )
         _guard = Guard(total, settings.max_connections_per_ip, settings.header_timeout, trusted)
     return _guard
 

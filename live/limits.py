@@ -137,8 +137,11 @@ class RedisLimiter:
             if over.done():
                 continue
             if isinstance(result, Exception):
-                error = Unavailable("limits_unavailable", "暂时无法处理，请稍后重试",
-                                    "Cannot check limits right now; try again")
+                error = Unavailable(
+                    "limits_unavailable",
+                    "暂时无法处理，请稍后重试",
+                    "Cannot check limits right now; try again",
+                )
                 error.__cause__ = result
                 over.set_exception(error)
             else:

@@ -30,27 +30,29 @@ from starlette.responses import Response
 
 from .events import Event, now_ms
 
-CONNECTIONS = Gauge("live_connections", "Open WebSocket connections, by role.", ["role"],
-                    multiprocess_mode="livesum")
-EVENTS = Counter("live_events_appended", "Events committed to a session log, by event type.",
-                 ["type"])
+CONNECTIONS = Gauge(
+    "live_connections", "Open WebSocket connections, by role.", ["role"], multiprocess_mode="livesum"
+)
+EVENTS = Counter("live_events_appended", "Events committed to a session log, by event type.", ["type"])
 BROADCAST = Histogram(
     "live_broadcast_latency_seconds",
     "From an event's timestamp (taken just before its commit) to its fan-out into every "
     "outbox on this worker.",
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0))
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
 ROUNDS = Histogram(
     "live_round_requests",
     "Requests one session decided together and committed in one append (its group commit).",
-    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512))
-OUTBOX_DROPS = Counter("live_outbox_drops",
-                       "Viewers dropped (close 4000) because their outbox overflowed.")
-REFUSED = Counter("live_refused_requests", "Requests refused, by error code and transport.",
-                  ["code", "transport"])
-IN_FLIGHT = Gauge("live_commands_in_flight", "Commands received and not yet answered.",
-                  multiprocess_mode="livesum")
-HTTP = Counter("live_http_requests", "HTTP requests answered, by method and status.",
-               ["method", "status"])
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+)
+OUTBOX_DROPS = Counter("live_outbox_drops", "Viewers dropped (close 4000) because their outbox overflowed.")
+REFUSED = Counter(
+    "live_refused_requests", "Requests refused, by error code and transport.", ["code", "transport"]
+)
+IN_FLIGHT = Gauge(
+    "live_commands_in_flight", "Commands received and not yet answered.", multiprocess_mode="livesum"
+)
+HTTP = Counter("live_http_requests", "HTTP requests answered, by method and status.", ["method", "status"])
 
 
 def appended(events: Iterable[Event]) -> None:

@@ -57,8 +57,10 @@ _SCREEN = re.compile(r"^/s/\d+/screen$")
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _METHODS = _UNSAFE | {"GET", "HEAD", "OPTIONS"}
 """Methods counted by name; anything else is ``other`` (no label per attacker's whim)."""
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'; base-uri 'none'; form-action 'self'; object-src 'none'; ")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; object-src 'none'; "
+)
 
 
 class JsonFormatter(logging.Formatter):
@@ -69,7 +71,10 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
             "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(), "logger": record.name, "msg": record.getMessage()}
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
         request_id = REQUEST_ID.get()
         if request_id:
             out["request_id"] = request_id
@@ -95,9 +100,12 @@ def configure_logging(level: str) -> None:
 
 def security_headers(path: str, settings: Settings) -> dict[str, str]:
     ancestors = settings.screen_frame_ancestors.split()
-    headers = {"x-content-type-options": "nosniff", "referrer-policy": "no-referrer",
-               "cross-origin-opener-policy": "same-origin",
-               "permissions-policy": "camera=(), microphone=(), geolocation=()"}
+    headers = {
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "no-referrer",
+        "cross-origin-opener-policy": "same-origin",
+        "permissions-policy": "camera=(), microphone=(), geolocation=()",
+    }
     if _SCREEN.match(path) and ancestors:
         headers["content-security-policy"] = CSP + "frame-ancestors 'self' " + " ".join(ancestors)
     else:
@@ -140,14 +148,20 @@ class Middleware:
             await send(message)
 
         try:
-            if scope["method"] in _UNSAFE and not origin_allowed(HTTPConnection(scope),
-                                                                  self.settings.public_url):
-                await _refuse(Forbidden("cross_site", "不接受来自其他网站的请求",
-                                        "Cross-site request refused"), scope, receive, send_wrapped)
+            if scope["method"] in _UNSAFE and not origin_allowed(
+                HTTPConnection(scope), self.settings.public_url
+            ):
+                await _refuse(
+                    Forbidden("cross_site", "不接受来自其他网站的请求", "Cross-site request refused"),
+                    scope,
+                    receive,
+                    send_wrapped,
+                )
                 return
             try:
-                body = await read_body(scope, receive, self.settings.max_body_bytes,
-                                       self.settings.body_timeout)
+                body = await read_body(
+                    scope, receive, self.settings.max_body_bytes, self.settings.body_timeout
+                )
             except LiveError as err:
                 await _refuse(err, scope, receive, send_wrapped, close=True)
                 return
@@ -162,13 +176,20 @@ class Middleware:
         finally:
             method = scope["method"] if scope["method"] in _METHODS else "other"
             metrics.HTTP.labels(method, str(status)).inc()
-            log.info("http", extra={"fields": {
-                "method": scope["method"], "path": scope["path"], "status": status,
-                "ms": round((time.perf_counter() - started) * 1000, 1)}})
+            log.info(
+                "http",
+                extra={
+                    "fields": {
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "ms": round((time.perf_counter() - started) * 1000, 1),
+                    }
+                },
+            )
 
 
-async def _refuse(err: LiveError, scope: Scope, receive: Receive, send: Send,
-                  close: bool = False) -> None:
+async def _refuse(err: LiveError, scope: Scope, receive: Receive, send: Send, close: bool = False) -> None:
     """Answer ``err`` before any route runs; ``close`` when the body was left unread."""
     metrics.refused(err.code, "http")
     headers = {"connection": "close"} if close else None
@@ -201,14 +222,21 @@ async def read_body(scope: Scope, receive: Receive, limit: int, timeout: float) 
                 if not message.get("more_body", False):
                     break
     except TimeoutError:
-        raise TimedOut("body_timeout", f"请求内容未在 {timeout:g} 秒内送达",
-                       f"The request body did not arrive within {timeout:g} s") from None
+        raise TimedOut(
+            "body_timeout",
+            f"请求内容未在 {timeout:g} 秒内送达",
+            f"The request body did not arrive within {timeout:g} s",
+        ) from None
     return _replay({"type": "http.request", "body": bytes(body), "more_body": False}, receive)
 
 
 def _too_large(limit: int) -> TooLarge:
-    return TooLarge("body_too_large", f"请求内容过大（最多 {limit} 字节）",
-                    f"Request body too large (at most {limit} bytes)", limit=limit)
+    return TooLarge(
+        "body_too_large",
+        f"请求内容过大（最多 {limit} 字节）",
+        f"Request body too large (at most {limit} bytes)",
+        limit=limit,
+    )
 
 
 def _replay(first: Message, receive: Receive) -> Receive:
@@ -230,5 +258,13 @@ def request_id(scope: Scope) -> str:
 def log_websocket(path: str, close_code: int | None, started: float) -> None:
     """A WebSocket's one log line: its path, the first close code either side sent, its length."""
     if log.isEnabledFor(logging.INFO):  # ten thousand of these end at once in a reconnect storm
-        log.info("websocket", extra={"fields": {
-            "path": path, "close_code": close_code, "s": round(time.perf_counter() - started, 1)}})
+        log.info(
+            "websocket",
+            extra={
+                "fields": {
+                    "path": path,
+                    "close_code": close_code,
+                    "s": round(time.perf_counter() - started, 1),
+                }
+            },
+        )

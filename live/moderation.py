@@ -23,9 +23,11 @@ from .settings import Settings
 DEFAULT_NAME = "网友"
 
 
-_UNSEEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
-                     "\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c"
-                     "\u200b\u2060-\u2064\ufeff\u00ad\u180e]")
+_UNSEEN = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+    "\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c"
+    "\u200b\u2060-\u2064\ufeff\u00ad\u180e]"
+)
 """The Cc category but newline, tab and carriage return, the bidirectional controls and the
 invisible characters (see above); one regex pass, not a Python loop."""
 
@@ -38,8 +40,13 @@ def _clean(text: str) -> str:
 
 def _limit(field: str, text: str, limit: int) -> str:
     if len(text) > limit:
-        raise TooLarge("text_too_long", f"内容过长（最多 {limit} 字）",
-                       f"Too long (at most {limit} characters)", field=field, limit=limit)
+        raise TooLarge(
+            "text_too_long",
+            f"内容过长（最多 {limit} 字）",
+            f"Too long (at most {limit} characters)",
+            field=field,
+            limit=limit,
+        )
     return text
 
 

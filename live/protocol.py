@@ -24,25 +24,41 @@ page of protocol 1, which re-derived them, would show wrong pages; it is refused
 
 Field = tuple[type | tuple[type, ...], bool, int]
 SCHEMAS: dict[str, dict[str, Field]] = {
-    "hello": {"protocol": (int, False, MAX_INT), "since": (int, False, MAX_INT), "epoch": (str, False, 64),
-              "token": (str, False, 200), "device": (str, False, 200), "name": (str, False, 40)},
+    "hello": {
+        "protocol": (int, False, MAX_INT),
+        "since": (int, False, MAX_INT),
+        "epoch": (str, False, 64),
+        "token": (str, False, 200),
+        "device": (str, False, 200),
+        "name": (str, False, 40),
+    },
     "ping": {},
     "mine": {},
-    "ask": {"client_id": (str, True, 64), "text": (str, True, 100_000),
-            "name": (str, False, 1000), "contact": (str, False, 200)},
+    "ask": {
+        "client_id": (str, True, 64),
+        "text": (str, True, 100_000),
+        "name": (str, False, 1000),
+        "contact": (str, False, 200),
+    },
     "vote": {"question_id": (int, True, MAX_INT)},
     "unvote": {"question_id": (int, True, MAX_INT)},
     "approve": {"question_id": (int, True, MAX_INT)},
-    "reject": {"question_id": (int, True, MAX_INT), "reason": (str, False, 40),
-               "note": (str, False, 1000)},
+    "reject": {"question_id": (int, True, MAX_INT), "reason": (str, False, 40), "note": (str, False, 1000)},
     "edit": {"question_id": (int, True, MAX_INT), "text": (str, True, 100_000)},
     "merge": {"question_id": (int, True, MAX_INT), "into": (int, True, MAX_INT)},
     "hide": {"question_id": (int, True, MAX_INT)},
-    "forward": {"question_id": (int, True, MAX_INT), "department": (str, True, 100),
-                "note": (str, False, 1000)},
+    "forward": {
+        "question_id": (int, True, MAX_INT),
+        "department": (str, True, 100),
+        "note": (str, False, 1000),
+    },
     "answering": {"question_id": ((int, type(None)), True, MAX_INT)},
-    "answer": {"question_id": (int, True, MAX_INT), "text": (str, False, 100_000),
-               "mode": (str, False, 10), "append": (bool, False, 1)},
+    "answer": {
+        "question_id": (int, True, MAX_INT),
+        "text": (str, False, 100_000),
+        "mode": (str, False, 10),
+        "append": (bool, False, 1),
+    },
     "open": {},
     "close": {},
     "extend": {"ends_at": (int, True, MAX_INT)},
@@ -95,8 +111,12 @@ def check_text(obj: Any, **details: Any) -> None:
     """
     if isinstance(obj, str):
         if not _encodable(obj):
-            raise BadRequest("invalid_text", "内容包含无法保存的字符",
-                             "Text contains characters that cannot be stored", **details)
+            raise BadRequest(
+                "invalid_text",
+                "内容包含无法保存的字符",
+                "Text contains characters that cannot be stored",
+                **details,
+            )
     elif isinstance(obj, dict):
         for key, value in obj.items():
             check_text(key, **details)
@@ -116,33 +136,36 @@ def parse(text: str) -> Command:
         raise BadRequest("not_an_object", "消息必须是 JSON 对象", "Frame must be a JSON object")
     rid = _request_id(obj)
     if rid is None and obj.get("id") is not None:  # refused, never run with its reply unmatched
-        raise BadRequest("bad_id", "请求编号无效", "id is a string of at most 64 characters or an "
-                         "integer", field="id")
+        raise BadRequest(
+            "bad_id", "请求编号无效", "id is a string of at most 64 characters or an integer", field="id"
+        )
     if "\\u" in text:
         check_text(obj, re=rid)
     kind = obj.get("type")
     schema = SCHEMAS.get(kind) if isinstance(kind, str) else None
     if schema is None:
-        raise BadRequest("unknown_type", "未知的消息类型", "Unknown message type",
-                         re=rid, type=str(kind)[:40])
+        raise BadRequest(
+            "unknown_type", "未知的消息类型", "Unknown message type", re=rid, type=str(kind)[:40]
+        )
     args: JSON = {}
     for name, (types, required, limit) in schema.items():
         value = obj.get(name)
         if value is None:
-            if required and not (isinstance(types, tuple) and type(None) in types
-                                 and name in obj):
-                raise BadRequest("missing_field", f"缺少字段 {name}", f"Missing field {name}",
-                                 re=rid, field=name)
+            if required and not (isinstance(types, tuple) and type(None) in types and name in obj):
+                raise BadRequest(
+                    "missing_field", f"缺少字段 {name}", f"Missing field {name}", re=rid, field=name
+                )
             continue
         if isinstance(value, bool) is not (types is bool) or not isinstance(value, types):
-            raise BadRequest("wrong_type", f"字段 {name} 类型错误", f"Field {name} has the wrong type",
-                             re=rid, field=name)
+            raise BadRequest(
+                "wrong_type", f"字段 {name} 类型错误", f"Field {name} has the wrong type", re=rid, field=name
+            )
         if isinstance(value, int) and not 0 <= value <= limit:
-            raise BadRequest("out_of_range", f"字段 {name} 超出范围", f"Field {name} is out of range",
-                             re=rid, field=name)
+            raise BadRequest(
+                "out_of_range", f"字段 {name} 超出范围", f"Field {name} is out of range", re=rid, field=name
+            )
         if isinstance(value, str) and len(value) > limit:
-            raise BadRequest("too_long", f"字段 {name} 过长", f"Field {name} is too long",
-                             re=rid, field=name)
+            raise BadRequest("too_long", f"字段 {name} 过长", f"Field {name} is too long", re=rid, field=name)
         args[name] = value
     return Command(kind, args, rid)
 

@@ -24,8 +24,9 @@ def viewer_url(base: str, session_id: int) -> str:
 def svg(url: str) -> bytes:
     """An SVG QR code for url, medium error correction (survives a glare on a screen)."""
     out = io.BytesIO()
-    segno.make(url, error="m").save(out, kind="svg", scale=8, border=2, xmldecl=False,
-                                    dark="#111111", light="#ffffff")
+    segno.make(url, error="m").save(
+        out, kind="svg", scale=8, border=2, xmldecl=False, dark="#111111", light="#ffffff"
+    )
     return out.getvalue()
 
 
@@ -35,5 +36,8 @@ async def session_qr(request: Request) -> Response:
     if await live.store.get_session(session_id) is None:
         raise NotFound("session_not_found", "访谈不存在", "No such session", id=session_id)
     base = live.settings.public_url or str(request.base_url)
-    return Response(svg(viewer_url(base, session_id)), media_type="image/svg+xml",
-                    headers={"cache-control": "public, max-age=300"})
+    return Response(
+        svg(viewer_url(base, session_id)),
+        media_type="image/svg+xml",
+        headers={"cache-control": "public, max-age=300"},
+    )

@@ -56,8 +56,7 @@ def channel(session_id: int, epoch: str) -> str:
 
 
 class Room:
-    def __init__(self, session_id: int, epoch: str, store: Store, bus: Bus,
-                 tally_interval: float) -> None:
+    def __init__(self, session_id: int, epoch: str, store: Store, bus: Bus, tally_interval: float) -> None:
         self.session_id = session_id
         self.epoch = epoch
         self.store = store
@@ -119,8 +118,7 @@ class Room:
                 except Exception:
                     # Committed is committed: the acks stand, this room delivered the events
                     # itself, and the others fill the gap when the next event arrives.
-                    log.exception("publish failed for session %s (%d events)",
-                                  self.session_id, len(messages))
+                    log.exception("publish failed for session %s (%d events)", self.session_id, len(messages))
         finally:
             self._publishing = None
 
@@ -300,7 +298,8 @@ class Rooms:
                 raise NotFound("session_not_found", "访谈不存在", "No such session", id=session_id)
             room = Room(session_id, row.epoch, self.store, self.bus, self.tally_interval)
             await self._stack.enter_async_context(
-                self.bus.subscribe(channel(session_id, row.epoch), room.on_bus))
+                self.bus.subscribe(channel(session_id, row.epoch), room.on_bus)
+            )
             await room.load()
             self._rooms[session_id] = room
             return room

@@ -56,8 +56,7 @@ class Rounds:
     the round's events the moment they are committed, before ``committed`` runs.
     """
 
-    def __init__(self, state: State, store: Store, committed: Committed,
-                 at_commit: OnCommit) -> None:
+    def __init__(self, state: State, store: Store, committed: Committed, at_commit: OnCommit) -> None:
         self.state = state
         self.store = store
         self.committed = committed
@@ -137,9 +136,19 @@ class Rounds:
                 outcomes, events, tally, moves = self._decide_all(batch, draft)
                 if not events:
                     self._settle()  # nothing drafted (a tally's round): no reader need wait
-                stored = await self.store.append(
-                    self.state.session_id, draft.seq, events, info=self._info_if_changed(events),
-                    tally=tally, on_commit=self.at_commit, moves=moves) if events or tally else []
+                stored = (
+                    await self.store.append(
+                        self.state.session_id,
+                        draft.seq,
+                        events,
+                        info=self._info_if_changed(events),
+                        tally=tally,
+                        on_commit=self.at_commit,
+                        moves=moves,
+                    )
+                    if events or tally
+                    else []
+                )
             except SeqConflict:
                 self._undo(draft)
                 self._stale = True
@@ -160,7 +169,7 @@ class Rounds:
             if split:
                 await self._each_alone(batch)
                 return
-            for event in stored[len(events):]:  # the store's tally: committed, never drafted
+            for event in stored[len(events) :]:  # the store's tally: committed, never drafted
                 if event.seq == self.state.seq + 1:  # unless delivering it applied it already
                     apply(self.state, event)
             if stored:
@@ -181,8 +190,11 @@ class Rounds:
         :class:`Unavailable`): one request's data it cannot take. Store each request in a
         round of its own, so that only the one at fault is refused; a bad request among
         honest ones used to fail them all."""
-        log.warning("session %s: a round of %d was refused; storing each on its own",
-                    self.state.session_id, len(batch))
+        log.warning(
+            "session %s: a round of %d was refused; storing each on its own",
+            self.state.session_id,
+            len(batch),
+        )
         for pending in batch:
             try:
                 await self._round([pending])
@@ -197,9 +209,14 @@ class Rounds:
         self._draft = Draft(self.state)
         return self._draft
 
-    def _decide_all(self, batch: list[Pending], draft: Draft) -> tuple[
-            list[tuple[asyncio.Future[Decision], Decision | Exception]], list[NewEvent],
-            Tally | None, list[tuple[int, int]]]:
+    def _decide_all(
+        self, batch: list[Pending], draft: Draft
+    ) -> tuple[
+        list[tuple[asyncio.Future[Decision], Decision | Exception]],
+        list[NewEvent],
+        Tally | None,
+        list[tuple[int, int]],
+    ]:
         """Decide each request in turn, applying its events to the draft; a tally if one
         asked, and the votes to move with the round's merges.
 
@@ -219,8 +236,9 @@ class Rounds:
                 outcomes.append((done, exc))
                 continue
             for e in decision.events:
-                draft.apply(Event(self.state.session_id, self.state.seq + 1, e.type, e.data, 0,
-                                  e.public, e.private))
+                draft.apply(
+                    Event(self.state.session_id, self.state.seq + 1, e.type, e.data, 0, e.public, e.private)
+                )
                 events.append(with_results(self.state, e))  # what it did, as each may see it
             tally = tally or decision.tally
             moves.extend(decision.moves)

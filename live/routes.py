@@ -71,8 +71,7 @@ def page(name: str) -> Callable[[Request], Awaitable[Response]]:
         live = _live(request)
         if live.devices.verify(request.cookies.get(DEVICE_COOKIE)) is None:
             _, signed = live.devices.mint()
-            response.set_cookie(DEVICE_COOKIE, signed, max_age=COOKIE_AGE, httponly=True,
-                                samesite="lax")
+            response.set_cookie(DEVICE_COOKIE, signed, max_age=COOKIE_AGE, httponly=True, samesite="lax")
         return response
 
     return endpoint
@@ -97,8 +96,13 @@ async def readyz(request: Request) -> Response:
 
 
 def _session_summary(row: Any, now: int) -> JSON:
-    return {"id": row.id, "programme_id": row.programme_id, **row.info,
-            "phase": phase(row.info, now), "seq": row.last_seq}
+    return {
+        "id": row.id,
+        "programme_id": row.programme_id,
+        **row.info,
+        "phase": phase(row.info, now),
+        "seq": row.last_seq,
+    }
 
 
 async def programmes(request: Request) -> Response:
@@ -111,8 +115,7 @@ async def programmes(request: Request) -> Response:
             raise BadRequest("missing_field", "需要 slug 和 title", "slug and title are required")
         desc = body.get("description") or ""
         pid = await live.store.create_programme(slug, title, str(desc))
-        return JSONResponse({"id": pid, "slug": slug, "title": title, "description": desc},
-                            status_code=201)
+        return JSONResponse({"id": pid, "slug": slug, "title": title, "description": desc}, status_code=201)
     return JSONResponse({"programmes": await live.store.list_programmes()})
 
 
@@ -135,8 +138,9 @@ async def sessions(request: Request) -> Response:
         if not isinstance(programme_id, int):
             raise BadRequest("missing_field", "缺少字段 programme_id", "Missing field programme_id")
         row, tokens = await live.sessions.create(programme_id, body)
-        return JSONResponse({**_session_summary(row, now_ms()), "links": _links(row.id, tokens)},
-                            status_code=201)
+        return JSONResponse(
+            {**_session_summary(row, now_ms()), "links": _links(row.id, tokens)}, status_code=201
+        )
     pid = request.query_params.get("programme_id")
     rows = await live.store.list_sessions(int(pid) if pid and pid.isdigit() else None)
     now = now_ms()
@@ -144,9 +148,11 @@ async def sessions(request: Request) -> Response:
 
 
 def _links(session_id: int, tokens: dict[str, str]) -> dict[str, str]:
-    return {"viewer": f"/s/{session_id}",
-            "presenter": f"/s/{session_id}/presenter#key={tokens['presenter']}",
-            "moderator": f"/s/{session_id}/moderator#key={tokens['moderator']}"}
+    return {
+        "viewer": f"/s/{session_id}",
+        "presenter": f"/s/{session_id}/presenter#key={tokens['presenter']}",
+        "moderator": f"/s/{session_id}/moderator#key={tokens['moderator']}",
+    }
 
 
 async def session(request: Request) -> Response:
@@ -158,8 +164,9 @@ async def session(request: Request) -> Response:
     room = await live.rooms.get(sid)
     staff = (await _role(request, sid)).staff
     state = await room.settled()
-    return JSONResponse({"id": sid, "epoch": room.epoch, "phase": state.phase(now_ms()),
-                         **state.snapshot(staff)})
+    return JSONResponse(
+        {"id": sid, "epoch": room.epoch, "phase": state.phase(now_ms()), **state.snapshot(staff)}
+    )
 
 
 async def events(request: Request) -> Response:
@@ -174,8 +181,14 @@ async def events(request: Request) -> Response:
     staff = (await _role(request, sid)).staff
     page_ = await live.store.read(sid, after=after, limit=limit)
     last = page_[-1].seq if page_ else after
-    return JSONResponse({"epoch": room.epoch, "events": [e.to_wire(staff) for e in page_],
-                         "next": last, "more": len(page_) == limit})
+    return JSONResponse(
+        {
+            "epoch": room.epoch,
+            "events": [e.to_wire(staff) for e in page_],
+            "next": last,
+            "more": len(page_) == limit,
+        }
+    )
 
 
 async def links(request: Request) -> Response:
@@ -222,8 +235,11 @@ async def audit_trail(request: Request) -> Response:
     await _live(request).rooms.get(sid)
     rows = audit.trail(await _live(request).store.read(sid))
     if request.query_params.get("format") == "csv":
-        return Response(audit.to_csv(rows), media_type="text/csv; charset=utf-8", headers={
-            "content-disposition": f'attachment; filename="session-{sid}-audit.csv"'})
+        return Response(
+            audit.to_csv(rows),
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="session-{sid}-audit.csv"'},
+        )
     return JSONResponse({"audit": rows})
 
 

@@ -45,7 +45,8 @@ _STOP_WORDS = (
     "请问 问一 一下 什么 么时 时候 怎么 么办 为什 如何 哪些 是否 能否 可以 有没 没有 我们 我想 想问 "
     "谢谢 你好 您好 区长 这个 那个 问题 一个 的问 现在 目前 还是 就是 已经 大家 是不 不是 会不 不会 "
     "the a an is are was were be to of in on for and or do does did can could will would there "
-    "this that what when where how why which who any have has my our your it i we you")
+    "this that what when where how why which who any have has my our your it i we you"
+)
 STOP = frozenset(_STOP_WORDS.split())
 """Features that say "this is a question", not what it is about."""
 
@@ -63,7 +64,7 @@ def features(text: str) -> set[str]:
     text = fold(text)
     out: set[str] = set()
     for run in _CJK_RUN.findall(text):
-        out.update([run] if len(run) == 1 else (run[i:i + 2] for i in range(len(run) - 1)))
+        out.update([run] if len(run) == 1 else (run[i : i + 2] for i in range(len(run) - 1)))
     out.update(w.removesuffix("s") if len(w) > 3 else w for w in _WORD.findall(text) if len(w) > 1)
     return out - STOP
 
@@ -80,19 +81,31 @@ def score(query: set[str], question: str, answer: str) -> float:
 def result(row: JSON) -> JSON:
     """The shape every search and suggestion result has; ``link`` opens the replay there."""
     info = row["info"]
-    return {"session_id": row["session_id"], "programme_id": row["programme_id"],
-            "episode": info.get("episode"), "title": info.get("title", ""),
-            "timezone": info.get("timezone", ""), "question_id": row["question_id"],
-            "name": row["name"], "question": row["question"], "answer": row["answer"],
-            "at": row["at"], "link": f"/s/{row['session_id']}/replay#q{row['question_id']}"}
+    return {
+        "session_id": row["session_id"],
+        "programme_id": row["programme_id"],
+        "episode": info.get("episode"),
+        "title": info.get("title", ""),
+        "timezone": info.get("timezone", ""),
+        "question_id": row["question_id"],
+        "name": row["name"],
+        "question": row["question"],
+        "answer": row["answer"],
+        "at": row["at"],
+        "link": f"/s/{row['session_id']}/replay#q{row['question_id']}",
+    }
 
 
 def _limit(raw: str | None, default: int, most: int) -> int:
     if raw is None or raw == "":
         return default
     if not re.fullmatch(r"[0-9]{1,4}", raw) or not 1 <= int(raw) <= most:
-        raise BadRequest("bad_query", f"limit 必须是 1 到 {most} 的整数",
-                         f"limit must be an integer from 1 to {most}", field="limit")
+        raise BadRequest(
+            "bad_query",
+            f"limit 必须是 1 到 {most} 的整数",
+            f"limit must be an integer from 1 to {most}",
+            field="limit",
+        )
     return int(raw)
 
 
@@ -104,18 +117,19 @@ def _query(raw: str | None) -> str:
     if not q:
         raise BadRequest("missing_field", "请输入要搜索的内容", "Type something to search for", field="q")
     if len(q) > MAX_QUERY:
-        raise BadRequest("too_long", f"搜索内容不能超过 {MAX_QUERY} 字", f"At most {MAX_QUERY} characters",
-                         field="q")
+        raise BadRequest(
+            "too_long", f"搜索内容不能超过 {MAX_QUERY} 字", f"At most {MAX_QUERY} characters", field="q"
+        )
     return q
 
 
-async def search(store: Store, raw_query: str | None, programme_id: int | None,
-                 raw_limit: str | None) -> list[JSON]:
+async def search(
+    store: Store, raw_query: str | None, programme_id: int | None, raw_limit: str | None
+) -> list[JSON]:
     phrases, substrings = terms(_query(raw_query))
     if not phrases and not substrings:
         return []
-    rows = await store.search_answered(phrases, substrings, programme_id,
-                                       _limit(raw_limit, 20, 100))
+    rows = await store.search_answered(phrases, substrings, programme_id, _limit(raw_limit, 20, 100))
     return [result(r) for r in rows]
 
 
@@ -132,6 +146,8 @@ async def suggest(store: Store, session_id: int, raw_query: str | None) -> list[
     ranked = sorted(wanted, key=lambda f: (-len(f), folded.find(f)))[:MAX_FEATURES]
     until = row.info.get("starts_at") or 0
     rows = await store.similar_answered(ranked, row.programme_id, until, CANDIDATES)
-    scored = sorted(((score(wanted, r["question"], r["answer"]), r) for r in rows),
-                    key=lambda pair: (-pair[0], -(pair[1]["at"] or 0)))
+    scored = sorted(
+        ((score(wanted, r["question"], r["answer"]), r) for r in rows),
+        key=lambda pair: (-pair[0], -(pair[1]["at"] or 0)),
+    )
     return [{**result(r), "score": round(s, 3)} for s, r in scored[:SUGGEST_LIMIT] if s >= THRESHOLD]

@@ -20,14 +20,23 @@ STARTUP_FAILURE = 3
 
 def config(settings: Settings) -> uvicorn.Config:
     return uvicorn.Config(
-        "live.app:app_from_env", factory=True, host=settings.host, port=settings.port,
+        "live.app:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
         workers=settings.workers,  # never None: uvicorn would then obey WEB_CONCURRENCY unchecked
         loop="auto",  # uvloop, a dependency except on Windows; asyncio's own loop without it
-        http="live.guard:GuardedH11Protocol", ws="live.fastws:FanoutWebSocketProtocol",
+        http="live.guard:GuardedH11Protocol",
+        ws="live.fastws:FanoutWebSocketProtocol",
         ws_per_message_deflate=False,
-        ws_max_size=settings.max_message_bytes, ws_ping_interval=settings.ping_interval,
-        ws_ping_timeout=settings.ping_timeout, log_level=settings.log_level,
-        timeout_graceful_shutdown=10, proxy_headers=True, log_config=None, access_log=False,
+        ws_max_size=settings.max_message_bytes,
+        ws_ping_interval=settings.ping_interval,
+        ws_ping_timeout=settings.ping_timeout,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=10,
+        proxy_headers=True,
+        log_config=None,
+        access_log=False,
     )
 
 

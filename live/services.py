@@ -119,9 +119,14 @@ class Services:
         """
         long = next((w for w in words if len(w.strip()) > MAX_WORD_CHARS), None)
         if long is not None:
-            raise TooLarge("text_too_long", f"屏蔽词过长（最多 {MAX_WORD_CHARS} 字）",
-                           f"A blocked word is too long (at most {MAX_WORD_CHARS} characters)",
-                           field="words", limit=MAX_WORD_CHARS, word=long[:20])
+            raise TooLarge(
+                "text_too_long",
+                f"屏蔽词过长（最多 {MAX_WORD_CHARS} 字）",
+                f"A blocked word is too long (at most {MAX_WORD_CHARS} characters)",
+                field="words",
+                limit=MAX_WORD_CHARS,
+                word=long[:20],
+            )
         await self.store.set_meta(WORDS_KEY, "\n".join(w.strip() for w in words if w.strip()))
         await self.reload_words()
         await self.bus.publish(CONFIG_CHANNEL, "words")

@@ -25,9 +25,16 @@ from .store import SessionRow, Store
 from .wordfilter import WordFilter
 
 INFO_FIELDS: dict[str, type] = {
-    "episode": int, "title": str, "guest_name": str, "guest_post": str,
-    "starts_at": str, "ends_at": str, "timezone": str, "description": str,
-    "moderation": str, "collect_from": str,
+    "episode": int,
+    "title": str,
+    "guest_name": str,
+    "guest_post": str,
+    "starts_at": str,
+    "ends_at": str,
+    "timezone": str,
+    "description": str,
+    "moderation": str,
+    "collect_from": str,
 }
 
 
@@ -36,8 +43,9 @@ def parse_time(value: str, tz: ZoneInfo, field: str) -> int:
     try:
         dt = datetime.fromisoformat(value)
     except ValueError:
-        raise BadRequest("bad_time", f"{field} 时间格式不正确", f"{field} is not an ISO 8601 time",
-                         field=field) from None
+        raise BadRequest(
+            "bad_time", f"{field} 时间格式不正确", f"{field} is not an ISO 8601 time", field=field
+        ) from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=tz)
     return int(dt.timestamp() * 1000)
@@ -50,8 +58,9 @@ def session_info(fields: JSON, current: JSON, default_tz: str) -> JSON:
         raise BadRequest("unknown_field", "未知字段", "Unknown field", fields=sorted(unknown))
     for name, value in fields.items():
         if value is not None and not isinstance(value, INFO_FIELDS[name]):
-            raise BadRequest("wrong_type", f"字段 {name} 类型错误", f"Field {name} has the wrong type",
-                             field=name)
+            raise BadRequest(
+                "wrong_type", f"字段 {name} 类型错误", f"Field {name} has the wrong type", field=name
+            )
     info = dict(current)
     tz_name = fields.get("timezone") or current.get("timezone") or default_tz
     try:
@@ -78,8 +87,15 @@ def session_info(fields: JSON, current: JSON, default_tz: str) -> JSON:
 
 
 class Sessions:
-    def __init__(self, store: Store, rooms: Rooms, devices: Devices, settings: Settings,
-                 limiter: Limiter, words: WordFilter) -> None:
+    def __init__(
+        self,
+        store: Store,
+        rooms: Rooms,
+        devices: Devices,
+        settings: Settings,
+        limiter: Limiter,
+        words: WordFilter,
+    ) -> None:
         self.store = store
         self.rooms = rooms
         self.devices = devices
@@ -95,9 +111,12 @@ class Sessions:
         wait = await self.limiter.hit(keys, 60.0)
         if wait:
             seconds = math.ceil(wait)
-            raise RateLimited("rate_limited", f"操作过于频繁，请在 {seconds} 秒后再试",
-                              f"Too many requests; try again in {seconds} s",
-                              retry_after=seconds)
+            raise RateLimited(
+                "rate_limited",
+                f"操作过于频繁，请在 {seconds} 秒后再试",
+                f"Too many requests; try again in {seconds} s",
+                retry_after=seconds,
+            )
 
     async def handle(self, session_id: int, actor: Actor, command: Command) -> JSON:
         """Authorise, clean, decide, append, publish; return the acknowledgement's result."""
@@ -105,19 +124,26 @@ class Sessions:
         if allowed is None:
             raise BadRequest("unknown_type", "未知的消息类型", "Unknown message type")
         if actor.role not in allowed:
-            raise Forbidden("forbidden", "您没有权限执行此操作", "Your role may not do this",
-                            command=command.type, role=actor.role.value)
+            raise Forbidden(
+                "forbidden",
+                "您没有权限执行此操作",
+                "Your role may not do this",
+                command=command.type,
+                role=actor.role.value,
+            )
         room = await self.rooms.get(session_id)
         if command.type == "mine":
             return {"mine": self.mine(await room.settled(), actor.device)}
         args = clean(command.type, command.args, self.settings)
         if command.type in ("vote", "unvote"):
-            await self._limit(actor, "vote", self.settings.votes_per_minute,
-                              self.settings.votes_per_minute_ip)
+            await self._limit(
+                actor, "vote", self.settings.votes_per_minute, self.settings.votes_per_minute_ip
+            )
             return await self._vote(room, actor, args["question_id"], command.type == "vote")
         if command.type == "ask" and (actor.device, args["client_id"]) not in room.state.by_client:
-            await self._limit(actor, "ask", self.settings.questions_per_minute,
-                              self.settings.questions_per_minute_ip)
+            await self._limit(
+                actor, "ask", self.settings.questions_per_minute, self.settings.questions_per_minute_ip
+            )
             args["flags"] = self._screen(args["text"], args["name"])
 
         def decide_now(state: State) -> Decision:
@@ -135,9 +161,11 @@ class Sessions:
         if not in_text and not in_name:
             return None
         words = (in_text.words if in_text else []) + (in_name.words if in_name else [])
-        return {"words": list(dict.fromkeys(words)),
-                "spans": [list(s) for s in in_text.spans] if in_text else [],
-                "name_spans": [list(s) for s in in_name.spans] if in_name else []}
+        return {
+            "words": list(dict.fromkeys(words)),
+            "spans": [list(s) for s in in_text.spans] if in_text else [],
+            "name_spans": [list(s) for s in in_name.spans] if in_name else [],
+        }
 
     async def _vote(self, room: Room, actor: Actor, question_id: int, on: bool) -> JSON:
         session_id = room.session_id
@@ -156,8 +184,11 @@ class Sessions:
         info = session_info(fields, {"programme_id": programme_id}, self.settings.timezone)
         tokens = {"presenter": new_token(), "moderator": new_token()}
         first = await self.store.create_session(
-            programme_id, hash_token(tokens["presenter"]), hash_token(tokens["moderator"]),
-            NewEvent("session.created", {"session": info}))
+            programme_id,
+            hash_token(tokens["presenter"]),
+            hash_token(tokens["moderator"]),
+            NewEvent("session.created", {"session": info}),
+        )
         row = await self.store.get_session(first.session_id)
         assert row is not None
         return row, tokens
@@ -176,8 +207,9 @@ class Sessions:
         if await self.store.get_session(session_id) is None:
             raise NotFound("session_not_found", "访谈不存在", "No such session")
         tokens = {"presenter": new_token(), "moderator": new_token()}
-        await self.store.set_secrets(session_id, hash_token(tokens["presenter"]),
-                                     hash_token(tokens["moderator"]))
+        await self.store.set_secrets(
+            session_id, hash_token(tokens["presenter"]), hash_token(tokens["moderator"])
+        )
         return tokens
 
     def mine(self, state: State, device: str) -> list[JSON]:
@@ -186,9 +218,10 @@ class Sessions:
         Sent in every ``welcome`` and on request (``mine``): the asker's own view of
         what they wrote (as it now reads, after an edit) that no public event carries.
         """
-        return [{**state.questions[qid].to_wire(own=True),
-                 "receipt": self.devices.receipt(state.session_id, qid)}
-                for qid in state.by_device.get(device, ())]
+        return [
+            {**state.questions[qid].to_wire(own=True), "receipt": self.devices.receipt(state.session_id, qid)}
+            for qid in state.by_device.get(device, ())
+        ]
 
     async def receipt(self, receipt: str) -> JSON:
         """What became of a question, for whoever holds its receipt number."""
@@ -199,6 +232,7 @@ class Sessions:
         state = await (await self.rooms.get(session_id)).settled()
         q = state.question(question_id)
         out = q.to_wire()  # a number can be read out over the phone: the outcome, not the text
-        out.update(session_id=session_id, session_title=state.info.get("title", ""),
-                   receipt=receipt.strip().upper())
+        out.update(
+            session_id=session_id, session_title=state.info.get("title", ""), receipt=receipt.strip().upper()
+        )
         return out

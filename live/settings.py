@@ -54,14 +54,18 @@ class Settings:
     timezone: str = setting("Asia/Shanghai", "Default timezone of new sessions.")
     max_message_bytes: int = setting(65536, "Largest WebSocket frame a client may send.")
     max_body_bytes: int = setting(
-        1048576, "Largest HTTP request body; a larger one gets 413 before it is read in full.")
+        1048576, "Largest HTTP request body; a larger one gets 413 before it is read in full."
+    )
     header_timeout: float = setting(
-        10.0, "Seconds a connection has to send a request's headers (after each response too).")
+        10.0, "Seconds a connection has to send a request's headers (after each response too)."
+    )
     body_timeout: float = setting(30.0, "Seconds a client has to send a request's body (else 408).")
     max_connections: int = setting(
-        15000, "Open connections (HTTP and WebSocket) per worker; past it new ones get 503.")
+        15000, "Open connections (HTTP and WebSocket) per worker; past it new ones get 503."
+    )
     max_connections_per_ip: int = setting(
-        256, "Open connections per client address; past it 429 (trusted proxies are exempt).")
+        256, "Open connections per client address; past it 429 (trusted proxies are exempt)."
+    )
     max_question_chars: int = setting(500, "Longest question text.")
     max_answer_chars: int = setting(10000, "Longest answer text.")
     max_name_chars: int = setting(40, "Longest display name.")
@@ -71,7 +75,8 @@ class Settings:
     ping_timeout: float = setting(20.0, "Seconds to wait for a pong before dropping a peer.")
     log_level: str = setting("info", "Log level: debug, info, warning, error.")
     screen_frame_ancestors: str = setting(
-        "", "Origins (space-separated) allowed to embed the big-screen page /s/{id}/screen.")
+        "", "Origins (space-separated) allowed to embed the big-screen page /s/{id}/screen."
+    )
     questions_per_minute: int = setting(5, "Questions one device may ask per minute.")
     questions_per_minute_ip: int = setting(30, "Questions one IP address may ask per minute (NAT).")
     votes_per_minute: int = setting(60, "Votes and withdrawals one device may cast per minute.")
@@ -98,4 +103,5 @@ class Settings:
 
 
 SETTINGS: tuple[Setting, ...] = tuple(
-    Setting(f.name, f.default, f.metadata["help"]) for f in fields(Settings))
+    Setting(f.name, f.default, f.metadata["help"]) for f in fields(Settings)
+)

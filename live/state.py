@@ -23,8 +23,13 @@ from .events import JSON, Event, NewEvent
 from .exceptions import NotFound
 
 PUBLIC_STATUSES = frozenset({"approved", "answered"})
-COUNTED = {"pending": "pending", "answered": "answered", "merged": "merged",
-           "rejected": "declined", "forwarded": "forwarded"}
+COUNTED = {
+    "pending": "pending",
+    "answered": "answered",
+    "merged": "merged",
+    "rejected": "declined",
+    "forwarded": "forwarded",
+}
 """Which public count (``counts`` in snapshots) each question status adds to."""
 
 
@@ -126,8 +131,9 @@ class State:
         return phase(self.info, now)
 
     def counts(self) -> JSON:
-        c = dict.fromkeys(("received", "pending", "published", "answered", "merged",
-                           "declined", "forwarded"), 0)
+        c = dict.fromkeys(
+            ("received", "pending", "published", "answered", "merged", "declined", "forwarded"), 0
+        )
         c["received"] = len(self.questions)
         for q in self.questions.values():
             if q.public:
@@ -138,9 +144,13 @@ class State:
         return c
 
     def snapshot(self, staff: bool) -> JSON:
-        return {"seq": self.seq, "session": self.info, "answering": self.answering,
-                "questions": [q.to_wire(staff) for q in self.questions.values()],
-                "counts": self.counts()}
+        return {
+            "seq": self.seq,
+            "session": self.info,
+            "answering": self.answering,
+            "questions": [q.to_wire(staff) for q in self.questions.values()],
+            "counts": self.counts(),
+        }
 
     def add(self, q: Question) -> None:
         """A newly asked question, in ``questions`` and in every index."""
@@ -191,9 +201,18 @@ def apply(state: State, event: Event) -> State:
         state.info = {**state.info, "moderation": d["mode"]}
     elif t == "question.asked":
         w, p = d["question"], event.private
-        state.add(Question(
-            w["id"], w["text"], w["name"], w["status"], w["asked_at"],
-            device=p.get("device", ""), client_id=p.get("client_id", ""), flags=w.get("flags")))
+        state.add(
+            Question(
+                w["id"],
+                w["text"],
+                w["name"],
+                w["status"],
+                w["asked_at"],
+                device=p.get("device", ""),
+                client_id=p.get("client_id", ""),
+                flags=w.get("flags"),
+            )
+        )
     elif t == "question.approved":
         q = state.questions[d["question"]["id"]]
         q.status = "approved"

@@ -57,9 +57,15 @@ def question_counts(record: Record) -> JSON:
     """How many were asked, ever published, and how each one ended."""
     qs = record.state.questions.values()
     out = {"asked": len(qs), "approved": len(record.published)}
-    for status, key in (("answered", "answered"), ("rejected", "rejected"), ("merged", "merged"),
-                        ("hidden", "hidden"), ("forwarded", "forwarded"), ("pending", "pending"),
-                        ("approved", "unanswered")):
+    for status, key in (
+        ("answered", "answered"),
+        ("rejected", "rejected"),
+        ("merged", "merged"),
+        ("hidden", "hidden"),
+        ("forwarded", "forwarded"),
+        ("pending", "pending"),
+        ("approved", "unanswered"),
+    ):
         out[key] = sum(1 for q in qs if q.status == status)
     return out
 
@@ -74,14 +80,29 @@ async def stats(store: Store, record: Record, current: tuple[int, int] | None = 
     series = sorted(samples.items())
     peak_at, peak = max(series, key=lambda s: (s[1], -s[0]), default=(None, 0))
     info = record.state.info
-    questions = [{"id": q.id, "status": q.status, "votes": votes.get(q.id, 0),
-                  "asked_at": q.asked_at, "answered_at": record.first_answered.get(q.id)}
-                 for q in record.state.questions.values()]
-    return {"session_id": sid, "title": info.get("title", ""), "episode": info.get("episode"),
-            "timezone": info.get("timezone", ""),
-            "questions": question_counts(record), "votes": sum(votes.values()),
-            "peak_viewers": peak, "peak_at": peak_at, "bucket_ms": BUCKET_MS,
-            "viewers": [{"at": at, "viewers": n} for at, n in series], "per_question": questions}
+    questions = [
+        {
+            "id": q.id,
+            "status": q.status,
+            "votes": votes.get(q.id, 0),
+            "asked_at": q.asked_at,
+            "answered_at": record.first_answered.get(q.id),
+        }
+        for q in record.state.questions.values()
+    ]
+    return {
+        "session_id": sid,
+        "title": info.get("title", ""),
+        "episode": info.get("episode"),
+        "timezone": info.get("timezone", ""),
+        "questions": question_counts(record),
+        "votes": sum(votes.values()),
+        "peak_viewers": peak,
+        "peak_at": peak_at,
+        "bucket_ms": BUCKET_MS,
+        "viewers": [{"at": at, "viewers": n} for at, n in series],
+        "per_question": questions,
+    }
 
 
 def to_csv(data: JSON, record: Record) -> str:
@@ -92,11 +113,25 @@ def to_csv(data: JSON, record: Record) -> str:
     w.writerow(["metric", "value"])
     for key, n in data["questions"].items():
         w.writerow([f"questions_{key}", n])
-    w.writerows([["votes", data["votes"]], ["peak_viewers", data["peak_viewers"]],
-                 ["peak_at", local(data["peak_at"], tz, seconds=True)], []])
+    w.writerows(
+        [
+            ["votes", data["votes"]],
+            ["peak_viewers", data["peak_viewers"]],
+            ["peak_at", local(data["peak_at"], tz, seconds=True)],
+            [],
+        ]
+    )
     w.writerow(["time", "viewers"])
     w.writerows([local(s["at"], tz, seconds=True), s["viewers"]] for s in data["viewers"])
     w.writerows([[], ["question_id", "status", "votes", "asked_at", "answered_at"]])
-    w.writerows([q["id"], q["status"], q["votes"], local(q["asked_at"], tz, seconds=True),
-                 local(q["answered_at"], tz, seconds=True)] for q in data["per_question"])
+    w.writerows(
+        [
+            q["id"],
+            q["status"],
+            q["votes"],
+            local(q["asked_at"], tz, seconds=True),
+            local(q["answered_at"], tz, seconds=True),
+        ]
+        for q in data["per_question"]
+    )
     return "\ufeff" + buf.getvalue()

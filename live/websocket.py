@@ -85,8 +85,12 @@ async def endpoint(ws: WsConnection, live: Services, session_id: int) -> None:
         if hello.type != "hello":
             raise BadRequest("hello_expected", "第一条消息必须是 hello", "The first frame must be hello")
         if hello.args.get("protocol") != PROTOCOL:
-            raise BadRequest("protocol_version", "页面版本已过期，请刷新页面",
-                             "This page is out of date: reload it", expected=PROTOCOL)
+            raise BadRequest(
+                "protocol_version",
+                "页面版本已过期，请刷新页面",
+                "This page is out of date: reload it",
+                expected=PROTOCOL,
+            )
         token = hello.args.get("token")
         role = await _staff_role(live, session_id, token) if token else Role.VIEWER
         room = await live.rooms.get(session_id)
@@ -104,8 +108,13 @@ async def endpoint(ws: WsConnection, live: Services, session_id: int) -> None:
     if device is None:
         device, signed = live.devices.mint()
     actor = Actor(role, device, ip, hello.args.get("name", "") if role.staff else "")
-    outbox = Outbox(ws.send_text, functools.partial(_close, ws), live.settings.send_queue,
-                    staff=role.staff, write=prebuilt_writer(ws.scope))
+    outbox = Outbox(
+        ws.send_text,
+        functools.partial(_close, ws),
+        live.settings.send_queue,
+        staff=role.staff,
+        write=prebuilt_writer(ws.scope),
+    )
     room.outboxes.add(outbox)
     metrics.CONNECTIONS.labels(role.value).inc()
     try:
@@ -126,21 +135,36 @@ async def endpoint(ws: WsConnection, live: Services, session_id: int) -> None:
         await outbox.stop()
 
 
-async def _catch_up(ws: WsConnection, live: Services, room: Room, actor: Actor, outbox: Outbox,
-                    hello: dict, signed: str | None) -> None:
+async def _catch_up(
+    ws: WsConnection,
+    live: Services,
+    room: Room,
+    actor: Actor,
+    outbox: Outbox,
+    hello: dict,
+    signed: str | None,
+) -> None:
     since = hello.get("since")
     if since is not None and since > room.state.seq:
         await room.refresh()  # another worker is ahead of this one
     votes = await live.store.device_votes(room.session_id, actor.device)
     state = await room.settled()  # from here to the snapshot, nothing may await
-    resume = (since is not None and hello.get("epoch") == room.epoch
-              and since <= state.seq)
+    resume = since is not None and hello.get("epoch") == room.epoch and since <= state.seq
     mine = live.sessions.mine(state, actor.device)
     welcome = control(
-        "welcome", protocol=PROTOCOL, session_id=room.session_id, epoch=room.epoch,
+        "welcome",
+        protocol=PROTOCOL,
+        session_id=room.session_id,
+        epoch=room.epoch,
         role=actor.role.value,
-        device=signed, seq=state.seq, mode="resume" if resume else "snapshot",
-        reset=since is not None and not resume, server_time=now_ms(), mine=mine, votes=votes)
+        device=signed,
+        seq=state.seq,
+        mode="resume" if resume else "snapshot",
+        reset=since is not None and not resume,
+        server_time=now_ms(),
+        mine=mine,
+        votes=votes,
+    )
     if not resume:
         snapshot = state.snapshot(actor.role.staff)
         outbox.last_seq = snapshot["seq"]
@@ -175,8 +199,9 @@ async def _revoked(live: Services, session_id: int, actor: Actor, token: str | N
     return role_for(token, row, live.admin_hash) is not actor.role
 
 
-async def _serve(ws: WsConnection, live: Services, session_id: int, actor: Actor,
-                 outbox: Outbox, token: str | None) -> None:
+async def _serve(
+    ws: WsConnection, live: Services, session_id: int, actor: Actor, outbox: Outbox, token: str | None
+) -> None:
     budget = live.settings.frames_per_second
     # Not Counter[str](): the alias gives every connection a 460 B instance __dict__.
     window, counts, refused = 0, collections.Counter(), 0
@@ -198,8 +223,12 @@ async def _serve(ws: WsConnection, live: Services, session_id: int, actor: Actor
             command = parse(text)
             counts[command.type] += 1
             if counts[command.type] > budget:
-                raise RateLimited("rate_limited", "消息过于频繁，请稍后再试",
-                                  "Too many messages of this type; slow down", retry_after=1)
+                raise RateLimited(
+                    "rate_limited",
+                    "消息过于频繁，请稍后再试",
+                    "Too many messages of this type; slow down",
+                    retry_after=1,
+                )
             if command.type == "ping":
                 outbox.push(0, control("pong", re=command.id, server_time=now_ms()))
                 continue
@@ -214,9 +243,17 @@ async def _serve(ws: WsConnection, live: Services, session_id: int, actor: Actor
             refused += exc.status < 500
             if refused > REFUSALS_PER_SECOND:
                 metrics.refused("flooding", "ws")
-                outbox.push(0, error(RateLimited("flooding", "消息过多，连接已断开，请稍后重新连接",
-                                                 "Too many refused messages; reconnect later",
-                                                 retry_after=1)))
+                outbox.push(
+                    0,
+                    error(
+                        RateLimited(
+                            "flooding",
+                            "消息过多，连接已断开，请稍后重新连接",
+                            "Too many refused messages; reconnect later",
+                            retry_after=1,
+                        )
+                    ),
+                )
                 await asyncio.sleep(0)  # let the sender flush the last error before the close
                 await _close(ws, 1008, "flooding")
                 return

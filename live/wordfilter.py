@@ -69,8 +69,10 @@ WIDTH = 4
 
 
 def _spell(text: str) -> str:
-    return "".join(_DIGITS[(o >> 15) & 31] + _DIGITS[(o >> 10) & 31] + _DIGITS[(o >> 5) & 31]
-                   + _DIGITS[o & 31] for o in map(ord, text))
+    return "".join(
+        _DIGITS[(o >> 15) & 31] + _DIGITS[(o >> 10) & 31] + _DIGITS[(o >> 5) & 31] + _DIGITS[o & 31]
+        for o in map(ord, text)
+    )
 
 
 @lru_cache(maxsize=65536)

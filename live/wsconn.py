@@ -21,8 +21,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketDisconnected
 
 
 class WsConnection:
-    __slots__ = ("_receive", "_send", "accepted", "client_closed", "close_code", "closed",
-                 "scope")
+    __slots__ = ("_receive", "_send", "accepted", "client_closed", "close_code", "closed", "scope")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.scope = scope

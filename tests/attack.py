@@ -18,9 +18,13 @@ import httpx
 
 from .conftest import ADMIN, TIMEOUT, LiveServer
 
-UNLIMITED = {"LIVE_QUESTIONS_PER_MINUTE": "1000000", "LIVE_QUESTIONS_PER_MINUTE_IP": "1000000",
-             "LIVE_VOTES_PER_MINUTE": "1000000", "LIVE_VOTES_PER_MINUTE_IP": "1000000",
-             "LIVE_FRAMES_PER_SECOND": "1000000"}
+UNLIMITED = {
+    "LIVE_QUESTIONS_PER_MINUTE": "1000000",
+    "LIVE_QUESTIONS_PER_MINUTE_IP": "1000000",
+    "LIVE_VOTES_PER_MINUTE": "1000000",
+    "LIVE_VOTES_PER_MINUTE_IP": "1000000",
+    "LIVE_FRAMES_PER_SECOND": "1000000",
+}
 """Rate limits out of the way, for tests that need one machine to act as many citizens."""
 
 
@@ -49,8 +53,14 @@ def api(srv: LiveServer, token: str | None = None) -> httpx.Client:
     return _client(srv.http, token)
 
 
-def fetch(srv: LiveServer, method: str, path: str, token: str | None = None,
-          cookie: str | None = None, **kwargs: Any) -> httpx.Response:
+def fetch(
+    srv: LiveServer,
+    method: str,
+    path: str,
+    token: str | None = None,
+    cookie: str | None = None,
+    **kwargs: Any,
+) -> httpx.Response:
     """One request as a given actor: Bearer ``token``, device ``cookie``, or neither."""
     client = api(srv, token)
     headers = {**kwargs.pop("headers", {}), **({"Cookie": f"live_device={cookie}"} if cookie else {})}
@@ -65,8 +75,10 @@ def full_log(srv: LiveServer, session_id: int, staff: bool = True) -> list[dict[
     http = api(srv, ADMIN if staff else None)
     events: list[dict[str, Any]] = []
     for _ in range(10_000):
-        page = http.get(f"/api/sessions/{session_id}/events",
-                        params={"after": events[-1]["seq"] if events else 0, "limit": 1000})
+        page = http.get(
+            f"/api/sessions/{session_id}/events",
+            params={"after": events[-1]["seq"] if events else 0, "limit": 1000},
+        )
         page.raise_for_status()
         events += page.json()["events"]
         if not page.json()["more"]:

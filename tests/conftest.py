@@ -64,16 +64,21 @@ async def until(predicate: Callable[[], Any], what: str, timeout: float = TIMEOU
 
 
 class LiveServer:
-    def __init__(self, db: str, bus: str = "memory", port: int | None = None,
-                 env: dict[str, str] | None = None, command: str = "serve") -> None:
+    def __init__(
+        self,
+        db: str,
+        bus: str = "memory",
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        command: str = "serve",
+    ) -> None:
         self.command = command
         self.db = db
         self.bus = bus
         self.port = port or free_port()
         self.env = env or {}
         self.proc: subprocess.Popen[bytes] | None = None
-        self.log = Path(f"{db}.{self.port}.log") if "://" not in db else Path(
-            f"/tmp/live-{self.port}.log")
+        self.log = Path(f"{db}.{self.port}.log") if "://" not in db else Path(f"/tmp/live-{self.port}.log")
 
     @property
     def http(self) -> str:
@@ -84,12 +89,32 @@ class LiveServer:
         return f"ws://127.0.0.1:{self.port}"
 
     def start(self) -> LiveServer:
-        env = {**os.environ, "LIVE_ADMIN_TOKEN": ADMIN, "LIVE_TALLY_INTERVAL": "0.1",
-               "LIVE_LOG_LEVEL": "warning", "LIVE_QUESTIONS_PER_MINUTE": "100", **self.env}
+        env = {
+            **os.environ,
+            "LIVE_ADMIN_TOKEN": ADMIN,
+            "LIVE_TALLY_INTERVAL": "0.1",
+            "LIVE_LOG_LEVEL": "warning",
+            "LIVE_QUESTIONS_PER_MINUTE": "100",
+            **self.env,
+        }
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "live", self.command, "--db", self.db, "--bus", self.bus,
-                 "--port", str(self.port)], env=env, stdout=out, stderr=subprocess.STDOUT)
+                [
+                    sys.executable,
+                    "-m",
+                    "live",
+                    self.command,
+                    "--db",
+                    self.db,
+                    "--bus",
+                    self.bus,
+                    "--port",
+                    str(self.port),
+                ],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -114,27 +139,32 @@ class LiveServer:
         self.stop(signal.SIGKILL)
 
     def admin(self) -> httpx.Client:
-        return httpx.Client(base_url=self.http, headers={"Authorization": f"Bearer {ADMIN}"},
-                            timeout=TIMEOUT)
+        return httpx.Client(base_url=self.http, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=TIMEOUT)
 
     def client(self, session_id: int, **kwargs: Any) -> Client:
         return Client(self.ws, session_id, **kwargs)
 
-    def create_session(self, start: timedelta = timedelta(minutes=-10),
-                       length: timedelta = timedelta(hours=2), **fields: Any) -> dict[str, Any]:
+    def create_session(
+        self, start: timedelta = timedelta(minutes=-10), length: timedelta = timedelta(hours=2), **fields: Any
+    ) -> dict[str, Any]:
         """A programme (if needed) and a session whose window starts ``start`` from now."""
         with self.admin() as http:
             programmes = http.get("/api/programmes").json()["programmes"]
             if programmes:
                 pid = programmes[0]["id"]
             else:
-                pid = http.post("/api/programmes", json={"slug": "qzzx", "title": "区长在线"}
-                                ).json()["id"]
+                pid = http.post("/api/programmes", json={"slug": "qzzx", "title": "区长在线"}).json()["id"]
             begin = datetime.now(TZ) + start
-            body = {"programme_id": pid, "episode": 32, "title": "区长在线 第32期",
-                    "guest_name": "李明", "guest_post": "副区长",
-                    "starts_at": begin.isoformat(), "ends_at": (begin + length).isoformat(),
-                    **fields}
+            body = {
+                "programme_id": pid,
+                "episode": 32,
+                "title": "区长在线 第32期",
+                "guest_name": "李明",
+                "guest_post": "副区长",
+                "starts_at": begin.isoformat(),
+                "ends_at": (begin + length).isoformat(),
+                **fields,
+            }
             r = http.post("/api/sessions", json=body)
             assert r.status_code == 201, r.text
             data = r.json()

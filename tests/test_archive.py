@@ -48,9 +48,13 @@ async def _record(server: LiveServer) -> Recording:
     s = server.create_session(start=timedelta(seconds=-1))
     rec = Recording(server, s)
     sid = s["id"]
-    async with (server.client(sid) as v1, server.client(sid) as v2, server.client(sid) as watcher,
-                server.client(sid, token=s["moderator_token"], name="小王") as mod,
-                server.client(sid, token=s["presenter_token"]) as official):
+    async with (
+        server.client(sid) as v1,
+        server.client(sid) as v2,
+        server.client(sid) as watcher,
+        server.client(sid, token=s["moderator_token"], name="小王") as mod,
+        server.client(sid, token=s["presenter_token"]) as official,
+    ):
 
         async def ask(key: str, c: Any, text: str, name: str, contact: str = "") -> None:
             extra = {"contact": contact} if contact else {}
@@ -80,22 +84,27 @@ async def _record(server: LiveServer) -> Recording:
         rec.texts["hotline"] = "Is there an English service hotline?"
         await mod.request("edit", question_id=rec.ids["hotline"], text=rec.texts["hotline"])
         await mod.request("approve", question_id=rec.ids["hotline"])
-        await official.request("answer", question_id=rec.ids["hotline"],
-                               text="Yes: call 12345 for English service, 9:00-17:00 on working days.")
+        await official.request(
+            "answer",
+            question_id=rec.ids["hotline"],
+            text="Yes: call 12345 for English service, 9:00-17:00 on working days.",
+        )
         await mod.request("reject", question_id=rec.ids["rubbish"], reason="off_topic")
         await mod.request("approve", question_id=rec.ids["park"])
         for key in ("markup", "hidden"):
             await mod.request("approve", question_id=rec.ids[key])
-        await official.request("answer", question_id=rec.ids["markup"],
-                               text="答：*不是* <script>alert(1)</script>\n# 不是标题")
+        await official.request(
+            "answer", question_id=rec.ids["markup"], text="答：*不是* <script>alert(1)</script>\n# 不是标题"
+        )
         await official.request("answer", question_id=rec.ids["hidden"], text="会隐藏的回答")
         await mod.request("hide", question_id=rec.ids["hidden"])
         await pause()
         await official.request("answer", question_id=rec.ids["road"], text="下个月底前全部完工。")
         for c, key in ((v1, "park"), (v2, "park"), (v2, "road")):
             await c.request("vote", question_id=rec.ids[key])
-        await watcher.wait_for(lambda e: e["type"] == "votes.tallied"
-                               and e["data"]["votes"].get(str(rec.ids["road"])) == 1)
+        await watcher.wait_for(
+            lambda e: e["type"] == "votes.tallied" and e["data"]["votes"].get(str(rec.ids["road"])) == 1
+        )
         await asyncio.wait_for(_until(lambda: watcher.viewers == 5), TIMEOUT)
         rec.watched = list(watcher.events)
         assert watcher.gaps == []
@@ -144,8 +153,16 @@ def test_replay_reads_every_event_in_order_as_viewers_saw_it(recorded: Recording
     assert log[0]["type"] == "session.created"
     assert log[1:] == recorded.watched, "replay must read exactly what the live viewer was sent"
     types = {e["type"] for e in log}
-    assert types >= {"question.asked", "question.approved", "question.answering", "question.answered",
-                     "question.edited", "question.rejected", "question.hidden", "votes.tallied"}
+    assert types >= {
+        "question.asked",
+        "question.approved",
+        "question.answering",
+        "question.answered",
+        "question.edited",
+        "question.rejected",
+        "question.hidden",
+        "votes.tallied",
+    }
     at = [e["at"] for e in log]
     assert at == sorted(at)
     by_seq = {e["seq"]: e["at"] for e in log}
@@ -154,8 +171,11 @@ def test_replay_reads_every_event_in_order_as_viewers_saw_it(recorded: Recording
     staff_log = read_log(recorded, ADMIN, limit=100)
     for text in (json.dumps(log, ensure_ascii=False), json.dumps(staff_log, ensure_ascii=False)):
         assert not any(c in text for c in CONTACTS)
-    pending = [e for e in log if e["type"] == "question.asked"
-               and e["data"]["question"]["id"] == recorded.ids["waiting"]]
+    pending = [
+        e
+        for e in log
+        if e["type"] == "question.asked" and e["data"]["question"]["id"] == recorded.ids["waiting"]
+    ]
     assert "text" not in pending[0]["data"]["question"], "viewers' log never holds unreviewed text"
 
 
@@ -176,8 +196,19 @@ def test_transcript_json_holds_exactly_the_published_answers(recorded: Recording
     assert road["link"] == f"/s/{recorded.sid}/replay#q{recorded.ids['road']}"
     assert items[2]["name"] == "<img src=x>"
     assert doc["session"]["timezone"] == "Asia/Shanghai" and doc["session"]["programme"]["title"]
-    assert set(road) == {"n", "id", "status", "name", "question", "asked_at", "asked_at_local",
-                         "answer", "answered_at", "answered_at_local", "link"}
+    assert set(road) == {
+        "n",
+        "id",
+        "status",
+        "name",
+        "question",
+        "asked_at",
+        "asked_at_local",
+        "answer",
+        "answered_at",
+        "answered_at_local",
+        "link",
+    }
     _assert_private_free(json.dumps(doc, ensure_ascii=False), recorded)
 
     download = _get(recorded, f"/api/sessions/{recorded.sid}/transcript", format="json")
@@ -200,8 +231,10 @@ def test_transcript_markdown_escapes_and_keeps_order(recorded: Recording) -> Non
     assert r.headers["content-disposition"].endswith(".md")
     md = r.text
     _assert_private_free(md, recorded)
-    positions = [md.index(t) for t in ("小区门口的路什么时候修好？", "Is there an English service hotline?",
-                                       "=SUM(A1)")]
+    positions = [
+        md.index(t)
+        for t in ("小区门口的路什么时候修好？", "Is there an English service hotline?", "=SUM(A1)")
+    ]
     assert positions == sorted(positions)
     assert "下个月底前全部完工。" in md and "12345 for English service" in md
     assert re.findall(r"(?<!\\)<(?!http://)", md) == [], "every < a person typed is escaped"
@@ -245,8 +278,17 @@ def test_statistics_for_staff_only(recorded: Recording) -> None:
     path = f"/api/sessions/{recorded.sid}/stats"
     assert _get(recorded, path).status_code == 403
     data = _get(recorded, path, recorded.session["presenter_token"]).json()
-    assert data["questions"] == {"asked": 7, "approved": 5, "answered": 3, "rejected": 1, "merged": 0,
-                                 "hidden": 1, "forwarded": 0, "pending": 1, "unanswered": 1}
+    assert data["questions"] == {
+        "asked": 7,
+        "approved": 5,
+        "answered": 3,
+        "rejected": 1,
+        "merged": 0,
+        "hidden": 1,
+        "forwarded": 0,
+        "pending": 1,
+        "unanswered": 1,
+    }
     assert data["votes"] == 3
     assert data["peak_viewers"] == 5, "five connections were open at once"
     assert data["viewers"] and max(s["viewers"] for s in data["viewers"]) == 5
@@ -267,8 +309,10 @@ def test_archive_lists_finished_episodes_newest_first(server: LiveServer) -> Non
     archive = httpx.get(f"{server.http}/api/archive", timeout=TIMEOUT).json()["programmes"]
     assert [s["id"] for s in archive[0]["sessions"]] == [newer["id"], old["id"]]
     first = archive[0]["sessions"][0]
-    assert first["links"] == {"replay": f"/s/{newer['id']}/replay",
-                              "transcript": f"/s/{newer['id']}/transcript"}
+    assert first["links"] == {
+        "replay": f"/s/{newer['id']}/replay",
+        "transcript": f"/s/{newer['id']}/transcript",
+    }
     assert first["answered"] == 0 and first["episode"] == 31
     other = httpx.get(f"{server.http}/api/archive?programme_id=999", timeout=TIMEOUT).json()
     assert other["programmes"] == []
@@ -284,8 +328,15 @@ async def test_presence_samples_keep_each_buckets_peak(tmp_path: Path) -> None:
     try:
         sampler = PresenceSampler(store, 1)
         t0 = 1_800_000_000_000 // BUCKET_MS * BUCKET_MS
-        for offset, count in [(0, 3), (1_000, 9), (2_000, 4), (BUCKET_MS, 2), (2 * BUCKET_MS, 0),
-                              (3 * BUCKET_MS, 0), (4 * BUCKET_MS, 0)]:
+        for offset, count in [
+            (0, 3),
+            (1_000, 9),
+            (2_000, 4),
+            (BUCKET_MS, 2),
+            (2 * BUCKET_MS, 0),
+            (3 * BUCKET_MS, 0),
+            (4 * BUCKET_MS, 0),
+        ]:
             await sampler.observe(count, now=t0 + offset)
         assert await store.presence(1) == [(t0, 9), (t0 + BUCKET_MS, 2), (t0 + 2 * BUCKET_MS, 0)]
         assert sampler.current() is None

@@ -28,11 +28,21 @@ from .conftest import TIMEOUT, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = {
-    "fanout": ("last_viewer_median_ms", "last_viewer_p99_ms", "cpu_us_per_frame",
-               "rss_kib_per_viewer", "delivered"),
+    "fanout": (
+        "last_viewer_median_ms",
+        "last_viewer_p99_ms",
+        "cpu_us_per_frame",
+        "rss_kib_per_viewer",
+        "delivered",
+    ),
     "ingest": ("questions_per_s", "votes_per_s", "questions_acked", "votes_acked"),
-    "votestorm": ("votes_acked", "max_frames_per_viewer_second", "tally_out_late_p99_ms",
-                  "tally_everywhere_late_p99_ms", "final_tally"),
+    "votestorm": (
+        "votes_acked",
+        "max_frames_per_viewer_second",
+        "tally_out_late_p99_ms",
+        "tally_everywhere_late_p99_ms",
+        "final_tally",
+    ),
     "reconnect": ("all_caught_up_s", "reconnected", "caught_up"),
     "isolation": ("clean_p99_ms", "noisy_p99_ms", "p99_vs_clean"),
 }
@@ -44,9 +54,13 @@ def median(group: dict[str, Any], kind: str, figure: str) -> Any:
 
 async def test_quick_bench_runs_every_scenario_with_nothing_missed() -> None:
     proc = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "bench", "all", "--quick", "--json",
-                         "--targets", "live,websockets"],
-        cwd=ROOT, capture_output=True, text=True, timeout=20 * TIMEOUT)
+        subprocess.run,
+        [sys.executable, "-m", "bench", "all", "--quick", "--json", "--targets", "live,websockets"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=20 * TIMEOUT,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = {r["scenario"]: r for r in map(json.loads, proc.stdout.splitlines())}
     assert set(results) == set(FIGURES)
@@ -87,7 +101,8 @@ async def test_quick_ingest_on_a_redis_a_round_trip_away() -> None:
     Redis rate limiter), reached through ``bench.delay``; nothing acknowledged goes missing."""
     port = free_port()
     delay = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.delay", "--ms", "1", "--listen", str(port), cwd=ROOT)
+        sys.executable, "-m", "bench.delay", "--ms", "1", "--listen", str(port), cwd=ROOT
+    )
     try:
         for _ in range(100):
             with contextlib.suppress(OSError):
@@ -97,9 +112,13 @@ async def test_quick_ingest_on_a_redis_a_round_trip_away() -> None:
             await asyncio.sleep(0.05)
         bus = f"redis://127.0.0.1:{port}/0"
         proc = await asyncio.to_thread(
-            subprocess.run, [sys.executable, "-m", "bench", "ingest", "--quick", "--json",
-                             "--targets", "live", "--bus", bus],
-            cwd=ROOT, capture_output=True, text=True, timeout=10 * TIMEOUT)
+            subprocess.run,
+            [sys.executable, "-m", "bench", "ingest", "--quick", "--json", "--targets", "live", "--bus", bus],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10 * TIMEOUT,
+        )
     finally:
         delay.terminate()
         await delay.wait()
@@ -136,8 +155,16 @@ async def test_prebuilt_frames_reach_the_client_through_uvicorn() -> None:
         seen["after_close"] = write(encode_frame("never"))
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error",
-                                           ws=FanoutWebSocketProtocol, ws_per_message_deflate=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="error",
+            ws=FanoutWebSocketProtocol,
+            ws_per_message_deflate=False,
+        )
+    )
     serving = asyncio.create_task(server.serve())
     try:
         async with asyncio.timeout(TIMEOUT):

@@ -14,11 +14,14 @@ from live import exceptions
 from live.protocol import PROTOCOL
 
 ROOT = Path(__file__).resolve().parent.parent
-CLASSES = {cls.__name__: cls.status for cls in vars(exceptions).values()
-           if isinstance(cls, type) and issubclass(cls, exceptions.LiveError)}
+CLASSES = {
+    cls.__name__: cls.status
+    for cls in vars(exceptions).values()
+    if isinstance(cls, type) and issubclass(cls, exceptions.LiveError)
+}
 NAMES = "|".join(CLASSES)
 RAISED = re.compile(rf"\b({NAMES})\(\s*\"(\w+)\"")
-BARE = re.compile(rf"\b({NAMES})\((?:\)|[a-z_]+=)")
+BARE = re.compile(rf"\b({NAMES})\(\s*(?:\)|[a-z_]+=)")
 COUNTED = re.compile(r"metrics\.refused\(\s*\"(\w+)\"")
 
 
@@ -39,8 +42,7 @@ def codes_in_code() -> dict[str, set[int]]:
 def codes_in_docs() -> tuple[dict[str, int], set[str]]:
     """The error table of docs/protocol.md, and the codes it names as counted only."""
     doc = (ROOT / "docs" / "protocol.md").read_text()
-    table = dict((code, int(status)) for code, status in
-                 re.findall(r"^\| `(\w+)` \| (\d{3}) \|", doc, re.M))
+    table = dict((code, int(status)) for code, status in re.findall(r"^\| `(\w+)` \| (\d{3}) \|", doc, re.M))
     counted = set(re.findall(r"`(\w+)`, a[^`]*(?:handshake|connection closed)", doc))
     return table, counted
 
@@ -51,7 +53,8 @@ def test_every_error_code_is_documented() -> None:
     assert counted == {"origin_not_allowed", "header_timeout"}
     assert set(found) - counted == set(table), (
         f"in the code, not in docs/protocol.md: {sorted(set(found) - counted - set(table))}; "
-        f"documented but never sent: {sorted(set(table) - set(found))}")
+        f"documented but never sent: {sorted(set(table) - set(found))}"
+    )
     for code, statuses in found.items():
         if code in table:
             assert statuses <= {table[code]}, f"{code}: docs say {table[code]}, code {statuses}"
@@ -77,8 +80,9 @@ async def test_a_request_with_an_invalid_id_is_refused_not_run(tmp_path: Path) -
             while json.loads(await ws.recv()).get("type") != "snapshot":
                 pass
             for bad in ([1], "x" * 65, True, 2**60):
-                await ws.send(json.dumps({"type": "ask", "id": bad, "client_id": "c",
-                                          "text": "编号不对的问题"}))
+                await ws.send(
+                    json.dumps({"type": "ask", "id": bad, "client_id": "c", "text": "编号不对的问题"})
+                )
                 reply = json.loads(await ws.recv())
                 assert (reply["type"], reply["code"], reply["re"]) == ("error", "bad_id", None)
         assert state(srv, sid)["questions"] == []
@@ -86,15 +90,30 @@ async def test_a_request_with_an_invalid_id_is_refused_not_run(tmp_path: Path) -
 
 # uvicorn's private attributes that live.fastws and live.guard rely on ---------------------------
 
-WS_ATTRIBUTES = ("loop", "queue", "writable", "conn", "transport", "handshake_complete",
-                 "close_sent", "disconnected", "read_paused", "close_timer")
+WS_ATTRIBUTES = (
+    "loop",
+    "queue",
+    "writable",
+    "conn",
+    "transport",
+    "handshake_complete",
+    "close_sent",
+    "disconnected",
+    "read_paused",
+    "close_timer",
+)
 """Set by ``WebSocketsSansIOProtocol.__init__``; read or replaced by :mod:`live.fastws`."""
-WS_METHODS = ("connection_made", "connection_lost", "data_received", "handle_connect",
-              "send_receive_event_to_app", "send")
+WS_METHODS = (
+    "connection_made",
+    "connection_lost",
+    "data_received",
+    "handle_connect",
+    "send_receive_event_to_app",
+    "send",
+)
 HTTP_ATTRIBUTES = ("loop", "config", "transport", "flow", "cycle")
 """Set by ``H11Protocol.__init__``; read by :mod:`live.guard`."""
-HTTP_METHODS = ("connection_made", "connection_lost", "on_response_complete",
-                "handle_websocket_upgrade")
+HTTP_METHODS = ("connection_made", "connection_lost", "on_response_complete", "handle_websocket_upgrade")
 
 
 def test_uvicorn_still_has_what_fastws_and_guard_use() -> None:
@@ -117,8 +136,10 @@ def test_uvicorn_still_has_what_fastws_and_guard_use() -> None:
     async def made() -> tuple[object, object]:
         config = uvicorn.Config(app, ws="websockets-sansio", http="h11")
         config.load()
-        return (WebSocketsSansIOProtocol(config=config, server_state=ServerState(), app_state={}),
-                H11Protocol(config=config, server_state=ServerState(), app_state={}))
+        return (
+            WebSocketsSansIOProtocol(config=config, server_state=ServerState(), app_state={}),
+            H11Protocol(config=config, server_state=ServerState(), app_state={}),
+        )
 
     ws, http = asyncio.run(made())
     for name in WS_ATTRIBUTES:

@@ -31,8 +31,7 @@ MiB = 1024 * 1024
 
 
 def raw(srv: LiveServer, request: bytes, source: str = "127.0.0.1") -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", srv.port), timeout=TIMEOUT,
-                                    source_address=(source, 0))
+    sock = socket.create_connection(("127.0.0.1", srv.port), timeout=TIMEOUT, source_address=(source, 0))
     sock.sendall(request)
     return sock
 
@@ -51,13 +50,23 @@ def response(sock: socket.socket) -> tuple[int, dict]:
 def test_a_declared_huge_body_is_refused_before_it_is_read_on_every_route(tmp_path: Path) -> None:
     with running(tmp_path) as srv:
         sid = srv.create_session()["id"]
-        routes = [("POST", f"/api/sessions/{sid}/commands"), ("POST", "/api/programmes"),
-                  ("PATCH", f"/api/sessions/{sid}"), ("PUT", "/api/filter/words"),
-                  ("POST", "/api/sessions"), ("POST", f"/api/sessions/{sid}/links"),
-                  ("GET", "/"), ("GET", f"/api/sessions/{sid}"), ("POST", "/no/such/route")]
+        routes = [
+            ("POST", f"/api/sessions/{sid}/commands"),
+            ("POST", "/api/programmes"),
+            ("PATCH", f"/api/sessions/{sid}"),
+            ("PUT", "/api/filter/words"),
+            ("POST", "/api/sessions"),
+            ("POST", f"/api/sessions/{sid}/links"),
+            ("GET", "/"),
+            ("GET", f"/api/sessions/{sid}"),
+            ("POST", "/no/such/route"),
+        ]
         for method, path in routes:
-            sock = raw(srv, f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
-                            f"\r\nContent-Length: {256 * MiB}\r\n\r\n".encode())
+            sock = raw(
+                srv,
+                f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                f"\r\nContent-Length: {256 * MiB}\r\n\r\n".encode(),
+            )
             with sock:
                 status, body = response(sock)
             assert (status, body["code"]) == (413, "body_too_large"), (method, path)
@@ -74,8 +83,9 @@ def test_a_declared_huge_body_is_refused_before_it_is_read_on_every_route(tmp_pa
             r = http.put("/api/filter/words", content=one)
             assert (r.status_code, r.json()["code"]) == (413, "text_too_long")
             assert fetch(srv, "GET", "/healthz").status_code == 200
-        with raw(srv, f"PUT /api/filter/words HTTP/1.1\r\nHost: x\r\nContent-Length: {limit + 1}"
-                      "\r\n\r\n".encode()) as sock:
+        with raw(
+            srv, f"PUT /api/filter/words HTTP/1.1\r\nHost: x\r\nContent-Length: {limit + 1}\r\n\r\n".encode()
+        ) as sock:
             assert response(sock)[0] == 413
 
 
@@ -92,8 +102,11 @@ def test_two_streamed_256_mib_bodies_cost_the_server_next_to_nothing(tmp_path: P
         answers: list[tuple[int, dict] | None] = [None, None]
 
         def attack(i: int) -> None:
-            sock = raw(srv, f"POST /api/sessions/{sid}/commands HTTP/1.1\r\nHost: x\r\n"
-                            "Transfer-Encoding: chunked\r\n\r\n".encode())
+            sock = raw(
+                srv,
+                f"POST /api/sessions/{sid}/commands HTTP/1.1\r\nHost: x\r\n"
+                "Transfer-Encoding: chunked\r\n\r\n".encode(),
+            )
             sock.settimeout(3)
             chunk = b"%x\r\n%s\r\n" % (MiB, b"x" * MiB)
             with sock:
@@ -120,8 +133,11 @@ def test_two_streamed_256_mib_bodies_cost_the_server_next_to_nothing(tmp_path: P
 def test_a_body_that_trickles_in_gets_408(tmp_path: Path) -> None:
     with running(tmp_path, LIVE_BODY_TIMEOUT="1.5") as srv:
         sid = srv.create_session()["id"]
-        sock = raw(srv, f"POST /api/sessions/{sid}/commands HTTP/1.1\r\nHost: x\r\n"
-                        "Content-Length: 100\r\n\r\n{".encode())
+        sock = raw(
+            srv,
+            f"POST /api/sessions/{sid}/commands HTTP/1.1\r\nHost: x\r\n"
+            "Content-Length: 100\r\n\r\n{".encode(),
+        )
         started = time.monotonic()
         with sock:
             for _ in range(3):
@@ -160,8 +176,7 @@ async def test_1100_slow_sockets_do_not_starve_health_or_viewers(tmp_path: Path)
     with running(tmp_path, LIVE_HEADER_TIMEOUT=str(timeout)) as srv:
         sid = srv.create_session()["id"]
         stop = asyncio.Event()
-        slow = [asyncio.create_task(_slow(srv.port, f"127.0.1.{1 + i % 11}", stop))
-                for i in range(1100)]
+        slow = [asyncio.create_task(_slow(srv.port, f"127.0.1.{1 + i % 11}", stop)) for i in range(1100)]
         await asyncio.sleep(1.0)
         assert not any(t.done() for t in slow)  # all 1,100 held open by now
         waits = []
@@ -180,7 +195,9 @@ async def test_1100_slow_sockets_do_not_starve_health_or_viewers(tmp_path: Path)
         finally:
             stop.set()
         assert all(timeout - 0.5 < s < timeout + 3 for s in closed_after), (
-            min(closed_after), max(closed_after))
+            min(closed_after),
+            max(closed_after),
+        )
 
 
 async def test_one_address_is_capped_and_so_is_the_whole_server(tmp_path: Path) -> None:
@@ -210,16 +227,14 @@ async def test_one_address_is_capped_and_so_is_the_whole_server(tmp_path: Path) 
             sock.close()
         await asyncio.sleep(0.3)
         assert fetch(srv, "GET", "/healthz").status_code == 200  # room again
-        with raw(srv, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-                 "127.0.2.1") as again:
+        with raw(srv, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "127.0.2.1") as again:
             assert response(again)[0] == 200
         for ws in sockets:
             await ws.close()
 
 
 @pytest.mark.parametrize("transport", ["ws", "http"])
-async def test_both_transports_obey_the_same_per_address_limits(tmp_path: Path,
-                                                                 transport: str) -> None:
+async def test_both_transports_obey_the_same_per_address_limits(tmp_path: Path, transport: str) -> None:
     """Issue 18, point 5: over ``POST /commands`` the per-IP limits did not apply (200
     questions in 1.6 s from one address, each with a fresh cookie from a page load)."""
     env = {"LIVE_QUESTIONS_PER_MINUTE_IP": "5", "LIVE_VOTES_PER_MINUTE_IP": "8"}
@@ -257,17 +272,23 @@ async def test_the_servers_own_refusals_never_count_as_flooding(tmp_path: Path) 
         async with srv.client(sid) as c:
             await c.request("ask", client_id="first", text="磁盘满之前")
             wal = Path(srv.db + "-wal")
-            resource.prlimit(srv.proc.pid, resource.RLIMIT_FSIZE, (wal.stat().st_size,
-                                                                   resource.RLIM_INFINITY))
+            resource.prlimit(
+                srv.proc.pid, resource.RLIMIT_FSIZE, (wal.stat().st_size, resource.RLIM_INFINITY)
+            )
             try:
                 started = time.monotonic()
-                replies = await asyncio.gather(*(
-                    c.request("ask", client_id=f"c{i}", text=f"磁盘满时{i}" + "长" * 400)
-                    for i in range(250)), return_exceptions=True)
+                replies = await asyncio.gather(
+                    *(
+                        c.request("ask", client_id=f"c{i}", text=f"磁盘满时{i}" + "长" * 400)
+                        for i in range(250)
+                    ),
+                    return_exceptions=True,
+                )
                 took = time.monotonic() - started
             finally:
-                resource.prlimit(srv.proc.pid, resource.RLIMIT_FSIZE,
-                                 (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+                resource.prlimit(
+                    srv.proc.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY)
+                )
             codes = {getattr(r, "code", type(r).__name__) for r in replies}
             assert codes == {"unavailable"}, codes
             assert took < 1.0, f"{took:.1f} s: not the hundred refusals a second this is about"

@@ -21,15 +21,25 @@ from live.exceptions import LiveError
 from live.state import Draft, State, apply
 
 NOW = 1_800_000_000_000
-INFO = {"title": "区长在线", "starts_at": NOW - 1000, "ends_at": NOW + 3_600_000,
-        "moderation": "pre", "guest_name": "区长"}
+INFO = {
+    "title": "区长在线",
+    "starts_at": NOW - 1000,
+    "ends_at": NOW + 3_600_000,
+    "moderation": "pre",
+    "guest_name": "区长",
+}
 
 qid = st.integers(1, 3)
-ask = st.tuples(st.just("ask"), st.sampled_from(["a", "b", "c"]), st.sampled_from(["路灯", "公交", "学校"]),
-                st.sampled_from(["1", "2", "3", "4"]))
+ask = st.tuples(
+    st.just("ask"),
+    st.sampled_from(["a", "b", "c"]),
+    st.sampled_from(["路灯", "公交", "学校"]),
+    st.sampled_from(["1", "2", "3", "4"]),
+)
 SEED = [("ask", "a", "路灯", "1"), ("ask", "b", "公交", "1"), ("approve", 1), ("approve", 2)]
 command = st.one_of(
-    ask, ask,
+    ask,
+    ask,
     st.tuples(st.sampled_from(["approve", "answering"]), qid),
     st.tuples(st.sampled_from(["hide", "reject"]), qid),
     st.tuples(st.just("answer"), qid, st.sampled_from(["好的", "下周"])),
@@ -43,8 +53,9 @@ command = st.one_of(
 def events_for(state: State, cmd: tuple) -> list[NewEvent]:
     kind = cmd[0]
     if kind == "tally":
-        return ([NewEvent("votes.tallied", {"votes": {str(cmd[1]): cmd[2]}})]
-                if cmd[1] in state.questions else [])
+        return (
+            [NewEvent("votes.tallied", {"votes": {str(cmd[1]): cmd[2]}})] if cmd[1] in state.questions else []
+        )
     args: dict = {}
     device = ""
     if kind == "ask":

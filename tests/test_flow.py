@@ -22,12 +22,16 @@ def qid() -> str:
 async def test_full_flow_seen_by_everyone_in_the_same_order(server: LiveServer) -> None:
     s = server.create_session()
     sid = s["id"]
-    async with (server.client(sid) as v1, server.client(sid) as v2,
-                server.client(sid, token=s["moderator_token"]) as mod,
-                server.client(sid, token=s["presenter_token"]) as official):
+    async with (
+        server.client(sid) as v1,
+        server.client(sid) as v2,
+        server.client(sid, token=s["moderator_token"]) as mod,
+        server.client(sid, token=s["presenter_token"]) as official,
+    ):
         assert mod.welcome["role"] == "moderator" and official.welcome["role"] == "presenter"
-        ack = await v1.request("ask", client_id=qid(), text="小区门口的路什么时候修好？",
-                               name="王先生", contact="13800000000")
+        ack = await v1.request(
+            "ask", client_id=qid(), text="小区门口的路什么时候修好？", name="王先生", contact="13800000000"
+        )
         q = ack["question_id"]
         assert ack["status"] == "pending" and ack["receipt"].startswith(f"{sid}-{q}-")
 
@@ -65,17 +69,20 @@ async def test_full_flow_seen_by_everyone_in_the_same_order(server: LiveServer) 
     assert "13800000000" not in str(transcript)
 
 
-async def test_a_vote_after_a_quiet_spell_is_tallied_at_once_and_the_next_ones_together(
-        db_path: str) -> None:
+async def test_a_vote_after_a_quiet_spell_is_tallied_at_once_and_the_next_ones_together(db_path: str) -> None:
     """Tallies are coalesced, at most one per ``LIVE_TALLY_INTERVAL`` (3 s here), but the
     first vote after a quiet interval does not wait for a tick of arbitrary phase."""
     srv = await asyncio.to_thread(LiveServer(db_path, env={"LIVE_TALLY_INTERVAL": "3"}).start)
     try:
         s = srv.create_session()
-        async with (srv.client(s["id"]) as a, srv.client(s["id"]) as b,
-                    srv.client(s["id"], token=s["moderator_token"]) as mod):
-            q = (await a.request("ask", client_id=qid(), text="公交站能不能挪近一点？",
-                                 name=""))["question_id"]
+        async with (
+            srv.client(s["id"]) as a,
+            srv.client(s["id"]) as b,
+            srv.client(s["id"], token=s["moderator_token"]) as mod,
+        ):
+            q = (await a.request("ask", client_id=qid(), text="公交站能不能挪近一点？", name=""))[
+                "question_id"
+            ]
             await mod.request("approve", question_id=q)
             await asyncio.sleep(3.5)  # quiet for an interval since the room's recount on load
             loop = asyncio.get_running_loop()
@@ -108,21 +115,27 @@ async def test_resend_with_same_client_id_never_duplicates(server: LiveServer) -
     assert len(state["questions"]) == 1 and state["questions"][0]["name"] == "网友"
 
 
-async def test_a_burst_of_requests_is_decided_in_order_and_committed_together(
-        server: LiveServer) -> None:
+async def test_a_burst_of_requests_is_decided_in_order_and_committed_together(server: LiveServer) -> None:
     """Requests that arrive together share one commit; each is decided after the ones before it."""
     s = server.create_session(moderation="post")
-    async with (server.client(s["id"]) as a, server.client(s["id"]) as b,
-                server.client(s["id"], token=s["moderator_token"]) as mod):
+    async with (
+        server.client(s["id"]) as a,
+        server.client(s["id"]) as b,
+        server.client(s["id"], token=s["moderator_token"]) as mod,
+    ):
         first = await a.request("ask", client_id=qid(), text="第一个问题", name="甲")
         burst = await asyncio.gather(
-            *(c.request("ask", client_id=qid(), text=f"问题 {n}", name="乙")
-              for n in range(12) for c in (a, b)),
+            *(
+                c.request("ask", client_id=qid(), text=f"问题 {n}", name="乙")
+                for n in range(12)
+                for c in (a, b)
+            ),
             a.request("ask", client_id=qid(), text="同一句话", name="甲"),
             a.request("ask", client_id=qid(), text="同一 句话", name="甲"),
             mod.request("hide", question_id=first["question_id"]),
             mod.request("hide", question_id=first["question_id"]),
-            return_exceptions=True)
+            return_exceptions=True,
+        )
         asked, twins, hides = burst[:24], burst[24:26], burst[26:]
         assert all(isinstance(r, dict) for r in asked), asked
         assert sorted(r["question_id"] for r in asked) == list(range(2, 26))
@@ -189,10 +202,12 @@ async def test_everything_survives_a_restart(server: LiveServer) -> None:
     assert [e["seq"] for e in r.json()["events"]] == list(range(1, seq + 1))
 
 
-@pytest.mark.parametrize(("start", "length"), [(timedelta(hours=1), timedelta(hours=2)),
-                                               (timedelta(hours=-3), timedelta(hours=2))])
-async def test_asking_outside_the_window_is_refused(server: LiveServer, start: timedelta,
-                                                    length: timedelta) -> None:
+@pytest.mark.parametrize(
+    ("start", "length"), [(timedelta(hours=1), timedelta(hours=2)), (timedelta(hours=-3), timedelta(hours=2))]
+)
+async def test_asking_outside_the_window_is_refused(
+    server: LiveServer, start: timedelta, length: timedelta
+) -> None:
     s = server.create_session(start=start, length=length)
     async with server.client(s["id"]) as v:
         with pytest.raises(ServerError) as err:
@@ -203,13 +218,19 @@ async def test_asking_outside_the_window_is_refused(server: LiveServer, start: t
         assert pong["type"] == "pong"
 
 
-@pytest.mark.parametrize("command", [
-    {"type": "approve", "question_id": 1}, {"type": "reject", "question_id": 1},
-    {"type": "answering", "question_id": 1}, {"type": "answer", "question_id": 1, "text": "x"},
-    {"type": "open"}, {"type": "close"}, {"type": "extend", "ends_at": 4102444800000},
-])
-async def test_privileged_commands_refused_to_a_viewer(server: LiveServer,
-                                                       command: dict) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        {"type": "approve", "question_id": 1},
+        {"type": "reject", "question_id": 1},
+        {"type": "answering", "question_id": 1},
+        {"type": "answer", "question_id": 1, "text": "x"},
+        {"type": "open"},
+        {"type": "close"},
+        {"type": "extend", "ends_at": 4102444800000},
+    ],
+)
+async def test_privileged_commands_refused_to_a_viewer(server: LiveServer, command: dict) -> None:
     s = server.create_session(moderation="post")
     async with server.client(s["id"]) as v:
         await v.request("ask", client_id=qid(), text="一个问题", name="")
@@ -228,14 +249,17 @@ async def test_privileged_commands_refused_to_a_viewer(server: LiveServer,
 async def test_bad_frames_get_errors_and_the_connection_carries_on(server: LiveServer) -> None:
     s = server.create_session()
     async with server.client(s["id"]) as v:
-        for raw, code in [("not json", "invalid_json"), ("[1,2]", "not_an_object"),
-                          ('{"type":"nope"}', "unknown_type"),
-                          ('{"type":"vote","question_id":"1"}', "wrong_type"),
-                          ('{"type":"vote","question_id":1e400}', "wrong_type"),
-                          ('{"type":"vote","question_id":99999999999999999999}', "out_of_range"),
-                          ('{"type":"ask"}', "missing_field"),
-                          ("[" * 30000 + "]" * 30000, "invalid_json"),
-                          ('{"type":"ping","x":' + "[" * 30000 + "]" * 30000 + "}", "invalid_json")]:
+        for raw, code in [
+            ("not json", "invalid_json"),
+            ("[1,2]", "not_an_object"),
+            ('{"type":"nope"}', "unknown_type"),
+            ('{"type":"vote","question_id":"1"}', "wrong_type"),
+            ('{"type":"vote","question_id":1e400}', "wrong_type"),
+            ('{"type":"vote","question_id":99999999999999999999}', "out_of_range"),
+            ('{"type":"ask"}', "missing_field"),
+            ("[" * 30000 + "]" * 30000, "invalid_json"),
+            ('{"type":"ping","x":' + "[" * 30000 + "]" * 30000 + "}", "invalid_json"),
+        ]:
             await v.send_raw(raw)
             frame = await v.next_event()
             assert frame["type"] == "error" and frame["code"] == code, (raw[:40], frame)

@@ -30,18 +30,33 @@ from .conftest import TIMEOUT, LiveServer
 
 CODE = re.compile(r"^[a-z][a-z_]*$")
 
-scalars = (st.none() | st.booleans() | st.integers() | st.integers(min_value=2**53 - 2)
-           | st.floats(allow_nan=True) | st.text(max_size=300)
-           | st.text(alphabet="<>&\"'\\/\u0000\u202e\ufeff", max_size=50))
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
-                      | st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=12)
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=2**53 - 2)
+    | st.floats(allow_nan=True)
+    | st.text(max_size=300)
+    | st.text(alphabet="<>&\"'\\/\u0000\u202e\ufeff", max_size=50)
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)
 fields = st.sampled_from(sorted({f for schema in SCHEMAS.values() for f in schema} | {"id", "x"}))
-objects = st.builds(lambda kind, body: {"type": kind, **body},
-                    st.sampled_from([*SCHEMAS, "nope", "", "HELLO", "__proto__"]) | values,
-                    st.dictionaries(fields, values, max_size=5))
-frames = (objects.map(json.dumps) | values.map(json.dumps) | st.text(max_size=500)
-          | st.integers(1, 1500).map(lambda n: "[" * n + "]" * n)
-          | st.integers(1, 1500).map(lambda n: '{"a":' * n + "1" + "}" * n))
+objects = st.builds(
+    lambda kind, body: {"type": kind, **body},
+    st.sampled_from([*SCHEMAS, "nope", "", "HELLO", "__proto__"]) | values,
+    st.dictionaries(fields, values, max_size=5),
+)
+frames = (
+    objects.map(json.dumps)
+    | values.map(json.dumps)
+    | st.text(max_size=500)
+    | st.integers(1, 1500).map(lambda n: "[" * n + "]" * n)
+    | st.integers(1, 1500).map(lambda n: '{"a":' * n + "1" + "}" * n)
+)
 
 
 def _clear(error: LiveError | dict[str, Any]) -> None:
@@ -51,6 +66,7 @@ def _clear(error: LiveError | dict[str, Any]) -> None:
 
 
 # the parser, directly -------------------------------------------------------------------------
+
 
 @settings(max_examples=150, deadline=None)
 @given(frame=frames)
@@ -76,6 +92,7 @@ def test_parse_returns_a_valid_command_or_a_clear_error(frame: str) -> None:
 
 
 # the live endpoint ----------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
@@ -122,8 +139,9 @@ async def _one_reply_each(ws: ClientConnection, frame: str) -> dict[str, Any]:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batch=st.lists(frames, min_size=1, max_size=8))
-def test_fuzzed_frames_each_get_one_clear_reply(srv: LiveServer, session: dict[str, Any],
-                                                batch: list[str]) -> None:
+def test_fuzzed_frames_each_get_one_clear_reply(
+    srv: LiveServer, session: dict[str, Any], batch: list[str]
+) -> None:
     async def run() -> None:
         viewer = await _open(srv, session["id"])
         admin = await _open(srv, session["id"], token="test-admin-token")
@@ -141,7 +159,8 @@ def test_fuzzed_frames_each_get_one_clear_reply(srv: LiveServer, session: dict[s
 
 
 def test_after_the_fuzzing_the_log_is_whole_and_the_server_never_failed(
-        srv: LiveServer, session: dict[str, Any]) -> None:
+    srv: LiveServer, session: dict[str, Any]
+) -> None:
     """Runs after the fuzz test in this module: whatever the fuzzer did, it did through the log."""
     log = full_log(srv, session["id"])
     assert [e["seq"] for e in log] == list(range(1, len(log) + 1))
@@ -172,7 +191,8 @@ HOSTILE = [
 
 
 async def test_hostile_frames_are_refused_clearly_and_the_connection_carries_on(
-        srv: LiveServer, session: dict[str, Any]) -> None:
+    srv: LiveServer, session: dict[str, Any]
+) -> None:
     ws = await _open(srv, session["id"])
     try:
         for raw, code in HOSTILE:
@@ -186,12 +206,18 @@ async def test_hostile_frames_are_refused_clearly_and_the_connection_carries_on(
         await ws.close()
 
 
-@pytest.mark.parametrize(("payload", "code"), [(b'{"type":"ping","x":"\xff\xfe"}', 1007),
-                                               (b'{"type":"ping","x":"\xed\xa0\x80"}', 1007),
-                                               ("x" * 65_537, 1009)],
-                         ids=["invalid_utf8", "utf16_surrogate", "over_64KiB"])
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        (b'{"type":"ping","x":"\xff\xfe"}', 1007),
+        (b'{"type":"ping","x":"\xed\xa0\x80"}', 1007),
+        ("x" * 65_537, 1009),
+    ],
+    ids=["invalid_utf8", "utf16_surrogate", "over_64KiB"],
+)
 async def test_invalid_utf8_or_oversized_frames_close_only_that_connection(
-        srv: LiveServer, session: dict[str, Any], payload: bytes | str, code: int) -> None:
+    srv: LiveServer, session: dict[str, Any], payload: bytes | str, code: int
+) -> None:
     bad = await _open(srv, session["id"])
     other = await _open(srv, session["id"])
     try:
@@ -215,8 +241,8 @@ async def test_invalid_utf8_or_oversized_frames_close_only_that_connection(
 
 # a flood from one client -----------------------------------------------------------------------
 
-async def test_a_flood_of_10000_messages_leaves_heartbeats_and_everyone_else_served(
-        tmp_path: Any) -> None:
+
+async def test_a_flood_of_10000_messages_leaves_heartbeats_and_everyone_else_served(tmp_path: Any) -> None:
     """Past the limits every frame is refused with a clear error, heartbeats still get pongs,
     and a client that keeps flooding is cut off (1008) while everyone else is served."""
     with running(tmp_path, **{"LIVE_VOTES_PER_MINUTE": "60", "LIVE_FRAMES_PER_SECOND": "20"}) as srv:
@@ -285,16 +311,19 @@ def _masked(payload: bytes) -> bytes:
 
 
 async def test_a_flooder_that_never_answers_the_close_is_disconnected_soon(
-        srv: LiveServer, session: dict[str, Any]) -> None:
+    srv: LiveServer, session: dict[str, Any]
+) -> None:
     """uvicorn waits 10 s for a close reply, reading all the while; a flooder never replies.
 
     The server stops reading it and ends the connection after a short grace, in which the
     client can still read the last error and the close frame.
     """
     reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
-    writer.write(f"GET /ws/{session['id']} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                 "Sec-WebSocket-Version: 13\r\n\r\n".encode())
+    writer.write(
+        f"GET /ws/{session['id']} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
     received = bytearray(await reader.readuntil(b"\r\n\r\n"))
     writer.write(_masked(b'{"type":"hello","protocol":%d}' % PROTOCOL))
 

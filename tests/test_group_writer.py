@@ -46,8 +46,9 @@ async def test_a_tally_counts_the_votes_that_share_its_round_and_is_told_first(t
         await asyncio.sleep(0.05)  # the writer is inside the stall: what follows is one round
         votes = [asyncio.ensure_future(vote(i)) for i in range(20)]
         await asyncio.sleep(0)
-        stored = await store.append(sid, 2, [], tally=partial(tally_event, {1: 0}),
-                                    on_commit=lambda events: order.append(events))
+        stored = await store.append(
+            sid, 2, [], tally=partial(tally_event, {1: 0}), on_commit=lambda events: order.append(events)
+        )
         assert [(e.type, e.data) for e in stored] == [("votes.tallied", {"votes": {"1": 20}})]
         assert await asyncio.gather(*votes) == [True] * 20
         assert order == [stored] + ["voter resumed"] * 20
@@ -106,7 +107,8 @@ async def test_a_refused_batch_refuses_its_items_and_the_round_commits_the_rest(
             writer.run(slow_first),
             *(writer.run_batched(insert_all, x) for x in (2, 3, 1)),  # 1 is taken: refused
             writer.run(lambda w: w.execute("INSERT INTO t VALUES (4)").rowcount),
-            return_exceptions=True)
+            return_exceptions=True,
+        )
         assert results[0] == 1 and results[-1] == 1
         assert all(isinstance(r, sqlite3.IntegrityError) for r in results[1:4]), results
         rows = await writer.run(lambda w: w.execute("SELECT x FROM t ORDER BY x").fetchall())
@@ -117,12 +119,24 @@ async def test_a_refused_batch_refuses_its_items_and_the_round_commits_the_rest(
 
 def test_one_round_may_vote_withdraw_and_vote_again() -> None:
     conn = sqlite3.connect(":memory:")
-    conn.execute("CREATE TABLE votes (session_id INTEGER NOT NULL, question_id INTEGER NOT NULL, "
-                 "device TEXT NOT NULL, at INTEGER NOT NULL, "
-                 "PRIMARY KEY (session_id, question_id, device)) WITHOUT ROWID")
+    conn.execute(
+        "CREATE TABLE votes (session_id INTEGER NOT NULL, question_id INTEGER NOT NULL, "
+        "device TEXT NOT NULL, at INTEGER NOT NULL, "
+        "PRIMARY KEY (session_id, question_id, device)) WITHOUT ROWID"
+    )
     conn.execute("INSERT INTO votes VALUES (1, 1, 'old', 5)")
-    answers = _set_votes(conn, [(1, 1, "a", True, 10), (1, 1, "a", False, 11), (1, 1, "a", True, 12),
-                                (1, 1, "old", True, 13), (1, 1, "old", False, 14),
-                                (1, 2, "b", False, 15), (1, 2, "b", True, 16), (1, 2, "b", True, 17)])
+    answers = _set_votes(
+        conn,
+        [
+            (1, 1, "a", True, 10),
+            (1, 1, "a", False, 11),
+            (1, 1, "a", True, 12),
+            (1, 1, "old", True, 13),
+            (1, 1, "old", False, 14),
+            (1, 2, "b", False, 15),
+            (1, 2, "b", True, 16),
+            (1, 2, "b", True, 17),
+        ],
+    )
     assert answers == [True, True, True, False, True, False, True, False]
     assert sorted(conn.execute("SELECT * FROM votes")) == [(1, 1, "a", 12), (1, 2, "b", 16)]

@@ -26,8 +26,7 @@ edge of a minute would see its count start again."""
 
 @pytest.fixture(params=["memory", "redis"])
 async def limiter(request: pytest.FixtureRequest) -> AsyncIterator[Limiter]:
-    made = open_limiter("memory" if request.param == "memory" else REDIS,
-                        namespace=secrets.token_hex(6))
+    made = open_limiter("memory" if request.param == "memory" else REDIS, namespace=secrets.token_hex(6))
     assert isinstance(made, MemoryLimiter if request.param == "memory" else RedisLimiter)
     try:
         yield made
@@ -56,12 +55,12 @@ async def test_a_device_over_its_limit_does_not_use_up_its_networks(limiter: Lim
     assert await limiter.hit(neighbours[3], HOUR) > 0, "the address's own limit still holds"
 
 
-async def test_a_burst_is_counted_exactly_and_never_refused_for_want_of_connections(
-        limiter: Limiter) -> None:
+async def test_a_burst_is_counted_exactly_and_never_refused_for_want_of_connections(limiter: Limiter) -> None:
     """A vote storm: a thousand phones at once on one worker, all behind one address.
     (redis-py's default pool refused every command past its hundredth at once.)"""
-    waits = await asyncio.gather(*(limiter.hit([(f"vote:d:{i}", 1), ("vote:ip:nat", 700)], HOUR)
-                                   for i in range(1000)))
+    waits = await asyncio.gather(
+        *(limiter.hit([(f"vote:d:{i}", 1), ("vote:ip:nat", 700)], HOUR) for i in range(1000))
+    )
     assert sum(1 for w in waits if w == 0.0) == 700
     assert all(0 < w <= HOUR for w in waits if w)
 

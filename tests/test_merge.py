@@ -26,10 +26,12 @@ async def test_kill_9_during_merges_never_splits_a_merge_from_its_votes(tmp_path
             sid = s["id"]
             voters = [srv.client(sid) for _ in range(6)]
             await asyncio.gather(*(v.connect() for v in voters))
-            ids = [(await voters[0].request("ask", client_id=f"q{i}", text=f"第{trial}轮问题{i}"))
-                   ["question_id"] for i in range(12)]
+            ids = [
+                (await voters[0].request("ask", client_id=f"q{i}", text=f"第{trial}轮问题{i}"))["question_id"]
+                for i in range(12)
+            ]
             for n, v in enumerate(voters):
-                for qid in ids[n % 3::2]:
+                for qid in ids[n % 3 :: 2]:
                     await v.request("vote", question_id=qid)
             mod = srv.client(sid, token=s["moderator_token"])
             await mod.connect()
@@ -47,12 +49,10 @@ async def test_kill_9_during_merges_never_splits_a_merge_from_its_votes(tmp_path
 
 def check(srv: LiveServer, sid: int, ids: list[int]) -> int:
     """Every merge in the log moved its votes; every question not merged kept its own."""
-    merged = {e["data"]["question"]["id"] for e in full_log(srv, sid)
-              if e["type"] == "question.merged"}
+    merged = {e["data"]["question"]["id"] for e in full_log(srv, sid) if e["type"] == "question.merged"}
     with sqlite3.connect(srv.db) as db:
         votes: dict[int, set[str]] = {}
-        for qid, device in db.execute("SELECT question_id, device FROM votes WHERE session_id=?",
-                                      (sid,)):
+        for qid, device in db.execute("SELECT question_id, device FROM votes WHERE session_id=?", (sid,)):
             votes.setdefault(qid, set()).add(device)
     for qid in ids[1:]:
         if qid in merged:

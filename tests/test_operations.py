@@ -28,13 +28,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def live_cli(*args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "live", *args], capture_output=True, text=True,
-                          timeout=TIMEOUT * 4)
+    done = subprocess.run(
+        [sys.executable, "-m", "live", *args], capture_output=True, text=True, timeout=TIMEOUT * 4
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
 
 # 11. health, readiness, metrics, request ids and structured logs --------------------------------
+
 
 async def test_health_metrics_and_request_ids(tmp_path: Path) -> None:
     with running(tmp_path, LIVE_LOG_LEVEL="info") as srv:
@@ -44,8 +46,11 @@ async def test_health_metrics_and_request_ids(tmp_path: Path) -> None:
         sid = s["id"]
         asked = metric(srv, "live_events_appended_total", type="question.asked")
         broadcast = metric(srv, "live_broadcast_latency_seconds_count")
-        async with (srv.client(sid) as v1, srv.client(sid) as v2,
-                    srv.client(sid, token=s["moderator_token"]) as mod):
+        async with (
+            srv.client(sid) as v1,
+            srv.client(sid) as v2,
+            srv.client(sid, token=s["moderator_token"]) as mod,
+        ):
             assert metric(srv, "live_connections", role="viewer") == 2
             assert metric(srv, "live_connections", role="moderator") == 1
             for i in range(3):
@@ -53,8 +58,9 @@ async def test_health_metrics_and_request_ids(tmp_path: Path) -> None:
             forbidden = metric(srv, "live_refused_requests_total", code="forbidden", transport="ws")
             with pytest.raises(ServerError):
                 await v2.request("close")
-            assert metric(srv, "live_refused_requests_total", code="forbidden",
-                          transport="ws") == forbidden + 1
+            assert (
+                metric(srv, "live_refused_requests_total", code="forbidden", transport="ws") == forbidden + 1
+            )
             await mod.wait_seq(4)
         assert metric(srv, "live_connections", role="viewer") == 0
         assert metric(srv, "live_events_appended_total", type="question.asked") == asked + 3
@@ -80,8 +86,8 @@ async def test_health_metrics_and_request_ids(tmp_path: Path) -> None:
 
 # 12. backup while clients write; export and import one session ----------------------------------
 
-async def test_backup_while_clients_write_is_a_consistent_prefix_with_new_epochs(
-        tmp_path: Path) -> None:
+
+async def test_backup_while_clients_write_is_a_consistent_prefix_with_new_epochs(tmp_path: Path) -> None:
     copy = tmp_path / "backup.db"
     with running(tmp_path) as srv:
         s = srv.create_session(moderation="post")
@@ -118,14 +124,15 @@ async def test_backup_while_clients_write_is_a_consistent_prefix_with_new_epochs
 
     with sqlite3.connect(copy) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-        (epoch, last_seq) = db.execute("SELECT epoch, last_seq FROM sessions WHERE id=?",
-                                       (sid,)).fetchone()
-        rows = db.execute("SELECT seq, type, data, at FROM events WHERE session_id=? ORDER BY seq",
-                          (sid,)).fetchall()
+        (epoch, last_seq) = db.execute("SELECT epoch, last_seq FROM sessions WHERE id=?", (sid,)).fetchone()
+        rows = db.execute(
+            "SELECT seq, type, data, at FROM events WHERE session_id=? ORDER BY seq", (sid,)
+        ).fetchall()
     assert epoch != live_epoch, "a restored copy must make clients reset"
     assert [r[0] for r in rows] == list(range(1, last_seq + 1)), "the copy's log has a gap"
-    assert [(e["seq"], e["type"], e["data"], e["at"]) for e in live_log[:len(rows)]] == \
-        [(seq, kind, json.loads(data), at) for seq, kind, data, at in rows], "not a prefix"
+    assert [(e["seq"], e["type"], e["data"], e["at"]) for e in live_log[: len(rows)]] == [
+        (seq, kind, json.loads(data), at) for seq, kind, data, at in rows
+    ], "not a prefix"
     assert len(rows) < len(live_log), "the backup did not run while clients were writing"
 
     restored = LiveServer(str(copy)).start()
@@ -141,24 +148,28 @@ async def test_backup_while_clients_write_is_a_consistent_prefix_with_new_epochs
         restored.kill()
 
 
-async def test_export_and_import_move_a_session_with_a_new_id_epoch_and_links(
-        tmp_path: Path) -> None:
+async def test_export_and_import_move_a_session_with_a_new_id_epoch_and_links(tmp_path: Path) -> None:
     exported = tmp_path / "session.jsonl"
     with running(tmp_path, "a.db") as a:
         s = a.create_session(moderation="pre")
         sid = s["id"]
-        async with (a.client(sid) as v, a.client(sid, token=s["moderator_token"]) as mod,
-                    a.client(sid, token=s["presenter_token"]) as official):
+        async with (
+            a.client(sid) as v,
+            a.client(sid, token=s["moderator_token"]) as mod,
+            a.client(sid, token=s["presenter_token"]) as official,
+        ):
             for i in range(4):
-                q = (await v.request("ask", client_id=f"e{i}", text=f"迁移的问题{i}",
-                                     contact="13800000000"))["question_id"]
+                q = (await v.request("ask", client_id=f"e{i}", text=f"迁移的问题{i}", contact="13800000000"))[
+                    "question_id"
+                ]
                 if i < 3:
                     await mod.request("approve", question_id=q)
                     await v.request("vote", question_id=q)
                 if i == 0:
                     await official.request("answer", question_id=q, text="已经解决")
-        await until(lambda: [q["votes"] for q in state(a, sid)["questions"]] == [1, 1, 1, 0],
-                    "the coalesced tally")
+        await until(
+            lambda: [q["votes"] for q in state(a, sid)["questions"]] == [1, 1, 1, 0], "the coalesced tally"
+        )
         original = state(a, sid)
         original_log = full_log(a, sid)
         assert any(q["votes"] for q in original["questions"])
@@ -176,8 +187,9 @@ async def test_export_and_import_move_a_session_with_a_new_id_epoch_and_links(
         moved = state(b, new_id)
         assert moved["epoch"] != original["epoch"]
         assert _same(moved) == _same(original)
-        assert [(e["seq"], e["type"], e["at"], e["data"]) for e in full_log(b, new_id)] == \
-            [(e["seq"], e["type"], e["at"], e["data"]) for e in original_log]
+        assert [(e["seq"], e["type"], e["at"], e["data"]) for e in full_log(b, new_id)] == [
+            (e["seq"], e["type"], e["at"], e["data"]) for e in original_log
+        ]
         async with b.client(new_id, token=keys["moderator"]) as new_mod:
             assert new_mod.welcome["role"] == "moderator"
             await new_mod.request("approve", question_id=4)
@@ -193,38 +205,66 @@ def _same(snapshot: dict[str, Any]) -> Any:
 
 
 def test_backup_and_import_refuse_what_they_cannot_do(tmp_path: Path) -> None:
-    pg = subprocess.run([sys.executable, "-m", "live", "backup", str(tmp_path / "x.db"),
-                         "--db", "postgresql://127.0.0.1/live"], capture_output=True, text=True)
+    pg = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "live",
+            "backup",
+            str(tmp_path / "x.db"),
+            "--db",
+            "postgresql://127.0.0.1/live",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert pg.returncode != 0 and "pg_dump" in pg.stderr
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"kind": "live-session", "version": 1, "programme": {}, '
-                   '"session": {"last_seq": 2, "info": {}}}\n'
-                   '{"kind": "event", "seq": 2, "type": "session.created", "at": 0, "data": {}, '
-                   '"public": null, "private": {}}\n')
-    done = subprocess.run([sys.executable, "-m", "live", "import", str(bad), "--db",
-                           str(tmp_path / "y.db")], capture_output=True, text=True)
+    bad.write_text(
+        '{"kind": "live-session", "version": 1, "programme": {}, '
+        '"session": {"last_seq": 2, "info": {}}}\n'
+        '{"kind": "event", "seq": 2, "type": "session.created", "at": 0, "data": {}, '
+        '"public": null, "private": {}}\n'
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "live", "import", str(bad), "--db", str(tmp_path / "y.db")],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode != 0 and "gap" in done.stderr
 
 
 # 13. the docs promise what the code does ----------------------------------------------------------
+
 
 def test_every_setting_is_documented() -> None:
     doc = (ROOT / "docs" / "settings.md").read_text()
     for s in SETTINGS:
         row = next((line for line in doc.splitlines() if f"`{s.env}`" in line), None)
         assert row is not None, f"{s.env} is not in docs/settings.md"
-        assert f"`{s.default}`" in row or (s.default == "" and "(empty)" in row), \
+        assert f"`{s.default}`" in row or (s.default == "" and "(empty)" in row), (
             f"{s.env}: default {s.default!r} is not stated"
+        )
 
 
 def test_every_metric_and_promised_test_is_real() -> None:
     doc = (ROOT / "docs" / "operations.md").read_text()
-    for m in (metrics.CONNECTIONS, metrics.EVENTS, metrics.BROADCAST, metrics.OUTBOX_DROPS,
-              metrics.REFUSED, metrics.IN_FLIGHT, metrics.HTTP):
+    for m in (
+        metrics.CONNECTIONS,
+        metrics.EVENTS,
+        metrics.BROADCAST,
+        metrics.OUTBOX_DROPS,
+        metrics.REFUSED,
+        metrics.IN_FLIGHT,
+        metrics.HTTP,
+    ):
         name = m._name + ("_total" if m._type == "counter" else "")
         assert f"`{name}" in doc, f"metric {name} is not explained in docs/operations.md"
-    tests = {m for path in (ROOT / "tests").glob("test_*.py")
-             for m in re.findall(r"^(?:async )?def (test_\w+)", path.read_text(), re.M)}
+    tests = {
+        m
+        for path in (ROOT / "tests").glob("test_*.py")
+        for m in re.findall(r"^(?:async )?def (test_\w+)", path.read_text(), re.M)
+    }
     promised = set(re.findall(r"`(test_\w+)`", doc))
     assert promised, "docs/operations.md names no test"
     assert promised <= tests, f"promised but missing: {sorted(promised - tests)}"
@@ -236,8 +276,7 @@ def test_the_quick_start_demo_stages_last_weeks_episode_on_its_evening(tmp_path:
     srv = LiveServer(str(tmp_path / "demo.db"), command="demo").start()
     try:
         sessions = {s["episode"]: s for s in fetch(srv, "GET", "/api/sessions").json()["sessions"]}
-        assert {e: s["phase"] for e, s in sessions.items()} == {31: "closed", 32: "open",
-                                                                33: "upcoming"}
+        assert {e: s["phase"] for e, s in sessions.items()} == {31: "closed", 32: "open", 33: "upcoming"}
         past = sessions[31]
         log = fetch(srv, "GET", f"/api/sessions/{past['id']}/events").json()["events"]
         assert log[0]["type"] == "session.created" and log[0]["at"] < past["starts_at"]
@@ -266,19 +305,31 @@ def test_an_installed_wheel_serves_its_pages(tmp_path: Path) -> None:
         shutil.copy(ROOT / name, src / name)
     for name in ("live", "static"):
         shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path / "dist"),
-                    str(src)], check=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path / "dist"), str(src)],
+        check=True,
+        timeout=300,
+    )
     site = tmp_path / "site"
     with zipfile.ZipFile(next((tmp_path / "dist").glob("live-*.whl"))) as wheel:
         wheel.extractall(site)
     env = {"PYTHONPATH": str(site), "PYTHONSAFEPATH": "1"}  # the wheel's live, not this checkout's
-    found = subprocess.run([sys.executable, "-c", "from live.routes import STATIC; print(STATIC)"],
-                           env={**os.environ, **env}, capture_output=True, text=True, check=True)
+    found = subprocess.run(
+        [sys.executable, "-c", "from live.routes import STATIC; print(STATIC)"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert found.stdout.strip() == str(site / "live" / "static")
     srv = LiveServer(str(tmp_path / "live.db"), env=env).start()
     try:
-        for path, file in (("/", "index.html"), ("/s/1", "viewer.html"), ("/static/js/ui.js", "js/ui.js"),
-                           ("/static/css/base.css", "css/base.css")):
+        for path, file in (
+            ("/", "index.html"),
+            ("/s/1", "viewer.html"),
+            ("/static/js/ui.js", "js/ui.js"),
+            ("/static/css/base.css", "css/base.css"),
+        ):
             r = fetch(srv, "GET", path)
             assert r.status_code == 200 and r.content == (ROOT / "static" / file).read_bytes(), path
     finally:

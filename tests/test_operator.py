@@ -23,8 +23,12 @@ from .conftest import PG, TIMEOUT, LiveServer
 
 def live(*args: str, db: Path | str) -> subprocess.CompletedProcess[str]:
     """``live ARGS --db DB`` that must stop by itself (a refusal), never start serving."""
-    return subprocess.run([sys.executable, "-m", "live", *args, "--db", str(db), "--port", "1"],
-                          capture_output=True, text=True, timeout=TIMEOUT * 4)
+    return subprocess.run(
+        [sys.executable, "-m", "live", *args, "--db", str(db), "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT * 4,
+    )
 
 
 def digest(path: Path) -> str:
@@ -81,21 +85,36 @@ def test_a_second_demo_never_deletes_the_database_a_running_demo_serves(tmp_path
 
 
 def test_demo_help_names_the_file_it_uses() -> None:
-    done = subprocess.run([sys.executable, "-m", "live", "demo", "--help"], capture_output=True,
-                          text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "live", "demo", "--help"], capture_output=True, text=True, check=True
+    )
     assert "live-demo.db" in done.stdout and "'live.db'" not in done.stdout
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
-def test_a_start_that_cannot_reach_its_bus_exits_promptly_and_non_zero(tmp_path: Path,
-                                                                       workers: str) -> None:
+def test_a_start_that_cannot_reach_its_bus_exits_promptly_and_non_zero(tmp_path: Path, workers: str) -> None:
     """It used to log "Application startup failed" and never exit (the store's threads kept
     it alive), and with ``--workers 2`` exit 0 as if stopped on purpose."""
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "live", "serve", "--db", str(tmp_path / "x.db"), "--port", "0",
-         "--bus", "redis://127.0.0.1:1/0", "--workers", workers],
-        capture_output=True, text=True, timeout=TIMEOUT * 2)
+        [
+            sys.executable,
+            "-m",
+            "live",
+            "serve",
+            "--db",
+            str(tmp_path / "x.db"),
+            "--port",
+            "0",
+            "--bus",
+            "redis://127.0.0.1:1/0",
+            "--workers",
+            workers,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT * 2,
+    )
     assert done.returncode == 3, done.stderr[-2000:]
     assert time.monotonic() - started < 10
     assert "Application startup failed" in done.stderr
@@ -103,10 +122,17 @@ def test_a_start_that_cannot_reach_its_bus_exits_promptly_and_non_zero(tmp_path:
 
 # Operator input: a one-line error, and nothing created or changed by mistake (point 9) ---------
 
+
 def run_live(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIVE_")}
-    return subprocess.run([sys.executable, "-m", "live", *args], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=TIMEOUT * 2)
+    return subprocess.run(
+        [sys.executable, "-m", "live", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT * 2,
+    )
 
 
 def test_a_wrong_port_is_refused_not_wrapped_around(tmp_path: Path) -> None:
@@ -122,11 +148,13 @@ def test_a_wrong_database_gets_one_line_and_nothing_is_created(tmp_path: Path) -
     notes.write_text("minutes of the meeting\n" * 50)
     folder = tmp_path / "folder"
     folder.mkdir()
-    for db, words in ((str(notes), "not a SQLite database"),
-                      ("mysql://x/y", "not a store live knows"),
-                      (str(tmp_path / "no" / "such" / "x.db"), "does not exist"),
-                      (str(folder), "not a file"),
-                      ("/proc/live-test.db", "cannot be opened for writing")):
+    for db, words in (
+        (str(notes), "not a SQLite database"),
+        ("mysql://x/y", "not a store live knows"),
+        (str(tmp_path / "no" / "such" / "x.db"), "does not exist"),
+        (str(folder), "not a file"),
+        ("/proc/live-test.db", "cannot be opened for writing"),
+    ):
         one_line_refusal(run_live(tmp_path, "serve", "--db", db, "--port", "0"), words)
     assert notes.read_text() == "minutes of the meeting\n" * 50
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "notes.txt"]
@@ -141,10 +169,13 @@ async def test_import_and_export_of_the_wrong_thing_get_one_line(tmp_path: Path)
     (tmp_path / "other.json").write_text('{"kind": "something else"}\n')
     (tmp_path / "dir").mkdir()
     db = tmp_path / "new.db"
-    for file, words in (("random.bin", "not a live-session export"),
-                        ("text.txt", "not a live-session export"),
-                        ("other.json", "not a live-session v1 export"),
-                        ("missing.jsonl", "No such file"), ("dir", "Is a directory")):
+    for file, words in (
+        ("random.bin", "not a live-session export"),
+        ("text.txt", "not a live-session export"),
+        ("other.json", "not a live-session v1 export"),
+        ("missing.jsonl", "No such file"),
+        ("dir", "Is a directory"),
+    ):
         one_line_refusal(run_live(tmp_path, "import", file, "--db", str(db)), words)
     assert not db.exists(), "a refused import created a database"
     srv = LiveServer(str(tmp_path / "live.db")).start()
@@ -160,7 +191,8 @@ async def test_import_and_export_of_the_wrong_thing_get_one_line(tmp_path: Path)
         one_line_refusal(run_live(tmp_path, "import", str(good), "--db", url), "SQLite")
         conn = await asyncpg.connect(url)
         try:
-            assert await conn.fetch("SELECT tablename FROM pg_tables "
-                                    "WHERE schemaname = 'public'") == [], "schema made anyway"
+            assert await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'") == [], (
+                "schema made anyway"
+            )
         finally:
             await conn.close()

@@ -45,6 +45,7 @@ async def test_a_poisoned_burst_refuses_only_the_poison(server: LiveServer) -> N
     clients = [server.client(sid) for _ in range(42)]
     await asyncio.gather(*(c.connect() for c in clients))
     try:
+
         async def ask(i: int) -> str:
             text = f"第{i}个问题" + (POISON[i % len(POISON)] if i % 3 == 0 else "")
             try:
@@ -57,8 +58,7 @@ async def test_a_poisoned_burst_refuses_only_the_poison(server: LiveServer) -> N
         assert outcomes == ["invalid_text" if i % 3 == 0 else "ok" for i in range(42)]
         with server.admin() as http:
             stored = http.get(f"/api/sessions/{sid}").json()["questions"]
-        assert sorted(q["text"] for q in stored) == sorted(
-            f"第{i}个问题" for i in range(42) if i % 3)
+        assert sorted(q["text"] for q in stored) == sorted(f"第{i}个问题" for i in range(42) if i % 3)
         # and the connections of the poisoned askers carry on
         ack = await clients[0].request("ask", client_id="again", text="重新提问")
         assert ack["status"] == "pending"
@@ -86,17 +86,23 @@ async def test_poison_over_http_keeps_the_connection_and_its_neighbours(server: 
         assert (await http.get("/healthz")).status_code == 200
 
 
-async def test_invisible_and_direction_characters_follow_the_documented_rule(
-        server: LiveServer) -> None:
+async def test_invisible_and_direction_characters_follow_the_documented_rule(server: LiveServer) -> None:
     """Bidi overrides (U+202E) and zero-width characters are removed from what people type;
     the joiners that emoji need stay (docs/protocol.md, "Text")."""
     sid = server.create_session(moderation="post")["id"]
     async with server.client(sid) as viewer:
-        ack = await viewer.request("ask", client_id="b", text="\u202e停车\u200b难\ufeff 👨\u200d👩\u200d👧",
-                                   name="\u2066王\u2069先生")
+        ack = await viewer.request(
+            "ask",
+            client_id="b",
+            text="\u202e停车\u200b难\ufeff 👨\u200d👩\u200d👧",
+            name="\u2066王\u2069先生",
+        )
         with server.admin() as http:
-            q = next(q for q in http.get(f"/api/sessions/{sid}").json()["questions"]
-                     if q["id"] == ack["question_id"])
+            q = next(
+                q
+                for q in http.get(f"/api/sessions/{sid}").json()["questions"]
+                if q["id"] == ack["question_id"]
+            )
         assert q["text"] == "停车难 👨\u200d👩\u200d👧" and q["name"] == "王先生"
         with pytest.raises(ServerError) as refused:
             await viewer.request("ask", client_id="z", text="\u200b\u202e\u200b")
@@ -114,15 +120,15 @@ async def test_a_write_that_fails_by_itself_fails_alone_in_its_round(tmp_path: P
         await asyncio.sleep(0.05)  # what follows queues behind the stall: one round
 
         def insert(text: str, single: bool) -> asyncio.Future[object]:
-            return asyncio.ensure_future(writer.run(
-                lambda w: w.execute("INSERT INTO t VALUES (?)", (text,)).rowcount, single=single))
+            return asyncio.ensure_future(
+                writer.run(lambda w: w.execute("INSERT INTO t VALUES (?)", (text,)).rowcount, single=single)
+            )
 
         jobs = [insert(f"ok{i}", single=i % 2 == 0) for i in range(10)]
         jobs[3:3] = [insert("bad\ud800", single=False), insert("bad\udc00", single=True)]
         done = await asyncio.gather(*jobs, return_exceptions=True)
         await stall
-        assert [type(d).__name__ for d in done] == (
-            ["int"] * 3 + ["UnicodeEncodeError"] * 2 + ["int"] * 7)
+        assert [type(d).__name__ for d in done] == (["int"] * 3 + ["UnicodeEncodeError"] * 2 + ["int"] * 7)
         rows = await writer.call(lambda w: w.execute("SELECT x FROM t ORDER BY x").fetchall())
         assert [r[0] for r in rows] == sorted(f"ok{i}" for i in range(10))
     finally:
@@ -147,15 +153,21 @@ async def test_a_round_the_store_refuses_is_stored_request_by_request(backend: B
             def decide(state: State) -> Decision:
                 info = {**state.info, "description": text}
                 return Decision([NewEvent("session.updated", {"session": info})], {"text": text})
+
             return decide
 
         texts = ["a", "b\ud800", "c", "d"]
         runs = [asyncio.ensure_future(room.run(describe(t))) for t in texts]
         results = await asyncio.gather(*runs, return_exceptions=True)
         assert [getattr(r, "result", None) for r in results] == [
-            {"text": "a"}, None, {"text": "c"}, {"text": "d"}]
-        stored = [e.data["session"]["description"] for e in await store.read(sid)
-                  if e.type == "session.updated"]
+            {"text": "a"},
+            None,
+            {"text": "c"},
+            {"text": "d"},
+        ]
+        stored = [
+            e.data["session"]["description"] for e in await store.read(sid) if e.type == "session.updated"
+        ]
         assert stored == ["a", "c", "d"]
         assert room.state.info["description"] == "d" and room.state.seq == 4
     finally:

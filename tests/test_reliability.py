@@ -38,6 +38,7 @@ def _seqs(events: list[dict[str, Any]]) -> list[int]:
 
 # 1. kill -9 while clients ask, vote and answer as fast as they can -----------------------------
 
+
 async def test_kill_9_loses_nothing_acknowledged(tmp_path: Path) -> None:
     with running(tmp_path) as srv:
         s = srv.create_session(moderation="post")
@@ -108,6 +109,7 @@ async def test_kill_9_loses_nothing_acknowledged(tmp_path: Path) -> None:
 
 # 2. viewers dropped at random moments resume onto exactly the whole log -------------------------
 
+
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     with running(tmp_path_factory.mktemp("reliability")) as srv:
@@ -121,7 +123,8 @@ PLAN = st.lists(st.tuples(st.integers(0, 2), st.integers(0, 5), DROPS), min_size
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(plan=PLAN)
 def test_viewers_dropped_at_random_moments_end_with_exactly_the_log(
-        shared: LiveServer, plan: list[tuple[int, int, str]]) -> None:
+    shared: LiveServer, plan: list[tuple[int, int, str]]
+) -> None:
     asyncio.run(_dropped_viewers(shared, plan))
 
 
@@ -159,7 +162,7 @@ async def _dropped_viewers(srv: LiveServer, plan: list[tuple[int, int, str]]) ->
         for v in viewers:
             await v.wait_seq(log[-1]["seq"])
             assert v.gaps == [], "a resumed viewer saw a gap or a duplicate"
-            assert v.events[:len(log)] == log, "a resumed viewer's stream differs from the log"
+            assert v.events[: len(log)] == log, "a resumed viewer's stream differs from the log"
     finally:
         for c in (asker, mod, *viewers):
             await c.close()
@@ -167,7 +170,8 @@ async def _dropped_viewers(srv: LiveServer, plan: list[tuple[int, int, str]]) ->
 
 @pytest.mark.parametrize("case", ["stale_epoch", "past_the_end", "no_epoch"])
 async def test_stale_epoch_or_seq_past_the_end_gets_a_reset_and_full_snapshot(
-        shared: LiveServer, case: str) -> None:
+    shared: LiveServer, case: str
+) -> None:
     s = shared.create_session(moderation="post")
     async with shared.client(s["id"]) as asker:
         for i in range(3):
@@ -175,9 +179,11 @@ async def test_stale_epoch_or_seq_past_the_end_gets_a_reset_and_full_snapshot(
         epoch = asker.epoch
     current = state(shared, s["id"])
     c = shared.client(s["id"])
-    hello = {"stale_epoch": {"since": 2, "epoch": "0123456789abcdef"},
-             "past_the_end": {"since": current["seq"] + 1, "epoch": epoch},
-             "no_epoch": {"since": 2}}[case]
+    hello = {
+        "stale_epoch": {"since": 2, "epoch": "0123456789abcdef"},
+        "past_the_end": {"since": current["seq"] + 1, "epoch": epoch},
+        "no_epoch": {"since": 2},
+    }[case]
     welcome = await c.connect(**hello)
     try:
         assert welcome["mode"] == "snapshot" and welcome["reset"] is True
@@ -190,6 +196,7 @@ async def test_stale_epoch_or_seq_past_the_end_gets_a_reset_and_full_snapshot(
 
 # 3. a stalled viewer is dropped, holds nobody up, and memory stays bounded ----------------------
 
+
 async def test_stalled_viewers_are_dropped_and_memory_stays_bounded(tmp_path: Path) -> None:
     """Six viewers stop reading while 12 MB each is pushed at them; nobody else waits on them."""
     warm_up, answers, size, stalled = 60, 200, 60_000, 6
@@ -197,7 +204,7 @@ async def test_stalled_viewers_are_dropped_and_memory_stays_bounded(tmp_path: Pa
         assert srv.proc is not None
         s = srv.create_session(moderation="post")
         sid = s["id"]
-        async with (srv.client(sid) as fast, srv.client(sid, token=s["presenter_token"]) as official):
+        async with srv.client(sid) as fast, srv.client(sid, token=s["presenter_token"]) as official:
             qid = (await fast.request("ask", client_id="q", text="请介绍一下今年的民生实事"))["question_id"]
             for i in range(warm_up):  # the heap grows to its working size before we measure
                 await official.request("answer", question_id=qid, text=f"w{i:04d}" + "x" * (size - 5))
@@ -205,8 +212,14 @@ async def test_stalled_viewers_are_dropped_and_memory_stays_bounded(tmp_path: Pa
             for _ in range(stalled):
                 sock = socket.create_connection(("127.0.0.1", srv.port))
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 128 << 10)
-                ws = await connect(f"{srv.ws}/ws/{sid}", sock=sock, max_queue=1, compression=None,
-                                   max_size=None, ping_interval=None)
+                ws = await connect(
+                    f"{srv.ws}/ws/{sid}",
+                    sock=sock,
+                    max_queue=1,
+                    compression=None,
+                    max_size=None,
+                    ping_interval=None,
+                )
                 await ws.send(json.dumps({"type": "hello", "protocol": PROTOCOL}))
                 await ws.recv()  # welcome; then it never reads again
                 slow.append((sock, ws))
@@ -249,8 +262,8 @@ async def test_stalled_viewers_are_dropped_and_memory_stays_bounded(tmp_path: Pa
 
 # 4. SIGTERM: refuse new connections, finish the write in flight, 1012, restart losing nothing --
 
-async def test_sigterm_finishes_writes_in_flight_and_clients_resume_after_restart(
-        tmp_path: Path) -> None:
+
+async def test_sigterm_finishes_writes_in_flight_and_clients_resume_after_restart(tmp_path: Path) -> None:
     with running(tmp_path, LIVE_LOG_LEVEL="info") as srv:
         assert srv.proc is not None
         s = srv.create_session(moderation="post")
@@ -262,9 +275,9 @@ async def test_sigterm_finishes_writes_in_flight_and_clients_resume_after_restar
             await viewer.connect(since=0, epoch=asker.epoch)
             with write_locked(srv.db):
                 in_flight = asyncio.create_task(
-                    asker.request("ask", client_id="during", text="重启时正在写入的问题"))
-                await until(lambda: metric(srv, "live_commands_in_flight") == 1,
-                            "the ask to reach the store")
+                    asker.request("ask", client_id="during", text="重启时正在写入的问题")
+                )
+                await until(lambda: metric(srv, "live_commands_in_flight") == 1, "the ask to reach the store")
                 srv.proc.send_signal(signal.SIGTERM)
                 await until(lambda: asker.close_code and viewer.close_code, "clients told to go")
                 assert (asker.close_code, viewer.close_code) == (1012, 1012)
@@ -289,6 +302,7 @@ async def test_sigterm_finishes_writes_in_flight_and_clients_resume_after_restar
 
 
 # 5. database locked or disk full: a clear `unavailable`, never a false ack -----------------------
+
 
 def _refused(exc: BaseException) -> None:
     assert isinstance(exc, ServerError), exc
@@ -327,9 +341,13 @@ async def test_full_disk_gets_unavailable_and_no_false_ack(tmp_path: Path) -> No
             try:
                 refused = await asyncio.gather(
                     c.request("ask", client_id="b", text="磁盘满时的问题" + "长" * 400),
-                    *(c.request("ask", client_id=f"c{n}", text=f"同一轮的问题 {n}" + "长" * 400)
-                      for n in range(5)),
-                    c.request("vote", question_id=q), return_exceptions=True)
+                    *(
+                        c.request("ask", client_id=f"c{n}", text=f"同一轮的问题 {n}" + "长" * 400)
+                        for n in range(5)
+                    ),
+                    c.request("vote", question_id=q),
+                    return_exceptions=True,
+                )
                 for r in refused:
                     _refused(r)
                 assert (await c.request("ping"))["type"] == "pong"
@@ -337,8 +355,9 @@ async def test_full_disk_gets_unavailable_and_no_false_ack(tmp_path: Path) -> No
                 assert after["seq"] == seq and len(after["questions"]) == 1, "a refused ask shows"
                 assert fetch(srv, "GET", "/readyz").status_code == 503, "not ready: it cannot write"
             finally:
-                resource.prlimit(srv.proc.pid, resource.RLIMIT_FSIZE,
-                                 (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+                resource.prlimit(
+                    srv.proc.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY)
+                )
             assert fetch(srv, "GET", "/readyz").json() == {"ok": True}
             ack = await c.request("ask", client_id="b", text="磁盘满时的问题" + "长" * 400)
             assert "duplicate" not in ack
@@ -347,7 +366,6 @@ async def test_full_disk_gets_unavailable_and_no_false_ack(tmp_path: Path) -> No
         await asyncio.to_thread(srv.start)
         log = full_log(srv, sid)
         assert _seqs(log) == list(range(1, len(log) + 1))
-        assert [e["type"] for e in log[seq:]] in (["question.asked"],
-                                                  ["question.asked", "votes.tallied"])
+        assert [e["type"] for e in log[seq:]] in (["question.asked"], ["question.asked", "votes.tallied"])
         texts = [q["text"] for q in state(srv, sid)["questions"]]
         assert texts == ["磁盘满之前的问题", "磁盘满时的问题" + "长" * 400]

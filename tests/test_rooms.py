@@ -32,8 +32,11 @@ async def test_a_room_that_missed_a_publish_finds_the_event_in_the_log(tmp_path:
         for room in rooms:
             await room.load()
         for qid in (1, 2):
-            await writer.run(lambda state, qid=qid: Decision(
-                [NewEvent("question.asked", asked(qid, f"第{qid}个问题"))], {}))
+            await writer.run(
+                lambda state, qid=qid: Decision(
+                    [NewEvent("question.asked", asked(qid, f"第{qid}个问题"))], {}
+                )
+            )
         assert (writer.delivered, other.delivered) == (3, 1), "the other room heard of it"
         other.recheck()
         await until(lambda: other.delivered == 3, "the other room reading the log")

@@ -30,9 +30,24 @@ from .conftest import REDIS, SHARED_REDIS_ENV, TIMEOUT, LiveServer, fresh_pg_dat
 
 ENV = {**SHARED_REDIS_ENV, "LIVE_QUESTIONS_PER_MINUTE": "1000", "LIVE_FRAMES_PER_SECOND": "1000"}
 """These tests ask as fast as acks come back: the rate limits are another module's tests."""
-REDIS_START = ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port",
-               "6379", "--save", "", "--appendonly", "no", "--dir", "/var/lib/redis",
-               "--logfile", "/var/log/redis/ci.log"]
+REDIS_START = [
+    "redis-server",
+    "--daemonize",
+    "yes",
+    "--bind",
+    "127.0.0.1",
+    "-::1",
+    "--port",
+    "6379",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    "/var/lib/redis",
+    "--logfile",
+    "/var/log/redis/ci.log",
+]
 
 
 def qid() -> str:
@@ -54,8 +69,7 @@ def log_of(server: LiveServer, sid: int) -> list[tuple[int, str]]:
     return [(e["seq"], e["type"]) for e in r.json()["events"]]
 
 
-async def all_caught_up(clients: list[Client], server: LiveServer,
-                        sid: int) -> list[tuple[int, str]]:
+async def all_caught_up(clients: list[Client], server: LiveServer, sid: int) -> list[tuple[int, str]]:
     """Every client received the stored log (after its snapshot) exactly: no gap, no reorder."""
     full = await asyncio.to_thread(log_of, server, sid)
     last = full[-1][0]
@@ -92,17 +106,25 @@ async def pair(pg_url: str) -> AsyncIterator[tuple[LiveServer, LiveServer]]:
 
 
 async def test_two_workers_deliver_one_order_and_count_every_viewer(
-        pair: tuple[LiveServer, LiveServer]) -> None:
+    pair: tuple[LiveServer, LiveServer],
+) -> None:
     a, b = pair
     s = a.create_session(moderation="post")
     sid = s["id"]
-    async with (a.client(sid) as va, b.client(sid) as vb, b.client(sid) as vb2,
-                a.client(sid, token=s["moderator_token"]) as mod_a,
-                b.client(sid, token=s["presenter_token"]) as official_b):
+    async with (
+        a.client(sid) as va,
+        b.client(sid) as vb,
+        b.client(sid) as vb2,
+        a.client(sid, token=s["moderator_token"]) as mod_a,
+        b.client(sid, token=s["presenter_token"]) as official_b,
+    ):
         everyone = [va, vb, vb2, mod_a, official_b]
-        acks = await asyncio.gather(*(
-            c.request("ask", client_id=qid(), text=f"第{n}个问题：公交线路能否延长？", name=f"网友{n}")
-            for n, c in enumerate([va, vb] * 6)))
+        acks = await asyncio.gather(
+            *(
+                c.request("ask", client_id=qid(), text=f"第{n}个问题：公交线路能否延长？", name=f"网友{n}")
+                for n, c in enumerate([va, vb] * 6)
+            )
+        )
         ids = sorted(ack["question_id"] for ack in acks)
         assert ids == list(range(1, 13)), "two workers gave out the same question id"
         await official_b.request("answering", question_id=ids[0])
@@ -110,8 +132,7 @@ async def test_two_workers_deliver_one_order_and_count_every_viewer(
         await official_b.request("answer", question_id=ids[0], text="会延长到新区。")
         await va.request("vote", question_id=ids[2])
         await vb.request("vote", question_id=ids[2])
-        await va.wait_for(lambda e: e["type"] == "votes.tallied"
-                          and e["data"]["votes"].get(str(ids[2])) == 2)
+        await va.wait_for(lambda e: e["type"] == "votes.tallied" and e["data"]["votes"].get(str(ids[2])) == 2)
         full = await all_caught_up(everyone, b, sid)
 
         async def everyone_counts_five() -> bool:
@@ -123,7 +144,8 @@ async def test_two_workers_deliver_one_order_and_count_every_viewer(
 
 
 async def test_killed_worker_viewers_resume_on_the_other_and_lose_nothing(
-        pair: tuple[LiveServer, LiveServer]) -> None:
+    pair: tuple[LiveServer, LiveServer],
+) -> None:
     a, b = pair
     sid = a.create_session(moderation="post")["id"]
     asker, v1, v2, vb = a.client(sid), a.client(sid), a.client(sid), b.client(sid)
@@ -132,6 +154,7 @@ async def test_killed_worker_viewers_resume_on_the_other_and_lose_nothing(
     acked: list[int] = []
     unanswered: list[str] = []
     try:
+
         async def keep_asking() -> None:
             for n in range(1000):
                 cid = qid()
@@ -161,8 +184,9 @@ async def test_killed_worker_viewers_resume_on_the_other_and_lose_nothing(
         again = await asker.request("ask", client_id=unanswered[0], text=f"杀进程前后第{len(acked)}问")
         assert again["question_id"] not in acked
         for n in range(3):
-            acked.append((await asker.request("ask", client_id=qid(), text=f"换到第二台后第{n}问"))
-                         ["question_id"])
+            acked.append(
+                (await asker.request("ask", client_id=qid(), text=f"换到第二台后第{n}问"))["question_id"]
+            )
         await all_caught_up([asker, v1, v2, vb], b, sid)
         with b.admin() as http:
             stored = {q["id"] for q in http.get(f"/api/sessions/{sid}").json()["questions"]}
@@ -173,8 +197,12 @@ async def test_killed_worker_viewers_resume_on_the_other_and_lose_nothing(
 
 
 def redis_up() -> bool:
-    return subprocess.run(["redis-cli", "-h", "127.0.0.1", "ping"], capture_output=True,
-                          text=True, timeout=5).stdout.strip() == "PONG"
+    return (
+        subprocess.run(
+            ["redis-cli", "-h", "127.0.0.1", "ping"], capture_output=True, text=True, timeout=5
+        ).stdout.strip()
+        == "PONG"
+    )
 
 
 @contextlib.contextmanager
@@ -192,19 +220,29 @@ def redis_restarted_afterwards() -> Iterator[None]:
 
 
 async def test_redis_restart_mid_stream_no_viewer_misses_an_event(
-        pair: tuple[LiveServer, LiveServer]) -> None:
+    pair: tuple[LiveServer, LiveServer],
+) -> None:
     a, b = pair
     s = a.create_session(moderation="post")
     sid = s["id"]
-    async with (a.client(sid) as va, b.client(sid) as vb,
-                a.client(sid, token=s["presenter_token"]) as official_a,
-                b.client(sid, token=s["moderator_token"]) as mod_b):
-        ids = [(await va.request("ask", client_id=qid(), text=f"Redis 重启前第{n}问"))["question_id"]
-               for n in range(8)]
+    async with (
+        a.client(sid) as va,
+        b.client(sid) as vb,
+        a.client(sid, token=s["presenter_token"]) as official_a,
+        b.client(sid, token=s["moderator_token"]) as mod_b,
+    ):
+        ids = [
+            (await va.request("ask", client_id=qid(), text=f"Redis 重启前第{n}问"))["question_id"]
+            for n in range(8)
+        ]
         await all_caught_up([va, vb, official_a, mod_b], a, sid)
         with redis_restarted_afterwards():
-            await asyncio.to_thread(subprocess.run, ["redis-cli", "-h", "127.0.0.1", "shutdown",
-                                                     "nosave"], capture_output=True, timeout=10)
+            await asyncio.to_thread(
+                subprocess.run,
+                ["redis-cli", "-h", "127.0.0.1", "shutdown", "nosave"],
+                capture_output=True,
+                timeout=10,
+            )
 
             async def redis_down() -> bool:
                 return not await asyncio.to_thread(redis_up)
@@ -311,11 +349,12 @@ async def test_postgres_unreachable_refuses_writes_clearly_and_recovers(pg_url: 
 
                 await until(ready, "the server to reach PostgreSQL again")
             ack = await asker.request("ask", client_id=cid, text="数据库断开时的问题")
-            assert ack["question_id"] == 2 and not ack.get("duplicate"), \
-                "a refused question had been stored"
+            assert ack["question_id"] == 2 and not ack.get("duplicate"), "a refused question had been stored"
             await watcher.wait_seq(3)
             assert [(e["seq"], e["type"]) for e in watcher.events] == [
-                (2, "question.asked"), (3, "question.asked")]
+                (2, "question.asked"),
+                (3, "question.asked"),
+            ]
             assert watcher.gaps == []
     finally:
         if srv.proc is not None:
@@ -325,8 +364,12 @@ async def test_postgres_unreachable_refuses_writes_clearly_and_recovers(pg_url: 
 
 
 def test_memory_bus_with_several_workers_is_refused(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "live", "serve", "--workers", "2", "--db",
-                           str(tmp_path / "x.db")], capture_output=True, text=True, timeout=TIMEOUT)
+    done = subprocess.run(
+        [sys.executable, "-m", "live", "serve", "--workers", "2", "--db", str(tmp_path / "x.db")],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
     assert done.returncode != 0
     assert "--workers 2 needs a bus that crosses processes" in done.stderr
     assert not (tmp_path / "x.db").exists()

@@ -38,8 +38,11 @@ class Archive:
         return sorted(keys[(r["session_id"], r["question_id"])] for r in self.search(q, **params))
 
     def suggest(self, session: str, q: str) -> list[dict[str, Any]]:
-        r = httpx.get(f"{self.server.http}/api/suggest", timeout=TIMEOUT,
-                      params={"session_id": self.sessions[session]["id"], "q": q})
+        r = httpx.get(
+            f"{self.server.http}/api/suggest",
+            timeout=TIMEOUT,
+            params={"session_id": self.sessions[session]["id"], "q": q},
+        )
         assert r.status_code == 200, r.text
         return r.json()["results"]
 
@@ -50,9 +53,17 @@ def _second_programme(server: LiveServer) -> dict[str, Any]:
     with server.admin() as http:
         pid = http.post("/api/programmes", json={"slug": "zwgk", "title": "政务公开"}).json()["id"]
         begin = datetime.now(TZ) - timedelta(minutes=5)
-        r = http.post("/api/sessions", json={
-            "programme_id": pid, "episode": 1, "title": "政务公开 第1期", "guest_name": "张华",
-            "starts_at": begin.isoformat(), "ends_at": (begin + timedelta(hours=2)).isoformat()})
+        r = http.post(
+            "/api/sessions",
+            json={
+                "programme_id": pid,
+                "episode": 1,
+                "title": "政务公开 第1期",
+                "guest_name": "张华",
+                "starts_at": begin.isoformat(),
+                "ends_at": (begin + timedelta(hours=2)).isoformat(),
+            },
+        )
         data = r.json()
     data["presenter_token"] = data["links"]["presenter"].split("#key=")[1]
     data["moderator_token"] = data["links"]["moderator"].split("#key=")[1]
@@ -65,12 +76,15 @@ async def _fill(archive: Archive, key: str, items: list[tuple[str, str, str | No
     Each question comes from its own citizen (device), as the per-device limit expects.
     """
     s = archive.sessions[key]
-    async with (archive.server.client(s["id"], token=s["moderator_token"]) as mod,
-                archive.server.client(s["id"], token=s["presenter_token"]) as official):
+    async with (
+        archive.server.client(s["id"], token=s["moderator_token"]) as mod,
+        archive.server.client(s["id"], token=s["presenter_token"]) as official,
+    ):
         for qkey, text, answer, outcome in items:
             async with archive.server.client(s["id"]) as v:
-                ack = await v.request("ask", client_id=str(uuid.uuid4()), text=text, name="市民",
-                                      contact="13800000000")
+                ack = await v.request(
+                    "ask", client_id=str(uuid.uuid4()), text=text, name="市民", contact="13800000000"
+                )
             qid = ack["question_id"]
             archive.ids[qkey] = (s["id"], qid)
             if outcome == "pending":
@@ -87,22 +101,39 @@ async def _fill(archive: Archive, key: str, items: list[tuple[str, str, str | No
 
 async def _archive(server: LiveServer) -> Archive:
     a = Archive(server)
-    a.sessions["early"] = server.create_session(start=timedelta(hours=-2), length=timedelta(hours=3),
-                                                episode=31)
+    a.sessions["early"] = server.create_session(
+        start=timedelta(hours=-2), length=timedelta(hours=3), episode=31
+    )
     a.sessions["late"] = server.create_session(episode=32)
     a.sessions["other"] = _second_programme(server)
-    await _fill(a, "early", [
-        ("parking", "老城区停车难，晚上下班回家经常找不到车位，区里有没有增加停车位的计划？",
-         "今年将新增公共停车泊位1200个，并推动机关单位停车场夜间错时开放。", "answer"),
-        ("hotline", "Is there an English service line for foreign residents?",
-         "Yes. The 12345 hotline offers English service on working days.", "answer"),
-        ("school", "孩子明年上小学，学区划分什么时候公布？",
-         "学区划分方案将于4月底在区教育局网站公布。", "answer"),
-        ("pending", "秘密花园什么时候开放？", None, "pending"),
-        ("rejected", "月亮湖能不能游泳？", None, "reject"),
-        ("unanswered", "星光广场的路灯坏了", None, "approve"),
-        ("hidden", "彩虹桥的维修进度", "彩虹桥下月通车。", "hide"),
-    ])
+    await _fill(
+        a,
+        "early",
+        [
+            (
+                "parking",
+                "老城区停车难，晚上下班回家经常找不到车位，区里有没有增加停车位的计划？",
+                "今年将新增公共停车泊位1200个，并推动机关单位停车场夜间错时开放。",
+                "answer",
+            ),
+            (
+                "hotline",
+                "Is there an English service line for foreign residents?",
+                "Yes. The 12345 hotline offers English service on working days.",
+                "answer",
+            ),
+            (
+                "school",
+                "孩子明年上小学，学区划分什么时候公布？",
+                "学区划分方案将于4月底在区教育局网站公布。",
+                "answer",
+            ),
+            ("pending", "秘密花园什么时候开放？", None, "pending"),
+            ("rejected", "月亮湖能不能游泳？", None, "reject"),
+            ("unanswered", "星光广场的路灯坏了", None, "approve"),
+            ("hidden", "彩虹桥的维修进度", "彩虹桥下月通车。", "hide"),
+        ],
+    )
     await _fill(a, "late", [("bus", "公交线路调整的事", "12路公交将延伸到新城区。", "answer")])
     await _fill(a, "other", [("other", "停车位紧张怎么办", "我们正在建设立体停车库。", "answer")])
     return a
@@ -154,22 +185,32 @@ async def test_only_published_answers_are_searchable(archive: Archive) -> None:
 async def test_results_link_into_the_replay_at_the_question(archive: Archive) -> None:
     (hit,) = archive.search("停车泊")
     sid, qid = archive.ids["parking"]
-    assert hit == {"session_id": sid, "programme_id": archive.sessions["early"]["programme_id"],
-                   "episode": 31, "title": "区长在线 第32期", "timezone": "Asia/Shanghai",
-                   "question_id": qid, "name": "市民",
-                   "question": "老城区停车难，晚上下班回家经常找不到车位，区里有没有增加停车位的计划？",
-                   "answer": "今年将新增公共停车泊位1200个，并推动机关单位停车场夜间错时开放。",
-                   "at": hit["at"], "link": f"/s/{sid}/replay#q{qid}"}
+    assert hit == {
+        "session_id": sid,
+        "programme_id": archive.sessions["early"]["programme_id"],
+        "episode": 31,
+        "title": "区长在线 第32期",
+        "timezone": "Asia/Shanghai",
+        "question_id": qid,
+        "name": "市民",
+        "question": "老城区停车难，晚上下班回家经常找不到车位，区里有没有增加停车位的计划？",
+        "answer": "今年将新增公共停车泊位1200个，并推动机关单位停车场夜间错时开放。",
+        "at": hit["at"],
+        "link": f"/s/{sid}/replay#q{qid}",
+    }
     assert isinstance(hit["at"], int)
 
 
 async def test_bad_queries_get_structured_errors(archive: Archive) -> None:
     http = archive.server.http
-    for params, code in [({"q": " "}, "missing_field"), ({"q": "x" * 201}, "too_long"),
-                         ({"q": "停车", "limit": "0"}, "bad_query"),
-                         ({"q": "停车", "programme_id": "abc"}, "bad_query"),
-                         ({"q": "停车", "programme_id": "9" * 30}, "bad_query"),
-                         ({"q": "停车", "limit": "²"}, "bad_query")]:
+    for params, code in [
+        ({"q": " "}, "missing_field"),
+        ({"q": "x" * 201}, "too_long"),
+        ({"q": "停车", "limit": "0"}, "bad_query"),
+        ({"q": "停车", "programme_id": "abc"}, "bad_query"),
+        ({"q": "停车", "programme_id": "9" * 30}, "bad_query"),
+        ({"q": "停车", "limit": "²"}, "bad_query"),
+    ]:
         r = httpx.get(f"{http}/api/search", params=params, timeout=TIMEOUT)
         assert r.status_code == 400 and r.json()["code"] == code, params
     assert httpx.get(f"{http}/api/suggest", params={"q": "x"}, timeout=TIMEOUT).status_code == 400
@@ -180,11 +221,14 @@ async def test_bad_queries_get_structured_errors(archive: Archive) -> None:
 async def test_index_follows_edits_revisions_and_hiding(server: LiveServer) -> None:
     s = server.create_session()
     a = Archive(server, {"s": s})
-    async with (server.client(s["id"]) as v,
-                server.client(s["id"], token=s["moderator_token"]) as mod,
-                server.client(s["id"], token=s["presenter_token"]) as official):
-        q = (await v.request("ask", client_id=str(uuid.uuid4()), text="Is there an Englsh hotline?",
-                             name=""))["question_id"]
+    async with (
+        server.client(s["id"]) as v,
+        server.client(s["id"], token=s["moderator_token"]) as mod,
+        server.client(s["id"], token=s["presenter_token"]) as official,
+    ):
+        q = (
+            await v.request("ask", client_id=str(uuid.uuid4()), text="Is there an Englsh hotline?", name="")
+        )["question_id"]
         a.ids["q"] = (s["id"], q)
         await mod.request("edit", question_id=q, text="Is there an English hotline?")
         await mod.request("approve", question_id=q)
@@ -215,7 +259,8 @@ async def test_index_is_rebuilt_from_the_log_by_the_migration(server: LiveServer
 
 
 async def test_traditional_characters_and_punctuation_find_what_the_plain_query_finds(
-        archive: Archive) -> None:
+    archive: Archive,
+) -> None:
     """The index and the query are folded alike (Simplified, case-folded), and any punctuation
     or symbol separates terms, in /api/search and /api/suggest."""
     plain = archive.found("停车")
@@ -226,8 +271,11 @@ async def test_traditional_characters_and_punctuation_find_what_the_plain_query_
     assert archive.found("HOTLINE") == archive.found("hotline") != []
     rephrased = "晚上回家小区附近停车位太少了，区里会增加车位吗？"
     traditional = "晚上回家小區附近停車位太少了，區裏會增加車位嗎？"
-    assert [r["question_id"] for r in archive.suggest("late", traditional)] == [
-        r["question_id"] for r in archive.suggest("late", rephrased)] != []
+    assert (
+        [r["question_id"] for r in archive.suggest("late", traditional)]
+        == [r["question_id"] for r in archive.suggest("late", rephrased)]
+        != []
+    )
 
 
 async def test_suggestions_for_a_rephrased_question(archive: Archive) -> None:

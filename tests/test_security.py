@@ -38,8 +38,12 @@ TV = "https://tv.example.gov.cn"
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with running(tmp_path_factory.mktemp("security"), LIVE_PUBLIC_URL=PUBLIC,
-                 LIVE_SCREEN_FRAME_ANCESTORS=TV, LIVE_LOG_LEVEL="debug") as server:
+    with running(
+        tmp_path_factory.mktemp("security"),
+        LIVE_PUBLIC_URL=PUBLIC,
+        LIVE_SCREEN_FRAME_ANCESTORS=TV,
+        LIVE_LOG_LEVEL="debug",
+    ) as server:
         yield server
 
 
@@ -50,8 +54,11 @@ def device_cookie(srv: LiveServer, session_id: int) -> str:
 
 # 9. Origin on the WebSocket handshake --------------------------------------------------------
 
-@pytest.mark.parametrize("origin", ["http://evil.example", "null", "https://live.example.gov.cn.evil.cn",
-                                    "http://127.0.0.1.evil.example"])
+
+@pytest.mark.parametrize(
+    "origin",
+    ["http://evil.example", "null", "https://live.example.gov.cn.evil.cn", "http://127.0.0.1.evil.example"],
+)
 async def test_cross_site_websocket_is_refused(srv: LiveServer, origin: str) -> None:
     s = srv.create_session()
     with pytest.raises(InvalidStatus) as refused:
@@ -71,15 +78,33 @@ async def test_the_sites_own_pages_may_open_the_websocket(srv: LiveServer, origi
 
 STAFF = {"moderator", "admin"}
 COMMANDS: dict[str, set[str]] = {
-    **dict.fromkeys(("approve", "reject", "edit", "merge", "hide", "forward", "open", "close",
-                     "extend", "set_moderation"), STAFF),
+    **dict.fromkeys(
+        (
+            "approve",
+            "reject",
+            "edit",
+            "merge",
+            "hide",
+            "forward",
+            "open",
+            "close",
+            "extend",
+            "set_moderation",
+        ),
+        STAFF,
+    ),
     "answering": {"presenter", "moderator", "admin"},
     "answer": {"presenter", "admin"},
 }
 """Who may send what, as docs/protocol.md promises it; checked against the server below."""
 ROLES = ("none", "viewer", "presenter", "moderator", "admin")
-ROUTES = ("POST /api/programmes", "PATCH /api/programmes/{pid}", "POST /api/sessions",
-          "PATCH /api/sessions/{sid}", "POST /api/sessions/{sid}/links")
+ROUTES = (
+    "POST /api/programmes",
+    "PATCH /api/programmes/{pid}",
+    "POST /api/sessions",
+    "PATCH /api/sessions/{sid}",
+    "POST /api/sessions/{sid}/links",
+)
 """Admin only. Rotating links comes last: it changes the keys the other rows use."""
 
 
@@ -96,23 +121,27 @@ async def _prepare(srv: LiveServer, admin: Client, asker: Client, kind: str) -> 
     if kind == "extend":
         return {"ends_at": (asker.welcome["server_time"] // 1000 + 3 * 3600) * 1000}
     if kind == "set_moderation":
-        return {"mode": "post" if state(srv, admin.session_id)["session"]["moderation"] == "pre"
-                else "pre"}
+        return {"mode": "post" if state(srv, admin.session_id)["session"]["moderation"] == "pre" else "pre"}
     text = f"问题 {next(_numbers)}-{kind}"
     qid = (await asker.request("ask", client_id=text, text=text))["question_id"]
     if kind in ("answering", "answer", "hide", "merge"):
         await admin.request("approve", question_id=qid)
     if kind == "merge":
-        into = (await asker.request("ask", client_id=text + "i", text=text + "（合并目标）"))
+        into = await asker.request("ask", client_id=text + "i", text=text + "（合并目标）")
         await admin.request("approve", question_id=into["question_id"])
         return {"question_id": qid, "into": into["question_id"]}
-    extra = {"reject": {"reason": "off_topic"}, "edit": {"text": "改正后的问题"},
-             "forward": {"department": "区信访局"}, "answer": {"text": "答复"}}.get(kind, {})
+    extra = {
+        "reject": {"reason": "off_topic"},
+        "edit": {"text": "改正后的问题"},
+        "forward": {"department": "区信访局"},
+        "answer": {"text": "答复"},
+    }.get(kind, {})
     return {"question_id": qid, **extra}
 
 
-async def _try_ws(srv: LiveServer, sid: int, role: str, tokens: dict[str, str], device: str,
-                  kind: str, args: dict[str, Any]) -> str:
+async def _try_ws(
+    srv: LiveServer, sid: int, role: str, tokens: dict[str, str], device: str, kind: str, args: dict[str, Any]
+) -> str:
     token = tokens.get(role)
     async with srv.client(sid, token=token, device=device if role == "viewer" else None) as c:
         try:
@@ -122,10 +151,17 @@ async def _try_ws(srv: LiveServer, sid: int, role: str, tokens: dict[str, str], 
     return "ack"
 
 
-def _try_http(srv: LiveServer, sid: int, role: str, tokens: dict[str, str], cookie: str,
-              kind: str, args: dict[str, Any]) -> str:
-    r = fetch(srv, "POST", f"/api/sessions/{sid}/commands", tokens.get(role),
-              cookie if role == "viewer" else None, json={"type": kind, **args})
+def _try_http(
+    srv: LiveServer, sid: int, role: str, tokens: dict[str, str], cookie: str, kind: str, args: dict[str, Any]
+) -> str:
+    r = fetch(
+        srv,
+        "POST",
+        f"/api/sessions/{sid}/commands",
+        tokens.get(role),
+        cookie if role == "viewer" else None,
+        json={"type": kind, **args},
+    )
     return "ack" if r.status_code == 200 else r.json()["code"]
 
 
@@ -139,8 +175,7 @@ async def test_every_privileged_action_with_every_role_and_none(srv: LiveServer)
     for kind, allowed in COMMANDS.items():
         s = srv.create_session()
         sid = s["id"]
-        tokens = {"presenter": s["presenter_token"], "moderator": s["moderator_token"],
-                  "admin": ADMIN}
+        tokens = {"presenter": s["presenter_token"], "moderator": s["moderator_token"], "admin": ADMIN}
         cookie = device_cookie(srv, sid)
         async with srv.client(sid, token=ADMIN) as admin, srv.client(sid) as asker:
             for role in ROLES:
@@ -159,9 +194,16 @@ async def test_every_privileged_action_with_every_role_and_none(srv: LiveServer)
 
     s = srv.create_session()
     tokens = {"presenter": s["presenter_token"], "moderator": s["moderator_token"], "admin": ADMIN}
-    bodies = {"/api/programmes": {"slug": "x", "title": "新栏目"}, "/api/sessions": {
-        "programme_id": s["programme_id"], "title": "新一期", "guest_name": "李明",
-        "starts_at": "2030-01-01T19:00", "ends_at": "2030-01-01T21:00"}}
+    bodies = {
+        "/api/programmes": {"slug": "x", "title": "新栏目"},
+        "/api/sessions": {
+            "programme_id": s["programme_id"],
+            "title": "新一期",
+            "guest_name": "李明",
+            "starts_at": "2030-01-01T19:00",
+            "ends_at": "2030-01-01T21:00",
+        },
+    }
     for n, route in enumerate(ROUTES):
         method, path = route.split()
         path = path.format(pid=s["programme_id"], sid=s["id"])
@@ -179,6 +221,7 @@ async def test_every_privileged_action_with_every_role_and_none(srv: LiveServer)
 
 # 8. vote stuffing -----------------------------------------------------------------------------
 
+
 async def _published_question(srv: LiveServer, sid: int) -> int:
     async with srv.client(sid) as c:
         return (await c.request("ask", client_id="q", text="路灯坏了谁来修？"))["question_id"]
@@ -187,6 +230,7 @@ async def _published_question(srv: LiveServer, sid: int) -> int:
 async def _votes(srv: LiveServer, sid: int, qid: int, want: int) -> None:
     def counted() -> bool:
         return next(q for q in state(srv, sid)["questions"] if q["id"] == qid)["votes"] == want
+
     await until(counted, f"the tally to reach {want}")
 
 
@@ -203,8 +247,7 @@ async def test_reconnecting_never_adds_a_second_vote(srv: LiveServer) -> None:
     await _votes(srv, sid, qid, 1)
 
 
-async def test_a_forged_or_edited_device_gets_a_fresh_one_never_someone_elses(
-        srv: LiveServer) -> None:
+async def test_a_forged_or_edited_device_gets_a_fresh_one_never_someone_elses(srv: LiveServer) -> None:
     sid = srv.create_session(moderation="post")["id"]
     async with srv.client(sid) as victim:
         qid = (await victim.request("ask", client_id="v", text="我家楼下的垃圾站"))["question_id"]
@@ -215,16 +258,25 @@ async def test_a_forged_or_edited_device_gets_a_fresh_one_never_someone_elses(
     mine = other.device or ""
     await other.close()
     victim_id, signature = signed.split(".", 1)
-    forged = [f"{victim_id}.{mine.split('.', 1)[1]}", f"{victim_id}.{signature[:-2]}xx", victim_id,
-              f"{victim_id}.{signature}.extra"]
+    forged = [
+        f"{victim_id}.{mine.split('.', 1)[1]}",
+        f"{victim_id}.{signature[:-2]}xx",
+        victim_id,
+        f"{victim_id}.{signature}.extra",
+    ]
     for fake in forged:
         async with srv.client(sid, device=fake) as attacker:
             minted = attacker.welcome["device"]
             assert minted and not minted.startswith(victim_id), "a forged device was accepted"
             assert attacker.welcome["votes"] == [] and attacker.welcome["mine"] == []
             assert (await attacker.request("unvote", question_id=qid))["changed"] is False
-        r = fetch(srv, "POST", f"/api/sessions/{sid}/commands", cookie=fake,
-                  json={"type": "vote", "question_id": qid})
+        r = fetch(
+            srv,
+            "POST",
+            f"/api/sessions/{sid}/commands",
+            cookie=fake,
+            json={"type": "vote", "question_id": qid},
+        )
         assert r.status_code == 403 and r.json()["code"] == "no_device"
     await _votes(srv, sid, qid, 1)
 
@@ -237,16 +289,19 @@ async def test_racing_votes_from_one_device_count_once(srv: LiveServer) -> None:
     for c in clients:
         await c.connect()
 
-    async with httpx.AsyncClient(base_url=srv.http, headers={"Cookie": f"live_device={cookie}"},
-                                 timeout=TIMEOUT, verify=False) as h:
+    async with httpx.AsyncClient(
+        base_url=srv.http, headers={"Cookie": f"live_device={cookie}"}, timeout=TIMEOUT, verify=False
+    ) as h:
 
         async def over_http() -> dict[str, Any]:
             r = await h.post(f"/api/sessions/{sid}/commands", json={"type": "vote", "question_id": qid})
             return r.json()["result"]
 
         try:
-            results = await asyncio.gather(*[c.request("vote", question_id=qid) for c in clients
-                                             for _ in range(10)], *[over_http() for _ in range(10)])
+            results = await asyncio.gather(
+                *[c.request("vote", question_id=qid) for c in clients for _ in range(10)],
+                *[over_http() for _ in range(10)],
+            )
         finally:
             for c in clients:
                 await c.close()
@@ -256,13 +311,15 @@ async def test_racing_votes_from_one_device_count_once(srv: LiveServer) -> None:
 
 # 10. secrets: hashed at rest, constant-time, rotatable, never logged --------------------------
 
+
 async def test_secrets_are_stored_hashed_and_never_shown_to_viewers(srv: LiveServer) -> None:
     s = srv.create_session()
     old = (s["presenter_token"], s["moderator_token"])
     links = fetch(srv, "POST", f"/api/sessions/{s['id']}/links", ADMIN).json()["links"]
     new = tuple(links[r].split("#key=")[1] for r in ("presenter", "moderator"))
-    stored = b"".join(Path(srv.db + suffix).read_bytes() for suffix in ("", "-wal")
-                      if Path(srv.db + suffix).exists())
+    stored = b"".join(
+        Path(srv.db + suffix).read_bytes() for suffix in ("", "-wal") if Path(srv.db + suffix).exists()
+    )
     for token in (ADMIN, *old, *new):
         assert token.encode() not in stored, "a secret is stored in plain text"
     for token in new:
@@ -283,8 +340,11 @@ def test_secrets_are_only_ever_compared_in_constant_time() -> None:
                 continue
             for side in (node.left, *node.comparators):
                 name = ast.unparse(side)
-                if isinstance(side, (ast.Name, ast.Attribute, ast.Subscript, ast.Call)) and \
-                        suspicious.search(name) and not re.search(r"\.get\(|\bkeys?\(\)|_keys\b", name):
+                if (
+                    isinstance(side, (ast.Name, ast.Attribute, ast.Subscript, ast.Call))
+                    and suspicious.search(name)
+                    and not re.search(r"\.get\(|\bkeys?\(\)|_keys\b", name)
+                ):
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)}")
     assert found == [], "\n".join(found)
 
@@ -302,8 +362,9 @@ async def test_rotating_links_locks_out_the_old_ones_even_if_connected(srv: Live
         with pytest.raises(ConnectionError):
             await c.connect()
         assert c.close_code == 4401
-        r = fetch(srv, "POST", f"/api/sessions/{sid}/commands", key,
-                  json={"type": "answering", "question_id": None})
+        r = fetch(
+            srv, "POST", f"/api/sessions/{sid}/commands", key, json={"type": "answering", "question_id": None}
+        )
         assert r.status_code == 403
     async with srv.client(sid, token=links["moderator"].split("#key=")[1]) as new_mod:
         assert new_mod.welcome["role"] == "moderator"
@@ -315,10 +376,13 @@ async def test_no_secret_or_private_contact_is_ever_logged(tmp_path: Path) -> No
     with running(tmp_path, LIVE_LOG_LEVEL="debug") as srv:
         s = srv.create_session()
         sid = s["id"]
-        async with (srv.client(sid) as v, srv.client(sid, token=s["moderator_token"]) as mod,
-                    srv.client(sid, token=s["presenter_token"]) as official):
+        async with (
+            srv.client(sid) as v,
+            srv.client(sid, token=s["moderator_token"]) as mod,
+            srv.client(sid, token=s["presenter_token"]) as official,
+        ):
             for i, contact in enumerate(contacts):
-                q = (await v.request("ask", client_id=f"c{i}", text=f"我的问题{i}", contact=contact))
+                q = await v.request("ask", client_id=f"c{i}", text=f"我的问题{i}", contact=contact)
                 await mod.request("approve", question_id=q["question_id"])
                 await official.request("answer", question_id=q["question_id"], text="已转交")
             device = v.device or ""
@@ -333,24 +397,35 @@ async def test_no_secret_or_private_contact_is_ever_logged(tmp_path: Path) -> No
         assert '"request_id"' in log, "the structured log did not run at debug level"
         with sqlite3.connect(srv.db) as db:
             (db_secret,) = db.execute("SELECT value FROM meta WHERE key='secret'").fetchone()
-        secrets = [ADMIN, s["presenter_token"], s["moderator_token"], db_secret,
-                   device.split(".", 1)[1], *(link.split("#key=")[1] for link in
-                                              (rotated["presenter"], rotated["moderator"]))]
+        secrets = [
+            ADMIN,
+            s["presenter_token"],
+            s["moderator_token"],
+            db_secret,
+            device.split(".", 1)[1],
+            *(link.split("#key=")[1] for link in (rotated["presenter"], rotated["moderator"])),
+        ]
         for secret in (*secrets, *contacts):
             assert secret not in log, f"{secret[:6]}... appears in the server log"
 
 
 # 10. CSRF and security headers ------------------------------------------------------------------
 
+
 async def test_cookie_only_cross_site_posts_cannot_act(srv: LiveServer) -> None:
     s = srv.create_session(moderation="post")
     qid = await _published_question(srv, s["id"])
     cookie = device_cookie(srv, s["id"])
-    evil = {"Origin": "https://evil.example", "Content-Type": "text/plain",
-            "Cookie": f"live_device={cookie}; Authorization=Bearer {ADMIN}; key={ADMIN}"}
-    for path, body in ((f"/api/sessions/{s['id']}/commands", {"type": "vote", "question_id": qid}),
-                       ("/api/programmes", {"slug": "evil", "title": "x"}),
-                       (f"/api/sessions/{s['id']}/links", {})):
+    evil = {
+        "Origin": "https://evil.example",
+        "Content-Type": "text/plain",
+        "Cookie": f"live_device={cookie}; Authorization=Bearer {ADMIN}; key={ADMIN}",
+    }
+    for path, body in (
+        (f"/api/sessions/{s['id']}/commands", {"type": "vote", "question_id": qid}),
+        ("/api/programmes", {"slug": "evil", "title": "x"}),
+        (f"/api/sessions/{s['id']}/links", {}),
+    ):
         r = fetch(srv, "POST", path, headers=evil, content=json.dumps(body))
         assert r.status_code == 403 and r.json()["code"] == "cross_site", path
     same_site = {"Cookie": f"Authorization=Bearer {ADMIN}; key={ADMIN}"}
@@ -358,17 +433,30 @@ async def test_cookie_only_cross_site_posts_cannot_act(srv: LiveServer) -> None:
     assert r.status_code == 403 and r.json()["code"] == "admin_only"
     async with srv.client(s["id"], device=cookie) as victim:
         assert victim.welcome["votes"] == [], "a cross-site POST voted with the viewer's cookie"
-    assert all(p["slug"] not in ("evil", "cookie") for p in
-               fetch(srv, "GET", "/api/programmes").json()["programmes"])
+    assert all(
+        p["slug"] not in ("evil", "cookie") for p in fetch(srv, "GET", "/api/programmes").json()["programmes"]
+    )
 
 
-CSP_BASE = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "connect-src 'self'")
+CSP_BASE = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'"
 
 
-@pytest.mark.parametrize("path", ["/", "/s/{sid}", "/s/{sid}/presenter", "/s/{sid}/moderator",
-                                  "/s/{sid}/replay", "/admin", "/api/sessions", "/api/sessions/{sid}",
-                                  "/healthz", "/static/js/live.js", "/no/such/page"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/s/{sid}",
+        "/s/{sid}/presenter",
+        "/s/{sid}/moderator",
+        "/s/{sid}/replay",
+        "/admin",
+        "/api/sessions",
+        "/api/sessions/{sid}",
+        "/healthz",
+        "/static/js/live.js",
+        "/no/such/page",
+    ],
+)
 def test_security_headers_on_every_response(srv: LiveServer, path: str) -> None:
     h = fetch(srv, "GET", path.format(sid=1)).headers
     assert h["content-security-policy"].startswith(CSP_BASE)
@@ -398,13 +486,18 @@ def test_pages_need_no_inline_script_or_style() -> None:
 
 # 7. HTML typed by users comes back as text, in JSON, from every API and export -------------------
 
-async def test_html_in_every_user_field_comes_back_as_inert_json_text(srv: LiveServer,
-                                                                      tmp_path: Path) -> None:
+
+async def test_html_in_every_user_field_comes_back_as_inert_json_text(
+    srv: LiveServer, tmp_path: Path
+) -> None:
     evil = '<script>alert("XSS-7f3a")</script><img src=x onerror=alert(1)>&lt;b&gt;'
     s = srv.create_session(moderation="pre")
     sid = s["id"]
-    async with srv.client(sid) as v, srv.client(sid, token=s["moderator_token"]) as mod, \
-            srv.client(sid, token=s["presenter_token"]) as official:
+    async with (
+        srv.client(sid) as v,
+        srv.client(sid, token=s["moderator_token"]) as mod,
+        srv.client(sid, token=s["presenter_token"]) as official,
+    ):
         ack = await v.request("ask", client_id="html", text="问" + evil, name=evil[:40], contact=evil[:100])
         qid = ack["question_id"]
         await mod.request("edit", question_id=qid, text="改" + evil)
@@ -412,10 +505,17 @@ async def test_html_in_every_user_field_comes_back_as_inert_json_text(srv: LiveS
         await official.request("answer", question_id=qid, text="答" + evil)
         second = await v.request("ask", client_id="html2", text="另一个" + evil)
         await mod.request("reject", question_id=second["question_id"], reason="other", note=evil)
-        await mod.request("forward", question_id=(await v.request(
-            "ask", client_id="html3", text="第三个" + evil))["question_id"], department=evil[:100])
-    urls = [f"/api/sessions/{sid}", f"/api/sessions/{sid}/events", f"/api/sessions/{sid}/transcript",
-            f"/api/receipts/{ack['receipt']}"]
+        await mod.request(
+            "forward",
+            question_id=(await v.request("ask", client_id="html3", text="第三个" + evil))["question_id"],
+            department=evil[:100],
+        )
+    urls = [
+        f"/api/sessions/{sid}",
+        f"/api/sessions/{sid}/events",
+        f"/api/sessions/{sid}/transcript",
+        f"/api/receipts/{ack['receipt']}",
+    ]
     for url in urls:
         r = fetch(srv, "GET", url, ADMIN)
         assert r.status_code == 200 and r.headers["content-type"] == "application/json", url
@@ -427,11 +527,15 @@ async def test_html_in_every_user_field_comes_back_as_inert_json_text(srv: LiveS
         assert "XSS-7f3a" not in fetch(srv, "GET", page).text, f"{page} rendered user text"
     missing = fetch(srv, "GET", "/api/receipts/" + evil.replace("/", ""))
     assert missing.headers["content-type"] == "application/json" and "<script" not in missing.text
-    assert any("答" + evil == e["data"].get("question", {}).get("answer", {}).get("text")
-               for e in full_log(srv, sid))
+    assert any(
+        "答" + evil == e["data"].get("question", {}).get("answer", {}).get("text") for e in full_log(srv, sid)
+    )
     export = tmp_path / "s.jsonl"
-    subprocess.run([sys.executable, "-m", "live", "export", str(sid), str(export), "--db", srv.db],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "live", "export", str(sid), str(export), "--db", srv.db],
+        check=True,
+        capture_output=True,
+    )
     lines = [json.loads(line) for line in export.read_text(encoding="utf-8").splitlines()]
     assert any("问" + evil in t for t in _strings(lines))
 

@@ -48,29 +48,38 @@ async def store(store_url: str) -> AsyncIterator[Store]:
 
 
 def asked(qid: int, text: str) -> dict:
-    return {"question": {"id": qid, "text": text, "name": "网友", "status": "approved",
-                         "asked_at": 1000 + qid}}
+    return {
+        "question": {"id": qid, "text": text, "name": "网友", "status": "approved", "asked_at": 1000 + qid}
+    }
 
 
 async def new_session(store: Store) -> int:
     pid = await store.create_programme("qzzx", "区长在线", "")
-    first = await store.create_session(pid, "p-hash", "m-hash",
-                                       NewEvent("session.created", {"session": {"title": "第32期"}}))
+    first = await store.create_session(
+        pid, "p-hash", "m-hash", NewEvent("session.created", {"session": {"title": "第32期"}})
+    )
     assert first.seq == 1
     return first.session_id
 
 
 async def test_append_numbers_events_in_one_commit_and_reads_them_back(store: Store) -> None:
     sid = await new_session(store)
-    events = [NewEvent("question.asked", asked(1, "路灯 💡 什么时候修？"),
-                       public={"question": {"id": 1}}, private={"contact": "13800000000"}),
-              NewEvent("session.updated", {"session": {"title": "第33期"}})]
+    events = [
+        NewEvent(
+            "question.asked",
+            asked(1, "路灯 💡 什么时候修？"),
+            public={"question": {"id": 1}},
+            private={"contact": "13800000000"},
+        ),
+        NewEvent("session.updated", {"session": {"title": "第33期"}}),
+    ]
     stored = await store.append(sid, 1, events, info={"title": "第33期"})
     assert [e.seq for e in stored] == [2, 3]
     back = await store.read(sid)
     assert [(e.seq, e.type, e.data, e.public, e.private) for e in back[1:]] == [
         (2, "question.asked", events[0].data, events[0].public, events[0].private),
-        (3, "session.updated", events[1].data, None, {})]
+        (3, "session.updated", events[1].data, None, {}),
+    ]
     assert [e.seq for e in await store.read(sid, after=1, limit=1)] == [2]
     row = await store.get_session(sid)
     assert row is not None and row.last_seq == 3 and row.info == {"title": "第33期"}
@@ -125,7 +134,8 @@ async def test_writers_on_separate_connections_never_share_a_number(store_url: s
         log = await stores[0].read(sid)
         assert [e.seq for e in log] == list(range(1, 42))
         assert sorted((e.data["n"], e.data["i"]) for e in log[1:]) == [
-            (n, i) for n in range(4) for i in range(10)]
+            (n, i) for n in range(4) for i in range(10)
+        ]
         for n in range(4):
             assert [e.data["i"] for e in log[1:] if e.data["n"] == n] == list(range(10))
     finally:
@@ -145,11 +155,9 @@ async def test_votes_one_per_device_moved_on_merge(store: Store) -> None:
     assert await store.set_vote(sid, 1, "dev-b", False) is False
     await store.set_vote(sid, 1, "dev-c", True)
     with pytest.raises(SeqConflict):  # a merge refused for a stale seq moves nothing
-        await store.append(sid, 0, [NewEvent("question.merged", {"id": 1, "into": 2})],
-                           moves=[(1, 2)])
+        await store.append(sid, 0, [NewEvent("question.merged", {"id": 1, "into": 2})], moves=[(1, 2)])
     assert await store.vote_counts(sid) == {1: 2, 2: 1}
-    await store.append(sid, 1, [NewEvent("question.merged", {"id": 1, "into": 2})],
-                       moves=[(1, 2)])
+    await store.append(sid, 1, [NewEvent("question.merged", {"id": 1, "into": 2})], moves=[(1, 2)])
     assert await store.vote_counts(sid) == {2: 2}
     assert await store.device_votes(sid, "dev-c") == [2]
 
@@ -159,21 +167,26 @@ async def test_a_burst_of_votes_answers_each_one_by_what_it_changed(store: Store
     sid = await new_session(store)
     for i in range(0, 300, 3):
         assert await store.set_vote(sid, 1, f"dev-{i}", True) is True
-    changed = await asyncio.gather(*(store.set_vote(sid, 1 + i % 2, f"dev-{i}", i % 5 != 0)
-                                     for i in range(300)))
+    changed = await asyncio.gather(
+        *(store.set_vote(sid, 1 + i % 2, f"dev-{i}", i % 5 != 0) for i in range(300))
+    )
     for i, answer in enumerate(changed):
         stored = i % 3 == 0 and i % 2 == 0  # question 1 already had this device's vote
         assert answer is (stored != (i % 5 != 0)), i
     counts = await store.vote_counts(sid)
     assert counts[1] == sum(1 for i in range(0, 300, 3) if i % 2 or i % 5 != 0) + sum(
-        1 for i in range(0, 300, 2) if i % 3 and i % 5 != 0)
+        1 for i in range(0, 300, 2) if i % 3 and i % 5 != 0
+    )
     assert counts[2] == sum(1 for i in range(1, 300, 2) if i % 5 != 0)
 
 
 async def test_a_tally_reads_the_counts_inside_the_append(store: Store) -> None:
     sid = await new_session(store)
-    last = (await store.append(sid, 1, [NewEvent("question.asked", asked(1, "一")),
-                                        NewEvent("question.asked", asked(2, "二"))]))[-1].seq
+    last = (
+        await store.append(
+            sid, 1, [NewEvent("question.asked", asked(1, "一")), NewEvent("question.asked", asked(2, "二"))]
+        )
+    )[-1].seq
     await store.set_vote(sid, 1, "dev-a", True)
     await store.set_vote(sid, 1, "dev-b", True)
     shown = {1: 0, 2: 0}
@@ -181,8 +194,10 @@ async def test_a_tally_reads_the_counts_inside_the_append(store: Store) -> None:
     stored = await store.append(sid, last, [], tally=partial(tally_event, shown), on_commit=told.append)
     assert [(e.seq, e.type, e.data) for e in stored] == [(last + 1, "votes.tallied", {"votes": {"1": 2}})]
     assert told == [stored]
-    assert await store.append(sid, last + 1, [], tally=partial(tally_event, {1: 2, 2: 0}),
-                              on_commit=told.append) == []
+    assert (
+        await store.append(sid, last + 1, [], tally=partial(tally_event, {1: 2, 2: 0}), on_commit=told.append)
+        == []
+    )
     assert told == [stored]  # nothing stored, nothing told
     with pytest.raises(SeqConflict):  # nothing new since, and yet a stale writer is refused
         await store.append(sid, last, [], tally=partial(tally_event, shown))
@@ -207,14 +222,24 @@ async def test_archive_projection_follows_the_log(store: Store) -> None:
     sid = await new_session(store)
     row = await store.get_session(sid)
     assert row is not None
-    await store.append(sid, 1, resulting(sid, await store.read(sid), [
-        NewEvent("question.asked", asked(1, "小区路灯什么时候修好？")),
-        NewEvent("question.asked", asked(2, "路灯太暗了")),
-        NewEvent("question.answered", {"id": 1, "answer": {"text": "下个月完工。", "at": 5000}}),
-        NewEvent("question.rejected", {"id": 2})]))
+    await store.append(
+        sid,
+        1,
+        resulting(
+            sid,
+            await store.read(sid),
+            [
+                NewEvent("question.asked", asked(1, "小区路灯什么时候修好？")),
+                NewEvent("question.asked", asked(2, "路灯太暗了")),
+                NewEvent("question.answered", {"id": 1, "answer": {"text": "下个月完工。", "at": 5000}}),
+                NewEvent("question.rejected", {"id": 2}),
+            ],
+        ),
+    )
     found = await store.search_answered(["路灯什么"], ["完工"], None, 10)
     assert [(r["session_id"], r["question_id"], r["answer"], r["at"]) for r in found] == [
-        (sid, 1, "下个月完工。", 5000)]
+        (sid, 1, "下个月完工。", 5000)
+    ]
     assert found[0]["programme_id"] == row.programme_id and found[0]["info"] == row.info
     assert await store.search_answered(["太暗了"], [], None, 10) == []
     assert await store.search_answered(["路灯什么"], [], row.programme_id + 1, 10) == []
@@ -247,14 +272,17 @@ async def test_postgres_migrates_once_when_workers_start_together() -> None:
         await asyncio.gather(*(s.open() for s in stores))
         for s in stores:
             await s.close()
-        done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "live", "migrate",
-                                       "--db", url], capture_output=True, text=True,
-                                       timeout=TIMEOUT)
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "live", "migrate", "--db", url],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
         assert done.returncode == 0, done.stderr
         conn = await asyncpg.connect(url)
         try:
-            versions = [r[0] for r in await conn.fetch("SELECT version FROM schema_version "
-                                                       "ORDER BY version")]
+            versions = [r[0] for r in await conn.fetch("SELECT version FROM schema_version ORDER BY version")]
             assert versions == list(range(1, len(MIGRATIONS) + 1))
             await conn.execute("INSERT INTO schema_version(version) VALUES ($1)", len(MIGRATIONS) + 1)
         finally:
@@ -273,11 +301,15 @@ async def test_postgres_outage_is_unavailable_and_the_pool_recovers() -> None:
         try:
             sid = await new_session(store)
             await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-            await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                "WHERE datname = $1", name)
-            for attempt in (lambda: store.append(sid, 1, [NewEvent("lost", {})]),
-                            lambda: store.read(sid), lambda: store.set_meta("ready_probe", "1"),
-                            lambda: store.set_vote(sid, 1, "d", True)):
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+            )
+            for attempt in (
+                lambda: store.append(sid, 1, [NewEvent("lost", {})]),
+                lambda: store.read(sid),
+                lambda: store.set_meta("ready_probe", "1"),
+                lambda: store.set_vote(sid, 1, "d", True),
+            ):
                 with pytest.raises(Unavailable) as err:
                     await attempt()
                 assert err.value.code == "unavailable" and err.value.status == 503
@@ -298,14 +330,20 @@ async def test_no_trigger_or_function_reimplements_the_events(store: Store, stor
         import sqlite3
 
         with sqlite3.connect(store_url.removeprefix("sqlite:///")) as db:
-            triggers = db.execute("SELECT name, tbl_name FROM sqlite_master "
-                                  "WHERE type = 'trigger'").fetchall()
+            triggers = db.execute(
+                "SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger'"
+            ).fetchall()
         assert {table for _, table in triggers} == {"search_items"}  # only FTS upkeep
         return
     conn = await asyncpg.connect(store_url)
     try:
         assert await conn.fetch("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal") == []
-        assert await conn.fetch("SELECT proname FROM pg_proc p JOIN pg_namespace n "
-                                "ON n.oid = p.pronamespace WHERE n.nspname = 'public'") == []
+        assert (
+            await conn.fetch(
+                "SELECT proname FROM pg_proc p JOIN pg_namespace n "
+                "ON n.oid = p.pronamespace WHERE n.nspname = 'public'"
+            )
+            == []
+        )
     finally:
         await conn.close()

@@ -49,20 +49,30 @@ def browser_fold(*runs: dict[str, Any]) -> list[dict[str, Any]]:
     """The real ``static/js/model.js`` folding each run's snapshot and events, in node."""
     node = shutil.which("node")
     assert node, "node is needed to run the browser's model (it comes with the machine)"
-    done = subprocess.run([node, "--input-type=module", "-e", FOLD], input=json.dumps(list(runs)),
-                          capture_output=True, text=True, timeout=TIMEOUT, check=True)
+    done = subprocess.run(
+        [node, "--input-type=module", "-e", FOLD],
+        input=json.dumps(list(runs)),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=True,
+    )
     return json.loads(done.stdout)
 
 
 def snapshot_view(snap: dict[str, Any]) -> dict[str, Any]:
-    return {"session": snap["session"], "answering": snap["answering"],
-            "questions": sorted(snap["questions"], key=lambda q: q["id"])}
+    return {
+        "session": snap["session"],
+        "answering": snap["answering"],
+        "questions": sorted(snap["questions"], key=lambda q: q["id"]),
+    }
 
 
 def log(srv: LiveServer, sid: int, staff: bool) -> list[dict[str, Any]]:
     headers = {"Authorization": f"Bearer {ADMIN}"} if staff else {}
-    r = httpx.get(f"{srv.http}/api/sessions/{sid}/events", params={"limit": 10_000},
-                  headers=headers, timeout=TIMEOUT)
+    r = httpx.get(
+        f"{srv.http}/api/sessions/{sid}/events", params={"limit": 10_000}, headers=headers, timeout=TIMEOUT
+    )
     return r.json()["events"]
 
 
@@ -75,8 +85,9 @@ OWN_HIDDEN = {"original_text", "flags", "handled_by"}
 """What staff see of a question and its asker does not."""
 
 
-async def check_every_view_agrees(srv: LiveServer, sid: int, watchers: dict[str, Client],
-                                  asker: Client, receipts: dict[int, str]) -> None:
+async def check_every_view_agrees(
+    srv: LiveServer, sid: int, watchers: dict[str, Client], asker: Client, receipts: dict[int, str]
+) -> None:
     """The snapshot of each audience == model.js over the logged events == model.js over the
     live wire events each watcher got; the receipt lookup == the public view; the search index
     holds exactly the answered questions, as they read; the asker's own view (``mine``) == the
@@ -85,41 +96,70 @@ async def check_every_view_agrees(srv: LiveServer, sid: int, watchers: dict[str,
     for c in watchers.values():
         await c.wait_seq(seq)
     staff, public = snapshot(srv, sid, staff=True), snapshot(srv, sid, staff=False)
-    runs = [{"events": log(srv, sid, staff=True)}, {"events": log(srv, sid, staff=False)},
-            {"snapshot": watchers["staff"].snapshot, "events": watchers["staff"].events},
-            {"snapshot": watchers["viewer"].snapshot, "events": watchers["viewer"].events}]
+    runs = [
+        {"events": log(srv, sid, staff=True)},
+        {"events": log(srv, sid, staff=False)},
+        {"snapshot": watchers["staff"].snapshot, "events": watchers["staff"].events},
+        {"snapshot": watchers["viewer"].snapshot, "events": watchers["viewer"].events},
+    ]
     from_log_staff, from_log_public, wire_staff, wire_public = browser_fold(*runs)
     assert from_log_staff == snapshot_view(staff) == wire_staff
     assert from_log_public == snapshot_view(public) == wire_public
     for q in public["questions"]:
         got = httpx.get(f"{srv.http}/api/receipts/{receipts[q['id']]}", timeout=TIMEOUT).json()
-        assert {k: v for k, v in got.items()
-                if k not in ("session_id", "session_title", "receipt")} == q, q["id"]
-    found = httpx.get(f"{srv.http}/api/search", params={"q": f"问题{sid}x", "limit": 100},
-                      timeout=TIMEOUT).json()["results"]
-    assert sorted((r["question_id"], r["question"], r["answer"]) for r in found
-                  if r["session_id"] == sid) == [
-        (q["id"], q["text"], q["answer"]["text"]) for q in public["questions"]
-        if q["status"] == "answered"], "the search index differs from the state"
+        assert {k: v for k, v in got.items() if k not in ("session_id", "session_title", "receipt")} == q, q[
+            "id"
+        ]
+    found = httpx.get(
+        f"{srv.http}/api/search", params={"q": f"问题{sid}x", "limit": 100}, timeout=TIMEOUT
+    ).json()["results"]
+    assert sorted(
+        (r["question_id"], r["question"], r["answer"]) for r in found if r["session_id"] == sid
+    ) == [
+        (q["id"], q["text"], q["answer"]["text"]) for q in public["questions"] if q["status"] == "answered"
+    ], "the search index differs from the state"
     mine = (await asker.request("mine"))["mine"]
     assert [{k: v for k, v in m.items() if k != "receipt"} for m in mine] == [
-        {k: v for k, v in q.items() if k not in OWN_HIDDEN} for q in staff["questions"]]
+        {k: v for k, v in q.items() if k not in OWN_HIDDEN} for q in staff["questions"]
+    ]
     assert [m["receipt"] for m in mine] == [receipts[q["id"]] for q in staff["questions"]]
 
 
-ACTIONS = st.lists(st.tuples(
-    st.sampled_from(["ask", "approve", "reject", "edit", "merge", "hide", "forward",
-                     "answering", "answer", "vote", "stop_answering"]),
-    st.integers(0, 5), st.integers(0, 5)), min_size=3, max_size=14)
+ACTIONS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            [
+                "ask",
+                "approve",
+                "reject",
+                "edit",
+                "merge",
+                "hide",
+                "forward",
+                "answering",
+                "answer",
+                "vote",
+                "stop_answering",
+            ]
+        ),
+        st.integers(0, 5),
+        st.integers(0, 5),
+    ),
+    min_size=3,
+    max_size=14,
+)
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
 async def test_random_commands_leave_every_view_agreeing(server: LiveServer) -> None:
     srv = server
 
-    @settings(max_examples=12, deadline=None, derandomize=True,
-              suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                     HealthCheck.too_slow])
+    @settings(
+        max_examples=12,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
     @given(ACTIONS)
     def run(actions: list[tuple[str, int, int]]) -> None:
         asyncio.run(_run(actions))
@@ -140,21 +180,25 @@ async def test_random_commands_leave_every_view_agreeing(server: LiveServer) -> 
                 other = ids[b % len(ids)] if ids else 1
                 try:
                     if kind == "ask" or not ids:
-                        ack = await asker.request("ask", client_id=f"c{len(ids)}",
-                                                  text=f"问题{sid}x{len(ids)}·{a}{b}",
-                                                  name=f"市民{b}")
+                        ack = await asker.request(
+                            "ask",
+                            client_id=f"c{len(ids)}",
+                            text=f"问题{sid}x{len(ids)}·{a}{b}",
+                            name=f"市民{b}",
+                        )
                         receipts[ack["question_id"]] = ack["receipt"]
                     elif kind == "reject":
-                        await staff.request("reject", question_id=qid, reason="off_topic",
-                                            note=f"说明{a}")
+                        await staff.request("reject", question_id=qid, reason="off_topic", note=f"说明{a}")
                     elif kind == "edit":
-                        await staff.request("edit", question_id=qid,
-                                            text=f"改过的問題{sid}x{a}{b}")  # Traditional: folded
+                        await staff.request(
+                            "edit", question_id=qid, text=f"改过的問題{sid}x{a}{b}"
+                        )  # Traditional: folded
                     elif kind == "merge":
                         await staff.request("merge", question_id=qid, into=other)
                     elif kind == "forward":
-                        await staff.request("forward", question_id=qid, department="区交通局",
-                                            note=f"转交说明{b}")
+                        await staff.request(
+                            "forward", question_id=qid, department="区交通局", note=f"转交说明{b}"
+                        )
                     elif kind == "answer":
                         await presenter.request("answer", question_id=qid, text=f"回答{a}{b}")
                     elif kind == "vote":
@@ -162,13 +206,11 @@ async def test_random_commands_leave_every_view_agreeing(server: LiveServer) -> 
                     elif kind == "stop_answering":
                         await presenter.request("answering", question_id=None)
                     else:
-                        await (presenter if kind == "answering" else staff).request(
-                            kind, question_id=qid)
+                        await (presenter if kind == "answering" else staff).request(kind, question_id=qid)
                 except ServerError:
                     pass  # refused (already handled, not published...): the views must agree still
             await asyncio.sleep(0.3)  # the last tally
-            await check_every_view_agrees(srv, sid, {"staff": staff, "viewer": viewer}, asker,
-                                          receipts)
+            await check_every_view_agrees(srv, sid, {"staff": staff, "viewer": viewer}, asker, receipts)
         finally:
             await asyncio.gather(*(c.close() for c in clients))
 
@@ -177,8 +219,8 @@ async def test_random_commands_leave_every_view_agreeing(server: LiveServer) -> 
 
 # The four drift bugs, each seen where a citizen saw it ---------------------------------------
 
-async def test_a_merge_names_its_target_the_same_in_snapshot_and_live_events(
-        server: LiveServer) -> None:
+
+async def test_a_merge_names_its_target_the_same_in_snapshot_and_live_events(server: LiveServer) -> None:
     """A page loaded after a merge linked to ``#q-undefined``: the snapshot said
     ``merged_into``, live events ``into``. Both now carry the question as it stands."""
     s = server.create_session(moderation="post")
@@ -202,10 +244,15 @@ async def test_a_declined_or_forwarded_asker_sees_the_staffs_note(server: LiveSe
     async with server.client(sid) as asker, server.client(sid, token=s["moderator_token"]) as mod:
         one = await asker.request("ask", client_id="a", text="我家门口的私事")
         two = await asker.request("ask", client_id="b", text="公交站牌太旧")
-        await mod.request("reject", question_id=one["question_id"], reason="personal_case",
-                          note="请拨打12345热线反映个人事项")
-        await mod.request("forward", question_id=two["question_id"], department="区交通局",
-                          note="已转交，十个工作日内答复")
+        await mod.request(
+            "reject",
+            question_id=one["question_id"],
+            reason="personal_case",
+            note="请拨打12345热线反映个人事项",
+        )
+        await mod.request(
+            "forward", question_id=two["question_id"], department="区交通局", note="已转交，十个工作日内答复"
+        )
         declined = await asker.wait_for(lambda e: e.get("type") == "question.rejected")
         assert declined["data"]["question"]["note"] == "请拨打12345热线反映个人事项"
         for ack, note in ((one, "请拨打12345热线反映个人事项"), (two, "已转交，十个工作日内答复")):
@@ -239,8 +286,7 @@ async def test_a_page_of_the_old_protocol_is_told_to_reload(server: LiveServer) 
         async with connect(f"{server.ws}/ws/{sid}") as ws:
             await ws.send(json.dumps(hello))
             frame = json.loads(await ws.recv())
-            assert frame["code"] == "protocol_version" and frame["details"] == {
-                "expected": PROTOCOL}
+            assert frame["code"] == "protocol_version" and frame["details"] == {"expected": PROTOCOL}
             assert "刷新" in frame["message"]["zh"]
             await ws.wait_closed()
             assert ws.close_code == 4400
@@ -248,9 +294,13 @@ async def test_a_page_of_the_old_protocol_is_told_to_reload(server: LiveServer) 
 
 # A log written before protocol 2 is given its results by the migration ----------------------
 
-INSTRUCTIONS = {"question.asked": ("question",), "question.approved": ("question",),
-                "session.created": ("session",), "session.updated": ("session",),
-                "votes.tallied": ("votes",)}
+INSTRUCTIONS = {
+    "question.asked": ("question",),
+    "question.approved": ("question",),
+    "session.created": ("session",),
+    "session.updated": ("session",),
+    "votes.tallied": ("votes",),
+}
 """Of the result keys, those an event of protocol 1 already carried as its instruction."""
 
 
@@ -258,8 +308,9 @@ def protocol_1(kind: str, data: dict[str, Any] | None) -> dict[str, Any] | None:
     if data is None:
         return None
     keep = INSTRUCTIONS.get(kind, ())
-    return {k: v for k, v in data.items()
-            if k in keep or k not in ("session", "question", "answering", "votes")}
+    return {
+        k: v for k, v in data.items() if k in keep or k not in ("session", "question", "answering", "votes")
+    }
 
 
 async def test_an_old_log_is_given_its_results_on_upgrade(backend: Any) -> None:
@@ -286,25 +337,29 @@ async def test_an_old_log_is_given_its_results_on_upgrade(backend: Any) -> None:
     # Take the log back to protocol 1, and the schema to the version before the upgrade.
     if backend.name == "sqlite":
         with sqlite3.connect(backend.db) as db:
-            rows = db.execute("SELECT seq, type, data, public FROM events WHERE session_id=?",
-                              (sid,)).fetchall()
+            rows = db.execute(
+                "SELECT seq, type, data, public FROM events WHERE session_id=?", (sid,)
+            ).fetchall()
             for seq, kind, data, public in rows:
                 old = protocol_1(kind, json.loads(data))
                 old_public = protocol_1(kind, json.loads(public) if public else None)
-                db.execute("UPDATE events SET data=?, public=? WHERE session_id=? AND seq=?",
-                           (json.dumps(old), json.dumps(old_public) if old_public else None,
-                            sid, seq))
+                db.execute(
+                    "UPDATE events SET data=?, public=? WHERE session_id=? AND seq=?",
+                    (json.dumps(old), json.dumps(old_public) if old_public else None, sid, seq),
+                )
             db.execute("PRAGMA user_version=2")
     else:
         conn = await asyncpg.connect(backend.db)
         try:
-            for r in await conn.fetch("SELECT seq, type, data, public FROM events "
-                                      "WHERE session_id=$1", sid):
+            for r in await conn.fetch("SELECT seq, type, data, public FROM events WHERE session_id=$1", sid):
                 old_public = protocol_1(r["type"], json.loads(r["public"]) if r["public"] else None)
                 await conn.execute(
                     "UPDATE events SET data=$1, public=$2 WHERE session_id=$3 AND seq=$4",
                     json.dumps(protocol_1(r["type"], json.loads(r["data"]))),
-                    json.dumps(old_public) if old_public else None, sid, r["seq"])
+                    json.dumps(old_public) if old_public else None,
+                    sid,
+                    r["seq"],
+                )
             await conn.execute("DELETE FROM schema_version WHERE version >= 3")
         finally:
             await conn.close()
@@ -330,8 +385,11 @@ async def test_an_export_made_before_protocol_2_imports_with_its_results(tmp_pat
             q = (await v.request("ask", client_id="x", text="老格式的问题"))["question_id"]
             await mod.request("forward", question_id=q, department="区住建局", note="已转交")
         before = full_log(a, s["id"])
-        sp.run([sys.executable, "-m", "live", "export", str(s["id"]), str(exported), "--db", a.db],
-               check=True, capture_output=True)
+        sp.run(
+            [sys.executable, "-m", "live", "export", str(s["id"]), str(exported), "--db", a.db],
+            check=True,
+            capture_output=True,
+        )
     lines = [json.loads(line) for line in exported.read_text().splitlines()]
     for line in lines:
         if line.get("kind") == "event":
@@ -339,8 +397,12 @@ async def test_an_export_made_before_protocol_2_imports_with_its_results(tmp_pat
             line["public"] = protocol_1(line["type"], line["public"])
     old.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines))
     with running(tmp_path, "b.db") as b:
-        done = sp.run([sys.executable, "-m", "live", "import", str(old), "--db", b.db],
-                      check=True, capture_output=True, text=True)
+        done = sp.run(
+            [sys.executable, "-m", "live", "import", str(old), "--db", b.db],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         new_id = int(re.search(r"imported as session (\d+)", done.stdout)[1])  # type: ignore[index]
         after = full_log(b, new_id)
     assert [(e["type"], e["data"]) for e in after] == [(e["type"], e["data"]) for e in before]

@@ -14,8 +14,9 @@ from .conftest import ADMIN, TIMEOUT, LiveServer
 
 
 @pytest.mark.parametrize("path", ["/ws/abc", "/ws/1/more", "/ws/", "/s/1", "/nowhere"])
-async def test_a_websocket_anywhere_else_is_refused_before_the_handshake(server: LiveServer,
-                                                                         path: str) -> None:
+async def test_a_websocket_anywhere_else_is_refused_before_the_handshake(
+    server: LiveServer, path: str
+) -> None:
     server.create_session()
     with pytest.raises(InvalidStatus) as refused:
         await connect(f"{server.ws}{path}", open_timeout=TIMEOUT)
@@ -23,8 +24,9 @@ async def test_a_websocket_anywhere_else_is_refused_before_the_handshake(server:
 
 
 @pytest.mark.parametrize("token", [None, ADMIN])
-async def test_a_missing_session_is_refused_to_viewers_and_staff(server: LiveServer,
-                                                                 token: str | None) -> None:
+async def test_a_missing_session_is_refused_to_viewers_and_staff(
+    server: LiveServer, token: str | None
+) -> None:
     s = server.create_session()
     async with server.client(s["id"]):  # the room of an existing session is loaded
         pass
@@ -42,7 +44,11 @@ async def test_a_wrong_token_is_refused_and_a_right_one_grants_its_role(server: 
         await wrong.connect()
     assert (await wrong.next_event())["code"] == "bad_token"
     assert wrong.close_code == 4401
-    for token, role in ((s["presenter_token"], "presenter"), (s["moderator_token"], "moderator"),
-                        (ADMIN, "admin"), (None, "viewer")):
+    for token, role in (
+        (s["presenter_token"], "presenter"),
+        (s["moderator_token"], "moderator"),
+        (ADMIN, "admin"),
+        (None, "viewer"),
+    ):
         async with server.client(s["id"], token=token) as c:
             assert c.welcome["role"] == role

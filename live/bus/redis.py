@@ -84,9 +84,16 @@ def client(url: str, connections: int, **options: Any) -> Redis:
     (``limits_unavailable``), while a burst of sessions committing together lost
     publishes. The socket timeouts make a silent network fail a command, not hang it.
     """
-    return Redis.from_pool(BlockingConnectionPool.from_url(
-        url, max_connections=connections, timeout=POOL_WAIT, socket_connect_timeout=2,
-        socket_timeout=5, **options))
+    return Redis.from_pool(
+        BlockingConnectionPool.from_url(
+            url,
+            max_connections=connections,
+            timeout=POOL_WAIT,
+            socket_connect_timeout=2,
+            socket_timeout=5,
+            **options,
+        )
+    )
 
 
 def where(url: str) -> str:
@@ -111,8 +118,13 @@ class RedisBus:
         self._presence: AsyncScript | None = None
 
     def _client(self, role: str, retries: int) -> Redis:
-        return client(self.url, POOL, decode_responses=True, retry=Retry(NoBackoff(), retries),
-                      client_name=f"live-{role}:{self.worker_id}")
+        return client(
+            self.url,
+            POOL,
+            decode_responses=True,
+            retry=Retry(NoBackoff(), retries),
+            client_name=f"live-{role}:{self.worker_id}",
+        )
 
     async def connect(self) -> None:
         """Connect, or fail the start with a clear message if Redis cannot be reached."""
@@ -172,8 +184,11 @@ class RedisBus:
                 try:
                     await asyncio.wait_for(asyncio.shield(waiter), SUBSCRIBE_TIMEOUT)
                 except TimeoutError:
-                    raise Unavailable("bus_unavailable", "实时通道暂时不可用，请稍后重试",
-                                      "The live channel is unavailable; try again") from None
+                    raise Unavailable(
+                        "bus_unavailable",
+                        "实时通道暂时不可用，请稍后重试",
+                        "The live channel is unavailable; try again",
+                    ) from None
             yield
         finally:
             callbacks.remove(callback)
@@ -206,8 +221,7 @@ class RedisBus:
                     await pubsub.subscribe(*self._callbacks)
                 await self._listen(pubsub)
             except (RedisError, OSError) as exc:
-                log.warning("Redis bus at %s lost (%r); reconnecting in %.2fs",
-                            where(self.url), exc, delay)
+                log.warning("Redis bus at %s lost (%r); reconnecting in %.2fs", where(self.url), exc, delay)
             except Exception:
                 log.exception("Redis bus reader failed; reconnecting in %.2fs", delay)
             finally:

@@ -16,8 +16,10 @@ def open_store(url: str) -> Store:
 
         return PostgresStore(url)
     if "://" in url and not url.startswith("sqlite:"):
-        raise SystemExit(f"--db {url.split('://')[0]}://…: not a store live knows; give a SQLite "
-                         "file path, sqlite:///path or postgresql://user@host/db")
+        raise SystemExit(
+            f"--db {url.split('://')[0]}://…: not a store live knows; give a SQLite "
+            "file path, sqlite:///path or postgresql://user@host/db"
+        )
     from .sqlite import SQLiteStore
 
     return SQLiteStore(url.removeprefix("sqlite:///").removeprefix("sqlite://"))

@@ -63,20 +63,27 @@ class Store(Protocol):
 
     async def list_programmes(self) -> list[JSON]: ...
 
-    async def create_session(self, programme_id: int, presenter_hash: str, moderator_hash: str,
-                             first: NewEvent) -> Event:
+    async def create_session(
+        self, programme_id: int, presenter_hash: str, moderator_hash: str, first: NewEvent
+    ) -> Event:
         """Create a session whose log starts with ``first`` (seq 1)."""
 
     async def get_session(self, session_id: int) -> SessionRow | None: ...
 
     async def list_sessions(self, programme_id: int | None = None) -> list[SessionRow]: ...
 
-    async def set_secrets(self, session_id: int, presenter_hash: str,
-                          moderator_hash: str) -> None: ...
+    async def set_secrets(self, session_id: int, presenter_hash: str, moderator_hash: str) -> None: ...
 
-    async def append(self, session_id: int, expected_seq: int, events: list[NewEvent],
-                     info: JSON | None = None, tally: Tally | None = None,
-                     on_commit: OnCommit | None = None, moves: Moves = ()) -> list[Event]:
+    async def append(
+        self,
+        session_id: int,
+        expected_seq: int,
+        events: list[NewEvent],
+        info: JSON | None = None,
+        tally: Tally | None = None,
+        on_commit: OnCommit | None = None,
+        moves: Moves = (),
+    ) -> list[Event]:
         """Store ``events`` as ``expected_seq + 1 ...`` in one commit, or raise SeqConflict.
 
         ``info``, when given, replaces the session's listing projection in the same commit.
@@ -103,21 +110,21 @@ class Store(Protocol):
     async def set_vote(self, session_id: int, question_id: int, device: str, on: bool) -> bool:
         """Add or withdraw one device's vote; True if that changed anything."""
 
-
     async def vote_counts(self, session_id: int) -> dict[int, int]: ...
 
     async def device_votes(self, session_id: int, device: str) -> list[int]: ...
 
-
     # The archive (see live/store/sqlite_search.py): a search index that the store keeps
     # as a projection of the log in the append transaction, and presence samples.
 
-    async def search_answered(self, phrases: list[str], substrings: list[str],
-                              programme_id: int | None, limit: int) -> list[JSON]:
+    async def search_answered(
+        self, phrases: list[str], substrings: list[str], programme_id: int | None, limit: int
+    ) -> list[JSON]:
         """Answered, published questions containing every phrase (>= 3 chars) and substring."""
 
-    async def similar_answered(self, features: list[str], programme_id: int, until: int,
-                               limit: int) -> list[JSON]:
+    async def similar_answered(
+        self, features: list[str], programme_id: int, until: int, limit: int
+    ) -> list[JSON]:
         """Candidates for "already answered?": answered questions sharing the most features."""
 
     async def answered_counts(self) -> dict[int, int]: ...

@@ -44,8 +44,17 @@ class Row(NamedTuple):
 def row(q: JSON) -> Row:
     """A question as staff see it (so with its text, whatever its status) as an index row."""
     text, answer = q.get("text", ""), (q.get("answer") or {})
-    return Row(q["id"], q.get("name", ""), text, answer.get("text", ""), q["status"],
-               q.get("asked_at", 0), answer.get("at"), fold(text), fold(answer.get("text", "")))
+    return Row(
+        q["id"],
+        q.get("name", ""),
+        text,
+        answer.get("text", ""),
+        q["status"],
+        q.get("asked_at", 0),
+        answer.get("at"),
+        fold(text),
+        fold(answer.get("text", "")),
+    )
 
 
 def rows(events: Iterable[Event | NewEvent]) -> list[Row]:

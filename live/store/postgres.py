@@ -46,11 +46,16 @@ CONNECT_TIMEOUT = 5.0
 COMMAND_TIMEOUT = 10.0
 ACQUIRE_TIMEOUT = 10.0
 
-_LOST = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-         asyncpg.exceptions.InternalClientError,  # a pooled socket the server just closed
-         asyncpg.exceptions.OperatorInterventionError,
-         asyncpg.exceptions.InsufficientResourcesError,
-         asyncpg.exceptions.TransactionRollbackError)
+_LOST = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,  # a pooled socket the server just closed
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+    asyncpg.exceptions.TransactionRollbackError,
+)
 """Errors that mean "the database did not do it, try later", not "this request is wrong"."""
 
 _SESSION_COLS = "id, programme_id, epoch, last_seq, info, presenter_hash, moderator_hash"
@@ -66,8 +71,15 @@ def where(url: str) -> str:
 
 def _event(session_id: int, row: asyncpg.Record) -> Event:
     seq, type_, data, public, private, at = row
-    return Event(session_id, seq, type_, json.loads(data), at,
-                 json.loads(public) if public is not None else None, json.loads(private))
+    return Event(
+        session_id,
+        seq,
+        type_,
+        json.loads(data),
+        at,
+        json.loads(public) if public is not None else None,
+        json.loads(private),
+    )
 
 
 def _event_row(session_id: int, seq: int, e: NewEvent, at: int) -> tuple:
@@ -93,8 +105,12 @@ class PostgresStore(PostgresArchive):
     async def open(self) -> None:
         try:
             self._pool = await asyncpg.create_pool(
-                self.url, min_size=1, max_size=POOL_MAX, timeout=CONNECT_TIMEOUT,
-                command_timeout=COMMAND_TIMEOUT)
+                self.url,
+                min_size=1,
+                max_size=POOL_MAX,
+                timeout=CONNECT_TIMEOUT,
+                command_timeout=COMMAND_TIMEOUT,
+            )
             async with self.pool.acquire() as conn:
                 await migrate(conn)
         except BaseException as exc:
@@ -119,8 +135,11 @@ class PostgresStore(PostgresArchive):
         try:
             conn = await self.pool.acquire(timeout=ACQUIRE_TIMEOUT)
         except (*_LOST, asyncpg.PostgresError) as exc:
-            why = "every pooled connection busy, or the server not answering" if isinstance(
-                exc, TimeoutError) else repr(exc)
+            why = (
+                "every pooled connection busy, or the server not answering"
+                if isinstance(exc, TimeoutError)
+                else repr(exc)
+            )
             log.warning("no connection to PostgreSQL at %s: %s", where(self.url), why)
             raise Unavailable() from exc
         try:
@@ -129,8 +148,9 @@ class PostgresStore(PostgresArchive):
             log.warning("PostgreSQL at %s failed mid-request: %r", where(self.url), exc)
             raise Unavailable() from exc
         except asyncpg.DataError as exc:
-            raise BadRequest("invalid_text", "内容包含无法保存的字符",
-                             "Text contains characters that cannot be stored") from exc
+            raise BadRequest(
+                "invalid_text", "内容包含无法保存的字符", "Text contains characters that cannot be stored"
+            ) from exc
         finally:
             await self.pool.release(conn)
 
@@ -146,66 +166,90 @@ class PostgresStore(PostgresArchive):
     async def set_meta(self, key: str, value: str, replace: bool = True) -> None:
         action = "DO UPDATE SET value=excluded.value" if replace else "DO NOTHING"
         async with self._conn() as conn:
-            await conn.execute(f"INSERT INTO meta(key, value) VALUES ($1, $2) ON CONFLICT (key) "
-                               f"{action}", key, value)
+            await conn.execute(
+                f"INSERT INTO meta(key, value) VALUES ($1, $2) ON CONFLICT (key) {action}", key, value
+            )
 
     async def create_programme(self, slug: str, title: str, description: str) -> int:
         try:
             async with self._conn() as conn:
                 return await conn.fetchval(
                     "INSERT INTO programmes(slug, title, description, created_at) "
-                    "VALUES ($1, $2, $3, $4) RETURNING id", slug, title, description, now_ms())
+                    "VALUES ($1, $2, $3, $4) RETURNING id",
+                    slug,
+                    title,
+                    description,
+                    now_ms(),
+                )
         except asyncpg.UniqueViolationError as exc:
-            raise Conflict("programme_exists", "栏目标识已存在", "Programme slug exists",
-                           slug=slug) from exc
+            raise Conflict("programme_exists", "栏目标识已存在", "Programme slug exists", slug=slug) from exc
 
     async def update_programme(self, programme_id: int, fields: JSON) -> None:
         sets = ", ".join(f"{k}=${i}" for i, k in enumerate(fields, start=1))
         async with self._conn() as conn:
-            await conn.execute(f"UPDATE programmes SET {sets} WHERE id=${len(fields) + 1}",
-                               *fields.values(), programme_id)
+            await conn.execute(
+                f"UPDATE programmes SET {sets} WHERE id=${len(fields) + 1}", *fields.values(), programme_id
+            )
 
     async def list_programmes(self) -> list[JSON]:
         async with self._conn() as conn:
             rows = await conn.fetch(
-                "SELECT id, slug, title, description, created_at FROM programmes ORDER BY id")
+                "SELECT id, slug, title, description, created_at FROM programmes ORDER BY id"
+            )
         return [dict(r) for r in rows]
 
-    async def create_session(self, programme_id: int, presenter_hash: str, moderator_hash: str,
-                             first: NewEvent) -> Event:
+    async def create_session(
+        self, programme_id: int, presenter_hash: str, moderator_hash: str, first: NewEvent
+    ) -> Event:
         at = now_ms()
         async with self._tx() as conn:
             sid = await conn.fetchval(
                 "INSERT INTO sessions(programme_id, epoch, last_seq, info, presenter_hash, "
                 "moderator_hash) VALUES ($1, $2, 1, $3, $4, $5) RETURNING id",
-                programme_id, secrets.token_hex(8), dumps(first.data.get("session", {})),
-                presenter_hash, moderator_hash)
-            await conn.execute("INSERT INTO events VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                               *_event_row(sid, 1, first, at))
+                programme_id,
+                secrets.token_hex(8),
+                dumps(first.data.get("session", {})),
+                presenter_hash,
+                moderator_hash,
+            )
+            await conn.execute(
+                "INSERT INTO events VALUES ($1, $2, $3, $4, $5, $6, $7)", *_event_row(sid, 1, first, at)
+            )
         return Event(sid, 1, first.type, first.data, at, first.public, first.private)
 
     async def get_session(self, session_id: int) -> SessionRow | None:
         async with self._conn() as conn:
-            row = await conn.fetchrow(f"SELECT {_SESSION_COLS} FROM sessions WHERE id=$1",
-                                      session_id)
+            row = await conn.fetchrow(f"SELECT {_SESSION_COLS} FROM sessions WHERE id=$1", session_id)
         return _session(row) if row else None
 
     async def list_sessions(self, programme_id: int | None = None) -> list[SessionRow]:
         async with self._conn() as conn:
             rows = await conn.fetch(
                 f"SELECT {_SESSION_COLS} FROM sessions "
-                "WHERE $1::bigint IS NULL OR programme_id=$1 ORDER BY id", programme_id)
+                "WHERE $1::bigint IS NULL OR programme_id=$1 ORDER BY id",
+                programme_id,
+            )
         return [_session(r) for r in rows]
 
-    async def set_secrets(self, session_id: int, presenter_hash: str,
-                          moderator_hash: str) -> None:
+    async def set_secrets(self, session_id: int, presenter_hash: str, moderator_hash: str) -> None:
         async with self._conn() as conn:
-            await conn.execute("UPDATE sessions SET presenter_hash=$1, moderator_hash=$2 "
-                               "WHERE id=$3", presenter_hash, moderator_hash, session_id)
+            await conn.execute(
+                "UPDATE sessions SET presenter_hash=$1, moderator_hash=$2 WHERE id=$3",
+                presenter_hash,
+                moderator_hash,
+                session_id,
+            )
 
-    async def append(self, session_id: int, expected_seq: int, events: list[NewEvent],
-                     info: JSON | None = None, tally: Tally | None = None,
-                     on_commit: OnCommit | None = None, moves: Moves = ()) -> list[Event]:
+    async def append(
+        self,
+        session_id: int,
+        expected_seq: int,
+        events: list[NewEvent],
+        info: JSON | None = None,
+        tally: Tally | None = None,
+        on_commit: OnCommit | None = None,
+        moves: Moves = (),
+    ) -> list[Event]:
         at = now_ms()
         stored = list(events)
         async with self._tx() as conn:
@@ -213,9 +257,13 @@ class PostgresStore(PostgresArchive):
                 await conn.execute(
                     "INSERT INTO votes SELECT session_id, $1, device, at FROM votes "
                     "WHERE session_id=$2 AND question_id=$3 ON CONFLICT DO NOTHING",
-                    into_question, session_id, from_question)
-                await conn.execute("DELETE FROM votes WHERE session_id=$1 AND question_id=$2",
-                                   session_id, from_question)
+                    into_question,
+                    session_id,
+                    from_question,
+                )
+                await conn.execute(
+                    "DELETE FROM votes WHERE session_id=$1 AND question_id=$2", session_id, from_question
+                )
             if tally is not None:
                 extra = tally({q: n for q, n in await conn.fetch(VOTE_COUNTS, session_id)})
                 if extra is not None:
@@ -223,18 +271,23 @@ class PostgresStore(PostgresArchive):
             if not stored:
                 return []
             status = await conn.execute(
-                "UPDATE sessions SET last_seq=$1, info=coalesce($2::json, info) "
-                "WHERE id=$3 AND last_seq=$4", expected_seq + len(stored),
-                None if info is None else dumps(info), session_id, expected_seq)
+                "UPDATE sessions SET last_seq=$1, info=coalesce($2::json, info) WHERE id=$3 AND last_seq=$4",
+                expected_seq + len(stored),
+                None if info is None else dumps(info),
+                session_id,
+                expected_seq,
+            )
             if _count(status) != 1:
                 raise SeqConflict(session_id, expected_seq)
             await conn.executemany(
                 "INSERT INTO events VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                [_event_row(session_id, seq, e, at)
-                 for seq, e in enumerate(stored, start=expected_seq + 1)])
+                [_event_row(session_id, seq, e, at) for seq, e in enumerate(stored, start=expected_seq + 1)],
+            )
             await write_index(conn, session_id, stored)
-        committed = [Event(session_id, seq, e.type, e.data, at, e.public, e.private)
-                     for seq, e in enumerate(stored, start=expected_seq + 1)]
+        committed = [
+            Event(session_id, seq, e.type, e.data, at, e.public, e.private)
+            for seq, e in enumerate(stored, start=expected_seq + 1)
+        ]
         if on_commit is not None:
             try:
                 on_commit(committed)
@@ -245,8 +298,11 @@ class PostgresStore(PostgresArchive):
     async def read(self, session_id: int, after: int = 0, limit: int | None = None) -> list[Event]:
         async with self._conn() as conn:
             rows = await conn.fetch(
-                f"SELECT {_EVENT_COLS} FROM events WHERE session_id=$1 AND seq>$2 "
-                "ORDER BY seq LIMIT $3", session_id, after, limit)
+                f"SELECT {_EVENT_COLS} FROM events WHERE session_id=$1 AND seq>$2 ORDER BY seq LIMIT $3",
+                session_id,
+                after,
+                limit,
+            )
         return [_event(session_id, r) for r in rows]
 
     async def set_vote(self, session_id: int, question_id: int, device: str, on: bool) -> bool:
@@ -254,11 +310,18 @@ class PostgresStore(PostgresArchive):
             if on:
                 status = await conn.execute(
                     "INSERT INTO votes VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                    session_id, question_id, device, now_ms())
+                    session_id,
+                    question_id,
+                    device,
+                    now_ms(),
+                )
             else:
                 status = await conn.execute(
                     "DELETE FROM votes WHERE session_id=$1 AND question_id=$2 AND device=$3",
-                    session_id, question_id, device)
+                    session_id,
+                    question_id,
+                    device,
+                )
         return _count(status) == 1
 
     async def vote_counts(self, session_id: int) -> dict[int, int]:
@@ -267,7 +330,9 @@ class PostgresStore(PostgresArchive):
 
     async def device_votes(self, session_id: int, device: str) -> list[int]:
         async with self._conn() as conn:
-            rows = await conn.fetch("SELECT question_id FROM votes WHERE session_id=$1 "
-                                    "AND device=$2 ORDER BY question_id", session_id, device)
+            rows = await conn.fetch(
+                "SELECT question_id FROM votes WHERE session_id=$1 AND device=$2 ORDER BY question_id",
+                session_id,
+                device,
+            )
         return [r[0] for r in rows]
-

@@ -20,28 +20,43 @@ from .results import upgraded
 async def _with_results(conn: asyncpg.Connection) -> None:
     """Give an older log its results (:mod:`live.store.results`)."""
     for (session_id,) in await conn.fetch("SELECT id FROM sessions"):
-        rows = await conn.fetch("SELECT seq, type, data, public, private, at FROM events "
-                                "WHERE session_id=$1 ORDER BY seq", session_id)
-        events = (Event(session_id, r["seq"], r["type"], json.loads(r["data"]), r["at"],
-                        None if r["public"] is None else json.loads(r["public"]),
-                        json.loads(r["private"])) for r in rows)
+        rows = await conn.fetch(
+            "SELECT seq, type, data, public, private, at FROM events WHERE session_id=$1 ORDER BY seq",
+            session_id,
+        )
+        events = (
+            Event(
+                session_id,
+                r["seq"],
+                r["type"],
+                json.loads(r["data"]),
+                r["at"],
+                None if r["public"] is None else json.loads(r["public"]),
+                json.loads(r["private"]),
+            )
+            for r in rows
+        )
         await conn.executemany(
             "UPDATE events SET data=$1, public=$2 WHERE session_id=$3 AND seq=$4",
-            [(dumps(data), None if public is None else dumps(public), session_id, seq)
-             for seq, data, public in upgraded(session_id, events)])
+            [
+                (dumps(data), None if public is None else dumps(public), session_id, seq)
+                for seq, data, public in upgraded(session_id, events)
+            ],
+        )
 
 
 async def _reindex(conn: asyncpg.Connection) -> None:
     """Rebuild the search index from the log's results, as appends write it."""
     for (session_id,) in await conn.fetch("SELECT id FROM sessions"):
-        for r in await conn.fetch("SELECT seq, type, data FROM events WHERE session_id=$1 "
-                                  "ORDER BY seq", session_id):
-            await write_index(conn, session_id, [Event(session_id, r["seq"], r["type"],
-                                                       json.loads(r["data"]), 0)])
+        for r in await conn.fetch(
+            "SELECT seq, type, data FROM events WHERE session_id=$1 ORDER BY seq", session_id
+        ):
+            await write_index(
+                conn, session_id, [Event(session_id, r["seq"], r["type"], json.loads(r["data"]), 0)]
+            )
 
 
-async def write_index(conn: asyncpg.Connection, session_id: int,
-                      events: Sequence[Event | NewEvent]) -> None:
+async def write_index(conn: asyncpg.Connection, session_id: int, events: Sequence[Event | NewEvent]) -> None:
     """The search rows ``events`` change, in the transaction that stores them."""
     changed = index.rows(events)
     if changed:
@@ -87,12 +102,15 @@ async def migrate(conn: asyncpg.Connection) -> int:
     """
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
-        await conn.execute("CREATE TABLE IF NOT EXISTS schema_version ("
-                           "version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version ("
+            "version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
         version = await conn.fetchval("SELECT coalesce(max(version), 0) FROM schema_version")
         if version > len(MIGRATIONS):
-            raise SystemExit(f"database schema version {version} is newer than this code "
-                             f"({len(MIGRATIONS)}): upgrade live")
+            raise SystemExit(
+                f"database schema version {version} is newer than this code ({len(MIGRATIONS)}): upgrade live"
+            )
         for i, script in enumerate(MIGRATIONS[version:], start=version + 1):
             await (conn.execute(script) if isinstance(script, str) else script(conn))
             await conn.execute("INSERT INTO schema_version(version) VALUES ($1)", i)

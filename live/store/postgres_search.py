@@ -108,18 +108,26 @@ INDEX_UPSERT = (
     "ON CONFLICT (session_id, question_id) DO UPDATE SET name = excluded.name, "
     "question = excluded.question, answer = excluded.answer, status = excluded.status, "
     "asked_at = excluded.asked_at, answered_at = coalesce(i.answered_at, excluded.answered_at), "
-    "question_key = excluded.question_key, answer_key = excluded.answer_key")
+    "question_key = excluded.question_key, answer_key = excluded.answer_key"
+)
 """One question's row as :func:`live.store.index.row` makes it; the first answer's time stays."""
 
-_ITEM = ("i.session_id, i.question_id, i.name, i.question, i.answer, i.answered_at, "
-         "s.programme_id, s.info")
+_ITEM = "i.session_id, i.question_id, i.name, i.question, i.answer, i.answered_at, s.programme_id, s.info"
 _FROM = "FROM search_items i JOIN sessions s ON s.id = i.session_id"
 
 
 def _item(row: Any) -> JSON:
     sid, qid, name, question, answer, at, pid, info = row[:8]
-    return {"session_id": sid, "question_id": qid, "name": name, "question": question,
-            "answer": answer, "at": at, "programme_id": pid, "info": json.loads(info)}
+    return {
+        "session_id": sid,
+        "question_id": qid,
+        "name": name,
+        "question": question,
+        "answer": answer,
+        "at": at,
+        "programme_id": pid,
+        "info": json.loads(info),
+    }
 
 
 def _holds(column: str, param: int) -> str:
@@ -135,22 +143,29 @@ class PostgresArchive:
         async with self._conn() as conn:
             return await conn.fetch(sql, *params)
 
-    async def search_answered(self, phrases: list[str], substrings: list[str],
-                              programme_id: int | None, limit: int) -> list[JSON]:
+    async def search_answered(
+        self, phrases: list[str], substrings: list[str], programme_id: int | None, limit: int
+    ) -> list[JSON]:
         """Answered questions holding every phrase and substring, in question or answer."""
         terms = [*phrases, *substrings]
         where = ["i.status = 'answered'", "($1::bigint IS NULL OR s.programme_id = $1)"]
-        where += [f"({_holds('i.question_key', n)} + {_holds('i.answer_key', n)}) > 0"
-                  for n in range(3, 3 + len(terms))]
+        where += [
+            f"({_holds('i.question_key', n)} + {_holds('i.answer_key', n)}) > 0"
+            for n in range(3, 3 + len(terms))
+        ]
         rank = " + ".join(_holds("i.question_key", n) for n in range(3, 3 + len(phrases)))
         order = f"{rank} DESC, " if rank else ""
         rows = await self._fetch(
-            f"SELECT {_ITEM} {_FROM} WHERE {' AND '.join(where)} "
-            f"ORDER BY {order}i.answered_at DESC LIMIT $2", programme_id, limit, *terms)
+            f"SELECT {_ITEM} {_FROM} WHERE {' AND '.join(where)} ORDER BY {order}i.answered_at DESC LIMIT $2",
+            programme_id,
+            limit,
+            *terms,
+        )
         return [_item(r) for r in rows]
 
-    async def similar_answered(self, features: list[str], programme_id: int, until: int,
-                               limit: int) -> list[JSON]:
+    async def similar_answered(
+        self, features: list[str], programme_id: int, until: int, limit: int
+    ) -> list[JSON]:
         """Answered questions of a programme's sessions starting by ``until`` sharing most features.
 
         The same coarse pre-filter as SQLite's: features in the question count twice.
@@ -158,19 +173,26 @@ class PostgresArchive:
         if not features:
             return []
         n = range(4, 4 + len(features))
-        hits = (f"2 * ({' + '.join(_holds('i.question_key', k) for k in n)}) + "
-                f"({' + '.join(_holds('i.answer_key', k) for k in n)})")
+        hits = (
+            f"2 * ({' + '.join(_holds('i.question_key', k) for k in n)}) + "
+            f"({' + '.join(_holds('i.answer_key', k) for k in n)})"
+        )
         rows = await self._fetch(
             f"SELECT * FROM (SELECT {_ITEM}, {hits} AS hits {_FROM} "
             "WHERE i.status = 'answered' AND s.programme_id = $1 "
             "AND coalesce((s.info ->> 'starts_at')::bigint, 0) <= $2) c "
             "WHERE hits > 0 ORDER BY hits DESC, answered_at DESC LIMIT $3",
-            programme_id, until, limit, *features)
+            programme_id,
+            until,
+            limit,
+            *features,
+        )
         return [_item(r) for r in rows]
 
     async def answered_counts(self) -> dict[int, int]:
-        rows = await self._fetch("SELECT session_id, count(*) FROM search_items "
-                                 "WHERE status = 'answered' GROUP BY session_id")
+        rows = await self._fetch(
+            "SELECT session_id, count(*) FROM search_items WHERE status = 'answered' GROUP BY session_id"
+        )
         return {sid: n for sid, n in rows}
 
     async def record_presence(self, session_id: int, at: int, viewers: int) -> None:
@@ -178,10 +200,13 @@ class PostgresArchive:
             await conn.execute(
                 "INSERT INTO presence VALUES ($1, $2, $3) ON CONFLICT (session_id, at) "
                 "DO UPDATE SET viewers = greatest(presence.viewers, excluded.viewers)",
-                session_id, at, viewers)
+                session_id,
+                at,
+                viewers,
+            )
 
     async def presence(self, session_id: int) -> list[tuple[int, int]]:
-        rows = await self._fetch("SELECT at, viewers FROM presence WHERE session_id = $1 "
-                                 "ORDER BY at", session_id)
+        rows = await self._fetch(
+            "SELECT at, viewers FROM presence WHERE session_id = $1 ORDER BY at", session_id
+        )
         return [(at, n) for at, n in rows]
-

@@ -33,21 +33,30 @@ from .sqlite_writer import GroupWriter
 T = TypeVar("T")
 PRAGMAS = ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=5000", "foreign_keys=ON")
 
+
 def _with_results(w: sqlite3.Connection) -> None:
     """Give a log written before protocol 2 its results (:mod:`live.store.results`)."""
     for (session_id,) in w.execute("SELECT id FROM sessions").fetchall():
-        rows = w.execute("SELECT seq, type, data, public, private, at FROM events "
-                         "WHERE session_id=? ORDER BY seq", (session_id,)).fetchall()
-        w.executemany("UPDATE events SET data=?, public=? WHERE session_id=? AND seq=?", [
-            (dumps(data), None if public is None else dumps(public), session_id, seq)
-            for seq, data, public in upgraded(session_id, (_event(session_id, r) for r in rows))])
+        rows = w.execute(
+            "SELECT seq, type, data, public, private, at FROM events WHERE session_id=? ORDER BY seq",
+            (session_id,),
+        ).fetchall()
+        w.executemany(
+            "UPDATE events SET data=?, public=? WHERE session_id=? AND seq=?",
+            [
+                (dumps(data), None if public is None else dumps(public), session_id, seq)
+                for seq, data, public in upgraded(session_id, (_event(session_id, r) for r in rows))
+            ],
+        )
 
 
 def _reindex(w: sqlite3.Connection) -> None:
     """Rebuild the search index from the log's results, as appends write it (:mod:`.index`)."""
     for (session_id,) in w.execute("SELECT id FROM sessions").fetchall():
-        rows = w.execute("SELECT seq, type, data, public, private, at FROM events "
-                         "WHERE session_id=? ORDER BY seq", (session_id,)).fetchall()
+        rows = w.execute(
+            "SELECT seq, type, data, public, private, at FROM events WHERE session_id=? ORDER BY seq",
+            (session_id,),
+        ).fetchall()
         for event in (_event(session_id, r) for r in rows):
             _index(w, session_id, [event])
 
@@ -61,8 +70,10 @@ def _index(w: sqlite3.Connection, session_id: int, events: Sequence[Event | NewE
     """
     rows = [(session_id, *r) for r in index.rows(events)]
     for chunk in _chunks(rows, PARAMS // 10):
-        w.execute(INDEX_UPSERT.format(rows=",".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))),
-                  [x for row in chunk for x in row])
+        w.execute(
+            INDEX_UPSERT.format(rows=",".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))),
+            [x for row in chunk for x in row],
+        )
 
 
 Migration = str | Callable[[sqlite3.Connection], None]
@@ -118,7 +129,9 @@ def _set_votes(w: sqlite3.Connection, votes: list[Vote]) -> list[bool]:
         for chunk in _chunks(sorted(devices), PARAMS - 2):
             rows = w.execute(
                 "SELECT device FROM votes WHERE session_id=? AND question_id=? AND device IN "
-                f"({','.join('?' * len(chunk))})", (session_id, question_id, *chunk)).fetchall()
+                f"({','.join('?' * len(chunk))})",
+                (session_id, question_id, *chunk),
+            ).fetchall()
             stored.update((session_id, question_id, device) for (device,) in rows)
     now = set(stored)
     added_at: dict[tuple[int, int, str], int] = {}
@@ -131,26 +144,38 @@ def _set_votes(w: sqlite3.Connection, votes: list[Vote]) -> list[bool]:
         (now.add if on else now.discard)(key)
     added = [(*key, at) for key, at in added_at.items() if key in now and key not in stored]
     for chunk in _chunks(added, PARAMS // 4):
-        w.execute(f"INSERT INTO votes VALUES {','.join(['(?, ?, ?, ?)'] * len(chunk))}",
-                  [x for row in chunk for x in row])
+        w.execute(
+            f"INSERT INTO votes VALUES {','.join(['(?, ?, ?, ?)'] * len(chunk))}",
+            [x for row in chunk for x in row],
+        )
     removed: dict[tuple[int, int], list[str]] = {}
     for session_id, question_id, device in stored - now:
         removed.setdefault((session_id, question_id), []).append(device)
     for (session_id, question_id), devices in removed.items():
         for chunk in _chunks(devices, PARAMS - 2):
-            w.execute("DELETE FROM votes WHERE session_id=? AND question_id=? AND device IN "
-                      f"({','.join('?' * len(chunk))})", (session_id, question_id, *chunk))
+            w.execute(
+                "DELETE FROM votes WHERE session_id=? AND question_id=? AND device IN "
+                f"({','.join('?' * len(chunk))})",
+                (session_id, question_id, *chunk),
+            )
     return answers
 
 
 def _chunks(items: list[T], size: int) -> list[list[T]]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _event(session_id: int, row: sqlite3.Row | tuple) -> Event:
     seq, type_, data, public, private, at = row
-    return Event(session_id, seq, type_, json.loads(data), at,
-                 json.loads(public) if public is not None else None, json.loads(private))
+    return Event(
+        session_id,
+        seq,
+        type_,
+        json.loads(data),
+        at,
+        json.loads(public) if public is not None else None,
+        json.loads(private),
+    )
 
 
 def _event_row(e: NewEvent, at: int) -> tuple:
@@ -195,8 +220,9 @@ class SQLiteStore(SQLiteArchive):
         if self.path != ":memory:":
             where = Path(self.path)
             if not where.parent.is_dir():
-                raise SystemExit(f"--db {self.path}: the folder {where.parent} does not exist "
-                                 "(create it first)")
+                raise SystemExit(
+                    f"--db {self.path}: the folder {where.parent} does not exist (create it first)"
+                )
             if where.exists() and not where.is_file():
                 raise SystemExit(f"--db {self.path}: not a file")
         try:
@@ -206,8 +232,11 @@ class SQLiteStore(SQLiteArchive):
             await self._r.execute("PRAGMA busy_timeout=5000")
         except sqlite3.DatabaseError as exc:
             await self.close()
-            why = ("not a SQLite database" if "not a database" in str(exc)
-                   else f"cannot be opened for writing ({exc})")
+            why = (
+                "not a SQLite database"
+                if "not a database" in str(exc)
+                else f"cannot be opened for writing ({exc})"
+            )
             raise SystemExit(f"--db {self.path}: {why}") from None
         if self.path != ":memory:":
             self._held = hold(self.path)
@@ -252,32 +281,38 @@ class SQLiteStore(SQLiteArchive):
 
     async def set_meta(self, key: str, value: str, replace: bool = True) -> None:
         action = "DO UPDATE SET value=excluded.value" if replace else "DO NOTHING"
-        await self._write(f"INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) {action}",
-                          (key, value))
+        await self._write(
+            f"INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) {action}", (key, value)
+        )
 
     async def create_programme(self, slug: str, title: str, description: str) -> int:
         params = (slug, title, description, now_ms())
         try:
-            return await self.writer.run(lambda w: int(w.execute(
-                "INSERT INTO programmes(slug, title, description, created_at) "
-                "VALUES (?, ?, ?, ?)", params).lastrowid or 0))
+            return await self.writer.run(
+                lambda w: int(
+                    w.execute(
+                        "INSERT INTO programmes(slug, title, description, created_at) VALUES (?, ?, ?, ?)",
+                        params,
+                    ).lastrowid
+                    or 0
+                )
+            )
         except sqlite3.IntegrityError as exc:
-            raise Conflict("programme_exists", "栏目标识已存在", "Programme slug exists",
-                           slug=slug) from exc
+            raise Conflict("programme_exists", "栏目标识已存在", "Programme slug exists", slug=slug) from exc
 
     async def update_programme(self, programme_id: int, fields: JSON) -> None:
         sets = ", ".join(f"{k}=?" for k in fields)
-        await self._write(f"UPDATE programmes SET {sets} WHERE id=?",
-                          (*fields.values(), programme_id))
+        await self._write(f"UPDATE programmes SET {sets} WHERE id=?", (*fields.values(), programme_id))
 
     async def list_programmes(self) -> list[JSON]:
         rows = await self.r.execute_fetchall(
-            "SELECT id, slug, title, description, created_at FROM programmes ORDER BY id")
-        return [dict(zip(("id", "slug", "title", "description", "created_at"), r, strict=True))
-                for r in rows]
+            "SELECT id, slug, title, description, created_at FROM programmes ORDER BY id"
+        )
+        return [dict(zip(("id", "slug", "title", "description", "created_at"), r, strict=True)) for r in rows]
 
-    async def create_session(self, programme_id: int, presenter_hash: str, moderator_hash: str,
-                             first: NewEvent) -> Event:
+    async def create_session(
+        self, programme_id: int, presenter_hash: str, moderator_hash: str, first: NewEvent
+    ) -> Event:
         at = now_ms()
         info = dumps(first.data.get("session", {}))
 
@@ -285,7 +320,8 @@ class SQLiteStore(SQLiteArchive):
             cur = w.execute(
                 "INSERT INTO sessions(programme_id, epoch, last_seq, info, presenter_hash, "
                 "moderator_hash) VALUES (?, ?, 1, ?, ?, ?)",
-                (programme_id, secrets.token_hex(8), info, presenter_hash, moderator_hash))
+                (programme_id, secrets.token_hex(8), info, presenter_hash, moderator_hash),
+            )
             sid = int(cur.lastrowid or 0)
             w.execute("INSERT INTO events VALUES (?, 1, ?, ?, ?, ?, ?)", (sid, *_event_row(first, at)))
             return sid
@@ -294,8 +330,9 @@ class SQLiteStore(SQLiteArchive):
         return Event(sid, 1, first.type, first.data, at, first.public, first.private)
 
     async def get_session(self, session_id: int) -> SessionRow | None:
-        rows = await self.r.execute_fetchall(f"SELECT {_SESSION_COLS} FROM sessions WHERE id=?",
-                                             (session_id,))
+        rows = await self.r.execute_fetchall(
+            f"SELECT {_SESSION_COLS} FROM sessions WHERE id=?", (session_id,)
+        )
         return _session(rows[0]) if rows else None
 
     async def list_sessions(self, programme_id: int | None = None) -> list[SessionRow]:
@@ -306,46 +343,63 @@ class SQLiteStore(SQLiteArchive):
         rows = await self.r.execute_fetchall(sql + " ORDER BY id", params)
         return [_session(r) for r in rows]
 
-    async def set_secrets(self, session_id: int, presenter_hash: str,
-                          moderator_hash: str) -> None:
-        await self._write("UPDATE sessions SET presenter_hash=?, moderator_hash=? WHERE id=?",
-                          (presenter_hash, moderator_hash, session_id))
+    async def set_secrets(self, session_id: int, presenter_hash: str, moderator_hash: str) -> None:
+        await self._write(
+            "UPDATE sessions SET presenter_hash=?, moderator_hash=? WHERE id=?",
+            (presenter_hash, moderator_hash, session_id),
+        )
 
-    async def append(self, session_id: int, expected_seq: int, events: list[NewEvent],
-                     info: JSON | None = None, tally: Tally | None = None,
-                     on_commit: OnCommit | None = None, moves: Moves = ()) -> list[Event]:
+    async def append(
+        self,
+        session_id: int,
+        expected_seq: int,
+        events: list[NewEvent],
+        info: JSON | None = None,
+        tally: Tally | None = None,
+        on_commit: OnCommit | None = None,
+        moves: Moves = (),
+    ) -> list[Event]:
         at = now_ms()
         listing = None if info is None else dumps(info)
 
         def job(w: sqlite3.Connection) -> list[Event]:
             stored = list(events)
             for from_question, into_question in moves:  # undone with the job on a SeqConflict
-                w.execute("INSERT OR IGNORE INTO votes SELECT session_id, ?, device, at FROM votes "
-                          "WHERE session_id=? AND question_id=?",
-                          (into_question, session_id, from_question))
-                w.execute("DELETE FROM votes WHERE session_id=? AND question_id=?",
-                          (session_id, from_question))
+                w.execute(
+                    "INSERT OR IGNORE INTO votes SELECT session_id, ?, device, at FROM votes "
+                    "WHERE session_id=? AND question_id=?",
+                    (into_question, session_id, from_question),
+                )
+                w.execute(
+                    "DELETE FROM votes WHERE session_id=? AND question_id=?", (session_id, from_question)
+                )
             if tally is not None:
                 extra = tally(dict(w.execute(VOTE_COUNTS, (session_id,)).fetchall()))
                 if extra is not None:
                     stored.append(extra)
             if not stored:
                 return []
-            cur = w.execute("UPDATE sessions SET last_seq=? WHERE id=? AND last_seq=?",
-                            (expected_seq + len(stored), session_id, expected_seq))
+            cur = w.execute(
+                "UPDATE sessions SET last_seq=? WHERE id=? AND last_seq=?",
+                (expected_seq + len(stored), session_id, expected_seq),
+            )
             if cur.rowcount != 1:
                 raise SeqConflict(session_id, expected_seq)
             if listing is not None:
                 w.execute("UPDATE sessions SET info=? WHERE id=?", (listing, session_id))
-            rows = [(session_id, seq, *_event_row(e, at))
-                    for seq, e in enumerate(stored, start=expected_seq + 1)]
+            rows = [
+                (session_id, seq, *_event_row(e, at)) for seq, e in enumerate(stored, start=expected_seq + 1)
+            ]
             for chunk in _chunks(rows, PARAMS // 7):  # a statement per chunk, not a step per row
-                w.execute("INSERT INTO events VALUES "
-                          + ",".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk)),
-                          [x for row in chunk for x in row])
+                w.execute(
+                    "INSERT INTO events VALUES " + ",".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk)),
+                    [x for row in chunk for x in row],
+                )
             _index(w, session_id, stored)
-            return [Event(session_id, seq, e.type, e.data, at, e.public, e.private)
-                    for seq, e in enumerate(stored, start=expected_seq + 1)]
+            return [
+                Event(session_id, seq, e.type, e.data, at, e.public, e.private)
+                for seq, e in enumerate(stored, start=expected_seq + 1)
+            ]
 
         def told(stored: list[Event]) -> None:
             if stored and on_commit is not None:
@@ -357,13 +411,13 @@ class SQLiteStore(SQLiteArchive):
         rows = await self.r.execute_fetchall(
             "SELECT seq, type, data, public, private, at FROM events "
             "WHERE session_id=? AND seq>? ORDER BY seq LIMIT ?",
-            (session_id, after, -1 if limit is None else limit))
+            (session_id, after, -1 if limit is None else limit),
+        )
         return [_event(session_id, r) for r in rows]
 
     async def set_vote(self, session_id: int, question_id: int, device: str, on: bool) -> bool:
         """One device's vote; a storm of them shares one call of :func:`_set_votes` per round."""
-        return await self.writer.run_batched(_set_votes, (session_id, question_id, device, on,
-                                                          now_ms()))
+        return await self.writer.run_batched(_set_votes, (session_id, question_id, device, on, now_ms()))
 
     async def vote_counts(self, session_id: int) -> dict[int, int]:
         return dict(await self.r.execute_fetchall(VOTE_COUNTS, (session_id,)))  # type: ignore[arg-type]
@@ -371,5 +425,6 @@ class SQLiteStore(SQLiteArchive):
     async def device_votes(self, session_id: int, device: str) -> list[int]:
         rows = await self.r.execute_fetchall(
             "SELECT question_id FROM votes WHERE session_id=? AND device=? ORDER BY question_id",
-            (session_id, device))
+            (session_id, device),
+        )
         return [r[0] for r in rows]

@@ -34,8 +34,10 @@ import aiosqlite
 from ..events import JSON
 
 if sqlite3.sqlite_version_info < (3, 34, 0):
-    raise ImportError(f"live needs SQLite 3.34 or newer (FTS5 trigram tokenizer); this Python "
-                      f"links SQLite {sqlite3.sqlite_version}: use a newer Python build")
+    raise ImportError(
+        f"live needs SQLite 3.34 or newer (FTS5 trigram tokenizer); this Python "
+        f"links SQLite {sqlite3.sqlite_version}: use a newer Python build"
+    )
 
 SEARCH_MIGRATION = """
     CREATE TABLE search_items (
@@ -145,19 +147,27 @@ INDEX_UPSERT = (
     "question = excluded.question, answer = excluded.answer, status = excluded.status, "
     "asked_at = excluded.asked_at, "
     "answered_at = coalesce(search_items.answered_at, excluded.answered_at), "
-    "question_key = excluded.question_key, answer_key = excluded.answer_key")
+    "question_key = excluded.question_key, answer_key = excluded.answer_key"
+)
 """Rows as :func:`live.store.index.row` makes them (``{rows}``: their placeholders); the first
 answer's time stays."""
 
-_ITEM = ("i.session_id, i.question_id, i.name, i.question, i.answer, i.answered_at, "
-         "s.programme_id, s.info")
+_ITEM = "i.session_id, i.question_id, i.name, i.question, i.answer, i.answered_at, s.programme_id, s.info"
 _FROM = "FROM search_items i JOIN sessions s ON s.id = i.session_id"
 
 
 def _item(row: Any) -> JSON:
     sid, qid, name, question, answer, at, pid, info = row
-    return {"session_id": sid, "question_id": qid, "name": name, "question": question,
-            "answer": answer, "at": at, "programme_id": pid, "info": json.loads(info)}
+    return {
+        "session_id": sid,
+        "question_id": qid,
+        "name": name,
+        "question": question,
+        "answer": answer,
+        "at": at,
+        "programme_id": pid,
+        "info": json.loads(info),
+    }
 
 
 class SQLiteArchive:
@@ -167,8 +177,9 @@ class SQLiteArchive:
 
     _write: Callable[[str, tuple], Awaitable[int]]
 
-    async def search_answered(self, phrases: list[str], substrings: list[str],
-                              programme_id: int | None, limit: int) -> list[JSON]:
+    async def search_answered(
+        self, phrases: list[str], substrings: list[str], programme_id: int | None, limit: int
+    ) -> list[JSON]:
         """Answered questions holding every phrase (FTS5, >= 3 chars) and every substring.
 
         Terms come folded (:func:`live.store.index.fold`) and match the folded keys.
@@ -183,17 +194,20 @@ class SQLiteArchive:
             params.append(programme_id)
         if phrases:
             match = " AND ".join('"' + p.replace('"', '""') + '"' for p in phrases)
-            sql = (f"SELECT {_ITEM} FROM search_fts f JOIN search_items i ON i.id = f.rowid "
-                   f"JOIN sessions s ON s.id = i.session_id WHERE search_fts MATCH ? AND "
-                   f"{' AND '.join(where)} ORDER BY f.rank LIMIT ?")
+            sql = (
+                f"SELECT {_ITEM} FROM search_fts f JOIN search_items i ON i.id = f.rowid "
+                f"JOIN sessions s ON s.id = i.session_id WHERE search_fts MATCH ? AND "
+                f"{' AND '.join(where)} ORDER BY f.rank LIMIT ?"
+            )
             params = [match, *params]
         else:
             sql = f"SELECT {_ITEM} {_FROM} WHERE {' AND '.join(where)} ORDER BY i.answered_at DESC LIMIT ?"
         rows = await self.r.execute_fetchall(sql, (*params, limit))
         return [_item(r) for r in rows]
 
-    async def similar_answered(self, features: list[str], programme_id: int, until: int,
-                               limit: int) -> list[JSON]:
+    async def similar_answered(
+        self, features: list[str], programme_id: int, until: int, limit: int
+    ) -> list[JSON]:
         """Answered questions of a programme's sessions starting by ``until`` sharing most features.
 
         A coarse pre-filter in SQL (how many of the features occur in the question,
@@ -203,26 +217,32 @@ class SQLiteArchive:
             return []
         q_hits = " + ".join(["(instr(i.question_key, ?) > 0)"] * len(features))
         a_hits = " + ".join(["(instr(i.answer_key, ?) > 0)"] * len(features))
-        sql = (f"SELECT {_ITEM}, 2 * ({q_hits}) + ({a_hits}) AS hits {_FROM} "
-               "WHERE i.status = 'answered' AND s.programme_id = ? "
-               "AND coalesce(json_extract(s.info, '$.starts_at'), 0) <= ? "
-               "AND hits > 0 ORDER BY hits DESC, i.answered_at DESC LIMIT ?")
+        sql = (
+            f"SELECT {_ITEM}, 2 * ({q_hits}) + ({a_hits}) AS hits {_FROM} "
+            "WHERE i.status = 'answered' AND s.programme_id = ? "
+            "AND coalesce(json_extract(s.info, '$.starts_at'), 0) <= ? "
+            "AND hits > 0 ORDER BY hits DESC, i.answered_at DESC LIMIT ?"
+        )
         rows = await self.r.execute_fetchall(sql, (*features, *features, programme_id, until, limit))
         return [_item(r[:-1]) for r in rows]
 
     async def answered_counts(self) -> dict[int, int]:
         """How many questions each session answered (for the archive listing)."""
-        rows = await self.r.execute_fetchall("SELECT session_id, count(*) FROM search_items "
-                                   "WHERE status = 'answered' GROUP BY session_id")
+        rows = await self.r.execute_fetchall(
+            "SELECT session_id, count(*) FROM search_items WHERE status = 'answered' GROUP BY session_id"
+        )
         return {sid: n for sid, n in rows}
 
     async def record_presence(self, session_id: int, at: int, viewers: int) -> None:
         await self._write(
             "INSERT INTO presence VALUES (?, ?, ?) ON CONFLICT (session_id, at) "
-            "DO UPDATE SET viewers = max(viewers, excluded.viewers)", (session_id, at, viewers))
+            "DO UPDATE SET viewers = max(viewers, excluded.viewers)",
+            (session_id, at, viewers),
+        )
 
     async def presence(self, session_id: int) -> list[tuple[int, int]]:
         """(bucket start ms, peak connections), oldest first."""
         rows = await self.r.execute_fetchall(
-            "SELECT at, viewers FROM presence WHERE session_id = ? ORDER BY at", (session_id,))
+            "SELECT at, viewers FROM presence WHERE session_id = ? ORDER BY at", (session_id,)
+        )
         return [(at, n) for at, n in rows]

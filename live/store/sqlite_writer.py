@@ -106,9 +106,9 @@ def fails_round(exc: BaseException) -> bool:
     SQLite's errors but those that one statement's own input causes (a constraint,
     a value out of range, a misuse of the API).
     """
-    return isinstance(exc, sqlite3.Error) and not isinstance(exc, (
-        sqlite3.IntegrityError, sqlite3.DataError, sqlite3.ProgrammingError,
-        sqlite3.InterfaceError))
+    return isinstance(exc, sqlite3.Error) and not isinstance(
+        exc, (sqlite3.IntegrityError, sqlite3.DataError, sqlite3.ProgrammingError, sqlite3.InterfaceError)
+    )
 
 
 class GroupWriter:
@@ -146,8 +146,13 @@ class GroupWriter:
         """Run ``fn`` on the writer thread outside any batch (migrations, PRAGMAs)."""
         return await self._submit(lambda _: fn(self._connection()), "alone")
 
-    async def run(self, job: Callable[[sqlite3.Connection], T], urgent: bool = False,
-                  single: bool = False, then: Callable[[T], None] | None = None) -> T:
+    async def run(
+        self,
+        job: Callable[[sqlite3.Connection], T],
+        urgent: bool = False,
+        single: bool = False,
+        then: Callable[[T], None] | None = None,
+    ) -> T:
         """Run ``job`` in the next group transaction; return its result once committed.
 
         ``urgent`` jobs go ahead of every non-urgent one still waiting (in their own order).
@@ -185,8 +190,14 @@ class GroupWriter:
         assert self._conn is not None, "store is not open"
         return self._conn
 
-    def _submit(self, run: Callable[..., Any], how: str, urgent: bool = False,
-                item: Any = None, then: Callable[[Any], None] | None = None) -> asyncio.Future[Any]:
+    def _submit(
+        self,
+        run: Callable[..., Any],
+        how: str,
+        urgent: bool = False,
+        item: Any = None,
+        then: Callable[[Any], None] | None = None,
+    ) -> asyncio.Future[Any]:
         if self._thread is None:
             raise Unavailable(reason="store closed")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()

@@ -27,14 +27,24 @@ from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Dialog
 from ..conftest import TIMEOUT, LiveServer
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 SHOTS = ARTIFACTS / "screenshots"
-PHONE: dict[str, Any] = {"viewport": {"width": 390, "height": 844}, "is_mobile": True,
-                         "has_touch": True, "device_scale_factor": 2}
+PHONE: dict[str, Any] = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+    "device_scale_factor": 2,
+}
 DESKTOP: dict[str, Any] = {"viewport": {"width": 1366, "height": 900}}
 WAIT_MS = TIMEOUT * 1000
 XSS = "<img src=x onerror=alert(1)>"
@@ -112,8 +122,9 @@ async def context(browser: Browser, device: dict[str, Any]) -> BrowserContext:
     return ctx
 
 
-async def open_page(where: Browser | BrowserContext, url: str, *, device: dict[str, Any] | None = None,
-                    live: bool = True) -> tuple[Page, Watch]:
+async def open_page(
+    where: Browser | BrowserContext, url: str, *, device: dict[str, Any] | None = None, live: bool = True
+) -> tuple[Page, Watch]:
     """Open url (in a new context of its own when given the browser: a window that stays
     visible, as each person's screen would be) and wait until its connection is live."""
     ctx = await context(where, device or DESKTOP) if isinstance(where, Browser) else where
@@ -132,5 +143,6 @@ async def shot(page: Page, name: str, full_page: bool = True) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     await page.bring_to_front()
     await page.evaluate("window.scrollTo(0, 0)")
-    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page, animations="disabled",
-                          caret="hide")
+    await page.screenshot(
+        path=str(SHOTS / f"{name}.png"), full_page=full_page, animations="disabled", caret="hide"
+    )

@@ -29,7 +29,8 @@ async def ask(viewer: Page, text: str) -> None:
 
 
 async def test_my_questions_show_what_the_server_says_after_every_change(
-        site: LiveServer, browser: Browser) -> None:
+    site: LiveServer, browser: Browser
+) -> None:
     s = site.create_session()
     sid = s["id"]
     phone = await context(browser, PHONE)
@@ -49,8 +50,7 @@ async def test_my_questions_show_what_the_server_says_after_every_change(
         await mod.request("edit", question_id=lamp, text="路灯坏了怎么办")
         await expect(mine).to_contain_text("路灯坏了怎么办")
         await expect(mine).not_to_contain_text("怎么般")
-        await mod.request("reject", question_id=leak, reason="personal_case",
-                          note="请拨打12345热线反映")
+        await mod.request("reject", question_id=leak, reason="personal_case", note="请拨打12345热线反映")
         await expect(mine.locator("li", has_text="漏水")).to_contain_text("请拨打12345热线反映")
         await mod.request("merge", question_id=dup, into=park)
         merged = mine.locator("li", has_text="公园几点开门？").get_by_role("link")
@@ -62,7 +62,8 @@ async def test_my_questions_show_what_the_server_says_after_every_change(
     await viewer.wait_for_selector('#conn[data-state="live"]', state="attached")
     mine = viewer.locator("#mine-list")
     await expect(mine.locator("li", has_text="公园几点开门？").get_by_role("link")).to_have_attribute(
-        "href", f"#q-{park}")
+        "href", f"#q-{park}"
+    )
     await expect(mine).to_contain_text("路灯坏了怎么办")
     await expect(mine).to_contain_text("请拨打12345热线反映")
     for wrong in ("null", "undefined", "怎么般"):

@@ -34,8 +34,9 @@ async def test_moderator_tools_and_what_the_asker_sees(site: LiveServer, browser
     moderator, mw = await open_page(browser, f"{site.http}/s/{sid}/moderator#key={s['moderator_token']}")
 
     async with site.client(sid) as other:
-        park = await other.request("ask", client_id=str(uuid.uuid4()), text="区里的公园什么时候开放？",
-                                   name="李女士")
+        park = await other.request(
+            "ask", client_id=str(uuid.uuid4()), text="区里的公园什么时候开放？", name="李女士"
+        )
         await other.request("ask", client_id=str(uuid.uuid4()), text="请问敏 感 词怎么处理", name="")
     pending = moderator.locator("#pending")
     park_item = pending.locator("li", has_text="区里的公园什么时候开放？")

@@ -117,16 +117,20 @@ async def test_ask_approve_answer_arrives_live_everywhere(site: LiveServer, brow
         await w.page.context.close()
 
 
-async def test_an_answer_hidden_after_it_was_announced_leaves_no_trace(site: LiveServer,
-                                                                       browser: Browser) -> None:
+async def test_an_answer_hidden_after_it_was_announced_leaves_no_trace(
+    site: LiveServer, browser: Browser
+) -> None:
     """Screen readers hear of a new answer through a live region, which keeps the words
     until the next announcement; a question hidden meanwhile must not stay in the page."""
     s = site.create_session(moderation="post")
     sid = s["id"]
     viewer, vw = await open_page(browser, f"{site.http}/s/{sid}", device=PHONE)
     text = "这个问题回答之后又被隐藏"
-    async with (site.client(sid) as citizen, site.client(sid, token=s["presenter_token"]) as official,
-                site.client(sid, token=s["moderator_token"]) as moderator):
+    async with (
+        site.client(sid) as citizen,
+        site.client(sid, token=s["presenter_token"]) as official,
+        site.client(sid, token=s["moderator_token"]) as moderator,
+    ):
         qid = (await citizen.request("ask", client_id=str(uuid.uuid4()), text=text))["question_id"]
         await official.request("answer", question_id=qid, text="已转交有关部门。")
         await expect(viewer.locator("#announcer")).to_contain_text(text)
@@ -201,8 +205,9 @@ async def test_admin_creates_a_session_and_rotates_its_links(site: LiveServer, b
     await admin.get_by_role("button", name="创建").first.click()
     links = admin.locator("#links")
     await expect(links).to_be_visible()
-    presenter_url = await links.locator("dd", has=admin.locator("[data-copy='presenter']")).locator(
-        "code").text_content()
+    presenter_url = (
+        await links.locator("dd", has=admin.locator("[data-copy='presenter']")).locator("code").text_content()
+    )
     assert presenter_url and "#key=" in presenter_url
     row = admin.locator("li.admin-session", has_text="第40期：老旧小区改造")
     await expect(row).to_contain_text("即将开始")
@@ -214,18 +219,24 @@ async def test_admin_creates_a_session_and_rotates_its_links(site: LiveServer, b
     await row.get_by_role("button", name="生成新链接").click()
     await row.get_by_role("button", name="旧链接将失效，确认？").click()
     await expect(admin.locator("#toast")).to_contain_text("旧链接已失效")
-    new_url = await links.locator("dd", has=admin.locator("[data-copy='presenter']")).locator(
-        "code").text_content()
+    new_url = (
+        await links.locator("dd", has=admin.locator("[data-copy='presenter']")).locator("code").text_content()
+    )
     assert new_url and new_url != presenter_url
     stale, sw = await open_page(browser, presenter_url, live=False)
     await expect(stale.locator("#fatal")).to_contain_text("链接无效或已更换")
-    async with (site.client(first["id"]) as citizen,
-                site.client(first["id"], token=first["moderator_token"], name="审核员甲") as mod):
+    async with (
+        site.client(first["id"]) as citizen,
+        site.client(first["id"], token=first["moderator_token"], name="审核员甲") as mod,
+    ):
         asked = await citizen.request("ask", client_id="audit-1", text="审计用的问题", name="")
         await mod.request("approve", question_id=asked["question_id"])
     await admin.reload()
-    await admin.locator(f'li.admin-session[data-session="{first["id"]}"]').get_by_role(
-        "button", name="操作记录").click()
+    await (
+        admin.locator(f'li.admin-session[data-session="{first["id"]}"]')
+        .get_by_role("button", name="操作记录")
+        .click()
+    )
     audit = admin.locator("#audit")
     await expect(audit).to_be_visible()
     await expect(audit.locator("tbody tr")).to_have_count(1)
@@ -261,9 +272,12 @@ async def test_viewer_page_weight(site: LiveServer, browser: Browser) -> None:
     total = sum(sizes.values())
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     wire_total = sum(transferred.values())
-    (ARTIFACTS / "viewer-bytes.json").write_text(json.dumps(
-        {"total": total, "transferred": wire_total, "files": sizes, "files_transferred": transferred},
-        indent=1))
+    (ARTIFACTS / "viewer-bytes.json").write_text(
+        json.dumps(
+            {"total": total, "transferred": wire_total, "files": sizes, "files_transferred": transferred},
+            indent=1,
+        )
+    )
     assert wire_total < total / 2, f"responses are not compressed: {transferred}"
     assert any(u.endswith("/static/js/lang/zh.js") for u in sizes), sizes
     assert not any(u.endswith("/static/js/lang/en.js") for u in sizes), "both languages were loaded"

@@ -24,7 +24,8 @@ DOWN = re.compile("reconnecting|offline")
 
 
 async def test_viewer_catches_up_after_network_drop_and_server_restart(
-        site: LiveServer, browser: Browser) -> None:
+    site: LiveServer, browser: Browser
+) -> None:
     s = site.create_session(moderation="post")
     sid = s["id"]
     phone = await context(browser, PHONE)

@@ -34,7 +34,8 @@ async def recorded(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Re
 
 async def plan(page: Page, sid: int) -> dict[str, Any]:
     """The page's own schedule and 32x delays, computed by timeline.js in the browser."""
-    return await page.evaluate("""async (sid) => {
+    return await page.evaluate(
+        """async (sid) => {
         const m = await import('/static/js/timeline.js');
         let events = [], after = 0, more = true;
         while (more) {
@@ -44,7 +45,9 @@ async def plan(page: Page, sid: int) -> dict[str, Any]:
         const s = m.schedule(events);
         return { ...s, delays32: s.offsets.map((o) => m.delay(o, 0, 32)),
                  seqs: events.map((e) => e.seq) };
-    }""", sid)
+    }""",
+        sid,
+    )
 
 
 async def texts(page: Page, selector: str) -> list[str]:
@@ -113,8 +116,9 @@ async def test_replay_plays_at_32x_in_order_and_seeks(recorded: Recording, brows
     assert sorted(await texts(page, "#answered-list .q-text")) == sorted(answered)
     await watch.check()
 
-    first_answer = next(e for e in log if e["type"] == "question.answered"
-                        and e["data"]["question"]["id"] == road)
+    first_answer = next(
+        e for e in log if e["type"] == "question.answered" and e["data"]["question"]["id"] == road
+    )
     page, watch = await open_page(ctx, f"{http}/s/{sid}/replay#q{road}", live=False)
     await expect(page.locator("#player")).to_have_attribute("data-seq", str(first_answer["seq"]))
     await expect(page.locator(f"#q{road}")).to_have_class("q target")
@@ -158,8 +162,9 @@ async def test_transcript_page_shows_the_published_record(recorded: Recording, b
     await shot(page, "transcript")
     await watch.check()
 
-    page, watch = await open_page(ctx, f"{http}/s/{sid}/transcript#key={recorded.session['moderator_token']}",
-                                  live=False)
+    page, watch = await open_page(
+        ctx, f"{http}/s/{sid}/transcript#key={recorded.session['moderator_token']}", live=False
+    )
     await expect(page.locator("#staff")).to_be_visible()
     await expect(page.locator("#stats-grid .stat")).to_have_count(6)
     assert await page.locator("#stats-grid .stat b").first.inner_text() == "7"

@@ -13,8 +13,20 @@ from pathlib import Path
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
 PAGES = ["index.html", "viewer.html", "presenter.html", "moderator.html", "screen.html", "admin.html"]
-SCRIPTS = ["i18n.js", "live.js", "model.js", "ui.js", "ask.js", "viewer.js", "presenter.js", "moderator.js",
-           "similar.js", "screen.js", "index.js", "admin.js"]
+SCRIPTS = [
+    "i18n.js",
+    "live.js",
+    "model.js",
+    "ui.js",
+    "ask.js",
+    "viewer.js",
+    "presenter.js",
+    "moderator.js",
+    "similar.js",
+    "screen.js",
+    "index.js",
+    "admin.js",
+]
 
 
 def strings(lang: str) -> dict[str, str]:
@@ -56,6 +68,13 @@ def test_pages_have_nothing_inline_that_the_csp_would_refuse() -> None:
 def test_scripts_never_build_html_from_strings() -> None:
     for script in [*SCRIPTS, "lang/zh.js", "lang/en.js"]:
         code = (STATIC / "js" / script).read_text()
-        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
-                     "new Function", ".style."):
+        for sink in (
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+            "eval(",
+            "new Function",
+            ".style.",
+        ):
             assert sink not in code, f"{script} uses {sink}"
