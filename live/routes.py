@@ -71,7 +71,14 @@ def page(name: str) -> Callable[[Request], Awaitable[Response]]:
         live = _live(request)
         if live.devices.verify(request.cookies.get(DEVICE_COOKIE)) is None:
             _, signed = live.devices.mint()
-            response.set_cookie(DEVICE_COOKIE, signed, max_age=COOKIE_AGE, httponly=True, samesite="lax")
+            response.set_cookie(
+                DEVICE_COOKIE,
+                signed,
+                max_age=COOKIE_AGE,
+                httponly=True,
+                samesite="lax",
+                secure=live.settings.public_url.startswith("https://"),  # never sent in clear
+            )
         return response
 
     return endpoint

@@ -15,6 +15,7 @@ import asyncio
 import collections
 import contextlib
 import functools
+import ipaddress
 import logging
 import time
 from urllib.parse import urlsplit
@@ -48,14 +49,30 @@ BACKLOG_PAGE = 500
 def origin_allowed(conn: HTTPConnection, public_url: str) -> bool:
     """Refuse cross-site WebSocket hijacking (and cross-site HTTP writes, in :mod:`live.middleware`).
 
-    Clients that send no Origin are not browsers, so no page can be riding on them.
+    Clients that send no Origin are not browsers, so no page can be riding on them. The
+    request's own ``Host`` is the sender's to choose (``Host: evil.example`` with ``Origin:
+    http://evil.example`` passed when it was trusted): with ``LIVE_PUBLIC_URL`` set, a page
+    must come from that site (scheme and host), or from the very loopback address the request
+    was sent to (an operator on the server itself). Without it (a server tried out locally),
+    the page must come from the host the request was sent to.
     """
     origin = conn.headers.get("origin")
     if not origin:
         return True
-    allowed = {urlsplit(public_url).netloc} if public_url else set()
-    allowed.add(conn.headers.get("host", ""))
-    return urlsplit(origin).netloc in allowed
+    seen, host = urlsplit(origin), conn.headers.get("host", "")
+    if not public_url:
+        return seen.netloc == host
+    site = urlsplit(public_url)
+    if (seen.scheme, seen.netloc) == (site.scheme, site.netloc):
+        return True
+    return seen.netloc == host and _loopback(seen.hostname)
+
+
+def _loopback(name: str | None) -> bool:
+    try:
+        return name == "localhost" or ipaddress.ip_address(name or "").is_loopback
+    except ValueError:
+        return False
 
 
 async def endpoint(ws: WsConnection, live: Services, session_id: int) -> None:

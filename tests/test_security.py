@@ -13,6 +13,7 @@ import hashlib
 import itertools
 import json
 import re
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -548,3 +549,36 @@ def _strings(value: Any) -> list[str]:
     if isinstance(value, list):
         return [s for v in value for s in _strings(v)]
     return []
+
+
+async def test_a_forged_host_does_not_make_a_foreign_origin_ours(srv: LiveServer) -> None:
+    """``Host: evil.example`` with ``Origin: http://evil.example`` used to pass the Origin check,
+    which trusted the request's own Host; with LIVE_PUBLIC_URL set only that site (or the
+    loopback address the request went to) is ours, on both transports."""
+    s = srv.create_session()
+    forged = {"Host": "evil.example", "Origin": "http://evil.example"}
+    r = fetch(srv, "POST", f"/api/sessions/{s['id']}/commands", ADMIN, headers=forged, json={"type": "close"})
+    assert (r.status_code, r.json()["code"]) == (403, "cross_site")
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=TIMEOUT) as sock:
+        sock.sendall(
+            f"GET /ws/{s['id']} HTTP/1.1\r\nHost: evil.example\r\n"
+            "Origin: http://evil.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13"
+            "\r\n\r\n".encode()
+        )
+        assert sock.recv(4096).split()[1] == b"403"
+    r = fetch(
+        srv,
+        "POST",
+        f"/api/sessions/{s['id']}/commands",
+        ADMIN,
+        headers={"Origin": PUBLIC},
+        json={"type": "close"},
+    )
+    assert r.status_code == 200, r.text
+
+
+def test_the_device_cookie_is_secure_when_the_site_is_https(srv: LiveServer) -> None:
+    s = srv.create_session()
+    cookie = fetch(srv, "GET", f"/s/{s['id']}").headers["set-cookie"]
+    assert "secure" in cookie.lower() and "httponly" in cookie.lower()
