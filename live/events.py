@@ -102,7 +102,9 @@ class Event:
         return text
 
     def to_bus(self) -> str:
-        """Everything another worker needs to rebuild this event, private part included."""
+        """Everything another worker needs to rebuild this event: its private part too (who
+        acted, the asking device), but never a private contact, which no worker needs and
+        which must not cross Redis."""
         return dumps(
             {
                 "s": self.session_id,
@@ -111,7 +113,7 @@ class Event:
                 "d": self.data,
                 "a": self.at,
                 "p": self.public,
-                "v": self.private,
+                "v": {k: v for k, v in self.private.items() if k != "contact"},
             }
         )
 

@@ -24,6 +24,7 @@ from itertools import islice
 
 from . import metrics
 from .bus import Bus
+from .bus.base import Message
 from .commands import Decision
 from .connection import Outbox, encode_frame, flush_now
 from .events import Event, dumps
@@ -69,7 +70,7 @@ class Room:
         self.viewers_sent = -1
         self.viewers_sent_at = -PRESENCE_FRAME_INTERVAL
         self._filling: asyncio.Task[None] | None = None
-        self._outgoing: list[str] = []
+        self._outgoing: list[Event] = []
         self._publishing: asyncio.Task[None] | None = None
         self._refill = False
         self.presence = PresenceSampler(store, session_id)
@@ -96,7 +97,7 @@ class Room:
 
     async def _committed(self, stored: list[Event]) -> None:
         metrics.appended(stored)
-        self._outgoing.extend(event.to_bus() for event in stored)
+        self._outgoing.extend(stored)
         if self._publishing is None:
             self._publishing = asyncio.get_running_loop().create_task(self._publish())
         await self._deliver_own(stored)
@@ -155,11 +156,11 @@ class Room:
             self.deliver(event)
         flush_now()
 
-    def on_bus(self, message: str | None) -> None:
+    def on_bus(self, message: Message | None) -> None:
         if message is None:
             self._fill()
             return
-        event = Event.from_bus(message)
+        event = message if isinstance(message, Event) else Event.from_bus(str(message))
         if event.seq <= self.delivered:
             return
         if event.seq == self.delivered + 1 and self._filling is None:

@@ -129,3 +129,40 @@ async def test_unreachable_redis_fails_the_start_clearly() -> None:
     bus = RedisBus("redis://127.0.0.1:1/0")
     with pytest.raises(SystemExit, match=r"Redis at 127\.0\.0\.1:1/0 is not usable"):
         await bus.connect()
+
+
+async def test_an_event_crosses_as_itself_in_one_process_and_as_text_without_contact_between(
+    buses: tuple[Bus, Bus],
+) -> None:
+    """The memory bus hands the subscriber the very event object (no serialise/parse round
+    trip); Redis carries its text, which rebuilds the same event but for the private contact,
+    which never crosses."""
+    from live.bus.memory import MemoryBus
+    from live.events import Event
+
+    pub, sub = buses
+    event = Event(
+        1,
+        7,
+        "question.asked",
+        {"question": {"id": 3}},
+        5,
+        None,
+        {"device": "d1", "client_id": "c", "contact": "13800000000"},
+    )
+    got: list[object] = []
+    ch = fresh_channel()
+    async with sub.subscribe(ch, got.append):
+        await pub.publish(ch, event)
+        await until(lambda: got, "the event")
+    if isinstance(pub, MemoryBus):
+        assert got == [event] and got[0] is event
+        return
+    assert isinstance(got[0], str) and "13800000000" not in got[0]
+    rebuilt = Event.from_bus(got[0])
+    assert (rebuilt.seq, rebuilt.type, rebuilt.data, rebuilt.private) == (
+        7,
+        "question.asked",
+        {"question": {"id": 3}},
+        {"device": "d1", "client_id": "c"},
+    )

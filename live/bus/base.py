@@ -16,7 +16,19 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
-Callback = Callable[[str | None], None]
+
+class Serialisable(Protocol):
+    def to_bus(self) -> str: ...
+
+
+Message = str | Serialisable
+"""What is published: text, or an object that can write itself as text (an event).
+
+In one process (:mod:`.memory`) the object itself is handed to the subscribers, with no
+serialise/parse round trip; a bus that crosses processes (:mod:`.redis`) sends
+``to_bus()``, and its subscribers get that text."""
+
+Callback = Callable[[Message | None], None]
 
 
 class Bus(Protocol):
@@ -24,7 +36,7 @@ class Bus(Protocol):
 
     async def disconnect(self) -> None: ...
 
-    async def publish(self, channel: str, *messages: str) -> None:
+    async def publish(self, channel: str, *messages: Message) -> None:
         """Publish ``messages`` in order; a commit's events go in one call."""
 
     def subscribe(self, channel: str, callback: Callback) -> AbstractAsyncContextManager[None]:

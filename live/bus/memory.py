@@ -1,7 +1,8 @@
 """The in-process bus: publishing calls every subscriber directly.
 
 With one process there is nothing to cross, so a publish is a plain loop over
-the channel's callbacks; no queue, no task, no copy.
+the channel's callbacks, handing each the message itself (an event object, not
+its text): no queue, no task, no copy, no serialise/parse round trip.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from .base import Callback
+from .base import Callback, Message
 
 
 class MemoryBus:
@@ -23,7 +24,7 @@ class MemoryBus:
     async def disconnect(self) -> None:
         self._subscribers.clear()
 
-    async def publish(self, channel: str, *messages: str) -> None:
+    async def publish(self, channel: str, *messages: Message) -> None:
         for message in messages:
             for callback in tuple(self._subscribers.get(channel, ())):
                 callback(message)

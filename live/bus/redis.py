@@ -42,7 +42,7 @@ from redis.exceptions import RedisError
 
 from ..exceptions import Unavailable
 from ..tasks import cancel_and_wait
-from .base import Callback
+from .base import Callback, Message
 
 log = logging.getLogger("live.bus.redis")
 
@@ -158,15 +158,16 @@ class RedisBus:
         assert self._redis is not None, "bus is not connected"
         return self._redis
 
-    async def publish(self, channel: str, *messages: str) -> None:
+    async def publish(self, channel: str, *messages: Message) -> None:
         """One round trip however many messages: a commit of 200 questions made 200 (with
         Redis 2.3 ms away, ingest went from ~350 to ~2,000 questions/s)."""
-        if len(messages) == 1:
-            await self.redis.publish(channel, messages[0])
+        texts = [m if isinstance(m, str) else m.to_bus() for m in messages]
+        if len(texts) == 1:
+            await self.redis.publish(channel, texts[0])
             return
         async with self.redis.pipeline(transaction=False) as pipe:
-            for message in messages:
-                pipe.publish(channel, message)
+            for text in texts:
+                pipe.publish(channel, text)
             await pipe.execute()
 
     @asynccontextmanager
