@@ -13,8 +13,10 @@ import random
 import sqlite3
 from pathlib import Path
 
+from live.client import Client
+
 from .attack import full_log, running
-from .conftest import LiveServer
+from .conftest import TIMEOUT, LiveServer
 
 
 async def test_kill_9_during_merges_never_splits_a_merge_from_its_votes(tmp_path: Path) -> None:
@@ -35,16 +37,25 @@ async def test_kill_9_during_merges_never_splits_a_merge_from_its_votes(tmp_path
                     await v.request("vote", question_id=qid)
             mod = srv.client(sid, token=s["moderator_token"])
             await mod.connect()
-            merges = [mod.request("merge", question_id=ids[i], into=ids[0]) for i in range(1, 12)]
-            flying = asyncio.gather(*merges, return_exceptions=True)
-            await asyncio.sleep(rng.uniform(0.0, 0.03))
+            acked = asyncio.Event()
+            flying = asyncio.ensure_future(merge_all(mod, ids, rng.randint(1, 8), acked))
+            await asyncio.wait_for(acked.wait(), TIMEOUT)  # the kill lands among the merges
             await asyncio.to_thread(srv.kill)
-            await flying
+            await asyncio.gather(flying, return_exceptions=True)
             for c in [*voters, mod]:
                 await c.close()
             await asyncio.to_thread(srv.start)
             stored.append(check(srv, sid, ids))
     assert any(0 < n < 11 for n in stored), f"no kill landed among the merges: {stored}"
+
+
+async def merge_all(mod: Client, ids: list[int], kill_after: int, acked: asyncio.Event) -> None:
+    """Merge every question into the first, one after another; set ``acked`` after
+    ``kill_after`` of them were acknowledged."""
+    for n, qid in enumerate(ids[1:], start=1):
+        await mod.request("merge", question_id=qid, into=ids[0])
+        if n == kill_after:
+            acked.set()
 
 
 def check(srv: LiveServer, sid: int, ids: list[int]) -> int:
