@@ -29,6 +29,7 @@ from typing import Any
 
 from .auth import hash_token, new_token
 from .events import Event, dumps, now_ms
+from .store import sqlite_file
 from .store.results import upgraded
 
 FORMAT = "live-session"
@@ -38,9 +39,10 @@ ROW_TABLES = ("votes", "presence")
 
 
 def sqlite_path(db: str) -> str:
-    if db.startswith(("postgres://", "postgresql://")):
+    path = sqlite_file(db)
+    if path is None:
         raise SystemExit("backup, export and import work on SQLite; use pg_dump for PostgreSQL")
-    return db.removeprefix("sqlite:///")
+    return path
 
 
 def _connect(path: str) -> sqlite3.Connection:

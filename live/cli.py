@@ -21,7 +21,7 @@ from .serve import serve
 from .services import Services, ensure_secrets
 from .settings import SETTINGS, Settings
 from .state import phase
-from .store import open_store
+from .store import open_store, sqlite_file
 
 DEMO_DB = "live-demo.db"
 """The demo's own file, in the current folder, unless ``--db`` or ``LIVE_DB`` names another."""
@@ -133,7 +133,7 @@ def check_workers(settings: Settings) -> None:
             f"--workers {settings.workers} needs a bus that crosses processes: "
             "add --bus redis://127.0.0.1:6379/0 (the memory bus serves one process)"
         )
-    if settings.workers > 1 and settings.db.removeprefix("sqlite://") in (":memory:", "/:memory:"):
+    if settings.workers > 1 and sqlite_file(settings.db) == ":memory:":
         raise SystemExit("--workers > 1 needs a database file or PostgreSQL, not :memory:")
 
 

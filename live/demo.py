@@ -22,6 +22,7 @@ from .auth import Actor, Role
 from .events import staged_clock
 from .protocol import Command
 from .services import Services
+from .store import sqlite_file
 
 TZ = ZoneInfo("Asia/Shanghai")
 MARK = "demo"
@@ -74,12 +75,12 @@ def reset(db: str) -> None:
     takes it exclusively first. Anything else, a production database above all,
     is left exactly as it was.
     """
-    if "://" in db and not db.startswith("sqlite:"):
+    path = sqlite_file(db)
+    if path is None:
         raise SystemExit(
-            f"live demo: --db {db.split('://')[0]}://… is not a SQLite file; the demo "
-            "only runs on a file of its own (use live serve for a real database)"
+            "live demo: --db postgresql://… is not a SQLite file; the demo only runs on a "
+            "file of its own (use live serve for a real database)"
         )
-    path = db.removeprefix("sqlite:///").removeprefix("sqlite://")
     if path == ":memory:":
         return
     try:

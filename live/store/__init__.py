@@ -9,20 +9,33 @@ from __future__ import annotations
 from .base import SeqConflict, SessionRow, Store
 
 
-def open_store(url: str) -> Store:
-    """The store ``url`` names, or a one-line exit naming what is wrong with it."""
-    if url.startswith(("postgresql://", "postgres://")):
-        from .postgres import PostgresStore
+def sqlite_file(url: str) -> str | None:
+    """The SQLite file a ``--db`` names (``:memory:`` too), or None for PostgreSQL.
 
-        return PostgresStore(url)
+    A file path, ``sqlite:///path`` or ``sqlite://path``; any other scheme (``mysql://``)
+    exits in one line instead of becoming a file named after it. The one reading of
+    ``--db``: the store, the demo, backups and the worker check all use it.
+    """
+    if url.startswith(("postgresql://", "postgres://")):
+        return None
     if "://" in url and not url.startswith("sqlite:"):
         raise SystemExit(
             f"--db {url.split('://')[0]}://…: not a store live knows; give a SQLite "
             "file path, sqlite:///path or postgresql://user@host/db"
         )
+    return url.removeprefix("sqlite:///").removeprefix("sqlite://")
+
+
+def open_store(url: str) -> Store:
+    """The store ``url`` names, or a one-line exit naming what is wrong with it."""
+    path = sqlite_file(url)
+    if path is None:
+        from .postgres import PostgresStore
+
+        return PostgresStore(url)
     from .sqlite import SQLiteStore
 
-    return SQLiteStore(url.removeprefix("sqlite:///").removeprefix("sqlite://"))
+    return SQLiteStore(path)
 
 
-__all__ = ["SeqConflict", "SessionRow", "Store", "open_store"]
+__all__ = ["SeqConflict", "SessionRow", "Store", "open_store", "sqlite_file"]
