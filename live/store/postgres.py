@@ -35,7 +35,7 @@ import asyncpg
 from ..events import JSON, Event, NewEvent, OnCommit, Tally, dumps, now_ms
 from ..exceptions import BadRequest, Conflict, Unavailable
 from .base import Moves, SeqConflict, SessionRow
-from .postgres_schema import migrate, write_index
+from .postgres_schema import EVENTS, event, migrate, write_index
 from .postgres_search import PostgresArchive
 
 log = logging.getLogger("live.store.postgres")
@@ -59,7 +59,6 @@ _LOST = (
 """Errors that mean "the database did not do it, try later", not "this request is wrong"."""
 
 _SESSION_COLS = "id, programme_id, epoch, last_seq, info, presenter_hash, moderator_hash"
-_EVENT_COLS = "seq, type, data, public, private, at"
 VOTE_COUNTS = "SELECT question_id, count(*) FROM votes WHERE session_id=$1 GROUP BY question_id"
 
 
@@ -67,19 +66,6 @@ def where(url: str) -> str:
     """host:port/database of a URL, without the password, for messages and logs."""
     parts = urlsplit(url)
     return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or '/'}"
-
-
-def _event(session_id: int, row: asyncpg.Record) -> Event:
-    seq, type_, data, public, private, at = row
-    return Event(
-        session_id,
-        seq,
-        type_,
-        json.loads(data),
-        at,
-        json.loads(public) if public is not None else None,
-        json.loads(private),
-    )
 
 
 def _event_row(session_id: int, seq: int, e: NewEvent, at: int) -> tuple:
@@ -298,12 +284,12 @@ class PostgresStore(PostgresArchive):
     async def read(self, session_id: int, after: int = 0, limit: int | None = None) -> list[Event]:
         async with self._conn() as conn:
             rows = await conn.fetch(
-                f"SELECT {_EVENT_COLS} FROM events WHERE session_id=$1 AND seq>$2 ORDER BY seq LIMIT $3",
+                f"{EVENTS} WHERE session_id=$1 AND seq>$2 ORDER BY seq LIMIT $3",
                 session_id,
                 after,
                 limit,
             )
-        return [_event(session_id, r) for r in rows]
+        return [event(session_id, r) for r in rows]
 
     async def set_vote(self, session_id: int, question_id: int, device: str, on: bool) -> bool:
         async with self._conn() as conn:

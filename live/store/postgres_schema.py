@@ -7,7 +7,7 @@ turns in one transaction each, and the later ones find nothing left to do.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import asyncpg
 
@@ -16,26 +16,34 @@ from . import index
 from .postgres_search import INDEX_MIGRATION, INDEX_UPSERT, SEARCH_MIGRATION
 from .results import upgraded
 
+EVENTS = "SELECT seq, type, data, public, private, at FROM events"
+"""The columns :func:`event` reads, in its order."""
+
+
+def event(session_id: int, row: asyncpg.Record) -> Event:
+    """A stored event from its row (:data:`EVENTS`); the store's reads use it too."""
+    seq, type_, data, public, private, at = row
+    return Event(
+        session_id,
+        seq,
+        type_,
+        json.loads(data),
+        at,
+        json.loads(public) if public is not None else None,
+        json.loads(private),
+    )
+
+
+async def _logs(conn: asyncpg.Connection) -> AsyncIterator[tuple[int, list[Event]]]:
+    """Each session's whole log, for the migrations that rewrite what derives from it."""
+    for (session_id,) in await conn.fetch("SELECT id FROM sessions"):
+        rows = await conn.fetch(f"{EVENTS} WHERE session_id=$1 ORDER BY seq", session_id)
+        yield session_id, [event(session_id, r) for r in rows]
+
 
 async def _with_results(conn: asyncpg.Connection) -> None:
     """Give an older log its results (:mod:`live.store.results`)."""
-    for (session_id,) in await conn.fetch("SELECT id FROM sessions"):
-        rows = await conn.fetch(
-            "SELECT seq, type, data, public, private, at FROM events WHERE session_id=$1 ORDER BY seq",
-            session_id,
-        )
-        events = (
-            Event(
-                session_id,
-                r["seq"],
-                r["type"],
-                json.loads(r["data"]),
-                r["at"],
-                None if r["public"] is None else json.loads(r["public"]),
-                json.loads(r["private"]),
-            )
-            for r in rows
-        )
+    async for session_id, events in _logs(conn):
         await conn.executemany(
             "UPDATE events SET data=$1, public=$2 WHERE session_id=$3 AND seq=$4",
             [
@@ -47,13 +55,9 @@ async def _with_results(conn: asyncpg.Connection) -> None:
 
 async def _reindex(conn: asyncpg.Connection) -> None:
     """Rebuild the search index from the log's results, as appends write it."""
-    for (session_id,) in await conn.fetch("SELECT id FROM sessions"):
-        for r in await conn.fetch(
-            "SELECT seq, type, data FROM events WHERE session_id=$1 ORDER BY seq", session_id
-        ):
-            await write_index(
-                conn, session_id, [Event(session_id, r["seq"], r["type"], json.loads(r["data"]), 0)]
-            )
+    async for session_id, events in _logs(conn):
+        for e in events:  # one at a time: each row keeps its first answer's time
+            await write_index(conn, session_id, [e])
 
 
 async def write_index(conn: asyncpg.Connection, session_id: int, events: Sequence[Event | NewEvent]) -> None:

@@ -16,7 +16,7 @@ import json
 import os
 import secrets
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -32,32 +32,33 @@ from .sqlite_writer import GroupWriter
 
 T = TypeVar("T")
 PRAGMAS = ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=5000", "foreign_keys=ON")
+EVENTS = "SELECT seq, type, data, public, private, at FROM events"
+"""The columns :func:`_event` reads, in its order."""
+
+
+def _logs(w: sqlite3.Connection) -> Iterator[tuple[int, list[Event]]]:
+    """Each session's whole log, for the migrations that rewrite what derives from it."""
+    for (session_id,) in w.execute("SELECT id FROM sessions").fetchall():
+        rows = w.execute(f"{EVENTS} WHERE session_id=? ORDER BY seq", (session_id,)).fetchall()
+        yield session_id, [_event(session_id, r) for r in rows]
 
 
 def _with_results(w: sqlite3.Connection) -> None:
     """Give a log written before protocol 2 its results (:mod:`live.store.results`)."""
-    for (session_id,) in w.execute("SELECT id FROM sessions").fetchall():
-        rows = w.execute(
-            "SELECT seq, type, data, public, private, at FROM events WHERE session_id=? ORDER BY seq",
-            (session_id,),
-        ).fetchall()
+    for session_id, events in _logs(w):
         w.executemany(
             "UPDATE events SET data=?, public=? WHERE session_id=? AND seq=?",
             [
                 (dumps(data), None if public is None else dumps(public), session_id, seq)
-                for seq, data, public in upgraded(session_id, (_event(session_id, r) for r in rows))
+                for seq, data, public in upgraded(session_id, events)
             ],
         )
 
 
 def _reindex(w: sqlite3.Connection) -> None:
     """Rebuild the search index from the log's results, as appends write it (:mod:`.index`)."""
-    for (session_id,) in w.execute("SELECT id FROM sessions").fetchall():
-        rows = w.execute(
-            "SELECT seq, type, data, public, private, at FROM events WHERE session_id=? ORDER BY seq",
-            (session_id,),
-        ).fetchall()
-        for event in (_event(session_id, r) for r in rows):
+    for session_id, events in _logs(w):
+        for event in events:  # one at a time: each row keeps its first answer's time
             _index(w, session_id, [event])
 
 
@@ -409,8 +410,7 @@ class SQLiteStore(SQLiteArchive):
 
     async def read(self, session_id: int, after: int = 0, limit: int | None = None) -> list[Event]:
         rows = await self.r.execute_fetchall(
-            "SELECT seq, type, data, public, private, at FROM events "
-            "WHERE session_id=? AND seq>? ORDER BY seq LIMIT ?",
+            f"{EVENTS} WHERE session_id=? AND seq>? ORDER BY seq LIMIT ?",
             (session_id, after, -1 if limit is None else limit),
         )
         return [_event(session_id, r) for r in rows]
