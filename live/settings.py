@@ -64,7 +64,7 @@ class Settings:
         15000, "Open connections (HTTP and WebSocket) per worker; past it new ones get 503."
     )
     max_connections_per_ip: int = setting(
-        256, "Open connections per client address; past it 429 (trusted proxies are exempt)."
+        256, "Open connections per client address and worker; past it 429 (trusted proxies exempt)."
     )
     max_question_chars: int = setting(500, "Longest question text.")
     max_answer_chars: int = setting(10000, "Longest answer text.")

@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from live.client import Client, ServerError
+from live.events import RESULTS
 from live.protocol import PROTOCOL
 
 from .conftest import ADMIN, TIMEOUT, LiveServer
@@ -308,9 +309,7 @@ def protocol_1(kind: str, data: dict[str, Any] | None) -> dict[str, Any] | None:
     if data is None:
         return None
     keep = INSTRUCTIONS.get(kind, ())
-    return {
-        k: v for k, v in data.items() if k in keep or k not in ("session", "question", "answering", "votes")
-    }
+    return {k: v for k, v in data.items() if k in keep or k not in RESULTS}
 
 
 async def test_an_old_log_is_given_its_results_on_upgrade(backend: Any) -> None:
