@@ -1,34 +1,27 @@
-"""A worker's view of each live session: its state, its viewers, its order.
+"""A worker's view of each live session: its state, its order, its feed.
 
-A :class:`Room` exists per session per worker process. It is the single place
-where that worker (a) decides and appends, in rounds (:mod:`live.rounds`), and
-(b) delivers committed events, in sequence order, to its viewers' outboxes.
-
-Delivery starts from the bus, so a one-process server and a many-worker one
-take the same path; the one exception is the writer's own events, which its
-room delivers the moment they are committed, before the request is
-acknowledged, so that on every bus an ack follows the events it acknowledges
-(the bus's copy then arrives as an old number and is dropped). A room delivers
-event ``n`` only after ``n - 1``; when the bus skips a number (a lost message,
-a Redis restart) the room reads the missing events from the store first.
+A :class:`Room` exists per session per worker process. It is where that worker
+decides and appends, in rounds (:mod:`live.rounds`), and it owns the session's
+:class:`~live.feed.Feed`, the one path by which committed events (its own, the
+bus's, the log's) reach the viewers connected to this worker. Its own events
+enter the feed the moment they are committed, before the request is
+acknowledged, so that on every bus an ack follows the events it acknowledges.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack
-from itertools import islice
+from functools import partial
 
 from . import metrics
 from .bus import Bus
-from .bus.base import Message
 from .commands import Decision
-from .connection import Outbox, encode_frame, flush_now
 from .events import Event, dumps
 from .exceptions import NotFound
+from .feed import Feed
 from .rounds import Rounds
 from .state import State, apply
 from .stats import PresenceSampler
@@ -40,15 +33,13 @@ log = logging.getLogger("live.rooms")
 
 PRESENCE_INTERVAL = 1.0
 """Seconds between viewer counts reported to the bus (summed over workers) and sampled for
-the session's statistics."""
+the session's statistics; also the most a count may wait on the bus."""
+RECHECK_INTERVAL = 1.0
+"""Seconds between reads of each room's log for events whose publish never arrived."""
 PRESENCE_FRAME_INTERVAL = 5.0
 """Seconds at least between viewer-count frames. The count changes all evening, and each
 frame is a broadcast to every viewer (at 10,000 viewers about 0.1 s of server CPU); a count
 every few seconds is live enough, and it leaves a phone's frame budget to tallies and answers."""
-RECENT = 500
-RECENT_BYTES = 256 * 1024
-"""A room keeps the frames of its last delivered events (at most this many, and this many
-characters) so that a reconnect storm resumes from memory."""
 
 
 def channel(session_id: int, epoch: str) -> str:
@@ -63,24 +54,19 @@ class Room:
         self.store = store
         self.bus = bus
         self.state = State(session_id)
-        self.delivered = 0
-        self.outboxes: set[Outbox] = set()
-        self.rounds = Rounds(self.state, store, self._committed, self._deliver_at_commit)
+        self.feed = Feed(session_id, partial(store.read, session_id), self._observe)
+        self.rounds = Rounds(self.state, store, self._committed, self.feed.offer)
         self.tallies = Tallies(self.run, session_id, tally_interval)
         self.viewers_sent = -1
         self.viewers_sent_at = -PRESENCE_FRAME_INTERVAL
-        self._filling: asyncio.Task[None] | None = None
         self._outgoing: list[Event] = []
         self._publishing: asyncio.Task[None] | None = None
-        self._refill = False
         self.presence = PresenceSampler(store, session_id)
-        self.recent: deque[tuple[int, str, str]] = deque()
-        self._recent_size = 0
 
     async def load(self) -> None:
         """Read the whole log; called after subscribing, so nothing falls between."""
         await self.rounds.catch_up()
-        self.delivered = self.state.seq
+        self.feed.delivered = self.state.seq
         self.tallies.changed()  # votes stored before a crash may be untallied: recount once
 
     async def settled(self) -> State:
@@ -100,7 +86,7 @@ class Room:
         self._outgoing.extend(stored)
         if self._publishing is None:
             self._publishing = asyncio.get_running_loop().create_task(self._publish())
-        await self._deliver_own(stored)
+        await self.feed.offer_and_wait(stored)
 
     async def _publish(self) -> None:
         """One publish in flight per room, carrying everything committed since the last.
@@ -129,125 +115,20 @@ class Room:
         if self._publishing is not None:
             await self._publishing
 
-    def _deliver_at_commit(self, stored: list[Event]) -> None:
-        """Fan out what this room just stored the moment it commits, if nothing comes between.
+    def _observe(self, event: Event) -> None:
+        """Another worker's event, on its way to the viewers: apply it to this room's state.
 
-        Why not wait for :meth:`_committed`: the round's task resumes behind everything
-        the event loop already queued, and in a vote storm that is hundreds of
-        acknowledgements (~30 ms) while ten thousand viewers wait for the tally. A gap
-        (another worker's events not yet here) is left to :meth:`_deliver_own`.
+        Skipped while a round is drafting (the round re-reads the log before it appends)
+        and for this worker's own events (their round applied them already).
         """
-        if stored[0].seq == self.delivered + 1:
-            for event in stored:
-                self.deliver(event)
-            flush_now()
-
-    async def _deliver_own(self, stored: list[Event]) -> None:
-        """Deliver what this writer just stored, reading first any gap still on the bus."""
-        behind = stored[0].seq - 1 - self.delivered
-        try:
-            if behind > 0:
-                for event in await self.store.read(self.session_id, self.delivered, behind):
-                    self.deliver(event)
-        except Exception:
-            log.exception("reading the gap before seq %s failed", stored[0].seq)
-            self._fill()
-        for event in stored:
-            self.deliver(event)
-        flush_now()
-
-    def on_bus(self, message: Message | None) -> None:
-        if message is None:
-            self._fill()
-            return
-        event = message if isinstance(message, Event) else Event.from_bus(str(message))
-        if event.seq <= self.delivered:
-            return
-        if event.seq == self.delivered + 1 and self._filling is None:
-            self.deliver(event)
-        else:
-            self._fill()
-
-    def recheck(self) -> None:
-        """Read the log past what was delivered, in case a publish was lost for good.
-
-        A gap is otherwise noticed when the next event arrives, and there may be none:
-        the worker that committed the evening's last answer may have died before it
-        published, or lost its Redis connection while every subscriber kept theirs.
-        """
-        if self._filling is None:
-            self._fill()
-
-    def _fill(self) -> None:
-        """Read the log after ``delivered``; asked again while a read is in flight, read again."""
-        self._refill = True
-        if self._filling is None:
-            self._filling = asyncio.get_running_loop().create_task(self._fill_gap())
-
-    async def _fill_gap(self) -> None:
-        try:
-            while self._refill:
-                self._refill = False
-                for event in await self.store.read(self.session_id, after=self.delivered):
-                    self.deliver(event)
-                flush_now()
-        except Exception:
-            log.exception("filling a gap in session %s failed", self.session_id)
-        finally:
-            self._filling = None
-
-    def deliver(self, event: Event) -> None:
-        """Fan one committed event out: serialised and framed once per audience, then references.
-
-        Each outbox only queues the shared string and WebSocket frame bytes; its
-        connection writes them on the next flush (:mod:`live.connection`).
-        """
-        if event.seq != self.delivered + 1:
-            return
         if not self.rounds.drafting and event.seq == self.state.seq + 1:
-            apply(self.state, event)  # another worker's event (a round in flight re-reads instead)
-        self.delivered = event.seq
-        public = event.frame(staff=False)
-        public_framed = encode_frame(public)
-        staff, staff_framed = public, public_framed
-        if event.public is not None:
-            staff = event.frame(staff=True)
-            staff_framed = encode_frame(staff)
-        seq = event.seq
-        self._remember(seq, public, staff)
-        for outbox in self.outboxes:
-            if outbox.staff:
-                outbox.push(seq, staff, staff_framed)
-            else:
-                outbox.push(seq, public, public_framed)
-        metrics.delivered(event)
-
-    def _remember(self, seq: int, public: str, staff: str) -> None:
-        recent = self.recent
-        recent.append((seq, public, staff))
-        self._recent_size += len(public) + (len(staff) if staff is not public else 0)
-        while len(recent) > RECENT or (self._recent_size > RECENT_BYTES and len(recent) > 1):
-            _, p, s = recent.popleft()
-            self._recent_size -= len(p) + (len(s) if s is not p else 0)
-
-    def frames_after(self, since: int, staff: bool) -> list[str] | None:
-        """The frames of the delivered events after ``since``, if all of them are in memory.
-
-        Why: after a network blip ten thousand viewers resume at once, each missing the
-        same few events; reading and re-serialising them from the store per viewer made
-        a 10,000-viewer reconnect storm several times slower than the baseline. Seqs in
-        ``recent`` are contiguous (``deliver`` only ever takes the next one), and what
-        comes after ``delivered`` reaches the already-registered outbox.
-        """
-        recent = self.recent
-        if not recent or not recent[0][0] - 1 <= since <= self.delivered:
-            return None
-        return [s if staff else p for _, p, s in islice(recent, since - recent[0][0] + 1, None)]
+            apply(self.state, event)
 
     async def broadcast_presence(self) -> None:
         """The viewer count over every worker (the bus sums them), pushed when it changed."""
         try:
-            count = await self.bus.presence(channel(self.session_id, self.epoch), len(self.outboxes))
+            async with asyncio.timeout(PRESENCE_INTERVAL):
+                count = await self.bus.presence(channel(self.session_id, self.epoch), len(self.feed.outboxes))
         except Exception as exc:
             log.debug("presence for session %s unavailable: %r", self.session_id, exc)
             return
@@ -256,9 +137,7 @@ class Room:
         if count == self.viewers_sent or now < self.viewers_sent_at + PRESENCE_FRAME_INTERVAL:
             return
         self.viewers_sent, self.viewers_sent_at = count, now
-        frame = dumps({"type": "presence", "viewers": count})
-        for outbox in self.outboxes:
-            outbox.push(0, frame)
+        self.feed.push(dumps({"type": "presence", "viewers": count}))
 
 
 class Rooms:
@@ -271,13 +150,15 @@ class Rooms:
         self._rooms: dict[int, Room] = {}
         self._loading = asyncio.Lock()
         self._stack = AsyncExitStack()
-        self._ticker: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        self._ticker = asyncio.get_running_loop().create_task(self._tick())
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._recheck()), loop.create_task(self._count())]
 
     async def stop(self) -> None:
-        await cancel_and_wait(self._ticker)
+        for task in self._tasks:
+            await cancel_and_wait(task)
         for room in self:
             await room.close()
         await self._stack.aclose()
@@ -299,17 +180,29 @@ class Rooms:
                 raise NotFound("session_not_found", "访谈不存在", "No such session", id=session_id)
             room = Room(session_id, row.epoch, self.store, self.bus, self.tally_interval)
             await self._stack.enter_async_context(
-                self.bus.subscribe(channel(session_id, row.epoch), room.on_bus)
+                self.bus.subscribe(channel(session_id, row.epoch), room.feed.on_bus)
             )
             await room.load()
             self._rooms[session_id] = room
             return room
 
-    async def _tick(self) -> None:
-        """Once a second: every room's viewer count (each room sends it less often), and a
-        look at its log for an event whose publish never arrived."""
+    async def _recheck(self) -> None:
+        """Once a second, every room reads its log past what it delivered.
+
+        A gap is otherwise noticed when the next event arrives, and there may be none: the
+        worker that committed the evening's last answer may have died before it published,
+        or Redis may drop this worker's packets while the others keep theirs. This loop
+        reads only the store, never the bus, so such a partition delays other workers'
+        events by about this interval, not by however long a Redis call hangs.
+        """
+        while True:
+            await asyncio.sleep(RECHECK_INTERVAL)
+            for room in self:
+                room.feed.fill()
+
+    async def _count(self) -> None:
+        """Once a second, every room's viewer count (each room sends it less often)."""
         while True:
             await asyncio.sleep(PRESENCE_INTERVAL)
             for room in self:
-                room.recheck()
                 await room.broadcast_presence()

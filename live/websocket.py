@@ -43,7 +43,6 @@ a clear error, and a client well within them never comes near this; one that kee
 flooding, and replying to each of its frames would tax every other viewer. The server's own
 refusals (5xx: ``unavailable`` on a full disk, ``limits_unavailable``, ``internal``) never count:
 an honest client must not be cut off for the server's trouble."""
-BACKLOG_PAGE = 500
 
 
 def origin_allowed(conn: HTTPConnection, public_url: str) -> bool:
@@ -132,7 +131,7 @@ async def endpoint(ws: WsConnection, live: Services, session_id: int) -> None:
         staff=role.staff,
         write=prebuilt_writer(ws.scope),
     )
-    room.outboxes.add(outbox)
+    room.feed.outboxes.add(outbox)
     metrics.CONNECTIONS.labels(role.value).inc()
     try:
         await _catch_up(ws, live, room, actor, outbox, hello.args, signed)
@@ -148,7 +147,7 @@ async def endpoint(ws: WsConnection, live: Services, session_id: int) -> None:
         await _close(ws, 1013 if exc.status == 503 else 4400, exc.code)
     finally:
         metrics.CONNECTIONS.labels(role.value).dec()
-        room.outboxes.discard(outbox)
+        room.feed.outboxes.discard(outbox)
         await outbox.stop()
 
 
@@ -190,19 +189,9 @@ async def _catch_up(
         return
     await ws.send_text(welcome)
     outbox.last_seq = since  # this worker may deliver up to ``since`` later: not again
-    recent = room.frames_after(since, actor.role.staff)
-    if recent is not None:  # a reconnect storm: the missed events are still in memory
-        outbox.last_seq += len(recent)
-        if recent:
-            await ws.send_text("[" + ",".join(recent) + "]")
-        return
-    after = since
-    while True:
-        events = await live.store.read(room.session_id, after=after, limit=BACKLOG_PAGE)
-        if not events:
-            break
-        await ws.send_text("[" + ",".join(e.frame(actor.role.staff) for e in events) + "]")
-        after = outbox.last_seq = events[-1].seq
+    async for frames in room.feed.backlog(since, actor.role.staff):
+        await ws.send_text("[" + ",".join(frames) + "]")
+        outbox.last_seq += len(frames)
 
 
 async def _revoked(live: Services, session_id: int, actor: Actor, token: str | None) -> bool:

@@ -81,7 +81,7 @@ async def test_readers_do_not_wait_for_a_round_that_only_tallies(tmp_path: Path)
         assert state.seq == 2 and state.questions[1].votes == 0
         await tally
         await stall
-        assert room.state.seq == room.delivered == 3 and room.state.questions[1].votes == 1
+        assert room.state.seq == room.feed.delivered == 3 and room.state.questions[1].votes == 1
         assert [e.type for e in await store.read(sid, after=2)] == ["votes.tallied"]
     finally:
         if room is not None:

@@ -37,11 +37,11 @@ async def test_a_room_that_missed_a_publish_finds_the_event_in_the_log(tmp_path:
                     [NewEvent("question.asked", asked(qid, f"第{qid}个问题"))], {}
                 )
             )
-        assert (writer.delivered, other.delivered) == (3, 1), "the other room heard of it"
-        other.recheck()
-        await until(lambda: other.delivered == 3, "the other room reading the log")
+        assert (writer.feed.delivered, other.feed.delivered) == (3, 1), "the other room heard of it"
+        other.feed.fill()
+        await until(lambda: other.feed.delivered == 3, "the other room reading the log")
         assert other.state.seq == 3 and sorted(other.state.questions) == [1, 2]
-        assert [seq for seq, _, _ in other.recent] == [2, 3]
+        assert [seq for seq, _, _ in other.feed.recent] == [2, 3]
     finally:
         for room in rooms:
             await room.close()
