@@ -27,8 +27,11 @@ from . import archive_http, gcpolicy, metrics, qr, routes, websocket
 from .exceptions import LiveError
 from .middleware import REQUEST_ID, configure_logging, log_websocket, request_id
 from .middleware import Middleware as LiveMiddleware
+from .serve import die_with_supervisor
 from .services import Services
 from .settings import Settings
+from .startup import open_services
+from .tasks import cancel_and_wait
 from .wsconn import WsConnection
 
 STREAM = re.compile(r"/ws/([0-9]+)")
@@ -62,11 +65,13 @@ class App:
         started = time.perf_counter()
         token = REQUEST_ID.set(request_id(scope))
         try:
-            session_id = _session_id(scope)
+            session_id, live = _session_id(scope), self.http.state.live
             if session_id is None:
                 await ws.close()
+            elif live is None:
+                await websocket.not_ready(ws)
             else:
-                await websocket.endpoint(ws, self.http.state.live, session_id)
+                await websocket.endpoint(ws, live, session_id)
         finally:
             log_websocket(scope["path"], ws.close_code, started)
             REQUEST_ID.reset(token)
@@ -84,12 +89,19 @@ def create_app(settings: Settings | None = None) -> App:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.live = await Services.start(settings)
+        app.state.live = None  # not ready until every service is open (see live.startup)
+
+        def started(live: Services) -> None:
+            app.state.live = live
+
+        trying = await open_services(settings, started)
         gcpolicy.apply()
         try:
             yield
         finally:
-            await app.state.live.stop()
+            await cancel_and_wait(trying)
+            if app.state.live is not None:
+                await app.state.live.stop()
 
     return App(
         Starlette(
@@ -143,6 +155,7 @@ async def _refused(request: Request, exc: Exception) -> Response:
 
 def app_from_env() -> App:
     """The factory uvicorn imports in each worker process (``live serve --workers N``)."""
+    die_with_supervisor()
     settings = Settings.from_env()
     configure_logging(settings.log_level)
     return create_app(settings)

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .exceptions import NotFound
+from .startup import not_ready
 
 
 def viewer_url(base: str, session_id: int) -> str:
@@ -32,6 +33,8 @@ def svg(url: str) -> bytes:
 
 async def session_qr(request: Request) -> Response:
     live = request.app.state.live
+    if live is None:
+        raise not_ready()
     session_id = request.path_params["session_id"]
     if await live.store.get_session(session_id) is None:
         raise NotFound("session_not_found", "访谈不存在", "No such session", id=session_id)

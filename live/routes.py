@@ -22,6 +22,7 @@ from .events import JSON, now_ms
 from .exceptions import BadRequest, Forbidden, LiveError, NotFound
 from .protocol import SCHEMAS, check_text, parse
 from .services import Services
+from .startup import not_ready
 from .state import phase
 
 COOKIE_AGE = 400 * 24 * 3600
@@ -31,7 +32,11 @@ STATIC = next((d for d in (_HERE / "static", _HERE.parent / "static") if d.is_di
 
 
 def _live(request: Request) -> Services:
-    return request.app.state.live
+    """The worker's services, or ``unavailable`` while they are not open (see :mod:`live.startup`)."""
+    live: Services | None = request.app.state.live
+    if live is None:
+        raise not_ready()
+    return live
 
 
 def _token(request: Request) -> str | None:
@@ -64,12 +69,16 @@ async def _body(request: Request) -> JSON:
 
 
 def page(name: str) -> Callable[[Request], Awaitable[Response]]:
-    """A static page; viewer pages also get a signed device cookie if they lack one."""
+    """A static page; viewer pages also get a signed device cookie if they lack one.
+
+    A worker that is not ready yet (:mod:`live.startup`) serves the page without the
+    cookie: the page retries its live connection, whose welcome carries a device.
+    """
 
     async def endpoint(request: Request) -> Response:
         response = FileResponse(STATIC / name, headers={"cache-control": "no-cache"})
-        live = _live(request)
-        if live.devices.verify(request.cookies.get(DEVICE_COOKIE)) is None:
+        live: Services | None = request.app.state.live
+        if live is not None and live.devices.verify(request.cookies.get(DEVICE_COOKIE)) is None:
             _, signed = live.devices.mint()
             response.set_cookie(
                 DEVICE_COOKIE,
@@ -95,8 +104,13 @@ async def readyz(request: Request) -> Response:
     still answers a read, and then every question and answer would be refused
     while the probe said all was well.
     """
+    live: Services | None = request.app.state.live
+    if live is None:
+        return JSONResponse({"ok": False, "error": "starting"}, status_code=503)
+    if not live.bus.ready:
+        return JSONResponse({"ok": False, "error": "bus"}, status_code=503)
     try:
-        await _live(request).store.set_meta("ready_probe", str(now_ms()))
+        await live.store.set_meta("ready_probe", str(now_ms()))
     except Exception as exc:
         return JSONResponse({"ok": False, "error": type(exc).__name__}, status_code=503)
     return JSONResponse({"ok": True})

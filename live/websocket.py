@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocketDisconnect
 
-from . import metrics
+from . import metrics, startup
 from .auth import DEVICE_COOKIE, Actor, Role, role_for
 from .connection import Outbox, prebuilt_writer
 from .events import dumps, now_ms
@@ -72,6 +72,20 @@ def _loopback(name: str | None) -> bool:
         return name == "localhost" or ipaddress.ip_address(name or "").is_loopback
     except ValueError:
         return False
+
+
+async def not_ready(ws: WsConnection) -> None:
+    """A worker whose services are not open yet: after the hello, say so and close with 1013.
+
+    The hello is awaited as on the normal path, so a client reads the refusal as the
+    answer to it rather than losing its hello to a closed socket.
+    """
+    metrics.refused("unavailable", "ws")
+    await ws.accept()
+    with contextlib.suppress(RuntimeError, OSError, TimeoutError, WebSocketDisconnect):
+        await _hello_text(ws)
+        await ws.send_text(error(startup.not_ready()))
+    await _close(ws, 1013, "unavailable")
 
 
 async def endpoint(ws: WsConnection, live: Services, session_id: int) -> None:

@@ -94,7 +94,8 @@ def test_demo_help_names_the_file_it_uses() -> None:
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_a_start_that_cannot_reach_its_bus_exits_promptly_and_non_zero(tmp_path: Path, workers: str) -> None:
     """It used to log "Application startup failed" and never exit (the store's threads kept
-    it alive), and with ``--workers 2`` exit 0 as if stopped on purpose."""
+    it alive), and with ``--workers 2`` exit 0 as if stopped on purpose. Now the host opens
+    every service once before any worker starts, and says in one line what failed."""
     started = time.monotonic()
     done = subprocess.run(
         [
@@ -117,7 +118,8 @@ def test_a_start_that_cannot_reach_its_bus_exits_promptly_and_non_zero(tmp_path:
     )
     assert done.returncode == 3, done.stderr[-2000:]
     assert time.monotonic() - started < 10
-    assert "Application startup failed" in done.stderr
+    assert "cannot start: Redis at 127.0.0.1:1/0 is not usable" in done.stderr
+    assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
 
 
 # Operator input: a one-line error, and nothing created or changed by mistake (point 9) ---------

@@ -27,6 +27,7 @@ from websockets.exceptions import ConnectionClosed
 from live.client import Client, ServerError
 
 from .conftest import REDIS, SHARED_REDIS_ENV, TIMEOUT, LiveServer, fresh_pg_database
+from .relay import TcpRelay
 
 ENV = {**SHARED_REDIS_ENV, "LIVE_QUESTIONS_PER_MINUTE": "1000", "LIVE_FRAMES_PER_SECOND": "1000"}
 """These tests ask as fast as acks come back: the rate limits are another module's tests."""
@@ -265,58 +266,8 @@ async def test_redis_restart_mid_stream_no_viewer_misses_an_event(
         assert kinds.count("question.answered") == 2 and kinds.count("question.hidden") == 3
 
 
-class TcpRelay:
-    """A TCP relay to PostgreSQL on a fixed local port that a test can cut and restore."""
-
-    def __init__(self, target_port: int = 5432) -> None:
-        self.target_port = target_port
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-
-    @property
-    def running(self) -> bool:
-        return self._server is not None
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def cut(self) -> None:
-        """Refuse new connections and reset every open one, as a dead network path does."""
-        assert self._server is not None
-        self._server.close()
-        for writer in tuple(self._writers):
-            writer.transport.abort()
-        self._writers.clear()
-        self._server = None
-
-    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
-        except OSError:
-            writer.transport.abort()
-            return
-        self._writers |= {writer, up_writer}
-        try:
-            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
-        finally:
-            self._writers -= {writer, up_writer}
-
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            writer.transport.abort()
-
-
 async def test_postgres_unreachable_refuses_writes_clearly_and_recovers(pg_url: str) -> None:
-    relay = TcpRelay()
+    relay = TcpRelay(5432)
     await relay.start()
     via_relay = pg_url.replace(":5432/", f":{relay.port}/")
     srv = await asyncio.to_thread(LiveServer(via_relay, REDIS, env=ENV).start)

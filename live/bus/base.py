@@ -32,6 +32,10 @@ Callback = Callable[[Message | None], None]
 
 
 class Bus(Protocol):
+    @property
+    def ready(self) -> bool:
+        """Whether messages flow now (``/readyz``); while not, subscribers lean on the log."""
+
     async def connect(self) -> None: ...
 
     async def disconnect(self) -> None: ...
@@ -40,7 +44,11 @@ class Bus(Protocol):
         """Publish ``messages`` in order; a commit's events go in one call."""
 
     def subscribe(self, channel: str, callback: Callback) -> AbstractAsyncContextManager[None]:
-        """Deliver ``channel``'s messages to ``callback`` until the context exits."""
+        """Deliver ``channel``'s messages to ``callback`` until the context exits.
+
+        Entering never fails for an outage: a bus that cannot confirm the subscription
+        soon enough goes on trying, and calls ``callback(None)`` once it is confirmed.
+        """
 
     async def presence(self, channel: str, local: int) -> int:
         """Report this process's viewer count on ``channel``; return the count over all processes."""

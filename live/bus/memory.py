@@ -18,6 +18,9 @@ class MemoryBus:
     def __init__(self) -> None:
         self._subscribers: defaultdict[str, list[Callback]] = defaultdict(list)
 
+    ready = True
+    """One process is always connected to itself."""
+
     async def connect(self) -> None:
         return None
 

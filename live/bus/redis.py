@@ -40,13 +40,15 @@ from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
-from ..exceptions import Unavailable
 from ..tasks import cancel_and_wait
 from .base import Callback, Message
 
 log = logging.getLogger("live.bus.redis")
 
 SUBSCRIBE_TIMEOUT = 10.0
+"""Seconds :meth:`RedisBus.connect` waits for its reader to subscribe before the start fails."""
+CONFIRM_WAIT = 2.0
+"""Seconds :meth:`RedisBus.subscribe` waits for Redis to confirm before going on without it."""
 PING_INTERVAL = 5.0
 DEAD_AFTER = 3 * PING_INTERVAL
 BACKOFF = (0.05, 5.0)
@@ -154,6 +156,11 @@ class RedisBus:
         self._callbacks.clear()
 
     @property
+    def ready(self) -> bool:
+        """Whether the pub/sub reader holds a confirmed subscription now."""
+        return self._ready.is_set()
+
+    @property
     def redis(self) -> Redis:
         assert self._redis is not None, "bus is not connected"
         return self._redis
@@ -183,13 +190,12 @@ class RedisBus:
             waiter = self._waiters.get(channel)
             if waiter is not None:
                 try:
-                    await asyncio.wait_for(asyncio.shield(waiter), SUBSCRIBE_TIMEOUT)
+                    await asyncio.wait_for(asyncio.shield(waiter), CONFIRM_WAIT)
                 except TimeoutError:
-                    raise Unavailable(
-                        "bus_unavailable",
-                        "实时通道暂时不可用，请稍后重试",
-                        "The live channel is unavailable; try again",
-                    ) from None
+                    # Redis is away: go on without it. The room reads the log now and every
+                    # second; once the reader subscribes, the callback hears None (re-read).
+                    self._waiters.pop(channel, None)
+                    log.warning("subscribing to %s unconfirmed; going on from the log", channel)
             yield
         finally:
             callbacks.remove(callback)
@@ -227,11 +233,12 @@ class RedisBus:
                 log.exception("Redis bus reader failed; reconnecting in %.2fs", delay)
             finally:
                 self._pubsub = None
+                was_ready = self._ready.is_set()
+                self._ready.clear()
                 with contextlib.suppress(RedisError, OSError):
                     await pubsub.aclose()
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))
-            delay = BACKOFF[0] if self._ready.is_set() else min(delay * 2, BACKOFF[1])
-            self._ready.clear()
+            delay = BACKOFF[0] if was_ready else min(delay * 2, BACKOFF[1])
 
     async def _listen(self, pubsub: PubSub) -> None:
         loop = asyncio.get_running_loop()
