@@ -68,6 +68,9 @@ class NewEvent:
 Tally = Callable[[dict[int, int]], NewEvent | None]
 """Given the stored vote counts by question, the ``votes.tallied`` event to append, if any."""
 
+PRIVATE_TO_HOST = frozenset({"device", "contact"})
+"""Private keys that never leave the host that stored them, except through the database."""
+
 OnCommit = Callable[[list["Event"]], None]
 """Told an append's stored events the moment they are committed (see ``Store.append``)."""
 
@@ -102,9 +105,16 @@ class Event:
         return text
 
     def to_bus(self) -> str:
-        """Everything another worker needs to rebuild this event: its private part too (who
-        acted, the asking device), but never a private contact, which no worker needs and
-        which must not cross Redis."""
+        """What crosses to other workers: the whole event, or only its number.
+
+        An event whose private part names a device or a private contact (a question
+        as asked) is sent as its number alone, and the workers that hear it read it
+        from the log: neither must travel over Redis, where anyone who can subscribe
+        reads them. The rest go whole (their private part is who acted), so a worker
+        rebuilds them without a read.
+        """
+        if PRIVATE_TO_HOST.intersection(self.private):
+            return dumps({"s": self.session_id, "q": self.seq})
         return dumps(
             {
                 "s": self.session_id,
@@ -113,11 +123,14 @@ class Event:
                 "d": self.data,
                 "a": self.at,
                 "p": self.public,
-                "v": {k: v for k, v in self.private.items() if k != "contact"},
+                "v": self.private,
             }
         )
 
     @classmethod
-    def from_bus(cls, text: str) -> Event:
+    def from_bus(cls, text: str) -> Event | int:
+        """The event :meth:`to_bus` wrote, or its number when it must be read from the log."""
         o = json.loads(text)
+        if "t" not in o:
+            return int(o["q"])
         return cls(o["s"], o["q"], o["t"], o["d"], o["a"], o["p"], o["v"])

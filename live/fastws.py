@@ -45,6 +45,7 @@ run between bursts of client messages instead of after all of them.
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 from collections import deque
 from typing import Any
@@ -187,6 +188,28 @@ def admission(loop: asyncio.AbstractEventLoop) -> Admission:
     if found is None:
         found = _admissions[loop] = Admission()
     return found
+
+
+INVALID_UTF8 = "Invalid UTF-8 sequence received from client."
+"""What uvicorn logs, with a traceback at error level, when a client's text frame is not UTF-8."""
+
+
+class ClientFaults(logging.Filter):
+    """On uvicorn's logger: a client's invalid UTF-8 becomes one line at info level.
+
+    Why: it is the client's fault, answered correctly (close 1007); logged as a server
+    error with a traceback, anyone could fill the error log and page the operator.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == INVALID_UTF8:
+            record.msg, record.args = "closed a WebSocket with 1007: the client sent invalid UTF-8", ()
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+logging.getLogger("uvicorn.error").addFilter(ClientFaults())
 
 
 class FanoutWebSocketProtocol(WebSocketsSansIOProtocol):

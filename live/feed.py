@@ -93,11 +93,20 @@ class Feed:
         return True
 
     def on_bus(self, message: Message | None) -> None:
-        """The bus's callback: an event (object or text), or ``None`` when messages may be lost."""
+        """The bus's callback: an event (object or text), or ``None`` when messages may be lost.
+
+        Between processes an event that names a device comes as its number only
+        (:meth:`~live.events.Event.to_bus`): the feed reads it from the log.
+        """
         if message is None:
             self.fill()
             return
-        self.offer((message if isinstance(message, Event) else Event.from_bus(str(message)),))
+        event = message if isinstance(message, Event) else Event.from_bus(str(message))
+        if isinstance(event, int):  # too private for the bus: it is in the log
+            if event > self.delivered:
+                self.fill()
+            return
+        self.offer((event,))
 
     async def offer_and_wait(self, events: list[Event]) -> None:
         """Offer this worker's own commit, and if an earlier event is missing, wait for the read.

@@ -21,7 +21,7 @@ import time
 from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection
-from starlette.websockets import WebSocketDisconnect
+from starlette.websockets import WebSocketDisconnect, WebSocketDisconnected
 
 from . import metrics, startup
 from .auth import DEVICE_COOKIE, Actor, Role, role_for
@@ -151,8 +151,8 @@ async def endpoint(ws: WsConnection, live: Services, session_id: int) -> None:
         await _catch_up(ws, live, room, actor, outbox, hello.args, signed)
         outbox.start()
         await _serve(ws, live, session_id, actor, outbox, token)
-    except WebSocketDisconnect:
-        pass
+    except (WebSocketDisconnect, WebSocketDisconnected):
+        pass  # the client left, or the server closed it (an overflowing outbox, a shutdown)
     except LiveError as exc:
         # The store failed while catching up: say so, and ask the client to retry later.
         metrics.refused(exc.code, "ws")

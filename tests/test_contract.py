@@ -153,3 +153,8 @@ def test_uvicorn_still_has_what_fastws_and_guard_use() -> None:
     assert "self.request = " in handshake and "self.response = " in handshake
     assert "self.response_complete" in inspect.getsource(RequestResponseCycle.__init__)
     assert "forwarded_allow_ips" in inspect.signature(uvicorn.Config).parameters
+    from live.fastws import INVALID_UTF8
+
+    assert f"self.logger.exception({INVALID_UTF8!r})".replace("'", '"') in inspect.getsource(
+        WebSocketsSansIOProtocol.send_receive_event_to_app
+    ), "uvicorn logs invalid UTF-8 differently: live.fastws.ClientFaults no longer matches it"

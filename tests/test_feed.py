@@ -2,13 +2,14 @@
 each event once, in order, and a reconnecting viewer gets the same frames as a live one.
 
 The events come from a real SQLite log written by a room; a second feed on the same log then
-hears them from every source at once (its own offers, the bus as objects and as text, reads of
-the log), shuffled.
+hears them from every source at once (its own offers, the bus as objects, as text and as bare
+numbers, reads of the log), shuffled.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from collections.abc import AsyncIterator
 from functools import partial
@@ -73,7 +74,7 @@ async def test_every_source_at_once_delivers_each_event_once_in_order(
     feed.outboxes.update((viewer, staff))
     rng = random.Random(seed)
     deliveries: list[tuple[str, Event]] = [
-        (rng.choice(["offer", "object", "text"]), event) for event in events * 3
+        (rng.choice(["offer", "object", "text", "notice"]), event) for event in events * 3
     ]
     rng.shuffle(deliveries)
     for source, event in deliveries:
@@ -81,8 +82,10 @@ async def test_every_source_at_once_delivers_each_event_once_in_order(
             feed.offer([event])
         elif source == "object":
             feed.on_bus(event)
-        else:
+        elif source == "text":
             feed.on_bus(event.to_bus())
+        else:  # what Redis carries for an event that names a device: its number alone
+            feed.on_bus(json.dumps({"s": sid, "q": event.seq}))
         if rng.random() < 0.1:
             feed.on_bus(None)  # the bus may have lost messages: read the log
         if rng.random() < 0.2:

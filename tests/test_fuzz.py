@@ -228,6 +228,7 @@ async def test_invalid_utf8_or_oversized_frames_close_only_that_connection(
                     await bad.recv()
         assert bad.close_code == code
         assert (await _one_reply_each(other, '{"type":"ping"}'))["type"] == "pong"
+        assert "Traceback" not in srv.log.read_text(), "a client's bad frame logged as a server error"
     finally:
         await other.close()
     at_limit = await _open(srv, session["id"])

@@ -8,6 +8,7 @@ dropped), while the database and Redis themselves, and everyone else on them, go
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -255,3 +256,42 @@ async def test_not_ready_refusals_are_structured_on_every_door(pg_url: str) -> N
             srv.kill()
         if relay.running:
             await relay.cut()
+
+
+async def test_a_viewer_dropped_while_it_catches_up_is_no_server_error(db_path: str) -> None:
+    """A resuming viewer whose (paused) outbox overflows is closed for a resume while its
+    backlog is still being sent; the next send used to raise ``WebSocketDisconnected`` out
+    of the endpoint, logged as an ASGI exception with a traceback."""
+    env = {
+        "LIVE_SEND_QUEUE": "2",
+        "LIVE_QUESTIONS_PER_MINUTE": "100000",
+        "LIVE_QUESTIONS_PER_MINUTE_IP": "100000",
+        "LIVE_FRAMES_PER_SECOND": "100000",
+    }
+    srv = await asyncio.to_thread(LiveServer(db_path, env=env).start)
+    try:
+        sid = (await asyncio.to_thread(srv.create_session, moderation="post"))["id"]
+        async with srv.client(sid) as asker:
+            for start in range(0, 1000, 250):
+                await asyncio.gather(*(ask(asker, f"第{n}个问题") for n in range(start, start + 250)))
+            behind = srv.client(sid)
+            await behind.connect()
+            epoch = behind.epoch
+            await behind.close()
+            dropped = 0
+            for round_ in range(5):
+                storm = asyncio.gather(*(ask(asker, f"第{round_}轮追加的第{n}个问题") for n in range(60)))
+                late = srv.client(sid)
+                late.epoch, late.seq = epoch, 1
+                with contextlib.suppress(ConnectionError, OSError, TimeoutError):
+                    await late.connect(resume=True)
+                    await late.wait_seq(10_000, timeout=3)
+                dropped += late.close_code == 4000
+                await late.close()
+                await storm
+        assert dropped, "no viewer was dropped while catching up: the test proves nothing"
+        log = srv.log.read_text()
+        assert "Traceback" not in log and "Exception in ASGI application" not in log, log[-3000:]
+    finally:
+        if srv.proc is not None:
+            srv.kill()

@@ -11,6 +11,7 @@ run for real on both stores. These use the real servers on 127.0.0.1 and never s
 from __future__ import annotations
 
 import asyncio
+import json
 import contextlib
 import signal
 import subprocess
@@ -378,3 +379,44 @@ async def test_a_viewer_ahead_of_its_new_worker_gets_no_event_twice(tmp_path: Pa
     finally:
         for srv in (a, b):
             srv.stop()
+
+
+async def test_no_device_client_id_or_contact_crosses_redis(
+    pair: tuple[LiveServer, LiveServer], pg_url: str
+) -> None:
+    """Everything the workers publish is read off Redis while a citizen asks with a contact;
+    the question still reaches the other worker's viewers (read from the log)."""
+    import asyncpg
+    from redis.asyncio import Redis
+
+    a, b = pair
+    sid = (await asyncio.to_thread(a.create_session, moderation="post"))["id"]
+    heard: list[str] = []
+    sniffer = Redis.from_url(REDIS, decode_responses=True)
+    pubsub = sniffer.pubsub()
+    await pubsub.psubscribe(f"live:session:{sid}:*")
+
+    async def sniff() -> None:
+        async for message in pubsub.listen():
+            if message["type"] == "pmessage":
+                heard.append(message["data"])
+
+    sniffing = asyncio.create_task(sniff())
+    try:
+        async with a.client(sid) as asker, b.client(sid) as watcher:
+            await asker.request("ask", client_id=qid(), text="我家门口的路灯坏了", contact="13912345678")
+            await watcher.wait_seq(2)
+            assert watcher.events[-1]["data"]["question"]["text"] == "我家门口的路灯坏了"
+            await until(lambda: asyncio.sleep(0, bool(heard)), "the publish to be heard")
+        conn = await asyncpg.connect(pg_url)
+        try:
+            private = json.loads(await conn.fetchval("SELECT private FROM events WHERE seq=2"))
+        finally:
+            await conn.close()
+        secrets = {private["device"], private["client_id"], private["contact"]}
+        assert private["contact"] == "13912345678" and len(secrets) == 3
+        assert not [m for m in heard if any(s in m for s in secrets)], heard
+    finally:
+        sniffing.cancel()
+        await pubsub.aclose()
+        await sniffer.aclose()
