@@ -11,8 +11,8 @@ run for real on both stores. These use the real servers on 127.0.0.1 and never s
 from __future__ import annotations
 
 import asyncio
-import json
 import contextlib
+import json
 import signal
 import subprocess
 import sys
