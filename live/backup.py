@@ -12,7 +12,9 @@ events, so every client that saw the live log must be told to reset
 (format, programme, session info), its events in order, then the rows that
 belong to it outside the log (votes, presence samples). ``live import FILE``
 adds it to another database as a new session with a new id, a new epoch and
-new staff links, keeping event timestamps so replay still works. The file
+new staff links, keeping event timestamps so replay still works, and writes
+its search rows as its appends would have (the index is the log's projection:
+an import that skipped it left the session out of every search). The file
 holds private contacts: treat it like the database. Both are SQLite only; on
 PostgreSQL use ``pg_dump``.
 """
@@ -31,11 +33,16 @@ from .auth import hash_token, new_token
 from .events import Event, dumps, now_ms
 from .store import sqlite_file
 from .store.results import upgraded
+from .store.sqlite import index_log
 
 FORMAT = "live-session"
 VERSION = 1
-ROW_TABLES = ("votes", "presence")
-"""Tables keyed by ``session_id`` whose rows are data, not derived from the log."""
+ROW_TABLES: dict[str, dict[str, type]] = {
+    "votes": {"question_id": int, "device": str, "at": int},
+    "presence": {"at": int, "viewers": int},
+}
+"""Tables keyed by ``session_id`` whose rows are data, not derived from the log; their other
+columns, as both engines have them."""
 
 
 def sqlite_path(db: str) -> str:
@@ -190,8 +197,21 @@ def _read(file: str) -> tuple[dict[str, Any], list[Event], list[dict[str, Any]]]
     for e in events:  # an export made before protocol 2: its events get their results
         if e.seq in fixed:
             e.data, e.public = fixed[e.seq]
-    if any(r.get("table") not in ROW_TABLES for r in rows):
-        raise SystemExit(f"{file}: rows for an unknown table")
+    if not all(isinstance(header["programme"].get(k), str) for k in ("slug", "title", "description")) or (
+        not isinstance(header["session"].get("info"), dict)
+    ):
+        raise SystemExit(f"{file}: the header's programme or session is incomplete")
+    for r in rows:
+        columns = ROW_TABLES.get(r.get("table"))
+        if columns is None:
+            raise SystemExit(f"{file}: rows for an unknown table")
+        row = r.get("row")
+        if not (
+            isinstance(row, dict)
+            and set(row) == set(columns)
+            and all(type(row[c]) is kind for c, kind in columns.items())
+        ):
+            raise SystemExit(f"{file}: a {r['table']} row is not {', '.join(columns)}")
     return header, events, rows
 
 
@@ -246,27 +266,20 @@ def import_session(db: str, file: str, migrate: Callable[[], None]) -> tuple[int
                     for e in events
                 ],
             )
-            columns = {
-                t: {c[1] for c in conn.execute(f"PRAGMA table_info({t})")}
-                for t in ROW_TABLES
-                if t in _tables(conn)
-            }
+            assert sid is not None
+            index_log(conn, sid, events)
             for r in rows:
-                if r["table"] in columns:
-                    if not set(r["row"]) < columns[r["table"]]:
-                        raise SystemExit(f"{file}: unknown columns for {r['table']}")
-                    cols = ["session_id", *r["row"]]
-                    conn.execute(
-                        f"INSERT INTO {r['table']}({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                        (sid, *r["row"].values()),
-                    )
+                cols = ["session_id", *r["row"]]
+                conn.execute(
+                    f"INSERT INTO {r['table']}({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                    (sid, *r["row"].values()),
+                )
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
     finally:
         conn.close()
-    assert sid is not None
     return sid, tokens
 
 

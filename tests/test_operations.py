@@ -198,6 +198,12 @@ async def test_export_and_import_move_a_session_with_a_new_id_epoch_and_links(tm
             await stale.connect()
         assert stale.close_code == 4401
         assert "13800000000" not in fetch(b, "GET", f"/api/sessions/{new_id}", ADMIN).text
+        stats = fetch(b, "GET", f"/api/sessions/{new_id}/stats", ADMIN).json()
+        assert stats["votes"] == 3, "the votes came with the session"
+        found = fetch(b, "GET", "/api/search", params={"q": "迁移的问题0"}).json()["results"]
+        assert [(r["session_id"], r["answer"]) for r in found] == [(new_id, "已经解决")], (
+            "an imported answer is in the search index, as if appended there"
+        )
 
 
 def _same(snapshot: dict[str, Any]) -> Any:

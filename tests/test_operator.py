@@ -8,6 +8,7 @@ exit status (point 7).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -187,6 +188,12 @@ async def test_import_and_export_of_the_wrong_thing_get_one_line(tmp_path: Path)
         one_line_refusal(run_live(tmp_path, *command, "--db", "live.db"), "does not exist")
     good = tmp_path / "s.jsonl"
     assert run_live(tmp_path, "export", str(sid), str(good), "--db", "live.db").returncode == 0
+    vote = {"question_id": 1, "device": "d", "at": 1, "weight": 9}  # a column no engine has
+    (tmp_path / "row.jsonl").write_text(
+        good.read_text() + json.dumps({"kind": "row", "table": "votes", "row": vote})
+    )
+    one_line_refusal(run_live(tmp_path, "import", "row.jsonl", "--db", str(db)), "a votes row is not")
+    assert not db.exists(), "a refused import created a database"
     async with fresh_pg_database() as url:
         one_line_refusal(run_live(tmp_path, "import", str(good), "--db", url), "SQLite")
         conn = await asyncpg.connect(url)
