@@ -12,13 +12,17 @@ events, so every client that saw the live log must be told to reset
 (format, programme, session info), its events in order, then the rows that
 belong to it outside the log (votes, presence samples). ``live import FILE``
 adds it to another database as a new session with a new id, a new epoch and
-new staff links, keeping event timestamps so replay still works. The file
-holds private contacts: treat it like the database. Both are SQLite only; on
-PostgreSQL use ``pg_dump``.
+new staff links, keeping event timestamps so replay still works, and writes
+its search rows as its appends would have (the index is the log's projection:
+an import that skipped it left the session out of every search). The file
+holds private contacts: treat it like the database. Backup and export read
+SQLite (on PostgreSQL use ``pg_dump``); import writes either engine, PostgreSQL
+through :mod:`live.pgcopy`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -27,21 +31,27 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from . import pgcopy
 from .auth import hash_token, new_token
 from .events import Event, dumps, now_ms
 from .store import sqlite_file
 from .store.results import upgraded
+from .store.sqlite import index_log
 
 FORMAT = "live-session"
 VERSION = 1
-ROW_TABLES = ("votes", "presence")
-"""Tables keyed by ``session_id`` whose rows are data, not derived from the log."""
+ROW_TABLES: dict[str, dict[str, type]] = {
+    "votes": {"question_id": int, "device": str, "at": int},
+    "presence": {"at": int, "viewers": int},
+}
+"""Tables keyed by ``session_id`` whose rows are data, not derived from the log; their other
+columns, as both engines have them."""
 
 
 def sqlite_path(db: str) -> str:
     path = sqlite_file(db)
     if path is None:
-        raise SystemExit("backup, export and import work on SQLite; use pg_dump for PostgreSQL")
+        raise SystemExit("backup and export read SQLite; use pg_dump for PostgreSQL")
     return path
 
 
@@ -190,13 +200,26 @@ def _read(file: str) -> tuple[dict[str, Any], list[Event], list[dict[str, Any]]]
     for e in events:  # an export made before protocol 2: its events get their results
         if e.seq in fixed:
             e.data, e.public = fixed[e.seq]
-    if any(r.get("table") not in ROW_TABLES for r in rows):
-        raise SystemExit(f"{file}: rows for an unknown table")
+    if not all(isinstance(header["programme"].get(k), str) for k in ("slug", "title", "description")) or (
+        not isinstance(header["session"].get("info"), dict)
+    ):
+        raise SystemExit(f"{file}: the header's programme or session is incomplete")
+    for r in rows:
+        columns = ROW_TABLES.get(r.get("table"))
+        if columns is None:
+            raise SystemExit(f"{file}: rows for an unknown table")
+        row = r.get("row")
+        if not (
+            isinstance(row, dict)
+            and set(row) == set(columns)
+            and all(type(row[c]) is kind for c, kind in columns.items())
+        ):
+            raise SystemExit(f"{file}: a {r['table']} row is not {', '.join(columns)}")
     return header, events, rows
 
 
 def import_session(db: str, file: str, migrate: Callable[[], None]) -> tuple[int, dict[str, str]]:
-    """Add an exported session as a new one; return its id and its new staff tokens.
+    """Add an exported session as a new one, on either engine; its id and new staff tokens.
 
     ``migrate`` creates or upgrades the schema, called only once the file has been read and
     checked, so a refused import creates nothing; the server may be running.
@@ -204,7 +227,21 @@ def import_session(db: str, file: str, migrate: Callable[[], None]) -> tuple[int
     header, events, rows = _read(file)
     migrate()
     tokens = {"presenter": new_token(), "moderator": new_token()}
-    conn = _connect(sqlite_path(db))
+    hashes = (hash_token(tokens["presenter"]), hash_token(tokens["moderator"]))
+    path = sqlite_file(db)
+    if path is None:
+        return asyncio.run(pgcopy.import_session(db, header, events, rows, hashes)), tokens
+    return _import_sqlite(path, header, events, rows, hashes), tokens
+
+
+def _import_sqlite(
+    path: str,
+    header: dict[str, Any],
+    events: list[Event],
+    rows: list[dict[str, Any]],
+    hashes: tuple[str, str],
+) -> int:
+    conn = _connect(path)
     try:
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -221,14 +258,7 @@ def import_session(db: str, file: str, migrate: Callable[[], None]) -> tuple[int
             sid = conn.execute(
                 "INSERT INTO sessions(programme_id, epoch, last_seq, info, presenter_hash, "
                 "moderator_hash) VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    pid,
-                    secrets.token_hex(8),
-                    len(events),
-                    dumps(header["session"]["info"]),
-                    hash_token(tokens["presenter"]),
-                    hash_token(tokens["moderator"]),
-                ),
+                (pid, secrets.token_hex(8), len(events), dumps(header["session"]["info"]), *hashes),
             ).lastrowid
             conn.executemany(
                 "INSERT INTO events(session_id, seq, type, data, public, private, at) "
@@ -246,28 +276,21 @@ def import_session(db: str, file: str, migrate: Callable[[], None]) -> tuple[int
                     for e in events
                 ],
             )
-            columns = {
-                t: {c[1] for c in conn.execute(f"PRAGMA table_info({t})")}
-                for t in ROW_TABLES
-                if t in _tables(conn)
-            }
+            assert sid is not None
+            index_log(conn, sid, events)
             for r in rows:
-                if r["table"] in columns:
-                    if not set(r["row"]) < columns[r["table"]]:
-                        raise SystemExit(f"{file}: unknown columns for {r['table']}")
-                    cols = ["session_id", *r["row"]]
-                    conn.execute(
-                        f"INSERT INTO {r['table']}({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                        (sid, *r["row"].values()),
-                    )
+                cols = ["session_id", *r["row"]]
+                conn.execute(
+                    f"INSERT INTO {r['table']}({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                    (sid, *r["row"].values()),
+                )
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
     finally:
         conn.close()
-    assert sid is not None
-    return sid, tokens
+    return sid
 
 
 def add_commands(sub: Any) -> None:
@@ -279,8 +302,9 @@ def add_commands(sub: Any) -> None:
     p.add_argument("file")
     p = sub.add_parser("import", help="add an exported session (new id, epoch and staff links)")
     p.add_argument("file")
-    for name in ("backup", "export", "import"):
-        sub.choices[name].add_argument("--db", help="database (default: LIVE_DB, else live.db)")
+    for name in ("backup", "export"):
+        sub.choices[name].add_argument("--db", help="SQLite database (default: LIVE_DB, else live.db)")
+    p.add_argument("--db", help="SQLite file or postgresql:// URL (default: LIVE_DB, else live.db)")
 
 
 def _writable(file: str) -> None:
@@ -293,8 +317,8 @@ def _writable(file: str) -> None:
 def run(args: Any, db: str, base: str, migrate: Callable[[], None]) -> None:
     """One of the commands; ``migrate`` creates or upgrades the schema (import only, and only
     once the file has been read and checked, so a refused import creates nothing)."""
-    sqlite_path(db)
     if args.command == "backup":
+        sqlite_path(db)
         _writable(args.path)
         counts = backup(db, args.path)
         print(
@@ -302,12 +326,11 @@ def run(args: Any, db: str, base: str, migrate: Callable[[], None]) -> None:
             f"{counts['events']} events; epochs renewed, so clients reset after a restore)"
         )
     elif args.command == "export":
+        sqlite_path(db)
         _writable(args.file)
         count = export_session(db, args.session_id, args.file)
         print(f"exported session {args.session_id}: {count} events to {args.file}")
     else:
-        _read(args.file)
-        migrate()
         sid, tokens = import_session(db, args.file, migrate)
         print(
             f"imported as session {sid}. New staff links (shown once):",

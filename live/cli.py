@@ -1,4 +1,4 @@
-"""``live``: serve, demo, migrate.
+"""``live``: serve, demo, migrate; backup, export, import (:mod:`.backup`); copy-to (:mod:`.pgcopy`).
 
 ``live demo`` builds a fresh demo database and serves it, printing every link
 a newcomer needs, staff links included. ``live serve`` prints the links it can:
@@ -14,6 +14,7 @@ import os
 import sys
 from urllib.parse import urlsplit
 
+from . import pgcopy
 from .backup import add_commands, run
 from .events import now_ms
 from .middleware import configure_logging
@@ -44,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--workers", type=int, help=_help("workers"))
             p.add_argument("--public-url", dest="public_url", help=_help("public_url"))
     add_commands(sub)
+    pgcopy.add_command(sub)
     return parser
 
 
@@ -151,6 +153,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.command in ("backup", "export", "import"):
         settings = Settings.from_env(db=args.db)
         run(args, settings.db, _base(settings), migrate=lambda: asyncio.run(_migrate(settings.db)))
+        return
+    if args.command == "copy-to":
+        pgcopy.run(Settings.from_env(db=args.db).db, args.url)
         return
     settings = Settings.from_env(**overrides)
     if args.command != "migrate":

@@ -21,8 +21,8 @@ from live import metrics
 from live.client import ServerError
 from live.settings import SETTINGS
 
-from .attack import fetch, full_log, metric, running, state
-from .conftest import ADMIN, TIMEOUT, LiveServer, until
+from .attack import UNLIMITED, fetch, full_log, metric, running, state
+from .conftest import ADMIN, TIMEOUT, Backend, LiveServer, until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -148,7 +148,10 @@ async def test_backup_while_clients_write_is_a_consistent_prefix_with_new_epochs
         restored.kill()
 
 
-async def test_export_and_import_move_a_session_with_a_new_id_epoch_and_links(tmp_path: Path) -> None:
+async def test_export_and_import_move_a_session_with_a_new_id_epoch_and_links(
+    tmp_path: Path, backend: Backend
+) -> None:
+    """From SQLite into either engine: a SQLite file, or PostgreSQL (issue 18, point 10)."""
     exported = tmp_path / "session.jsonl"
     with running(tmp_path, "a.db") as a:
         s = a.create_session(moderation="pre")
@@ -177,7 +180,8 @@ async def test_export_and_import_move_a_session_with_a_new_id_epoch_and_links(tm
         assert f"{len(original_log)} events" in out
         assert "13800000000" in exported.read_text(), "private contacts must move with the session"
 
-    with running(tmp_path, "b.db") as b:
+    b = LiveServer(backend.db, backend.bus, env={**UNLIMITED, **backend.env}).start()
+    try:
         b.create_session()
         b.create_session()
         printed = live_cli("import", str(exported), "--db", b.db)
@@ -198,6 +202,14 @@ async def test_export_and_import_move_a_session_with_a_new_id_epoch_and_links(tm
             await stale.connect()
         assert stale.close_code == 4401
         assert "13800000000" not in fetch(b, "GET", f"/api/sessions/{new_id}", ADMIN).text
+        stats = fetch(b, "GET", f"/api/sessions/{new_id}/stats", ADMIN).json()
+        assert stats["votes"] == 3, "the votes came with the session"
+        found = fetch(b, "GET", "/api/search", params={"q": "迁移的问题0"}).json()["results"]
+        assert [(r["session_id"], r["answer"]) for r in found] == [(new_id, "已经解决")], (
+            "an imported answer is in the search index, as if appended there"
+        )
+    finally:
+        b.kill()
 
 
 def _same(snapshot: dict[str, Any]) -> Any:

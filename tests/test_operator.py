@@ -8,6 +8,7 @@ exit status (point 7).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -171,13 +172,14 @@ async def test_import_and_export_of_the_wrong_thing_get_one_line(tmp_path: Path)
     (tmp_path / "other.json").write_text('{"kind": "something else"}\n')
     (tmp_path / "dir").mkdir()
     db = tmp_path / "new.db"
-    for file, words in (
+    refused = [
         ("random.bin", "not a live-session export"),
         ("text.txt", "not a live-session export"),
         ("other.json", "not a live-session v1 export"),
         ("missing.jsonl", "No such file"),
         ("dir", "Is a directory"),
-    ):
+    ]
+    for file, words in refused:
         one_line_refusal(run_live(tmp_path, "import", file, "--db", str(db)), words)
     assert not db.exists(), "a refused import created a database"
     srv = LiveServer(str(tmp_path / "live.db")).start()
@@ -189,8 +191,16 @@ async def test_import_and_export_of_the_wrong_thing_get_one_line(tmp_path: Path)
         one_line_refusal(run_live(tmp_path, *command, "--db", "live.db"), "does not exist")
     good = tmp_path / "s.jsonl"
     assert run_live(tmp_path, "export", str(sid), str(good), "--db", "live.db").returncode == 0
-    async with fresh_pg_database() as url:
-        one_line_refusal(run_live(tmp_path, "import", str(good), "--db", url), "SQLite")
+    vote = {"question_id": 1, "device": "d", "at": 1, "weight": 9}  # a column no engine has
+    (tmp_path / "row.jsonl").write_text(
+        good.read_text() + json.dumps({"kind": "row", "table": "votes", "row": vote})
+    )
+    refused.append(("row.jsonl", "a votes row is not question_id, device, at"))
+    one_line_refusal(run_live(tmp_path, "import", "row.jsonl", "--db", str(db)), "a votes row is not")
+    assert not db.exists(), "a refused import created a database"
+    async with fresh_pg_database() as url:  # into PostgreSQL too, before any schema is made
+        for file, words in refused:
+            one_line_refusal(run_live(tmp_path, "import", file, "--db", url), words)
         conn = await asyncpg.connect(url)
         try:
             assert await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'") == [], (
@@ -198,3 +208,7 @@ async def test_import_and_export_of_the_wrong_thing_get_one_line(tmp_path: Path)
             )
         finally:
             await conn.close()
+    nowhere = "postgresql://postgres@127.0.0.1:1/live"
+    one_line_refusal(
+        run_live(tmp_path, "import", str(good), "--db", nowhere), "127.0.0.1:1/live", "not usable"
+    )

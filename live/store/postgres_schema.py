@@ -7,7 +7,7 @@ turns in one transaction each, and the later ones find nothing left to do.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 
 import asyncpg
 
@@ -56,8 +56,14 @@ async def _with_results(conn: asyncpg.Connection) -> None:
 async def _reindex(conn: asyncpg.Connection) -> None:
     """Rebuild the search index from the log's results, as appends write it."""
     async for session_id, events in _logs(conn):
-        for e in events:  # one at a time: each row keeps its first answer's time
-            await write_index(conn, session_id, [e])
+        await index_log(conn, session_id, events)
+
+
+async def index_log(conn: asyncpg.Connection, session_id: int, events: Iterable[Event]) -> None:
+    """The search rows of a log stored without appending it (a migration, ``live import``,
+    ``live copy-to``). One event at a time, so each row keeps its first answer's time."""
+    for e in events:
+        await write_index(conn, session_id, [e])
 
 
 async def write_index(conn: asyncpg.Connection, session_id: int, events: Sequence[Event | NewEvent]) -> None:

@@ -16,7 +16,7 @@ import json
 import os
 import secrets
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -58,8 +58,16 @@ def _with_results(w: sqlite3.Connection) -> None:
 def _reindex(w: sqlite3.Connection) -> None:
     """Rebuild the search index from the log's results, as appends write it (:mod:`.index`)."""
     for session_id, events in _logs(w):
-        for event in events:  # one at a time: each row keeps its first answer's time
-            _index(w, session_id, [event])
+        index_log(w, session_id, events)
+
+
+def index_log(w: sqlite3.Connection, session_id: int, events: Iterable[Event]) -> None:
+    """The search rows of a log stored without appending it (a migration, ``live import``).
+
+    One event at a time, so each row keeps its first answer's time, as appends leave it.
+    """
+    for event in events:
+        _index(w, session_id, [event])
 
 
 def _index(w: sqlite3.Connection, session_id: int, events: Sequence[Event | NewEvent]) -> None:
