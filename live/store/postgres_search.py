@@ -1,7 +1,7 @@
 """The archive's tables in PostgreSQL: the same projection as :mod:`live.store.sqlite_search`.
 
 **The index is a projection of the log, kept in the same transaction**: one
-row per question, written by ``Store.append`` from the events' results with
+row per answered question, written by ``Store.append`` from the events' results with
 :mod:`live.store.index`, in the transaction that stores them. (It used to be
 kept by a trigger and a PL/pgSQL function that re-implemented each event, a
 copy of :func:`live.state.apply` that could drift; :data:`INDEX_MIGRATION`
