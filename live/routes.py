@@ -27,11 +27,11 @@ from .state import phase
 
 COOKIE_AGE = 400 * 24 * 3600
 PROBE_BYTES = 9 * 3072
-"""Random bytes in the readiness probe (9 pages of base64 text). On SQLite its commit writes 10
+"""Random bytes in the readiness probe: 9 pages of base64 text. On SQLite its commit writes 10
 WAL pages (its row, replaced), more than the longest question's commit (at most 8: 500
-characters, a b-tree split, the file grown; ``test_reliability.py`` compares them), with a page to
-spare for a split that reaches a deeper tree: ~41 KB
-per ``/readyz``, so poll it every few seconds, not many times a second."""
+characters, a b-tree split, the file grown; ``test_reliability.py`` compares them), with one to
+spare for a split that reaches a deeper tree. That is ~41 KB per ``/readyz``: poll it every few
+seconds, not many times a second."""
 _HERE = Path(__file__).resolve().parent
 STATIC = next((d for d in (_HERE / "static", _HERE.parent / "static") if d.is_dir()), _HERE / "static")
 """The web front end: inside the package once installed from a wheel, beside it in a checkout."""
@@ -108,7 +108,8 @@ async def readyz(request: Request) -> Response:
     try:
         await _live(request).store.set_meta("ready_probe", secrets.token_urlsafe(PROBE_BYTES))
     except Exception as exc:
-        return JSONResponse({"ok": False, "error": type(exc).__name__, "reason": str(exc)}, status_code=503)
+        reason = exc.details.get("reason") if isinstance(exc, LiveError) else str(exc)
+        return JSONResponse({"ok": False, "error": type(exc).__name__, "reason": reason}, status_code=503)
     return JSONResponse({"ok": True})
 
 

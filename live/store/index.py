@@ -15,8 +15,8 @@ alone (``status = 'answered'``), and an answer, once given, stays on the
 question (a later hide or decline changes its status, which the row follows).
 A row for every question asked cost each question its own commit's pages in
 the row's table, its two indexes and the full-text index's segment, docsize
-and idx tables: 8 pages written per lone question where its event needs one
-(``docs/benchmarks.md``, "Bytes written per question"). Rows an older version
+and idx tables: 7.5 of the 10.2 WAL pages a lone question wrote, where its
+event needs one or two (``docs/benchmarks.md``, "Bytes written per question"). Rows an older version
 wrote for unanswered questions are left as they are: no search returns them,
 and the question's first answer rewrites its row.
 """

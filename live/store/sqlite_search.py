@@ -1,4 +1,4 @@
-"""The archive's tables in SQLite: a search index of every question, and presence samples.
+"""The archive's tables in SQLite: a search index of answered questions, and presence samples.
 
 **The index is a projection of the log, kept in the same transaction.** One
 row per answered question (its text, display name, status, latest answer, and
