@@ -27,9 +27,10 @@ from .floor import send_floor
 from .stats import combine, ratio
 from .storms import ingest, reconnect, votestorm
 from .targets import LiveTarget, describe, node_available
+from .writes import writes
 
 BASE = "websockets"
-SCENARIOS = ("fanout", "ingest", "votestorm", "reconnect", "isolation")
+SCENARIOS = ("fanout", "ingest", "votestorm", "reconnect", "isolation", "writes")
 
 
 def plan(scenario: str, quick: bool, sizes: list[int] | None = None) -> list[tuple[str, dict[str, Any]]]:
@@ -51,6 +52,15 @@ def plan(scenario: str, quick: bool, sizes: list[int] | None = None) -> list[tup
             (str(n), {"n": n, "events": 5 if quick else 40, "settle": settle})
             for n in ([100] if quick else [2000])
         ]
+    if scenario == "writes":
+        return [
+            (
+                "",
+                {"lone": 20, "clients": 5, "each": 10}
+                if quick
+                else {"lone": 200, "clients": 10, "each": 100},
+            )
+        ]
     raise ValueError(scenario)
 
 
@@ -63,6 +73,8 @@ def runner(scenario: str, swarms: int, tally: float) -> Callable[..., Awaitable[
         return lambda kind, **kw: votestorm(kind, swarms=swarms, tally_interval=tally, **kw)
     if scenario == "reconnect":
         return lambda kind, **kw: reconnect(kind, swarms=swarms, **kw)
+    if scenario == "writes":
+        return writes
     return lambda kind, **kw: isolation(kind, swarms=swarms, **kw)
 
 
@@ -101,6 +113,8 @@ def targets_met(scenario: str, groups: dict[str, Any]) -> dict[str, Any]:
     elif scenario == "isolation":
         g = max(groups, key=int)
         add("noisy_p99_vs_clean", med(g, "live", "p99_vs_clean"), 2)
+    elif scenario == "writes":
+        add("lone_question_bytes_vs_sqlite_floor", med("", "live", "lone_vs_floor"), 2)
     return out
 
 
@@ -116,6 +130,8 @@ async def run_scenario(
     run = runner(scenario, swarms, tally)
     if scenario == "ingest":
         kinds = [k for k in kinds if k != "node"]  # node's baseline has no store to compare
+    if scenario == "writes":
+        kinds = ["live"]  # the baselines store nothing; this one measures itself against SQLite
     started = time.monotonic()
     groups: dict[str, Any] = {}
     for label, kwargs in plan(scenario, quick, sizes):

@@ -3,10 +3,11 @@
 Metrics are per process by nature (Prometheus scrapes processes), so they live
 at module level like every ``prometheus_client`` metric; the hooks elsewhere
 are one call each, so the hot path pays one counter increment, never a lookup
-of some object. With ``--workers N`` each worker counts for itself: set
-``PROMETHEUS_MULTIPROC_DIR`` (an empty directory, cleared before start) and
-``/metrics`` sums every worker through prometheus-client's multiprocess mode.
-What each metric means is in ``docs/operations.md``.
+of some object. With ``--workers N`` each worker counts for itself, in
+prometheus-client's multiprocess mode, which :mod:`live.serve` sets up (and in
+which it forgets a dead worker's gauges); ``/metrics`` then sums every worker:
+counters over the server's life, gauges (``multiprocess_mode="livesum"``) over
+the workers alive now. What each metric means is in ``docs/operations.md``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .events import Event, now_ms
+
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR") and not os.path.isdir(os.environ["PROMETHEUS_MULTIPROC_DIR"]):
+    # prometheus-client would fail below, creating this process's first file, with a traceback.
+    raise SystemExit(f"PROMETHEUS_MULTIPROC_DIR={os.environ['PROMETHEUS_MULTIPROC_DIR']}: no such directory")
 
 CONNECTIONS = Gauge(
     "live_connections", "Open WebSocket connections, by role.", ["role"], multiprocess_mode="livesum"
@@ -79,6 +84,7 @@ def in_flight() -> Iterator[None]:
 
 
 def _registry() -> CollectorRegistry:
+    """This process's metrics, or, in multiprocess mode, every worker's, read afresh."""
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         return REGISTRY
     registry = CollectorRegistry()

@@ -8,6 +8,7 @@ same path the WebSocket uses. Errors are JSON: ``{"code", "message": {zh, en}}``
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,12 @@ from .startup import not_ready
 from .state import phase
 
 COOKIE_AGE = 400 * 24 * 3600
+PROBE_BYTES = 9 * 3072
+"""Random bytes in the readiness probe: 9 pages of base64 text. On SQLite its commit writes 10
+WAL pages (its row, replaced), more than the longest question's commit (at most 8: 500
+characters, a b-tree split, the file grown; ``test_reliability.py`` compares them), with one to
+spare for a split that reaches a deeper tree. That is ~41 KB per ``/readyz``: poll it every few
+seconds, not many times a second."""
 _HERE = Path(__file__).resolve().parent
 STATIC = next((d for d in (_HERE / "static", _HERE.parent / "static") if d.is_dir()), _HERE / "static")
 """The web front end: inside the package once installed from a wheel, beside it in a checkout."""
@@ -98,11 +105,14 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """Ready when the store takes a write, committed like any other.
+    """Ready when the store commits a write as large as a question's, like any other.
 
     Why a write: a full disk, a read-only file or a database that refuses writes
     still answers a read, and then every question and answer would be refused
-    while the probe said all was well.
+    while the probe said all was well. Why that large: a one-row probe (one WAL
+    page) still fit on a nearly full disk where a question (two to eight pages)
+    did not, and ``/readyz`` said ready while every question was refused. Random
+    text, so that a compressing file system cannot shrink it.
     """
     live: Services | None = request.app.state.live
     if live is None:
@@ -110,9 +120,10 @@ async def readyz(request: Request) -> Response:
     if not live.bus.ready:
         return JSONResponse({"ok": False, "error": "bus"}, status_code=503)
     try:
-        await live.store.set_meta("ready_probe", str(now_ms()))
+        await live.store.set_meta("ready_probe", secrets.token_urlsafe(PROBE_BYTES))
     except Exception as exc:
-        return JSONResponse({"ok": False, "error": type(exc).__name__}, status_code=503)
+        reason = exc.details.get("reason") if isinstance(exc, LiveError) else str(exc)
+        return JSONResponse({"ok": False, "error": type(exc).__name__, "reason": reason}, status_code=503)
     return JSONResponse({"ok": True})
 
 

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -15,14 +16,16 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from live import metrics
 from live.client import ServerError
 from live.settings import SETTINGS
 
 from .attack import UNLIMITED, fetch, full_log, metric, running, state
-from .conftest import ADMIN, TIMEOUT, Backend, LiveServer, until
+from .conftest import ADMIN, REDIS, SHARED_REDIS_ENV, TIMEOUT, Backend, LiveServer, until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,6 +85,98 @@ async def test_health_metrics_and_request_ids(tmp_path: Path) -> None:
     assert access and access[-1]["path"] == "/api/sessions" and access[-1]["status"] == 200
     sockets = [r for r in records if r["msg"] == "websocket"]
     assert len(sockets) == 3 and all(r["request_id"] and r["close_code"] for r in sockets)
+
+
+def workers(supervisor: int) -> set[int]:
+    """The pids of uvicorn's worker processes under ``supervisor``."""
+    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    return {int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()}
+
+
+def connections(pid: int, port: int) -> set[int]:
+    """The client ports of the established TCP connections ``pid`` holds on its ``port``."""
+    sockets = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            sockets.add(os.readlink(fd).removeprefix("socket:[").removesuffix("]"))
+        except OSError:  # closed since the listing
+            continue
+    held = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        _, local, remote, status, *_, inode = line.split()[:10]
+        if status == "01" and int(local.split(":")[1], 16) == port and inode in sockets:
+            held.add(int(remote.split(":")[1], 16))
+    return held
+
+
+def samples(srv: LiveServer) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """One scrape of ``/metrics`` on a new connection (so either worker may answer it)."""
+    text = httpx.get(f"{srv.http}/metrics", timeout=TIMEOUT).text
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+VIEWERS = ("live_connections", (("role", "viewer"),))
+ASKED = ("live_events_appended_total", (("type", "question.asked"),))
+
+
+async def test_metrics_sum_every_worker_and_forget_a_dead_ones_gauges(tmp_path: Path) -> None:
+    """``live serve --workers 2`` sets up prometheus-client's multiprocess mode itself: every
+    scrape, whichever worker answers it, counts the viewers of both, and after a worker is
+    killed (and replaced by the supervisor), its viewers are no longer counted; its counters
+    are kept, so totals never go back."""
+    srv = LiveServer(str(tmp_path / "live.db"), REDIS, env={**SHARED_REDIS_ENV, "LIVE_WORKERS": "2"})
+    await asyncio.to_thread(srv.start)
+    viewers: list[Any] = []
+    try:
+        assert srv.proc is not None
+        first = workers(srv.proc.pid)
+        assert len(first) == 2, first
+        sid = srv.create_session(moderation="post")["id"]
+        held: dict[int, set[int]] = {}
+        while len(viewers) < 40 and not (held and all(len(v) >= 2 for v in held.values())):
+            viewers.append(srv.client(sid))
+            await viewers[-1].connect()
+            held = {pid: connections(pid, srv.port) for pid in first}
+        assert all(len(v) >= 2 for v in held.values()), f"the OS gave one worker every viewer: {held}"
+        for n, v in enumerate(viewers):
+            await v.request("ask", client_id=f"m{n}", text=f"两个进程的指标问题{n}")
+        for _ in range(6):
+            scrape = samples(srv)
+            assert scrape[VIEWERS] == len(viewers) and scrape[ASKED] == len(viewers), scrape
+
+        victim = min(first, key=lambda pid: len(held[pid]))
+        os.kill(victim, signal.SIGKILL)
+        await until(lambda: sum(v.close_code is not None for v in viewers) == len(held[victim]), "cut off")
+        await until(lambda: len(workers(srv.proc.pid) - {victim}) == 2, "the supervisor's new worker")  # type: ignore[union-attr]
+        still = len(viewers) - len(held[victim])
+        await until(lambda: samples(srv)[VIEWERS] == still, "the dead worker's viewers to go uncounted")
+        for _ in range(6):
+            scrape = samples(srv)
+            assert scrape[VIEWERS] == still and scrape[ASKED] == len(viewers), scrape
+    finally:
+        for v in viewers:
+            await v.close()
+        srv.stop(signal.SIGTERM)  # SIGKILL would orphan uvicorn's worker processes
+
+
+async def test_an_operators_metrics_directory_is_cleared_at_start(tmp_path: Path) -> None:
+    """``PROMETHEUS_MULTIPROC_DIR`` given (a systemd unit's runtime directory), one worker: a
+    run killed with viewers connected leaves their gauge there; the next start clears it."""
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    with running(tmp_path, PROMETHEUS_MULTIPROC_DIR=str(folder)) as srv:
+        sid = srv.create_session()["id"]
+        async with srv.client(sid), srv.client(sid):
+            assert samples(srv)[VIEWERS] == 2
+            srv.kill()
+    assert any(folder.glob("gauge_livesum_*.db")), "the killed run left no gauges to clear"
+    with running(tmp_path, PROMETHEUS_MULTIPROC_DIR=str(folder)) as srv:
+        async with srv.client(sid):
+            assert samples(srv)[VIEWERS] == 1
 
 
 # 12. backup while clients write; export and import one session ----------------------------------

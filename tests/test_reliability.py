@@ -25,11 +25,12 @@ from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from bench.writes import restart_wal, wal_pages
 from live.client import ServerError
 from live.protocol import PROTOCOL
 
 from .attack import fetch, full_log, metric, rss_bytes, running, state, write_locked
-from .conftest import TIMEOUT, LiveServer, until
+from .conftest import ADMIN, TIMEOUT, LiveServer, until
 
 
 def _seqs(events: list[dict[str, Any]]) -> list[int]:
@@ -369,3 +370,63 @@ async def test_full_disk_gets_unavailable_and_no_false_ack(tmp_path: Path) -> No
         assert [e["type"] for e in log[seq:]] in (["question.asked"], ["question.asked", "votes.tallied"])
         texts = [q["text"] for q in state(srv, sid)["questions"]]
         assert texts == ["磁盘满之前的问题", "磁盘满时的问题" + "长" * 400]
+
+
+FRAME = 4096 + 24
+"""One WAL frame: a page and its header."""
+
+
+def _disk_left(srv: LiveServer, room: int | None) -> None:
+    """Let the server's files grow by ``room`` more bytes (``None``: without limit), as a disk
+    with that much space left would: the WAL is the file a commit grows."""
+    assert srv.proc is not None
+    limit = resource.RLIM_INFINITY if room is None else Path(srv.db + "-wal").stat().st_size + room
+    resource.prlimit(srv.proc.pid, resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+
+
+async def test_readiness_fails_exactly_while_a_nearly_full_disk_refuses_questions(tmp_path: Path) -> None:
+    """Room for one more WAL page: ``/readyz``'s old probe, one small row, fit there and said
+    ready while every question (its log page and its session's at least) was refused."""
+    with running(tmp_path) as srv:
+        sid = srv.create_session(moderation="post")["id"]
+        async with srv.client(sid) as c:
+            await c.request("ask", client_id="before", text="磁盘快满之前的问题")
+            assert fetch(srv, "GET", "/readyz").json() == {"ok": True}
+            assert fetch(srv, "PUT", "/api/filter/words", ADMIN, json={"words": []}).status_code == 200
+            _disk_left(srv, FRAME + FRAME // 2)
+            try:
+                for i in range(3):
+                    with pytest.raises(ServerError) as err:
+                        await c.request("ask", client_id=f"full{i}", text=f"磁盘快满时的第{i}个问题")
+                    _refused(err.value)
+                    ready = fetch(srv, "GET", "/readyz")
+                    assert ready.status_code == 503 and ready.json()["reason"], ready.text
+                # Replacing one stored row, as the old probe did, writes one page: it still fits.
+                words = fetch(srv, "PUT", "/api/filter/words", ADMIN, json={"words": ["一页"]})
+                assert words.status_code == 200, words.text
+            finally:
+                _disk_left(srv, None)
+            assert fetch(srv, "GET", "/readyz").json() == {"ok": True}
+            for i in range(3):
+                ack = await c.request("ask", client_id=f"full{i}", text=f"磁盘快满时的第{i}个问题")
+                assert "duplicate" not in ack
+        assert len(state(srv, sid)["questions"]) == 4
+
+
+async def test_the_readiness_probe_writes_more_than_the_longest_question(tmp_path: Path) -> None:
+    """What makes the test above hold on any disk: counted in WAL pages, the probe's commit is
+    larger than the commit of the longest question (text and name at their limits)."""
+    with running(tmp_path) as srv:
+        sid = srv.create_session(moderation="post")["id"]
+        longest = []
+        async with srv.client(sid) as c:
+            for i in range(30):
+                assert restart_wal(srv.db)
+                await c.request("ask", client_id=f"l{i}", text=f"{i:02d}" + "长" * 498, name="名" * 40)
+                longest.append(len(wal_pages(srv.db)))
+        probes = []
+        for _ in range(3):
+            assert restart_wal(srv.db)
+            assert fetch(srv, "GET", "/readyz").status_code == 200
+            probes.append(len(wal_pages(srv.db)))
+        assert min(probes) > max(longest), (probes, longest)

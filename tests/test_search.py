@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
+from bench.writes import restart_wal, tables, wal_pages
+
 from .conftest import REDIS, TIMEOUT, TZ, LiveServer, fresh_pg_database
 
 
@@ -256,6 +258,27 @@ async def test_index_is_rebuilt_from_the_log_by_the_migration(server: LiveServer
     await asyncio.to_thread(archive.server.start)
     assert {q: archive.found(q) for q in before} == before
     assert before["停车"] == ["other", "parking"] and before["彩虹桥"] == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_a_question_writes_its_event_and_the_index_takes_answers_alone(server: LiveServer) -> None:
+    """Write amplification (``docs/benchmarks.md``, "Bytes written per question"): a lone
+    question's commit changes the log's pages and its session's row, none of the search
+    index's; the question's answer gives it its index row."""
+    s = server.create_session(moderation="post")
+    async with server.client(s["id"]) as v, server.client(s["id"], token=s["presenter_token"]) as official:
+        first = (await v.request("ask", client_id="a", text="小区门口的路什么时候修好？"))["question_id"]
+        assert restart_wal(server.db), "the WAL could not be emptied"
+        for i in range(10):
+            await v.request("ask", client_id=f"q{i}", text=f"第{i}个问题：路灯坏了谁来修？")
+        touched = tables(server.db, wal_pages(server.db))
+        # Page 1 (sqlite_schema) holds the file's size; a 30-second presence sample may land too.
+        assert set(touched) <= {"events", "sessions", "sqlite_schema", "presence"}, touched
+        assert touched["sessions"] == 10, touched  # one page a commit: the sequence number
+        await official.request("answer", question_id=first, text="下个月开工。")
+    with sqlite3.connect(server.db) as db:
+        indexed = db.execute("SELECT question_id, status FROM search_items").fetchall()
+    assert indexed == [(first, "answered")]
 
 
 async def test_traditional_characters_and_punctuation_find_what_the_plain_query_finds(

@@ -9,6 +9,16 @@ results (:func:`live.state.with_results`): so what an event does to the index
 is what it does to the question, defined once in :func:`live.state.apply`,
 and a search can never see an answer the log does not hold, nor miss one it
 does. No trigger or database function re-implements the events any more.
+
+**Only answered questions have a row.** Every search reads answered questions
+alone (``status = 'answered'``), and an answer, once given, stays on the
+question (a later hide or decline changes its status, which the row follows).
+A row for every question asked cost each question its own commit's pages in
+the row's table, its two indexes and the full-text index's segment, docsize
+and idx tables: 7.5 of the 10.2 WAL pages a lone question wrote, where its
+event needs one or two (``docs/benchmarks.md``, "Bytes written per question"). Rows an older version
+wrote for unanswered questions are left as they are: no search returns them,
+and the question's first answer rewrites its row.
 """
 
 from __future__ import annotations
@@ -58,10 +68,10 @@ def row(q: JSON) -> Row:
 
 
 def rows(events: Iterable[Event | NewEvent]) -> list[Row]:
-    """The rows ``events`` change, each as the last of them leaves it."""
+    """The rows ``events`` change, each as the last of them leaves it: answered questions only."""
     out: dict[int, Row] = {}
     for e in events:
         q = e.data.get("question")
-        if isinstance(q, dict) and "id" in q:
+        if isinstance(q, dict) and "id" in q and q.get("answer"):
             out[q["id"]] = row(q)
     return list(out.values())

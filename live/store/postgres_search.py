@@ -1,11 +1,11 @@
 """The archive's tables in PostgreSQL: the same projection as :mod:`live.store.sqlite_search`.
 
 **The index is a projection of the log, kept in the same transaction**: one
-row per question, written by ``Store.append`` from the events' results with
-:mod:`live.store.index`, in the transaction that stores them. (It used to be
-kept by a trigger and a PL/pgSQL function that re-implemented each event, a
-copy of :func:`live.state.apply` that could drift; :data:`INDEX_MIGRATION`
-drops them.)
+row per answered question, written by ``Store.append`` from the events'
+results with :mod:`live.store.index`, in the transaction that stores them. (It
+used to be kept by a trigger and a PL/pgSQL function that re-implemented each
+event, a copy of :func:`live.state.apply` that could drift;
+:data:`INDEX_MIGRATION` drops them.)
 
 Matching is a substring test (``strpos``) over the folded keys (Simplified,
 case-folded: :func:`live.store.index.fold`) for phrases and short terms alike:

@@ -1,8 +1,8 @@
-"""The archive's tables in SQLite: a search index of every question, and presence samples.
+"""The archive's tables in SQLite: a search index of answered questions, and presence samples.
 
 **The index is a projection of the log, kept in the same transaction.** One
-row per question (its text, display name, status, latest answer, and the
-folded keys searches match), written by ``Store.append`` from the events'
+row per answered question (its text, display name, status, latest answer, and
+the folded keys searches match), written by ``Store.append`` from the events'
 results with :mod:`live.store.index`, in the transaction that stores them: a
 search can never see an answer the log does not hold, nor miss one it does.
 (It used to be kept by triggers that re-implemented each event in SQL, a copy
