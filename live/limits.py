@@ -89,8 +89,8 @@ class RedisLimiter:
     """Keys carry ``namespace`` so installations sharing one Redis keep separate counts.
 
     ``redis`` is the wiring's client (``RedisClients.limiter`` in :mod:`live.redis_client`,
-    which sizes its pool and closes it), so the limiter reaches Redis as the bus does
-    without depending on the bus.
+    which sizes its pool and closes it), so the limiter reaches Redis, or the master
+    Sentinel names, as the bus does without depending on the bus.
 
     The actions of one event-loop pass go to Redis together, one pipeline of script
     calls: in a vote storm a pass reads up to 200 votes, and a call each cost ~90 µs

@@ -25,7 +25,10 @@ def open_bus(url: str, redis: RedisClients | None) -> Bus:
         from .memory import MemoryBus
 
         return MemoryBus()
-    raise SystemExit(f"unknown bus {url!r}: use 'memory' or 'redis://host:port/db'")
+    raise SystemExit(
+        f"unknown bus {url!r}: use 'memory', 'redis://host:port/db' "
+        "or 'redis+sentinel://host:26379,host:26379/service/db'"
+    )
 
 
 __all__ = ["Bus", "Callback", "open_bus"]

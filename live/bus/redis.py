@@ -3,14 +3,15 @@
 One pub/sub connection per process, read by one task that dispatches each
 message to the channel's callbacks; publishing and presence go through a
 separate small pool, so a slow publish never stalls the reader. Both clients
-come from the wiring (:mod:`live.redis_client`).
+come from the wiring (:mod:`live.redis_client`), which also decides whether
+they reach one Redis or the master Sentinel names.
 
 Redis pub/sub forgets whatever it could not deliver, and that is fine: the
 log is the history. What the bus must do is *say* when it may have lost
 something. So whenever a channel's subscription is confirmed again (the
-reader reconnected after Redis restarted or the network dropped, with
-backoff), every callback of that channel is called with ``None`` and the
-room re-reads the log. :meth:`RedisBus.subscribe` itself returns only once
+reader reconnected after Redis restarted, the network dropped or Sentinel
+moved the master elsewhere, with backoff), every callback of that channel is
+called with ``None`` and the room re-reads the log. :meth:`RedisBus.subscribe` itself returns only once
 Redis has confirmed the subscription, because a room reads the log right
 after subscribing and nothing may fall between the two.
 
@@ -69,7 +70,7 @@ class RedisBus:
     """Publishes through ``redis.publisher``, reads pub/sub through ``redis.subscriber``.
 
     The clients are the wiring's (:class:`~live.redis_client.RedisClients`, closed by it):
-    how they reach Redis makes no difference here.
+    whether they reach one Redis or a master found through Sentinel makes no difference here.
     """
 
     def __init__(self, redis: RedisClients) -> None:
