@@ -135,7 +135,10 @@ class RedisClients:
         self._master: dict[str, Any] = {}
         if url.startswith("redis+sentinel://"):
             target = SentinelTarget.parse(url)
-            self._sentinel = Sentinel(target.sentinels, sentinel_kwargs={**TIMEOUTS, **target.sentinel_auth})
+            # redis-py leaves Sentinel's constructor unannotated
+            self._sentinel = Sentinel(  # type: ignore[no-untyped-call]
+                target.sentinels, sentinel_kwargs={**TIMEOUTS, **target.sentinel_auth}
+            )
             self._master = {
                 "service_name": target.service,
                 "db": target.db,
