@@ -21,9 +21,14 @@ import math
 import time
 from collections import deque
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from redis.exceptions import NoScriptError
 
 from .exceptions import Unavailable
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 Keys = Sequence[tuple[str, int]]
 """(key, limit) pairs, checked in order."""
@@ -80,27 +85,21 @@ return 0
 Returns the position of the first key over its limit, or 0."""
 
 
-POOL = 8
-"""Connections to Redis per worker for rate limits; a batch waits for a free one
-(:func:`live.bus.redis.client`), else its actions are refused as unavailable."""
-
-
 class RedisLimiter:
     """Keys carry ``namespace`` so installations sharing one Redis keep separate counts.
+
+    ``redis`` is the wiring's client (``RedisClients.limiter`` in :mod:`live.redis_client`,
+    which sizes its pool and closes it), so the limiter reaches Redis, or the master
+    Sentinel names, as the bus does without depending on the bus.
 
     The actions of one event-loop pass go to Redis together, one pipeline of script
     calls: in a vote storm a pass reads up to 200 votes, and a call each cost ~90 µs
     of the loop's time against ~20 in a pipeline (measured: 10,000 at once).
     """
 
-    def __init__(self, url: str, namespace: str) -> None:
-        from redis.exceptions import NoScriptError
-
-        from .bus.redis import client
-
-        self._redis = client(url, POOL)
+    def __init__(self, redis: Redis, namespace: str) -> None:
+        self._redis = redis
         self._sha = self._redis.register_script(_HIT).sha
-        self._no_script = NoScriptError
         self._prefix = f"live:{namespace}:limit:"
         self._pending: list[tuple[list[Any], asyncio.Future[int]]] = []
         self._sending: set[asyncio.Task[None]] = set()
@@ -128,7 +127,7 @@ class RedisLimiter:
     async def _send(self, batch: list[tuple[list[Any], asyncio.Future[int]]]) -> None:
         try:
             results = await self._pipeline(batch)
-            if any(isinstance(r, self._no_script) for r in results):  # Redis restarted empty
+            if any(isinstance(r, NoScriptError) for r in results):  # Redis restarted empty
                 await self._redis.script_load(_HIT)
                 results = await self._pipeline(batch)
         except Exception as exc:  # whatever it was, every action waiting here gets its answer
@@ -154,12 +153,11 @@ class RedisLimiter:
             return await pipe.execute(raise_on_error=False)
 
     async def close(self) -> None:
+        """Answer every action already sent; the client itself is the wiring's to close."""
         for task in list(self._sending):
             await task
-        await self._redis.aclose()
 
 
-def open_limiter(bus_url: str, namespace: str) -> Limiter:
-    if bus_url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisLimiter(bus_url, namespace)
-    return MemoryLimiter()
+def open_limiter(redis: Redis | None, namespace: str) -> Limiter:
+    """Shared counts on the workers' Redis if there is one, else this process's own."""
+    return MemoryLimiter() if redis is None else RedisLimiter(redis, namespace)

@@ -17,6 +17,7 @@ from .auth import Devices, hash_token, new_token, token_matches
 from .bus import Bus, open_bus
 from .exceptions import TooLarge
 from .limits import open_limiter
+from .redis_client import RedisClients, is_redis
 from .rooms import Rooms
 from .sessions import Sessions
 from .settings import Settings
@@ -85,10 +86,15 @@ class Services:
             secret, admin_hash, token = await ensure_secrets(store, settings)
             if token:
                 log.warning("generated admin token (shown once): %s", token)
-            bus = open_bus(settings.bus)
+            # One set of Redis clients for the bus and the limiter alike; closed after
+            # both, so neither closes what the other uses.
+            redis = RedisClients(settings.bus) if is_redis(settings.bus) else None
+            if redis is not None:
+                opened.push_async_callback(redis.aclose)
+            bus = open_bus(settings.bus, redis)
             opened.push_async_callback(bus.disconnect)
             await bus.connect()
-            limiter = open_limiter(settings.bus, namespace=hash_token(secret)[:12])
+            limiter = open_limiter(redis.limiter if redis else None, namespace=hash_token(secret)[:12])
             opened.push_async_callback(limiter.close)
             rooms = Rooms(store, bus, settings.tally_interval)
             await rooms.start()

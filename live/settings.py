@@ -47,7 +47,10 @@ class Settings:
     host: str = setting("127.0.0.1", "Interface to listen on.")
     port: int = setting(8000, "TCP port to listen on (the Procfile passes $PORT).")
     db: str = setting("live.db", "Store: a SQLite file path, sqlite:///path or postgresql://...")
-    bus: str = setting("memory", "Bus: memory (one process) or redis://host:port/db.")
+    bus: str = setting(
+        "memory",
+        "Bus: memory (one process), redis://host:port/db or redis+sentinel://host:26379,.../service/db.",
+    )
     workers: int = setting(1, "Number of uvicorn worker processes (needs a shared db and bus).")
     public_url: str = setting("", "Base URL printed in links and allowed as WebSocket Origin.")
     admin_token: str = setting("", "Admin token; if empty one is generated on first start.")

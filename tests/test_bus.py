@@ -17,27 +17,37 @@ import redis.asyncio as aioredis
 
 from live.bus import Bus, open_bus
 from live.bus.redis import RedisBus
+from live.redis_client import RedisClients
 
 from .conftest import REDIS, until
+
+
+@contextlib.asynccontextmanager
+async def redis_buses(url: str = REDIS, n: int = 2) -> AsyncIterator[list[RedisBus]]:
+    """``n`` workers' buses, each on its own clients as the wiring makes them; not connected."""
+    clients = [RedisClients(url) for _ in range(n)]
+    buses = [RedisBus(c) for c in clients]
+    try:
+        yield buses
+    finally:
+        for bus, client in zip(buses, clients, strict=True):
+            await bus.disconnect()
+            await client.aclose()
 
 
 @pytest.fixture(params=["memory", "redis"])
 async def buses(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Bus, Bus]]:
     """(publisher, subscriber): two processes' buses for Redis; one bus for memory."""
     if request.param == "memory":
-        bus = open_bus("memory")
+        bus = open_bus("memory", None)
         await bus.connect()
         yield bus, bus
         await bus.disconnect()
         return
-    pub, sub = open_bus(REDIS), open_bus(REDIS)
-    await pub.connect()
-    await sub.connect()
-    try:
+    async with redis_buses() as (pub, sub):
+        await pub.connect()
+        await sub.connect()
         yield pub, sub
-    finally:
-        await pub.disconnect()
-        await sub.disconnect()
 
 
 def fresh_channel() -> str:
@@ -103,12 +113,10 @@ async def test_presence_sums_every_workers_count(buses: tuple[Bus, Bus]) -> None
 
 
 async def test_redis_reconnect_resubscribes_and_signals_possible_loss() -> None:
-    pub, sub = RedisBus(REDIS), RedisBus(REDIS)
-    await pub.connect()
-    await sub.connect()
-    admin = aioredis.from_url(REDIS, decode_responses=True)
     channel, got = fresh_channel(), []
-    try:
+    async with redis_buses() as (pub, sub), aioredis.from_url(REDIS, decode_responses=True) as admin:
+        await pub.connect()
+        await sub.connect()
         async with sub.subscribe(channel, got.append):
             await pub.publish(channel, "before")
             await until(lambda: got == ["before"], "the message before the drop")
@@ -119,16 +127,12 @@ async def test_redis_reconnect_resubscribes_and_signals_possible_loss() -> None:
             await pub.publish(channel, "after")
             await until(lambda: "after" in got, "a message after the reconnect")
         assert got == ["before", None, "after"]
-    finally:
-        await admin.aclose()
-        await pub.disconnect()
-        await sub.disconnect()
 
 
 async def test_unreachable_redis_fails_the_start_clearly() -> None:
-    bus = RedisBus("redis://127.0.0.1:1/0")
-    with pytest.raises(SystemExit, match=r"Redis at 127\.0\.0\.1:1/0 is not usable"):
-        await bus.connect()
+    async with redis_buses("redis://127.0.0.1:1/0", 1) as [bus]:
+        with pytest.raises(SystemExit, match=r"Redis at 127\.0\.0\.1:1/0 is not usable"):
+            await bus.connect()
 
 
 async def test_an_event_crosses_as_itself_in_one_process_and_as_text_without_contact_between(

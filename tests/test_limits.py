@@ -8,6 +8,7 @@ Redis is the real server on 127.0.0.1; if it is down these fail.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import AsyncIterator
 
@@ -16,6 +17,7 @@ import redis.asyncio as aioredis
 
 from live.exceptions import Unavailable
 from live.limits import Limiter, MemoryLimiter, RedisLimiter, open_limiter
+from live.redis_client import RedisClients
 
 from .conftest import REDIS
 
@@ -24,14 +26,29 @@ HOUR = 3600.0
 edge of a minute would see its count start again."""
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def limiter(request: pytest.FixtureRequest) -> AsyncIterator[Limiter]:
-    made = open_limiter("memory" if request.param == "memory" else REDIS, namespace=secrets.token_hex(6))
-    assert isinstance(made, MemoryLimiter if request.param == "memory" else RedisLimiter)
+@contextlib.asynccontextmanager
+async def redis_limiters(*namespaces: str, url: str = REDIS) -> AsyncIterator[list[RedisLimiter]]:
+    """A worker's limiter per namespace, each on the client the wiring would give it."""
+    clients = [RedisClients(url) for _ in namespaces]
+    made = [RedisLimiter(c.limiter, ns) for c, ns in zip(clients, namespaces, strict=True)]
     try:
         yield made
     finally:
+        for limiter, client in zip(made, clients, strict=True):
+            await limiter.close()
+            await client.aclose()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def limiter(request: pytest.FixtureRequest) -> AsyncIterator[Limiter]:
+    if request.param == "memory":
+        made = open_limiter(None, namespace="x")
+        assert isinstance(made, MemoryLimiter)
+        yield made
         await made.close()
+        return
+    async with redis_limiters(secrets.token_hex(6)) as [made]:
+        yield made
 
 
 async def test_a_key_gets_its_limit_then_a_wait_within_the_window(limiter: Limiter) -> None:
@@ -67,39 +84,26 @@ async def test_a_burst_is_counted_exactly_and_never_refused_for_want_of_connecti
 
 async def test_workers_share_the_count_and_installations_do_not() -> None:
     namespace = secrets.token_hex(6)
-    one, two = RedisLimiter(REDIS, namespace), RedisLimiter(REDIS, namespace)
-    elsewhere = RedisLimiter(REDIS, secrets.token_hex(6))
     key = [("ask:d:phone", 2)]
-    try:
+    async with redis_limiters(namespace, namespace, secrets.token_hex(6)) as (one, two, elsewhere):
         assert await one.hit(key, HOUR) == 0.0
         assert await two.hit(key, HOUR) == 0.0
         assert await one.hit(key, HOUR) > 0, "the other worker's hit was not counted"
         assert await elsewhere.hit(key, HOUR) == 0.0
-    finally:
-        for limiter in (one, two, elsewhere):
-            await limiter.close()
 
 
 async def test_a_redis_that_lost_its_scripts_is_taught_again() -> None:
     """Redis restarted (or SCRIPT FLUSH): the next batch loads the script and goes on."""
-    limiter = RedisLimiter(REDIS, secrets.token_hex(6))
-    admin = aioredis.from_url(REDIS)
-    try:
+    async with redis_limiters(secrets.token_hex(6)) as [limiter], aioredis.from_url(REDIS) as admin:
         assert await limiter.hit([("ask:d:phone", 1)], HOUR) == 0.0
         await admin.script_flush()
         waits = await asyncio.gather(*(limiter.hit([("ask:d:phone", 1)], HOUR) for _ in range(3)))
         assert all(w > 0 for w in waits)
         assert await limiter.hit([("ask:d:other", 1)], HOUR) == 0.0
-    finally:
-        await admin.aclose()
-        await limiter.close()
 
 
 async def test_unreachable_redis_refuses_with_limits_unavailable() -> None:
-    limiter = RedisLimiter("redis://127.0.0.1:1/0", "x")
-    try:
+    async with redis_limiters("x", url="redis://127.0.0.1:1/0") as [limiter]:
         with pytest.raises(Unavailable) as err:
             await limiter.hit([("ask:d:phone", 5)], HOUR)
         assert err.value.code == "limits_unavailable" and err.value.status == 503
-    finally:
-        await limiter.close()

@@ -2,16 +2,16 @@
 
 One pub/sub connection per process, read by one task that dispatches each
 message to the channel's callbacks; publishing and presence go through a
-separate small pool, so a slow publish never stalls the reader. Connections
-are named ``live-sub:<host>:<pid>:<random>`` (and ``live-pub:...``) in
-``CLIENT LIST``.
+separate small pool, so a slow publish never stalls the reader. Both clients
+come from the wiring (:mod:`live.redis_client`), which also decides whether
+they reach one Redis or the master Sentinel names.
 
 Redis pub/sub forgets whatever it could not deliver, and that is fine: the
 log is the history. What the bus must do is *say* when it may have lost
 something. So whenever a channel's subscription is confirmed again (the
-reader reconnected after Redis restarted or the network dropped, with
-backoff), every callback of that channel is called with ``None`` and the
-room re-reads the log. :meth:`RedisBus.subscribe` itself returns only once
+reader reconnected after Redis restarted, the network dropped or Sentinel
+moved the master elsewhere, with backoff), every callback of that channel is
+called with ``None`` and the room re-reads the log. :meth:`RedisBus.subscribe` itself returns only once
 Redis has confirmed the subscription, because a room reads the log right
 after subscribing and nothing may fall between the two.
 
@@ -24,22 +24,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import random
-import secrets
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
-from urllib.parse import urlsplit
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
+from ..redis_client import RedisClients
 from ..tasks import cancel_and_wait
 from .base import Callback, Message
 
@@ -52,10 +46,6 @@ CONFIRM_WAIT = 2.0
 PING_INTERVAL = 5.0
 DEAD_AFTER = 3 * PING_INTERVAL
 BACKOFF = (0.05, 5.0)
-POOL = 32
-"""Connections per worker for publishing and presence (the pub/sub reader has its own)."""
-POOL_WAIT = 5.0
-"""Seconds a command may wait for a free connection before it fails (see :func:`client`)."""
 PRESENCE_TTL = 10
 """Seconds after which a worker that stopped reporting (killed) no longer counts."""
 
@@ -78,36 +68,17 @@ return total
 """
 
 
-def client(url: str, connections: int, **options: Any) -> Redis:
-    """A Redis client whose commands wait for one of ``connections`` (up to ``POOL_WAIT``).
-
-    Why waiting: redis-py's default pool refuses every command past its hundredth at
-    once, and a 10,000-viewer vote storm on the Redis path was mostly refused that way
-    (``limits_unavailable``), while a burst of sessions committing together lost
-    publishes. The socket timeouts make a silent network fail a command, not hang it.
-    """
-    return Redis.from_pool(
-        BlockingConnectionPool.from_url(
-            url,
-            max_connections=connections,
-            timeout=POOL_WAIT,
-            socket_connect_timeout=2,
-            socket_timeout=5,
-            **options,
-        )
-    )
-
-
-def where(url: str) -> str:
-    """host:port/db of a URL, without the password, for messages and logs."""
-    parts = urlsplit(url)
-    return f"{parts.hostname or 'localhost'}:{parts.port or 6379}{parts.path or '/0'}"
-
-
 class RedisBus:
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+    """Publishes through ``redis.publisher``, reads pub/sub through ``redis.subscriber``.
+
+    The clients are the wiring's (:class:`~live.redis_client.RedisClients`, closed by it):
+    whether they reach one Redis or a master found through Sentinel makes no difference here.
+    """
+
+    def __init__(self, redis: RedisClients) -> None:
+        self._clients = redis
+        self.where = redis.where
+        self.worker_id = redis.worker_id
         self._control = f"live:bus:{self.worker_id}"
         self._callbacks: dict[str, list[Callback]] = {}
         self._waiters: dict[str, asyncio.Future[None]] = {}
@@ -119,19 +90,10 @@ class RedisBus:
         self._ready = asyncio.Event()
         self._presence: AsyncScript | None = None
 
-    def _client(self, role: str, retries: int) -> Redis:
-        return client(
-            self.url,
-            POOL,
-            decode_responses=True,
-            retry=Retry(NoBackoff(), retries),
-            client_name=f"live-{role}:{self.worker_id}",
-        )
-
     async def connect(self) -> None:
         """Connect, or fail the start with a clear message if Redis cannot be reached."""
-        self._redis = self._client("pub", retries=1)  # one retry: a socket a restart left stale
-        self._sub = self._client("sub", retries=0)  # the reader reconnects by itself, with backoff
+        self._redis = self._clients.publisher
+        self._sub = self._clients.subscriber
         self._presence = self._redis.register_script(_PRESENCE)
         try:
             await self._redis.ping()
@@ -139,7 +101,7 @@ class RedisBus:
             await asyncio.wait_for(self._ready.wait(), SUBSCRIBE_TIMEOUT)
         except (RedisError, OSError, TimeoutError) as exc:
             await self.disconnect()
-            raise SystemExit(f"Redis at {where(self.url)} is not usable: {exc}") from exc
+            raise SystemExit(f"Redis at {self.where} is not usable: {exc}") from exc
 
     async def disconnect(self) -> None:
         await cancel_and_wait(self._reader)
@@ -149,9 +111,6 @@ class RedisBus:
                     for key in self._presence_keys:
                         pipe.hdel(key, self.worker_id)
                     await pipe.execute()
-        for client in (self._sub, self._redis):
-            if client is not None:
-                await client.aclose()
         self._reader = self._redis = self._sub = None
         self._callbacks.clear()
 
@@ -228,7 +187,7 @@ class RedisBus:
                     await pubsub.subscribe(*self._callbacks)
                 await self._listen(pubsub)
             except (RedisError, OSError) as exc:
-                log.warning("Redis bus at %s lost (%r); reconnecting in %.2fs", where(self.url), exc, delay)
+                log.warning("Redis bus at %s lost (%r); reconnecting in %.2fs", self.where, exc, delay)
             except Exception:
                 log.exception("Redis bus reader failed; reconnecting in %.2fs", delay)
             finally:
