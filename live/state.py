@@ -29,6 +29,7 @@ COUNTED = {
     "merged": "merged",
     "rejected": "declined",
     "forwarded": "forwarded",
+    "hidden": "hidden",
 }
 """Which public count (``counts`` in snapshots) each question status adds to."""
 
@@ -132,7 +133,7 @@ class State:
 
     def counts(self) -> JSON:
         c = dict.fromkeys(
-            ("received", "pending", "published", "answered", "merged", "declined", "forwarded"), 0
+            ("received", "pending", "published", "answered", "merged", "declined", "forwarded", "hidden"), 0
         )
         c["received"] = len(self.questions)
         for q in self.questions.values():

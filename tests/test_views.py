@@ -39,7 +39,7 @@ const out = input.map(({ snapshot, events }) => {
   const s = new Session();
   if (snapshot) s.load(snapshot);
   for (const e of events) s.apply(e);
-  return { session: s.info, answering: s.answering,
+  return { session: s.info, answering: s.answering, counts: s.counts(), phase: s.phase(Date.now()),
     questions: [...s.questions.values()].sort((a, b) => a.id - b.id) };
 });
 process.stdout.write(JSON.stringify(out));
@@ -65,6 +65,8 @@ def snapshot_view(snap: dict[str, Any]) -> dict[str, Any]:
     return {
         "session": snap["session"],
         "answering": snap["answering"],
+        "counts": snap["counts"],
+        "phase": snap["phase"],
         "questions": sorted(snap["questions"], key=lambda q: q["id"]),
     }
 
