@@ -27,7 +27,7 @@ from .settings import Settings
 
 log = logging.getLogger("live.startup")
 
-BACKOFF = (0.5, 10.0)
+BACKOFF = (0.5, 5.0)
 """Seconds between attempts to open the services: the first, and the most."""
 
 
