@@ -138,9 +138,12 @@ async def test_a_burst_of_requests_is_decided_in_order_and_committed_together(se
         )
         asked, twins, hides = burst[:24], burst[24:26], burst[26:]
         assert all(isinstance(r, dict) for r in asked), asked
-        assert sorted(r["question_id"] for r in asked) == list(range(2, 26))
         refused = [r for r in twins if isinstance(r, ServerError)]
         assert len(refused) == 1 and refused[0].code == "duplicate_text", twins
+        (twin,) = (r for r in twins if isinstance(r, dict))
+        # Two connections' frames have no order between them: the twin may come before b's last.
+        ids = sorted([r["question_id"] for r in asked] + [twin["question_id"]])
+        assert ids == list(range(2, 27)), "each stored question got the next id, none twice"
         hidden = [r for r in hides if isinstance(r, ServerError)]
         assert len(hidden) == 1 and hidden[0].code == "question_already_handled", hides
         seq = mod.seq
