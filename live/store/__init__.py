@@ -6,7 +6,7 @@ so the embedded default never needs a PostgreSQL driver at run time.
 
 from __future__ import annotations
 
-from .base import SeqConflict, SessionRow, Store
+from .base import Catalog, Log, Meta, Presence, Search, SeqConflict, SessionRow, Store, Votes
 
 
 def sqlite_file(url: str) -> str | None:
@@ -38,4 +38,16 @@ def open_store(url: str) -> Store:
     return SQLiteStore(path)
 
 
-__all__ = ["SeqConflict", "SessionRow", "Store", "open_store", "sqlite_file"]
+__all__ = [
+    "Catalog",
+    "Log",
+    "Meta",
+    "Presence",
+    "Search",
+    "SeqConflict",
+    "SessionRow",
+    "Store",
+    "Votes",
+    "open_store",
+    "sqlite_file",
+]
