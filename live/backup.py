@@ -91,7 +91,7 @@ def _tables(conn: sqlite3.Connection) -> set[str]:
     return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
 
 
-def _rows(conn: sqlite3.Connection, sql: str, params: tuple) -> Iterator[dict[str, Any]]:
+def _rows(conn: sqlite3.Connection, sql: str, params: tuple[object, ...]) -> Iterator[dict[str, Any]]:
     cur = conn.execute(sql, params)
     names = [c[0] for c in cur.description]
     for row in cur:
