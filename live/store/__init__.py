@@ -6,7 +6,20 @@ so the embedded default never needs a PostgreSQL driver at run time.
 
 from __future__ import annotations
 
-from .base import Catalog, Log, Meta, Presence, Search, SeqConflict, SessionRow, Store, Votes
+from .base import (
+    ROW_TABLES,
+    Catalog,
+    Copies,
+    Log,
+    Meta,
+    Presence,
+    Search,
+    SeqConflict,
+    SessionCopy,
+    SessionRow,
+    Store,
+    Votes,
+)
 
 
 def sqlite_file(url: str) -> str | None:
@@ -38,16 +51,30 @@ def open_store(url: str) -> Store:
     return SQLiteStore(path)
 
 
+def open_copies(url: str) -> Copies:
+    """The copies of the database ``url`` names (SQLite), or a one-line exit."""
+    path = sqlite_file(url)
+    if path is None:
+        raise SystemExit("backup and export read SQLite; use pg_dump for PostgreSQL")
+    from .sqlite_copies import SQLiteCopies
+
+    return SQLiteCopies(path)
+
+
 __all__ = [
+    "ROW_TABLES",
     "Catalog",
+    "Copies",
     "Log",
     "Meta",
     "Presence",
     "Search",
     "SeqConflict",
+    "SessionCopy",
     "SessionRow",
     "Store",
     "Votes",
+    "open_copies",
     "open_store",
     "sqlite_file",
 ]

@@ -169,3 +169,46 @@ class Store(Log, Catalog, Votes, Search, Presence, Meta, Protocol):
         """Connect and apply migrations."""
 
     async def close(self) -> None: ...
+
+
+ROW_TABLES: dict[str, dict[str, type]] = {
+    "votes": {"question_id": int, "device": str, "at": int},
+    "presence": {"at": int, "viewers": int},
+}
+"""Tables keyed by ``session_id`` whose rows are data, not derived from the log: what a
+session's copy carries beside its events. Their other columns, as both engines have them."""
+
+
+@dataclass
+class SessionCopy:
+    """One session as ``live export`` writes it and ``live import`` reads it back."""
+
+    programme: JSON
+    """``slug``, ``title`` and ``description``: an import finds the programme by slug, or makes it."""
+    session: JSON
+    """``id``, ``epoch`` and ``last_seq`` where it was exported from, and its ``info``."""
+    events: list[Event]
+    rows: dict[str, list[JSON]]
+    """Rows of :data:`ROW_TABLES`, without their ``session_id``: exactly the columns it names."""
+
+
+class Copies(Protocol):
+    """Copies of a database for the CLI (``live backup``, ``export``, ``import``).
+
+    Not part of :class:`Store`: a copy works on the database beside a running
+    server, without opening it as a store (no migration, no writer), and runs
+    synchronously in a command that then exits. SQLite only, for now
+    (:mod:`.sqlite_copies`); :func:`live.store.open_copies` refuses PostgreSQL.
+    """
+
+    def backup(self, dest: str) -> dict[str, int]:
+        """One consistent copy of the whole database at ``dest``, every session given a new
+        epoch; returns how many ``sessions`` and ``events`` it holds."""
+
+    def export_session(self, session_id: int) -> SessionCopy | None:
+        """One session from one read snapshot, or None if there is none."""
+
+    def import_session(self, copy: SessionCopy, presenter_hash: str, moderator_hash: str) -> int:
+        """Add ``copy`` as a new session with a new id and epoch, with its search rows, in one
+        transaction; its id. The caller has checked ``copy`` (:func:`live.backup.import_session`):
+        its log replays and its rows hold exactly :data:`ROW_TABLES`' columns."""
