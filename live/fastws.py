@@ -221,8 +221,9 @@ class FanoutWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.queue = Inbox()  # type: ignore[assignment]
-        self.writable = Flag()  # type: ignore[assignment]
+        # Duck-typed stand-ins for uvicorn's asyncio.Queue and asyncio.Event (see Inbox, Flag).
+        self.queue = Inbox()  # type: ignore[assignment]  # does what uvicorn calls on a Queue
+        self.writable = Flag()  # type: ignore[assignment]  # does what uvicorn calls on an Event
 
     def connection_lost(self, exc: Exception | None) -> None:
         guard().release(self.transport)  # the place its HTTP connection took (live.guard)

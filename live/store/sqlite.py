@@ -433,7 +433,7 @@ class SQLiteStore(SQLiteArchive):
         return changed
 
     async def vote_counts(self, session_id: int) -> dict[int, int]:
-        return dict(await self.r.execute_fetchall(VOTE_COUNTS, (session_id,)))  # type: ignore[arg-type]
+        return {qid: n for qid, n in await self.r.execute_fetchall(VOTE_COUNTS, (session_id,))}
 
     async def device_votes(self, session_id: int, device: str) -> list[int]:
         rows = await self.r.execute_fetchall(
