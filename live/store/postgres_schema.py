@@ -62,7 +62,7 @@ async def _reindex(conn: Connection) -> None:
         await index_log(conn, session_id, events)
 
 
-async def index_log(conn: asyncpg.Connection, session_id: int, events: Iterable[Event]) -> None:
+async def index_log(conn: Connection, session_id: int, events: Iterable[Event]) -> None:
     """The search rows of a log stored without appending it (a migration, ``live import``,
     ``live copy-to``). One event at a time, so each row keeps its first answer's time."""
     for e in events:
