@@ -16,26 +16,25 @@ new staff links, keeping event timestamps so replay still works, and writes
 its search rows as its appends would have (the index is the log's projection:
 an import that skipped it left the session out of every search). The file
 holds private contacts: treat it like the database. Backup and export read
-SQLite (on PostgreSQL use ``pg_dump``); import writes either engine, PostgreSQL
-through :mod:`live.pgcopy`.
+SQLite (on PostgreSQL use ``pg_dump``); import writes either engine.
 
-This module is the file format, its checks and the commands; a SQLite database
-is reached only through :class:`live.store.Copies` (its SQL is in
-:mod:`live.store.sqlite_copies`, beside the schema it must match).
+This module is the file format, its checks and the commands. It reaches a database
+only through the store's narrow protocols: :class:`live.store.Copies` for backup and
+export (SQLite), :class:`live.store.Imports` for import (either engine). Their SQL is in
+:mod:`live.store.sqlite_copies` and :mod:`live.store.postgres_copies`, beside the
+schemas it must match.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import pgcopy
 from .auth import hash_token, new_token
 from .events import Event, dumps, now_ms
-from .store import ROW_TABLES, SessionCopy, open_copies, sqlite_file
+from .store import ROW_TABLES, SessionCopy, open_copies, open_imports
 from .store.results import upgraded
 
 FORMAT = "live-session"
@@ -145,14 +144,14 @@ def import_session(db: str, file: str, migrate: Callable[[], None]) -> tuple[int
     header, events, rows = _read(file)
     migrate()
     tokens = {"presenter": new_token(), "moderator": new_token()}
-    hashes = (hash_token(tokens["presenter"]), hash_token(tokens["moderator"]))
-    if sqlite_file(db) is None:
-        return asyncio.run(pgcopy.import_session(db, header, events, rows, hashes)), tokens
     grouped: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         grouped.setdefault(r["table"], []).append(r["row"])
     copy = SessionCopy(header["programme"], header["session"], events, grouped)
-    return open_copies(db).import_session(copy, *hashes), tokens
+    sid = open_imports(db).import_session(
+        copy, hash_token(tokens["presenter"]), hash_token(tokens["moderator"])
+    )
+    return sid, tokens
 
 
 def add_commands(sub: Any) -> None:

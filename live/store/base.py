@@ -192,14 +192,25 @@ class SessionCopy:
     """Rows of :data:`ROW_TABLES`, without their ``session_id``: exactly the columns it names."""
 
 
-class Copies(Protocol):
-    """Copies of a database for the CLI (``live backup``, ``export``, ``import``).
+class Imports(Protocol):
+    """Where ``live import`` adds an exported session: either engine
+    (:mod:`.sqlite_copies`, :mod:`.postgres_copies`).
 
-    Not part of :class:`Store`: a copy works on the database beside a running
-    server, without opening it as a store (no migration, no writer), and runs
-    synchronously in a command that then exits. SQLite only, for now
-    (:mod:`.sqlite_copies`); :func:`live.store.open_copies` refuses PostgreSQL.
+    Not part of :class:`Store`: a copy works on the database beside a running server,
+    without opening it as a store (no pool, no writer, no migration of its own: the
+    command migrates first), and runs synchronously in a command that then exits.
     """
+
+    def import_session(self, copy: SessionCopy, presenter_hash: str, moderator_hash: str) -> int:
+        """Add ``copy`` as a new session with a new id and epoch, with its search rows, in one
+        transaction; its id. The caller has checked ``copy`` (:func:`live.backup.import_session`):
+        its log replays and its rows hold exactly :data:`ROW_TABLES`' columns."""
+
+
+class Copies(Imports, Protocol):
+    """Backup and export besides import, for ``live backup`` and ``live export``: SQLite only
+    (:mod:`.sqlite_copies`). :func:`live.store.open_copies` refuses PostgreSQL, whose own
+    tools (``pg_dump``) already take consistent copies while it serves."""
 
     def backup(self, dest: str) -> dict[str, int]:
         """One consistent copy of the whole database at ``dest``, every session given a new
@@ -207,8 +218,3 @@ class Copies(Protocol):
 
     def export_session(self, session_id: int) -> SessionCopy | None:
         """One session from one read snapshot, or None if there is none."""
-
-    def import_session(self, copy: SessionCopy, presenter_hash: str, moderator_hash: str) -> int:
-        """Add ``copy`` as a new session with a new id and epoch, with its search rows, in one
-        transaction; its id. The caller has checked ``copy`` (:func:`live.backup.import_session`):
-        its log replays and its rows hold exactly :data:`ROW_TABLES`' columns."""

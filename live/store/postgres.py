@@ -29,13 +29,13 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import cast
-from urllib.parse import urlsplit
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from ..events import JSON, Event, NewEvent, OnCommit, Tally, dumps, now_ms
 from ..exceptions import BadRequest, Conflict, Unavailable
+from . import where
 from .base import Moves, SeqConflict, SessionRow
 from .postgres_schema import EVENTS, event, migrate, write_index
 from .postgres_search import PostgresArchive
@@ -62,12 +62,6 @@ _LOST = (
 
 _SESSION_COLS = "id, programme_id, epoch, last_seq, info, presenter_hash, moderator_hash"
 VOTE_COUNTS = "SELECT question_id, count(*) FROM votes WHERE session_id=$1 GROUP BY question_id"
-
-
-def where(url: str) -> str:
-    """host:port/database of a URL, without the password, for messages and logs."""
-    parts = urlsplit(url)
-    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or '/'}"
 
 
 def _event_row(
