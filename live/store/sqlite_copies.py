@@ -2,7 +2,8 @@
 
 The SQL of the CLI's copies, kept with the schema it must match (see
 :mod:`.sqlite`); :mod:`live.backup` owns the file format and the commands and
-reaches this only through :class:`~live.store.base.Copies`. Why not through
+reaches this only through :class:`~live.store.base.Copies` (:class:`~live.store.base.Imports`
+for an import, which :mod:`.postgres_copies` also implements). Why not through
 an open :class:`~live.store.sqlite.SQLiteStore`: a copy must not migrate the
 database it copies, start writer threads, or hold the file's lock, and
 SQLite's online backup API works on plain connections. Synchronous, because
