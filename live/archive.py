@@ -24,13 +24,14 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .events import JSON, now_ms
 from .exceptions import NotFound
 from .state import Question, State, apply
-from .store import Store
+from .store import Catalog, Log
 
 LABELS: dict[str, dict[str, str]] = {
     "zh": {
@@ -123,7 +124,11 @@ RECENT_MAX = 16
 transcript is read by many people, so each (store, session, epoch, last seq) is folded once."""
 
 
-async def load(store: Store, session_id: int) -> Record:
+class RecordStore(Catalog, Log, Protocol):
+    """What a record is read from: the session's row and programme, and its log."""
+
+
+async def load(store: RecordStore, session_id: int) -> Record:
     """The session's log, folded (read and folded again only when the log has grown)."""
     row = await store.get_session(session_id)
     if row is None:
@@ -145,7 +150,7 @@ async def load(store: Store, session_id: int) -> Record:
     return record
 
 
-async def _fold(store: Store, session_id: int) -> Record:
+async def _fold(store: Log, session_id: int) -> Record:
     record = Record(State(session_id), {})
     for event in await store.read(session_id):
         apply(record.state, event)
@@ -231,7 +236,7 @@ def md_escape(text: str) -> str:
 
 def _answer_text(item: JSON, lab: dict[str, str]) -> str:
     a = item["answer"] or {}
-    text = a.get("text", "")
+    text: str = a.get("text", "")
     if a.get("mode") == "video":
         text = f"{text}\n\n{lab['video']}".strip()
     elif a.get("mode") == "written":

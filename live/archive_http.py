@@ -1,8 +1,9 @@
 """HTTP endpoints for what outlives the live window: transcript, archive, search, statistics.
 
-Each handler only reads: the log (folded by :mod:`live.archive`), the search
-index the store keeps beside it, and presence samples. Nothing here changes a
-session, so there is no second path for data. Staff-only views (unanswered
+Each handler only reads, through :class:`live.archives.Archives`: the log
+(folded by :mod:`live.archive`), the search index the store keeps beside it,
+and presence samples. Nothing here changes a session, so there is no second
+path for data. Staff-only views (unanswered
 questions in a transcript, statistics) are checked on the server with the same
 roles as everything else: the admin token or this session's staff keys, sent
 as ``Authorization: Bearer``.
@@ -15,12 +16,11 @@ import re
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from . import archive, search
+from . import archive
 from . import stats as statistics
 from .events import now_ms
 from .exceptions import BadRequest, Forbidden
-from .routes import _live, _role
-from .state import phase
+from .routes import request_role, services
 
 FORMATS = {"md": "text/markdown; charset=utf-8", "csv": "text/csv; charset=utf-8", "json": "application/json"}
 
@@ -39,12 +39,12 @@ def _int_param(request: Request, name: str) -> int | None:
 
 
 async def _require_staff(request: Request, session_id: int) -> None:
-    if not (await _role(request, session_id)).staff:
+    if not (await request_role(request, session_id)).staff:
         raise Forbidden("staff_only", "需要工作人员权限", "Staff only: send a staff key")
 
 
 def _base(request: Request) -> str:
-    return (_live(request).settings.public_url or str(request.base_url)).rstrip("/")
+    return (services(request).settings.public_url or str(request.base_url)).rstrip("/")
 
 
 async def transcript(request: Request) -> Response:
@@ -59,7 +59,7 @@ async def transcript(request: Request) -> Response:
     unanswered = _flag(request, "unanswered")
     if unanswered:
         await _require_staff(request, sid)
-    record = await archive.load(_live(request).store, sid)
+    record = await services(request).archives.record(sid)
     doc = archive.transcript(record, include_unanswered=unanswered)
     if not fmt:
         return JSONResponse(doc)
@@ -73,10 +73,10 @@ async def transcript(request: Request) -> Response:
 async def stats(request: Request) -> Response:
     sid = request.path_params["session_id"]
     await _require_staff(request, sid)
-    live = _live(request)
-    record = await archive.load(live.store, sid)
+    live = services(request)
+    record = await live.archives.record(sid)
     room = await live.rooms.get(sid)
-    data = await statistics.stats(live.store, record, room.presence.current())
+    data = await live.archives.stats(record, room.presence.current())
     if request.query_params.get("format") == "csv":
         name = f"session-{sid}-stats.csv"
         return PlainTextResponse(
@@ -89,44 +89,12 @@ async def stats(request: Request) -> Response:
 
 async def archive_list(request: Request) -> Response:
     """Every programme with its finished episodes, newest first."""
-    store = _live(request).store
-    wanted = _int_param(request, "programme_id")
-    answered = await store.answered_counts()
-    now = now_ms()
-    out = []
-    for p in await store.list_programmes():
-        if wanted is not None and p["id"] != wanted:
-            continue
-        rows = [r for r in await store.list_sessions(p["id"]) if phase(r.info, now) == "closed"]
-        rows.sort(key=lambda r: (r.info.get("starts_at") or 0, r.id), reverse=True)
-        sessions = [
-            {
-                "id": r.id,
-                **{
-                    k: r.info.get(k)
-                    for k in (
-                        "episode",
-                        "title",
-                        "guest_name",
-                        "guest_post",
-                        "starts_at",
-                        "ends_at",
-                        "timezone",
-                        "description",
-                    )
-                },
-                "answered": answered.get(r.id, 0),
-                "links": {"replay": f"/s/{r.id}/replay", "transcript": f"/s/{r.id}/transcript"},
-            }
-            for r in rows
-        ]
-        out.append({**p, "sessions": sessions})
-    return JSONResponse({"programmes": out})
+    finished = await services(request).archives.finished(_int_param(request, "programme_id"), now_ms())
+    return JSONResponse({"programmes": finished})
 
 
 async def search_answers(request: Request) -> Response:
-    results = await search.search(
-        _live(request).store,
+    results = await services(request).archives.search(
         request.query_params.get("q"),
         _int_param(request, "programme_id"),
         request.query_params.get("limit"),
@@ -138,5 +106,5 @@ async def suggest(request: Request) -> Response:
     sid = _int_param(request, "session_id")
     if sid is None:
         raise BadRequest("missing_field", "缺少 session_id", "session_id is required", field="session_id")
-    results = await search.suggest(_live(request).store, sid, request.query_params.get("q"))
+    results = await services(request).archives.suggest(sid, request.query_params.get("q"))
     return JSONResponse({"results": results})

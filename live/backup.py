@@ -16,148 +16,65 @@ new staff links, keeping event timestamps so replay still works, and writes
 its search rows as its appends would have (the index is the log's projection:
 an import that skipped it left the session out of every search). The file
 holds private contacts: treat it like the database. Backup and export read
-SQLite (on PostgreSQL use ``pg_dump``); import writes either engine, PostgreSQL
-through :mod:`live.pgcopy`.
+SQLite (on PostgreSQL use ``pg_dump``); import writes either engine.
+
+This module is the file format, its checks and the commands. It reaches a database
+only through the store's narrow protocols: :class:`live.store.Copies` for backup and
+export (SQLite), :class:`live.store.Imports` for import (either engine). Their SQL is in
+:mod:`live.store.sqlite_copies` and :mod:`live.store.postgres_copies`, beside the
+schemas it must match.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import secrets
-import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import pgcopy
 from .auth import hash_token, new_token
 from .events import Event, dumps, now_ms
-from .store import sqlite_file
+from .store import ROW_TABLES, SessionCopy, open_copies, open_imports
 from .store.results import upgraded
-from .store.sqlite import index_log
 
 FORMAT = "live-session"
 VERSION = 1
-ROW_TABLES: dict[str, dict[str, type]] = {
-    "votes": {"question_id": int, "device": str, "at": int},
-    "presence": {"at": int, "viewers": int},
-}
-"""Tables keyed by ``session_id`` whose rows are data, not derived from the log; their other
-columns, as both engines have them."""
-
-
-def sqlite_path(db: str) -> str:
-    path = sqlite_file(db)
-    if path is None:
-        raise SystemExit("backup and export read SQLite; use pg_dump for PostgreSQL")
-    return path
-
-
-def _connect(path: str) -> sqlite3.Connection:
-    if not Path(path).exists():
-        raise SystemExit(f"no database at {path}")
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA busy_timeout=5000")
-    return conn
 
 
 def backup(db: str, dest: str) -> dict[str, int]:
     """Copy a live database to ``dest`` (atomically replaced); return what it holds."""
-    tmp = f"{dest}.tmp"
-    Path(tmp).unlink(missing_ok=True)
-    src = _connect(sqlite_path(db))
-    dst = sqlite3.connect(tmp, isolation_level=None)
-    try:
-        src.backup(dst)
-        dst.execute("UPDATE sessions SET epoch = lower(hex(randomblob(8)))")
-        dst.execute("PRAGMA journal_mode=DELETE")
-        (check,) = dst.execute("PRAGMA integrity_check").fetchone()
-        if check != "ok":
-            raise SystemExit(f"the copy failed its integrity check: {check}")
-        counts = {
-            table: dst.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-            for table in ("sessions", "events")
-        }
-    finally:
-        dst.close()
-        src.close()
-    os.replace(tmp, dest)
-    return counts
-
-
-def _tables(conn: sqlite3.Connection) -> set[str]:
-    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-
-
-def _rows(conn: sqlite3.Connection, sql: str, params: tuple) -> Iterator[dict[str, Any]]:
-    cur = conn.execute(sql, params)
-    names = [c[0] for c in cur.description]
-    for row in cur:
-        yield dict(zip(names, row, strict=True))
+    return open_copies(db).backup(dest)
 
 
 def export_session(db: str, session_id: int, file: str) -> int:
     """Write one session as JSON lines, from one read snapshot; return the number of events."""
-    conn = _connect(sqlite_path(db))
-    try:
-        conn.execute("BEGIN")
-        session = next(_rows(conn, "SELECT * FROM sessions WHERE id=?", (session_id,)), None)
-        if session is None:
-            raise SystemExit(f"no session {session_id}")
-        programme = next(
-            _rows(
-                conn, "SELECT slug, title, description FROM programmes WHERE id=?", (session["programme_id"],)
-            )
-        )
-        with open(file, "w", encoding="utf-8") as out:
-            out.write(
-                dumps(
-                    {
-                        "kind": FORMAT,
-                        "version": VERSION,
-                        "exported_at": now_ms(),
-                        "programme": programme,
-                        "session": {
-                            "id": session_id,
-                            "epoch": session["epoch"],
-                            "last_seq": session["last_seq"],
-                            "info": json.loads(session["info"]),
-                        },
-                    }
-                )
-                + "\n"
-            )
-            count = 0
-            for e in _rows(
-                conn,
-                "SELECT seq, type, data, public, private, at FROM events WHERE session_id=? ORDER BY seq",
-                (session_id,),
-            ):
-                out.write(
-                    dumps(
-                        {
-                            "kind": "event",
-                            "seq": e["seq"],
-                            "type": e["type"],
-                            "at": e["at"],
-                            "data": json.loads(e["data"]),
-                            "public": None if e["public"] is None else json.loads(e["public"]),
-                            "private": json.loads(e["private"]),
-                        }
-                    )
-                    + "\n"
-                )
-                count += 1
-            for table in (t for t in ROW_TABLES if t in _tables(conn)):
-                for row in _rows(conn, f"SELECT * FROM {table} WHERE session_id=?", (session_id,)):
-                    row.pop("session_id")
-                    out.write(dumps({"kind": "row", "table": table, "row": row}) + "\n")
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
-    return count
+    copy = open_copies(db).export_session(session_id)
+    if copy is None:
+        raise SystemExit(f"no session {session_id}")
+    header = {
+        "kind": FORMAT,
+        "version": VERSION,
+        "exported_at": now_ms(),
+        "programme": copy.programme,
+        "session": copy.session,
+    }
+    with open(file, "w", encoding="utf-8") as out:
+        out.write(dumps(header) + "\n")
+        for e in copy.events:
+            line = {
+                "kind": "event",
+                "seq": e.seq,
+                "type": e.type,
+                "at": e.at,
+                "data": e.data,
+                "public": e.public,
+                "private": e.private,
+            }
+            out.write(dumps(line) + "\n")
+        for table, rows in copy.rows.items():
+            for row in rows:
+                out.write(dumps({"kind": "row", "table": table, "row": row}) + "\n")
+    return len(copy.events)
 
 
 def _read(file: str) -> tuple[dict[str, Any], list[Event], list[dict[str, Any]]]:
@@ -227,70 +144,14 @@ def import_session(db: str, file: str, migrate: Callable[[], None]) -> tuple[int
     header, events, rows = _read(file)
     migrate()
     tokens = {"presenter": new_token(), "moderator": new_token()}
-    hashes = (hash_token(tokens["presenter"]), hash_token(tokens["moderator"]))
-    path = sqlite_file(db)
-    if path is None:
-        return asyncio.run(pgcopy.import_session(db, header, events, rows, hashes)), tokens
-    return _import_sqlite(path, header, events, rows, hashes), tokens
-
-
-def _import_sqlite(
-    path: str,
-    header: dict[str, Any],
-    events: list[Event],
-    rows: list[dict[str, Any]],
-    hashes: tuple[str, str],
-) -> int:
-    conn = _connect(path)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            programme = header["programme"]
-            found = conn.execute("SELECT id FROM programmes WHERE slug=?", (programme["slug"],)).fetchone()
-            pid = (
-                found[0]
-                if found
-                else conn.execute(
-                    "INSERT INTO programmes(slug, title, description, created_at) VALUES (?, ?, ?, ?)",
-                    (programme["slug"], programme["title"], programme["description"], now_ms()),
-                ).lastrowid
-            )
-            sid = conn.execute(
-                "INSERT INTO sessions(programme_id, epoch, last_seq, info, presenter_hash, "
-                "moderator_hash) VALUES (?, ?, ?, ?, ?, ?)",
-                (pid, secrets.token_hex(8), len(events), dumps(header["session"]["info"]), *hashes),
-            ).lastrowid
-            conn.executemany(
-                "INSERT INTO events(session_id, seq, type, data, public, private, at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        sid,
-                        e.seq,
-                        e.type,
-                        dumps(e.data),
-                        None if e.public is None else dumps(e.public),
-                        dumps(e.private),
-                        e.at,
-                    )
-                    for e in events
-                ],
-            )
-            assert sid is not None
-            index_log(conn, sid, events)
-            for r in rows:
-                cols = ["session_id", *r["row"]]
-                conn.execute(
-                    f"INSERT INTO {r['table']}({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                    (sid, *r["row"].values()),
-                )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-    finally:
-        conn.close()
-    return sid
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        grouped.setdefault(r["table"], []).append(r["row"])
+    copy = SessionCopy(header["programme"], header["session"], events, grouped)
+    sid = open_imports(db).import_session(
+        copy, hash_token(tokens["presenter"]), hash_token(tokens["moderator"])
+    )
+    return sid, tokens
 
 
 def add_commands(sub: Any) -> None:
@@ -318,7 +179,7 @@ def run(args: Any, db: str, base: str, migrate: Callable[[], None]) -> None:
     """One of the commands; ``migrate`` creates or upgrades the schema (import only, and only
     once the file has been read and checked, so a refused import creates nothing)."""
     if args.command == "backup":
-        sqlite_path(db)
+        open_copies(db)  # refuses PostgreSQL before any work
         _writable(args.path)
         counts = backup(db, args.path)
         print(
@@ -326,7 +187,7 @@ def run(args: Any, db: str, base: str, migrate: Callable[[], None]) -> None:
             f"{counts['events']} events; epochs renewed, so clients reset after a restore)"
         )
     elif args.command == "export":
-        sqlite_path(db)
+        open_copies(db)
         _writable(args.file)
         count = export_session(db, args.session_id, args.file)
         print(f"exported session {args.session_id}: {count} events to {args.file}")

@@ -200,7 +200,8 @@ class Client:
         elif kind == "presence":
             self.viewers = frame["viewers"]
         elif kind in ("ack", "error", "pong"):
-            future = self._pending.get(frame.get("re"))  # type: ignore[arg-type]
+            rid = frame.get("re")
+            future = self._pending.get(rid) if isinstance(rid, str) else None
             if future is not None and not future.done():
                 if kind == "error":
                     future.set_exception(ServerError(frame))

@@ -25,7 +25,7 @@ class Decision:
 
     ``tally`` asks for one more event after the round's others: the vote counts
     that changed, which the store reads inside the append's own transaction
-    (see :meth:`~live.store.base.Store.append` and :func:`tally_event`).
+    (see :meth:`~live.store.base.Log.append` and :func:`tally_event`).
     ``moves`` carries votes from a merged question to its target in that same
     transaction, so a merge can never be stored without its votes.
     """

@@ -42,7 +42,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 from . import metrics
@@ -55,7 +55,7 @@ EXTENSION = "live.prebuilt"
 """ASGI scope extension: ``{"write": Callable[[bytes], bool]}`` writes one whole frame now."""
 
 Send = Callable[[str], Awaitable[None]]
-Close = Callable[[int, str], Awaitable[None]]
+Close = Callable[[int, str], Coroutine[Any, Any, None]]
 Write = Callable[[bytes], bool]
 
 
@@ -70,7 +70,7 @@ def encode_frame(text: str) -> bytes:
     return b"\x81\x7f" + n.to_bytes(8, "big") + payload
 
 
-def prebuilt_writer(scope: dict[str, Any]) -> Write | None:
+def prebuilt_writer(scope: Mapping[str, Any]) -> Write | None:
     """The server's pre-built-frame writer for this connection, if it offers one."""
     ext = scope.get("extensions") or {}
     return (ext.get(EXTENSION) or {}).get("write")

@@ -13,7 +13,7 @@ import fcntl
 import os
 import sqlite3
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -125,7 +125,7 @@ async def seed(live: Services) -> dict[str, dict[str, str]]:
     now = datetime.now(TZ).replace(second=0, microsecond=0)
     lines = EXAMPLE_WORDS.read_text(encoding="utf-8").splitlines()
     await live.set_words([w for w in lines if w.strip() and not w.startswith("#")])
-    pid = await live.store.create_programme(
+    pid = await live.programmes.create(
         "qzzx",
         "区长在线",
         "区政府领导每周在线解答市民提问。请在直播时段内提交问题，经审核后公开并由嘉宾在线解答。",
@@ -176,7 +176,7 @@ async def _past_episode(
 async def _questions(
     live: Services,
     session_id: int,
-    items: list[tuple[str, str, str | None]],
+    items: Sequence[tuple[str, str, str | None]],
     tick: Callable[[], None] = lambda: None,
 ) -> None:
     """Each item asked, approved and answered; ``tick`` moves a staged clock before each step."""

@@ -71,8 +71,9 @@ Tally = Callable[[dict[int, int]], NewEvent | None]
 PRIVATE_TO_HOST = frozenset({"device", "contact"})
 """Private keys that never leave the host that stored them, except through the database."""
 
-OnCommit = Callable[[list["Event"]], None]
-"""Told an append's stored events the moment they are committed (see ``Store.append``)."""
+OnCommit = Callable[[list["Event"]], object]
+"""Told an append's stored events the moment they are committed (see ``Log.append``); what it
+returns is ignored (a room hands its feed's ``offer``, which says whether a gap was found)."""
 
 
 @dataclass(slots=True)

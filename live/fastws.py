@@ -221,8 +221,9 @@ class FanoutWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.queue = Inbox()  # type: ignore[assignment]
-        self.writable = Flag()  # type: ignore[assignment]
+        # Duck-typed stand-ins for uvicorn's asyncio.Queue and asyncio.Event (see Inbox, Flag).
+        self.queue = Inbox()  # type: ignore[assignment]  # does what uvicorn calls on a Queue
+        self.writable = Flag()  # type: ignore[assignment]  # does what uvicorn calls on an Event
 
     def connection_lost(self, exc: Exception | None) -> None:
         guard().release(self.transport)  # the place its HTTP connection took (live.guard)
@@ -259,7 +260,7 @@ class FanoutWebSocketProtocol(WebSocketsSansIOProtocol):
         # The scope has its own copy of the headers now; the parser's generator frame keeps
         # the request object for the life of the connection, so empty it instead.
         event.headers.clear()
-        self.request = None
+        self.request = None  # type: ignore[assignment]  # uvicorn never reads it again: let it go
         scope = getattr(self, "scope", None)  # absent when the handshake was refused
         if scope is not None:
             scope["extensions"][EXTENSION] = {"write": self.write_prebuilt}
@@ -277,7 +278,7 @@ class FanoutWebSocketProtocol(WebSocketsSansIOProtocol):
     async def send(self, message: Any) -> None:
         await super().send(message)
         if message["type"] == "websocket.accept":
-            self.response = None
+            self.response = None  # type: ignore[assignment]  # sent: uvicorn never reads it again
 
     def write_prebuilt(self, frame: bytes) -> bool:
         """Write one whole server frame now if that needs no waiting; else return False."""

@@ -142,8 +142,7 @@ def parse(text: str) -> Command:
     if "\\u" in text:
         check_text(obj, re=rid)
     kind = obj.get("type")
-    schema = SCHEMAS.get(kind) if isinstance(kind, str) else None
-    if schema is None:
+    if not isinstance(kind, str) or (schema := SCHEMAS.get(kind)) is None:
         raise BadRequest(
             "unknown_type", "未知的消息类型", "Unknown message type", re=rid, type=str(kind)[:40]
         )

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .exceptions import NotFound
-from .startup import not_ready
+from .routes import services
 
 
 def viewer_url(base: str, session_id: int) -> str:
@@ -32,11 +32,9 @@ def svg(url: str) -> bytes:
 
 
 async def session_qr(request: Request) -> Response:
-    live = request.app.state.live
-    if live is None:
-        raise not_ready()
+    live = services(request)
     session_id = request.path_params["session_id"]
-    if await live.store.get_session(session_id) is None:
+    if await live.sessions.row(session_id) is None:
         raise NotFound("session_not_found", "访谈不存在", "No such session", id=session_id)
     base = live.settings.public_url or str(request.base_url)
     return Response(

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack
 from functools import partial
+from typing import Protocol
 
 from . import metrics
 from .bus import Bus
@@ -25,7 +26,7 @@ from .feed import Feed
 from .rounds import Rounds
 from .state import State, apply
 from .stats import PresenceSampler
-from .store import Store
+from .store import Catalog, Log, Presence
 from .tallies import Tallies
 from .tasks import cancel_and_wait
 
@@ -47,8 +48,18 @@ def channel(session_id: int, epoch: str) -> str:
     return f"live:session:{session_id}:{epoch}"
 
 
+class RoomStore(Log, Presence, Protocol):
+    """What a room reads and writes: its session's log, and its presence samples."""
+
+
+class RoomsStore(Catalog, RoomStore, Protocol):
+    """What opening a room needs besides: the session's row (its epoch)."""
+
+
 class Room:
-    def __init__(self, session_id: int, epoch: str, store: Store, bus: Bus, tally_interval: float) -> None:
+    def __init__(
+        self, session_id: int, epoch: str, store: RoomStore, bus: Bus, tally_interval: float
+    ) -> None:
         self.session_id = session_id
         self.epoch = epoch
         self.store = store
@@ -143,7 +154,7 @@ class Room:
 class Rooms:
     """Every room this worker holds, their bus subscriptions and the periodic work."""
 
-    def __init__(self, store: Store, bus: Bus, tally_interval: float) -> None:
+    def __init__(self, store: RoomsStore, bus: Bus, tally_interval: float) -> None:
         self.store = store
         self.bus = bus
         self.tally_interval = tally_interval

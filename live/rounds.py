@@ -23,10 +23,10 @@ from functools import partial
 
 from . import metrics
 from .commands import Decision, tally_event
-from .events import Event, NewEvent, OnCommit, Tally
+from .events import JSON, Event, NewEvent, OnCommit, Tally
 from .exceptions import LiveError, Unavailable
 from .state import Draft, State, apply, with_results
-from .store import SeqConflict, Store
+from .store import Log, SeqConflict
 
 log = logging.getLogger("live.rounds")
 
@@ -52,11 +52,11 @@ def _fail(batch: list[Pending], exc: Exception) -> None:
 class Rounds:
     """Decides and appends for one session on one worker; ``committed`` publishes and delivers.
 
-    ``at_commit`` is handed to the store (``Store.append(on_commit=)``): it may deliver
+    ``at_commit`` is handed to the store (``Log.append(on_commit=)``): it may deliver
     the round's events the moment they are committed, before ``committed`` runs.
     """
 
-    def __init__(self, state: State, store: Store, committed: Committed, at_commit: OnCommit) -> None:
+    def __init__(self, state: State, store: Log, committed: Committed, at_commit: OnCommit) -> None:
         self.state = state
         self.store = store
         self.committed = committed
@@ -260,6 +260,6 @@ class Rounds:
             self._settled.set_result(None)
             self._settled = None
 
-    def _info_if_changed(self, events: list[NewEvent]) -> dict | None:
+    def _info_if_changed(self, events: list[NewEvent]) -> JSON | None:
         """The session listing as the drafted events leave it, if they change it."""
         return self.state.info if any(e.type.startswith("session.") for e in events) else None

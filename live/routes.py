@@ -1,6 +1,7 @@
 """HTTP pages and the JSON API.
 
-Reads come from the store or the worker's room; every change goes through
+Reads come from the services (:mod:`live.sessions`, :mod:`live.programmes`) or
+the worker's room, never from the store itself; every change goes through
 :meth:`live.sessions.Sessions.handle` (or the admin-only calls beside it), the
 same path the WebSocket uses. Errors are JSON: ``{"code", "message": {zh, en}}``.
 """
@@ -8,7 +9,6 @@ same path the WebSocket uses. Errors are JSON: ``{"code", "message": {zh, en}}``
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -27,18 +27,12 @@ from .startup import not_ready
 from .state import phase
 
 COOKIE_AGE = 400 * 24 * 3600
-PROBE_BYTES = 9 * 3072
-"""Random bytes in the readiness probe: 9 pages of base64 text. On SQLite its commit writes 10
-WAL pages (its row, replaced), more than the longest question's commit (at most 8: 500
-characters, a b-tree split, the file grown; ``test_reliability.py`` compares them), with one to
-spare for a split that reaches a deeper tree. That is ~41 KB per ``/readyz``: poll it every few
-seconds, not many times a second."""
 _HERE = Path(__file__).resolve().parent
 STATIC = next((d for d in (_HERE / "static", _HERE.parent / "static") if d.is_dir()), _HERE / "static")
 """The web front end: inside the package once installed from a wheel, beside it in a checkout."""
 
 
-def _live(request: Request) -> Services:
+def services(request: Request) -> Services:
     """The worker's services, or ``unavailable`` while they are not open (see :mod:`live.startup`)."""
     live: Services | None = request.app.state.live
     if live is None:
@@ -51,14 +45,15 @@ def _token(request: Request) -> str | None:
     return header[7:].strip() if header.lower().startswith("bearer ") else None
 
 
-async def _role(request: Request, session_id: int | None = None) -> Role:
-    live = _live(request)
-    row = await live.store.get_session(session_id) if session_id is not None else None
+async def request_role(request: Request, session_id: int | None = None) -> Role:
+    """Who sent ``request``: its bearer token checked against the session row as stored now."""
+    live = services(request)
+    row = await live.sessions.row(session_id) if session_id is not None else None
     return role_for(_token(request), row, live.admin_hash)
 
 
 async def _require_admin(request: Request) -> None:
-    if await _role(request) is not Role.ADMIN:
+    if await request_role(request) is not Role.ADMIN:
         raise Forbidden("admin_only", "需要管理员权限", "Admin token required")
 
 
@@ -120,7 +115,7 @@ async def readyz(request: Request) -> Response:
     if not live.bus.ready:
         return JSONResponse({"ok": False, "error": "bus"}, status_code=503)
     try:
-        await live.store.set_meta("ready_probe", secrets.token_urlsafe(PROBE_BYTES))
+        await live.probe()
     except Exception as exc:
         reason = exc.details.get("reason") if isinstance(exc, LiveError) else str(exc)
         return JSONResponse({"ok": False, "error": type(exc).__name__, "reason": reason}, status_code=503)
@@ -138,7 +133,7 @@ def _session_summary(row: Any, now: int) -> JSON:
 
 
 async def programmes(request: Request) -> Response:
-    live = _live(request)
+    live = services(request)
     if request.method == "POST":
         await _require_admin(request)
         body = await _body(request)
@@ -146,9 +141,9 @@ async def programmes(request: Request) -> Response:
         if not isinstance(slug, str) or not slug or not isinstance(title, str) or not title:
             raise BadRequest("missing_field", "需要 slug 和 title", "slug and title are required")
         desc = body.get("description") or ""
-        pid = await live.store.create_programme(slug, title, str(desc))
+        pid = await live.programmes.create(slug, title, str(desc))
         return JSONResponse({"id": pid, "slug": slug, "title": title, "description": desc}, status_code=201)
-    return JSONResponse({"programmes": await live.store.list_programmes()})
+    return JSONResponse({"programmes": await live.programmes.all()})
 
 
 async def programme(request: Request) -> Response:
@@ -157,12 +152,12 @@ async def programme(request: Request) -> Response:
     fields = {k: v for k, v in body.items() if k in ("title", "description") and isinstance(v, str)}
     if not fields:
         raise BadRequest("missing_field", "没有可修改的字段", "Nothing to change")
-    await _live(request).store.update_programme(request.path_params["programme_id"], fields)
+    await services(request).programmes.update(request.path_params["programme_id"], fields)
     return JSONResponse({"ok": True})
 
 
 async def sessions(request: Request) -> Response:
-    live = _live(request)
+    live = services(request)
     if request.method == "POST":
         await _require_admin(request)
         body = await _body(request)
@@ -174,7 +169,7 @@ async def sessions(request: Request) -> Response:
             {**_session_summary(row, now_ms()), "links": _links(row.id, tokens)}, status_code=201
         )
     pid = request.query_params.get("programme_id")
-    rows = await live.store.list_sessions(int(pid) if pid and pid.isdigit() else None)
+    rows = await live.programmes.sessions(int(pid) if pid and pid.isdigit() else None)
     now = now_ms()
     return JSONResponse({"sessions": [_session_summary(r, now) for r in rows]})
 
@@ -188,13 +183,13 @@ def _links(session_id: int, tokens: dict[str, str]) -> dict[str, str]:
 
 
 async def session(request: Request) -> Response:
-    live = _live(request)
+    live = services(request)
     sid = request.path_params["session_id"]
     if request.method == "PATCH":
         await _require_admin(request)
         return JSONResponse(await live.sessions.update(sid, await _body(request)))
     room = await live.rooms.get(sid)
-    staff = (await _role(request, sid)).staff
+    staff = (await request_role(request, sid)).staff
     state = await room.settled()
     return JSONResponse(
         {"id": sid, "epoch": room.epoch, "phase": state.phase(now_ms()), **state.snapshot(staff)}
@@ -202,7 +197,7 @@ async def session(request: Request) -> Response:
 
 
 async def events(request: Request) -> Response:
-    live = _live(request)
+    live = services(request)
     sid = request.path_params["session_id"]
     room = await live.rooms.get(sid)
     try:
@@ -210,8 +205,8 @@ async def events(request: Request) -> Response:
         limit = min(1000, max(1, int(request.query_params.get("limit", "500"))))
     except ValueError:
         raise BadRequest("bad_query", "after 和 limit 必须是整数", "after and limit are integers") from None
-    staff = (await _role(request, sid)).staff
-    page_ = await live.store.read(sid, after=after, limit=limit)
+    staff = (await request_role(request, sid)).staff
+    page_ = await live.sessions.events(sid, after=after, limit=limit)
     last = page_[-1].seq if page_ else after
     return JSONResponse(
         {
@@ -226,19 +221,19 @@ async def events(request: Request) -> Response:
 async def links(request: Request) -> Response:
     await _require_admin(request)
     sid = request.path_params["session_id"]
-    return JSONResponse({"links": _links(sid, await _live(request).sessions.rotate(sid))})
+    return JSONResponse({"links": _links(sid, await services(request).sessions.rotate(sid))})
 
 
 async def command(request: Request) -> Response:
     """The HTTP transport for commands: the same messages and checks as the WebSocket."""
-    live = _live(request)
+    live = services(request)
     sid = request.path_params["session_id"]
     raw = await request.body()
     cmd = parse(raw.decode("utf-8", errors="replace"))
     if cmd.type not in SCHEMAS or cmd.type in ("hello", "ping"):
         raise BadRequest("unknown_type", "未知的消息类型", "Unknown message type")
     device = live.devices.verify(request.cookies.get(DEVICE_COOKIE))
-    role = await _role(request, sid)
+    role = await request_role(request, sid)
     if device is None:
         if not role.staff:
             raise Forbidden("no_device", "请先打开访谈页面", "Open the session page first")
@@ -251,7 +246,7 @@ async def command(request: Request) -> Response:
 async def words(request: Request) -> Response:
     """The blocked-word list: admins read it and replace it whole."""
     await _require_admin(request)
-    live = _live(request)
+    live = services(request)
     if request.method == "PUT":
         body = await _body(request)
         items = body.get("words")
@@ -264,8 +259,9 @@ async def words(request: Request) -> Response:
 async def audit_trail(request: Request) -> Response:
     await _require_admin(request)
     sid = request.path_params["session_id"]
-    await _live(request).rooms.get(sid)
-    rows = audit.trail(await _live(request).store.read(sid))
+    live = services(request)
+    await live.rooms.get(sid)
+    rows = audit.trail(await live.sessions.events(sid))
     if request.query_params.get("format") == "csv":
         return Response(
             audit.to_csv(rows),
@@ -276,7 +272,7 @@ async def audit_trail(request: Request) -> Response:
 
 
 async def receipt(request: Request) -> Response:
-    return JSONResponse(await _live(request).sessions.receipt(request.path_params["receipt"]))
+    return JSONResponse(await services(request).sessions.receipt(request.path_params["receipt"]))
 
 
 async def live_error(request: Request, exc: Exception) -> Response:

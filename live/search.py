@@ -23,10 +23,11 @@ feature, so scoring stays cheap however long the archive grows.
 from __future__ import annotations
 
 import re
+from typing import Protocol
 
 from .events import JSON
 from .exceptions import BadRequest, NotFound
-from .store import Store
+from .store import Catalog, Search
 from .store.index import fold
 
 MIN_PHRASE = 3
@@ -124,7 +125,7 @@ def _query(raw: str | None) -> str:
 
 
 async def search(
-    store: Store, raw_query: str | None, programme_id: int | None, raw_limit: str | None
+    store: Search, raw_query: str | None, programme_id: int | None, raw_limit: str | None
 ) -> list[JSON]:
     phrases, substrings = terms(_query(raw_query))
     if not phrases and not substrings:
@@ -133,7 +134,11 @@ async def search(
     return [result(r) for r in rows]
 
 
-async def suggest(store: Store, session_id: int, raw_query: str | None) -> list[JSON]:
+class SuggestStore(Catalog, Search, Protocol):
+    """What suggestions read: the session (its programme and start), and the index."""
+
+
+async def suggest(store: SuggestStore, session_id: int, raw_query: str | None) -> list[JSON]:
     """Up to three answered questions, from this session or earlier ones of its programme."""
     text = _CONTROL.sub(" ", raw_query or "").strip()[:1000]
     wanted = features(text)

@@ -114,7 +114,7 @@ class Supervisor(Multiprocess):
         for name in os.listdir(folder):
             match = LIVE_GAUGE.fullmatch(name)
             if match and int(match[1]) not in workers:
-                mark_process_dead(int(match[1]), folder)
+                mark_process_dead(int(match[1]), folder)  # type: ignore[no-untyped-call]  # prometheus-client: unannotated
 
 
 def serve(settings: Settings) -> None:

@@ -2,7 +2,10 @@
 
 Routes and the WebSocket endpoint reach everything through one
 :class:`Services` object on ``app.state.live``; nothing is a module global, so
-tests can run several servers in one process.
+tests can run several servers in one process. This is the one place that opens
+the whole :class:`~live.store.Store`: each service below is handed the narrow
+protocols it uses, and the layers above reach storage only through the services
+(``tests/test_layers.py``), never through :attr:`Services.store`.
 """
 
 from __future__ import annotations
@@ -13,26 +16,35 @@ import secrets
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
+from .archives import Archives
 from .auth import Devices, hash_token, new_token, token_matches
 from .bus import Bus, open_bus
+from .bus.base import Message
 from .exceptions import TooLarge
 from .limits import open_limiter
+from .programmes import Programmes
 from .redis_client import RedisClients, is_redis
 from .rooms import Rooms
 from .sessions import Sessions
 from .settings import Settings
-from .store import Store, open_store
+from .store import Meta, Store, open_store
 from .wordfilter import WordFilter
 
 WORDS_KEY = "blocked_words"
 MAX_WORD_CHARS = 100
 """Longest blocked word or phrase (see :meth:`Services.set_words`)."""
 CONFIG_CHANNEL = "live:config"
+PROBE_BYTES = 9 * 3072
+"""Random bytes in the readiness probe: 9 pages of base64 text. On SQLite its commit writes 10
+WAL pages (its row, replaced), more than the longest question's commit (at most 8: 500
+characters, a b-tree split, the file grown; ``test_reliability.py`` compares them), with one to
+spare for a split that reaches a deeper tree. That is ~41 KB per ``/readyz``: poll it every few
+seconds, not many times a second."""
 
 log = logging.getLogger("live")
 
 
-async def ensure_secrets(store: Store, settings: Settings) -> tuple[str, str, str | None]:
+async def ensure_secrets(store: Meta, settings: Settings) -> tuple[str, str, str | None]:
     """The signing secret and admin token hash, created on first start.
 
     Returns ``(secret, admin_hash, new_admin_token)``; the plain token is
@@ -65,6 +77,8 @@ class Services:
     bus: Bus
     rooms: Rooms
     sessions: Sessions
+    programmes: Programmes
+    archives: Archives
     devices: Devices
     admin_hash: str
     words: WordFilter
@@ -102,17 +116,25 @@ class Services:
             devices = Devices(secret)
             words = WordFilter()
             sessions = Sessions(store, rooms, devices, settings, limiter, words)
-            live = cls(settings, store, bus, rooms, sessions, devices, admin_hash, words)
+            programmes, archives = Programmes(store), Archives(store)
+            live = cls(
+                settings, store, bus, rooms, sessions, programmes, archives, devices, admin_hash, words
+            )
             await live.reload_words()
             await opened.enter_async_context(bus.subscribe(CONFIG_CHANNEL, live._on_config))
             live._opened = opened.pop_all()
         return live
 
+    async def probe(self) -> None:
+        """A write as large as a question's, committed like any other, for ``/readyz``
+        (:func:`live.routes.readyz` says why); raises if the store takes none."""
+        await self.store.set_meta("ready_probe", secrets.token_urlsafe(PROBE_BYTES))
+
     async def reload_words(self) -> None:
         stored = await self.store.get_meta(WORDS_KEY)
         self.words.load(stored.splitlines() if stored else [])
 
-    def _on_config(self, message: str | None) -> None:
+    def _on_config(self, message: Message | None) -> None:
         """Another worker changed the word list (or the bus reconnected): reload it."""
         self._reload = asyncio.get_running_loop().create_task(self.reload_words())
 

@@ -3,17 +3,22 @@
 WebSocket frames and HTTP calls both end here: authorise the actor's role,
 clean the input, decide against the session's state, append, publish. There
 is no second way for a visible change to happen.
+
+The pages, the API and the WebSocket endpoint read a session through it too
+(:meth:`Sessions.row`, :meth:`Sessions.events`, :meth:`Sessions.device_votes`):
+nothing above this layer holds the store (``tests/test_layers.py``).
 """
 
 from __future__ import annotations
 
 import math
 from datetime import datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .auth import PERMISSIONS, Actor, Devices, hash_token, new_token
 from .commands import Decision, decide
-from .events import JSON, NewEvent, now_ms
+from .events import JSON, Event, NewEvent, now_ms
 from .exceptions import BadRequest, Forbidden, NotFound, RateLimited
 from .limits import Limiter
 from .moderation import clean
@@ -21,7 +26,7 @@ from .protocol import Command
 from .rooms import Room, Rooms
 from .settings import Settings
 from .state import State
-from .store import SessionRow, Store
+from .store import Catalog, Log, SessionRow, Votes
 from .wordfilter import WordFilter
 
 INFO_FIELDS: dict[str, type] = {
@@ -86,10 +91,14 @@ def session_info(fields: JSON, current: JSON, default_tz: str) -> JSON:
     return info
 
 
+class SessionStore(Catalog, Log, Votes, Protocol):
+    """What the session service reads and writes: the catalogue, the log, the votes."""
+
+
 class Sessions:
     def __init__(
         self,
-        store: Store,
+        store: SessionStore,
         rooms: Rooms,
         devices: Devices,
         settings: Settings,
@@ -211,6 +220,18 @@ class Sessions:
             session_id, hash_token(tokens["presenter"]), hash_token(tokens["moderator"])
         )
         return tokens
+
+    async def row(self, session_id: int) -> SessionRow | None:
+        """The session as stored right now (its staff secrets included), or None."""
+        return await self.store.get_session(session_id)
+
+    async def events(self, session_id: int, after: int = 0, limit: int | None = None) -> list[Event]:
+        """The committed log after ``after``; every audience's view of it is the caller's."""
+        return await self.store.read(session_id, after=after, limit=limit)
+
+    async def device_votes(self, session_id: int, device: str) -> list[int]:
+        """The questions ``device`` has voted for, for its ``welcome``."""
+        return await self.store.device_votes(session_id, device)
 
     def mine(self, state: State, device: str) -> list[JSON]:
         """Each question ``device`` asked, as its asker sees it, with its receipt number.

@@ -15,10 +15,11 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from typing import Protocol
 
 from .archive import Record, local
 from .events import JSON, now_ms
-from .store import Store
+from .store import Presence, Votes
 
 log = logging.getLogger("live.stats")
 
@@ -28,7 +29,7 @@ BUCKET_MS = 30_000
 class PresenceSampler:
     """One session's connection count over time, as seen by this worker's room."""
 
-    def __init__(self, store: Store, session_id: int) -> None:
+    def __init__(self, store: Presence, session_id: int) -> None:
         self.store = store
         self.session_id = session_id
         self.bucket = 0
@@ -70,7 +71,11 @@ def question_counts(record: Record) -> JSON:
     return out
 
 
-async def stats(store: Store, record: Record, current: tuple[int, int] | None = None) -> JSON:
+class StatsStore(Votes, Presence, Protocol):
+    """What statistics read besides the log: the votes table and the presence samples."""
+
+
+async def stats(store: StatsStore, record: Record, current: tuple[int, int] | None = None) -> JSON:
     """Everything staff see after the session; ``current`` is the bucket this worker is sampling."""
     sid = record.state.session_id
     votes = await store.vote_counts(sid)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import ahocorasick
 import opencc
@@ -99,7 +100,7 @@ class Hits:
     spans: list[tuple[int, int]]
     """``[start, end)`` offsets into the original text, merged and sorted."""
 
-    def to_wire(self) -> dict:
+    def to_wire(self) -> dict[str, Any]:
         return {"words": self.words, "spans": [list(s) for s in self.spans]}
 
 

@@ -56,7 +56,8 @@ class WsConnection:
         message = await self.receive()
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message.get("code", 1005), message.get("reason"))
-        return message["text"]
+        text: str = message["text"]
+        return text
 
     async def send_text(self, text: str) -> None:
         if self.closed or not self.accepted:

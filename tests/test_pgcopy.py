@@ -31,9 +31,9 @@ import httpx
 
 from live.client import Client
 from live.events import now_ms
-from live.pgcopy import COPIED, REBUILT, SQLITE_ONLY
 from live.stats import BUCKET_MS
 from live.store.postgres import PostgresStore
+from live.store.postgres_copies import COPIED, REBUILT, SQLITE_ONLY
 from live.store.sqlite import SQLiteStore
 
 from .attack import UNLIMITED

@@ -27,6 +27,7 @@ import logging
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
@@ -195,7 +196,7 @@ class RedisBus:
                 was_ready = self._ready.is_set()
                 self._ready.clear()
                 with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py left it unannotated
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))
             delay = BACKOFF[0] if was_ready else min(delay * 2, BACKOFF[1])
 
@@ -212,7 +213,7 @@ class RedisBus:
             heard = loop.time()
             self._dispatch(message)
 
-    def _dispatch(self, message: dict) -> None:
+    def _dispatch(self, message: dict[str, Any]) -> None:
         kind, channel = message["type"], message["channel"]
         if kind == "message":
             self._call(channel, message["data"])

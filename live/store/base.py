@@ -5,9 +5,15 @@ sees: the coalesced tally is, and that is an event. Secrets and programmes
 are staff-only configuration. Everything else a viewer can see is in the log.
 
 Sequence numbers are assigned here, inside the transaction that stores the
-events, and :meth:`Store.append` refuses a write made against a stale view of
+events, and :meth:`Log.append` refuses a write made against a stale view of
 the log (:class:`SeqConflict`), so several workers can never store two events
 under one number or in two orders.
+
+The interface is split by job into narrow protocols (:class:`Log`,
+:class:`Catalog`, :class:`Votes`, :class:`Search`, :class:`Presence`,
+:class:`Meta`); :class:`Store` is all of them, for the wiring that opens it.
+Why: a module that is handed only the log cannot reach the staff secrets, and
+what each layer touches reads from its signature rather than from its body.
 
 Two implementations keep this contract, and ``tests/test_store.py`` runs
 the same tests on both: :mod:`.sqlite` (one file; several processes on one
@@ -46,33 +52,8 @@ class SessionRow:
     moderator_hash: str
 
 
-class Store(Protocol):
-    async def open(self) -> None:
-        """Connect and apply migrations."""
-
-    async def close(self) -> None: ...
-
-    async def get_meta(self, key: str) -> str | None: ...
-
-    async def set_meta(self, key: str, value: str, replace: bool = True) -> None:
-        """Store a value; with ``replace=False`` an existing one wins (first writer wins)."""
-
-    async def create_programme(self, slug: str, title: str, description: str) -> int: ...
-
-    async def update_programme(self, programme_id: int, fields: JSON) -> None: ...
-
-    async def list_programmes(self) -> list[JSON]: ...
-
-    async def create_session(
-        self, programme_id: int, presenter_hash: str, moderator_hash: str, first: NewEvent
-    ) -> Event:
-        """Create a session whose log starts with ``first`` (seq 1)."""
-
-    async def get_session(self, session_id: int) -> SessionRow | None: ...
-
-    async def list_sessions(self, programme_id: int | None = None) -> list[SessionRow]: ...
-
-    async def set_secrets(self, session_id: int, presenter_hash: str, moderator_hash: str) -> None: ...
+class Log(Protocol):
+    """A session's events, in order: the truth everything a viewer sees derives from."""
 
     async def append(
         self,
@@ -91,7 +72,7 @@ class Store(Protocol):
         votes over in the same commit, before ``tally`` counts (a device that voted for
         both counts once): the merge and its votes are stored together or not at all.
         ``tally``, when given, is called in the same transaction with the session's vote
-        counts (as :meth:`vote_counts` reads them), and the event it returns is stored
+        counts (as :meth:`Votes.vote_counts` reads them), and the event it returns is stored
         after ``events``. Why in the transaction: a read of the counts first would be
         one more trip through the event loop, and in a vote storm each trip waits behind
         thousands of votes. ``tally`` may run on another thread: it must only read its
@@ -107,6 +88,31 @@ class Store(Protocol):
     async def read(self, session_id: int, after: int = 0, limit: int | None = None) -> list[Event]:
         """Committed events with ``seq > after``, in order."""
 
+
+class Catalog(Protocol):
+    """Programmes and their sessions: the rows that name a log and hold its staff secrets."""
+
+    async def create_programme(self, slug: str, title: str, description: str) -> int: ...
+
+    async def update_programme(self, programme_id: int, fields: JSON) -> None: ...
+
+    async def list_programmes(self) -> list[JSON]: ...
+
+    async def create_session(
+        self, programme_id: int, presenter_hash: str, moderator_hash: str, first: NewEvent
+    ) -> Event:
+        """Create a session whose log starts with ``first`` (seq 1)."""
+
+    async def get_session(self, session_id: int) -> SessionRow | None: ...
+
+    async def list_sessions(self, programme_id: int | None = None) -> list[SessionRow]: ...
+
+    async def set_secrets(self, session_id: int, presenter_hash: str, moderator_hash: str) -> None: ...
+
+
+class Votes(Protocol):
+    """One row per device and question: the truth the tallies in the log are counted from."""
+
     async def set_vote(self, session_id: int, question_id: int, device: str, on: bool) -> bool:
         """Add or withdraw one device's vote; True if that changed anything."""
 
@@ -114,8 +120,10 @@ class Store(Protocol):
 
     async def device_votes(self, session_id: int, device: str) -> list[int]: ...
 
-    # The archive (see live/store/sqlite_search.py): a search index that the store keeps
-    # as a projection of the log in the append transaction, and presence samples.
+
+class Search(Protocol):
+    """The archive's search index (see live/store/sqlite_search.py): a projection of the log
+    that the store keeps in the append transaction."""
 
     async def search_answered(
         self, phrases: list[str], substrings: list[str], programme_id: int | None, limit: int
@@ -129,8 +137,84 @@ class Store(Protocol):
 
     async def answered_counts(self) -> dict[int, int]: ...
 
+
+class Presence(Protocol):
+    """Viewer counts over time: samples, not events (see :mod:`live.stats`)."""
+
     async def record_presence(self, session_id: int, at: int, viewers: int) -> None:
         """Keep the peak connection count of one time bucket (the larger write wins)."""
 
     async def presence(self, session_id: int) -> list[tuple[int, int]]:
         """(bucket start ms, peak connections), oldest first."""
+
+
+class Meta(Protocol):
+    """Installation-wide values kept in the database: the secrets, the blocked-word list."""
+
+    async def get_meta(self, key: str) -> str | None: ...
+
+    async def set_meta(self, key: str, value: str, replace: bool = True) -> None:
+        """Store a value; with ``replace=False`` an existing one wins (first writer wins)."""
+
+
+class Store(Log, Catalog, Votes, Search, Presence, Meta, Protocol):
+    """Every job at once, plus the connection: what the wiring opens and hands out.
+
+    Only the wiring names it (:mod:`live.services`, :mod:`live.cli`): every other
+    consumer names the narrow protocols it uses, so what each layer may touch is
+    in its signature and checked by mypy.
+    """
+
+    async def open(self) -> None:
+        """Connect and apply migrations."""
+
+    async def close(self) -> None: ...
+
+
+ROW_TABLES: dict[str, dict[str, type]] = {
+    "votes": {"question_id": int, "device": str, "at": int},
+    "presence": {"at": int, "viewers": int},
+}
+"""Tables keyed by ``session_id`` whose rows are data, not derived from the log: what a
+session's copy carries beside its events. Their other columns, as both engines have them."""
+
+
+@dataclass
+class SessionCopy:
+    """One session as ``live export`` writes it and ``live import`` reads it back."""
+
+    programme: JSON
+    """``slug``, ``title`` and ``description``: an import finds the programme by slug, or makes it."""
+    session: JSON
+    """``id``, ``epoch`` and ``last_seq`` where it was exported from, and its ``info``."""
+    events: list[Event]
+    rows: dict[str, list[JSON]]
+    """Rows of :data:`ROW_TABLES`, without their ``session_id``: exactly the columns it names."""
+
+
+class Imports(Protocol):
+    """Where ``live import`` adds an exported session: either engine
+    (:mod:`.sqlite_copies`, :mod:`.postgres_copies`).
+
+    Not part of :class:`Store`: a copy works on the database beside a running server,
+    without opening it as a store (no pool, no writer, no migration of its own: the
+    command migrates first), and runs synchronously in a command that then exits.
+    """
+
+    def import_session(self, copy: SessionCopy, presenter_hash: str, moderator_hash: str) -> int:
+        """Add ``copy`` as a new session with a new id and epoch, with its search rows, in one
+        transaction; its id. The caller has checked ``copy`` (:func:`live.backup.import_session`):
+        its log replays and its rows hold exactly :data:`ROW_TABLES`' columns."""
+
+
+class Copies(Imports, Protocol):
+    """Backup and export besides import, for ``live backup`` and ``live export``: SQLite only
+    (:mod:`.sqlite_copies`). :func:`live.store.open_copies` refuses PostgreSQL, whose own
+    tools (``pg_dump``) already take consistent copies while it serves."""
+
+    def backup(self, dest: str) -> dict[str, int]:
+        """One consistent copy of the whole database at ``dest``, every session given a new
+        epoch; returns how many ``sessions`` and ``events`` it holds."""
+
+    def export_session(self, session_id: int) -> SessionCopy | None:
+        """One session from one read snapshot, or None if there is none."""

@@ -35,7 +35,8 @@ _T2S = opencc.OpenCC("t2s")
 
 def fold(text: str) -> str:
     """What searches compare: Simplified characters, case-folded."""
-    return _T2S.convert(text).casefold()
+    simplified: str = _T2S.convert(text)  # OpenCC's binding is untyped
+    return simplified.casefold()
 
 
 class Row(NamedTuple):

@@ -28,12 +28,14 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from urllib.parse import urlsplit
+from typing import cast
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from ..events import JSON, Event, NewEvent, OnCommit, Tally, dumps, now_ms
 from ..exceptions import BadRequest, Conflict, Unavailable
+from . import where
 from .base import Moves, SeqConflict, SessionRow
 from .postgres_schema import EVENTS, event, migrate, write_index
 from .postgres_search import PostgresArchive
@@ -62,13 +64,9 @@ _SESSION_COLS = "id, programme_id, epoch, last_seq, info, presenter_hash, modera
 VOTE_COUNTS = "SELECT question_id, count(*) FROM votes WHERE session_id=$1 GROUP BY question_id"
 
 
-def where(url: str) -> str:
-    """host:port/database of a URL, without the password, for messages and logs."""
-    parts = urlsplit(url)
-    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or '/'}"
-
-
-def _event_row(session_id: int, seq: int, e: NewEvent, at: int) -> tuple:
+def _event_row(
+    session_id: int, seq: int, e: NewEvent, at: int
+) -> tuple[int, int, str, str, str | None, str, int]:
     public = None if e.public is None else dumps(e.public)
     return (session_id, seq, e.type, dumps(e.data), public, dumps(e.private), at)
 
@@ -116,7 +114,7 @@ class PostgresStore(PostgresArchive):
         return self._pool
 
     @asynccontextmanager
-    async def _conn(self) -> AsyncIterator[asyncpg.Connection]:
+    async def _conn(self) -> AsyncIterator[PoolConnectionProxy]:
         """A pooled connection; an outage becomes :class:`Unavailable`, bad text BadRequest."""
         try:
             conn = await self.pool.acquire(timeout=ACQUIRE_TIMEOUT)
@@ -141,13 +139,13 @@ class PostgresStore(PostgresArchive):
             await self.pool.release(conn)
 
     @asynccontextmanager
-    async def _tx(self) -> AsyncIterator[asyncpg.Connection]:
+    async def _tx(self) -> AsyncIterator[PoolConnectionProxy]:
         async with self._conn() as conn, conn.transaction():
             yield conn
 
     async def get_meta(self, key: str) -> str | None:
         async with self._conn() as conn:
-            return await conn.fetchval("SELECT value FROM meta WHERE key=$1", key)
+            return cast(str | None, await conn.fetchval("SELECT value FROM meta WHERE key=$1", key))
 
     async def set_meta(self, key: str, value: str, replace: bool = True) -> None:
         action = "DO UPDATE SET value=excluded.value" if replace else "DO NOTHING"
@@ -159,13 +157,16 @@ class PostgresStore(PostgresArchive):
     async def create_programme(self, slug: str, title: str, description: str) -> int:
         try:
             async with self._conn() as conn:
-                return await conn.fetchval(
-                    "INSERT INTO programmes(slug, title, description, created_at) "
-                    "VALUES ($1, $2, $3, $4) RETURNING id",
-                    slug,
-                    title,
-                    description,
-                    now_ms(),
+                return cast(
+                    int,
+                    await conn.fetchval(
+                        "INSERT INTO programmes(slug, title, description, created_at) "
+                        "VALUES ($1, $2, $3, $4) RETURNING id",
+                        slug,
+                        title,
+                        description,
+                        now_ms(),
+                    ),
                 )
         except asyncpg.UniqueViolationError as exc:
             raise Conflict("programme_exists", "栏目标识已存在", "Programme slug exists", slug=slug) from exc

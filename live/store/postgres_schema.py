@@ -16,6 +16,9 @@ from . import index
 from .postgres_search import INDEX_MIGRATION, INDEX_UPSERT, SEARCH_MIGRATION
 from .results import upgraded
 
+Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+"""A connection of its own, or one the pool lends (a proxy, not a subclass): either will do."""
+
 EVENTS = "SELECT seq, type, data, public, private, at FROM events"
 """The columns :func:`event` reads, in its order."""
 
@@ -34,14 +37,14 @@ def event(session_id: int, row: asyncpg.Record) -> Event:
     )
 
 
-async def _logs(conn: asyncpg.Connection) -> AsyncIterator[tuple[int, list[Event]]]:
+async def _logs(conn: Connection) -> AsyncIterator[tuple[int, list[Event]]]:
     """Each session's whole log, for the migrations that rewrite what derives from it."""
     for (session_id,) in await conn.fetch("SELECT id FROM sessions"):
         rows = await conn.fetch(f"{EVENTS} WHERE session_id=$1 ORDER BY seq", session_id)
         yield session_id, [event(session_id, r) for r in rows]
 
 
-async def _with_results(conn: asyncpg.Connection) -> None:
+async def _with_results(conn: Connection) -> None:
     """Give an older log its results (:mod:`live.store.results`)."""
     async for session_id, events in _logs(conn):
         await conn.executemany(
@@ -53,27 +56,27 @@ async def _with_results(conn: asyncpg.Connection) -> None:
         )
 
 
-async def _reindex(conn: asyncpg.Connection) -> None:
+async def _reindex(conn: Connection) -> None:
     """Rebuild the search index from the log's results, as appends write it."""
     async for session_id, events in _logs(conn):
         await index_log(conn, session_id, events)
 
 
-async def index_log(conn: asyncpg.Connection, session_id: int, events: Iterable[Event]) -> None:
+async def index_log(conn: Connection, session_id: int, events: Iterable[Event]) -> None:
     """The search rows of a log stored without appending it (a migration, ``live import``,
     ``live copy-to``). One event at a time, so each row keeps its first answer's time."""
     for e in events:
         await write_index(conn, session_id, [e])
 
 
-async def write_index(conn: asyncpg.Connection, session_id: int, events: Sequence[Event | NewEvent]) -> None:
+async def write_index(conn: Connection, session_id: int, events: Sequence[Event | NewEvent]) -> None:
     """The search rows ``events`` change, in the transaction that stores them."""
     changed = index.rows(events)
     if changed:
         await conn.executemany(INDEX_UPSERT, [(session_id, *r) for r in changed])
 
 
-Migration = str | Callable[[asyncpg.Connection], Awaitable[None]]
+Migration = str | Callable[[Connection], Awaitable[None]]
 
 MIGRATIONS: tuple[Migration, ...] = (
     """
@@ -104,7 +107,7 @@ MIGRATIONS: tuple[Migration, ...] = (
 MIGRATION_LOCK = 0x6C697665  # "live": the advisory lock key that serialises migrations
 
 
-async def migrate(conn: asyncpg.Connection) -> int:
+async def migrate(conn: Connection) -> int:
     """Apply the missing migrations; concurrent callers queue on the advisory lock.
 
     Returns the schema version. Refuses a database migrated by newer code, so an

@@ -21,9 +21,12 @@ every worker may write the same bucket and the larger count wins.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from ..events import JSON
 
@@ -137,7 +140,8 @@ def _holds(column: str, param: int) -> str:
 class PostgresArchive:
     """Archive queries for :class:`live.store.postgres.PostgresStore` (mixed in)."""
 
-    _conn: Any  # PostgresStore._conn: a pooled connection, outages mapped to Unavailable
+    _conn: Callable[[], AbstractAsyncContextManager[PoolConnectionProxy]]
+    """PostgresStore._conn: a pooled connection, outages mapped to Unavailable."""
 
     async def _fetch(self, sql: str, *params: Any) -> list[asyncpg.Record]:
         async with self._conn() as conn:

@@ -18,7 +18,7 @@ import secrets
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -27,7 +27,7 @@ from ..exceptions import Conflict
 from . import index
 from .base import Moves, SeqConflict, SessionRow
 from .results import upgraded
-from .sqlite_search import INDEX_MIGRATION, INDEX_UPSERT, SEARCH_MIGRATION, SQLiteArchive
+from .sqlite_search import INDEX_MIGRATION, INDEX_UPSERT, SEARCH_MIGRATION, Params, SQLiteArchive
 from .sqlite_writer import GroupWriter
 
 T = TypeVar("T")
@@ -152,20 +152,20 @@ def _set_votes(w: sqlite3.Connection, votes: list[Vote]) -> list[bool]:
             added_at[key] = at
         (now.add if on else now.discard)(key)
     added = [(*key, at) for key, at in added_at.items() if key in now and key not in stored]
-    for chunk in _chunks(added, PARAMS // 4):
+    for batch in _chunks(added, PARAMS // 4):
         w.execute(
-            f"INSERT INTO votes VALUES {','.join(['(?, ?, ?, ?)'] * len(chunk))}",
-            [x for row in chunk for x in row],
+            f"INSERT INTO votes VALUES {','.join(['(?, ?, ?, ?)'] * len(batch))}",
+            [x for row in batch for x in row],
         )
     removed: dict[tuple[int, int], list[str]] = {}
     for session_id, question_id, device in stored - now:
         removed.setdefault((session_id, question_id), []).append(device)
-    for (session_id, question_id), devices in removed.items():
-        for chunk in _chunks(devices, PARAMS - 2):
+    for (session_id, question_id), gone in removed.items():
+        for part in _chunks(gone, PARAMS - 2):
             w.execute(
                 "DELETE FROM votes WHERE session_id=? AND question_id=? AND device IN "
-                f"({','.join('?' * len(chunk))})",
-                (session_id, question_id, *chunk),
+                f"({','.join('?' * len(part))})",
+                (session_id, question_id, *part),
             )
     return answers
 
@@ -174,7 +174,7 @@ def _chunks(items: list[T], size: int) -> list[list[T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _event(session_id: int, row: sqlite3.Row | tuple) -> Event:
+def _event(session_id: int, row: sqlite3.Row | tuple[Any, ...]) -> Event:
     seq, type_, data, public, private, at = row
     return Event(
         session_id,
@@ -187,13 +187,13 @@ def _event(session_id: int, row: sqlite3.Row | tuple) -> Event:
     )
 
 
-def _event_row(e: NewEvent, at: int) -> tuple:
+def _event_row(e: NewEvent, at: int) -> tuple[str, str, str | None, str, int]:
     """The stored columns after (session_id, seq)."""
     public = None if e.public is None else dumps(e.public)
     return (e.type, dumps(e.data), public, dumps(e.private), at)
 
 
-def _session(row: sqlite3.Row | tuple) -> SessionRow:
+def _session(row: sqlite3.Row | tuple[Any, ...]) -> SessionRow:
     id_, programme_id, epoch, last_seq, info, p_hash, m_hash = row
     return SessionRow(id_, programme_id, epoch, last_seq, json.loads(info), p_hash, m_hash)
 
@@ -280,13 +280,14 @@ class SQLiteStore(SQLiteArchive):
         assert self._r is not None, "store is not open"
         return self._r
 
-    async def _write(self, sql: str, params: tuple) -> int:
+    async def _write(self, sql: str, params: Params) -> int:
         """One statement in the next group commit; its row count once committed."""
         return await self.writer.run(lambda w: w.execute(sql, params).rowcount, single=True)
 
     async def get_meta(self, key: str) -> str | None:
-        rows = await self.r.execute_fetchall("SELECT value FROM meta WHERE key=?", (key,))
-        return rows[0][0] if rows else None
+        row = next(iter(await self.r.execute_fetchall("SELECT value FROM meta WHERE key=?", (key,))), None)
+        value: str | None = None if row is None else row[0]
+        return value
 
     async def set_meta(self, key: str, value: str, replace: bool = True) -> None:
         action = "DO UPDATE SET value=excluded.value" if replace else "DO NOTHING"
@@ -342,11 +343,12 @@ class SQLiteStore(SQLiteArchive):
         rows = await self.r.execute_fetchall(
             f"SELECT {_SESSION_COLS} FROM sessions WHERE id=?", (session_id,)
         )
-        return _session(rows[0]) if rows else None
+        row = next(iter(rows), None)
+        return None if row is None else _session(row)
 
     async def list_sessions(self, programme_id: int | None = None) -> list[SessionRow]:
         sql = f"SELECT {_SESSION_COLS} FROM sessions"
-        params: tuple = ()
+        params: Params = ()
         if programme_id is not None:
             sql, params = sql + " WHERE programme_id=?", (programme_id,)
         rows = await self.r.execute_fetchall(sql + " ORDER BY id", params)
@@ -425,10 +427,13 @@ class SQLiteStore(SQLiteArchive):
 
     async def set_vote(self, session_id: int, question_id: int, device: str, on: bool) -> bool:
         """One device's vote; a storm of them shares one call of :func:`_set_votes` per round."""
-        return await self.writer.run_batched(_set_votes, (session_id, question_id, device, on, now_ms()))
+        changed: bool = await self.writer.run_batched(
+            _set_votes, (session_id, question_id, device, on, now_ms())
+        )
+        return changed
 
     async def vote_counts(self, session_id: int) -> dict[int, int]:
-        return dict(await self.r.execute_fetchall(VOTE_COUNTS, (session_id,)))  # type: ignore[arg-type]
+        return {qid: n for qid, n in await self.r.execute_fetchall(VOTE_COUNTS, (session_id,))}
 
     async def device_votes(self, session_id: int, device: str) -> list[int]:
         rows = await self.r.execute_fetchall(

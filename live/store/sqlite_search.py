@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
@@ -170,12 +170,19 @@ def _item(row: Any) -> JSON:
     }
 
 
+Params = tuple[object, ...]
+"""A statement's parameters."""
+
+
 class SQLiteArchive:
     """Archive queries for :class:`live.store.sqlite.SQLiteStore` (mixed in; reads use ``r``)."""
 
-    r: aiosqlite.Connection
+    if TYPE_CHECKING:  # SQLiteStore.r: the reading connection, read-only
 
-    _write: Callable[[str, tuple], Awaitable[int]]
+        @property
+        def r(self) -> aiosqlite.Connection: ...
+
+    _write: Callable[[str, Params], Awaitable[int]]
 
     async def search_answered(
         self, phrases: list[str], substrings: list[str], programme_id: int | None, limit: int
@@ -185,7 +192,8 @@ class SQLiteArchive:
         Terms come folded (:func:`live.store.index.fold`) and match the folded keys.
         With phrases, results are ranked by bm25; otherwise newest answer first.
         """
-        where, params = ["i.status = 'answered'"], []
+        where: list[str] = ["i.status = 'answered'"]
+        params: list[object] = []
         for s in substrings:
             where.append("(instr(i.question_key, ?) > 0 OR instr(i.answer_key, ?) > 0)")
             params += [s, s]
