@@ -9,8 +9,6 @@ questions and answers and the transcript shows when each came. Names are fiction
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
 import sqlite3
 import uuid
 from collections.abc import Callable, Sequence
@@ -23,6 +21,7 @@ from .events import staged_clock
 from .protocol import Command
 from .services import Services
 from .store import sqlite_file
+from .store.sqlite import unheld
 
 TZ = ZoneInfo("Asia/Shanghai")
 MARK = "demo"
@@ -84,30 +83,17 @@ def reset(db: str) -> None:
     if path == ":memory:":
         return
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        with unheld(path, "live demo", "or give the demo another file with --db"):
+            if not _is_demo(path):
+                raise SystemExit(
+                    f"live demo: {path} was not made by live demo, so it is left alone; "
+                    "give the demo a new file with --db"
+                )
+            for suffix in ("", "-wal", "-shm"):
+                Path(path + suffix).unlink(missing_ok=True)
     except FileNotFoundError:
         for suffix in ("-wal", "-shm"):  # a crashed demo's leftovers would be replayed into a new file
             Path(path + suffix).unlink(missing_ok=True)
-        return
-    except OSError as exc:
-        raise SystemExit(f"live demo: cannot open {path}: {exc.strerror}") from None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise SystemExit(
-                f"live demo: {path} is open in a running server; stop it first, "
-                "or give the demo another file with --db"
-            ) from None
-        if not _is_demo(path):
-            raise SystemExit(
-                f"live demo: {path} was not made by live demo, so it is left alone; "
-                "give the demo a new file with --db"
-            ) from None
-        for suffix in ("", "-wal", "-shm"):
-            Path(path + suffix).unlink(missing_ok=True)
-    finally:
-        os.close(fd)
 
 
 def _is_demo(path: str) -> bool:

@@ -43,10 +43,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import itertools
 import json
-import os
 import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
@@ -60,6 +58,7 @@ from . import sqlite_file, where
 from .base import ROW_TABLES, SessionCopy
 from .postgres_schema import MIGRATION_LOCK, event, index_log, migrate
 from .sqlite import MIGRATIONS as SQLITE_MIGRATIONS
+from .sqlite import unheld
 
 COPIED: dict[str, tuple[str, ...]] = {
     "meta": ("key", "value"),
@@ -171,26 +170,13 @@ def _source(db: str) -> Iterator[sqlite3.Connection]:
         raise SystemExit(f"live copy-to: --db {db} is not a SQLite file; --db names the installation to copy")
     if not Path(path).is_file():
         raise SystemExit(f"live copy-to: no SQLite database at {path}")
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError as exc:
-        raise SystemExit(f"live copy-to: cannot open {path}: {exc.strerror}") from None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise SystemExit(
-                f"live copy-to: {path} is open in a running server; stop it first, "
-                "so that the copy holds its every last write"
-            ) from None
+    with unheld(path, "live copy-to", "so that the copy holds its every last write"):
         conn = sqlite3.connect(path, isolation_level=None)  # read-write, so WAL files are tidied
         try:
             _check(conn, path)
             yield conn
         finally:
             conn.close()  # before the descriptor: closing it drops this process's locks on the file
-    finally:
-        os.close(fd)
 
 
 def _check(conn: sqlite3.Connection, path: str) -> None:

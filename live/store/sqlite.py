@@ -11,6 +11,7 @@ answers each caller only after that commit.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -215,6 +216,31 @@ def hold(path: str) -> int:
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     fcntl.flock(fd, fcntl.LOCK_SH)
     return fd
+
+
+@contextlib.contextmanager
+def unheld(path: str, command: str, why: str) -> Iterator[int]:
+    """Hold ``path`` exclusively while the block runs: no server has it open, nor can open it.
+
+    The other side of :func:`hold`, for the operator commands that must have a file to
+    themselves (``live demo`` deletes it, ``live copy-to`` reads its every last write).
+    Refused in one line (``command``: ..., then ``why``) while any store holds it; raises
+    :class:`FileNotFoundError` for a missing file, which each command reads its own way.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise SystemExit(f"{command}: cannot open {path}: {exc.strerror}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SystemExit(f"{command}: {path} is open in a running server; stop it first, {why}") from None
+        yield fd
+    finally:
+        os.close(fd)
 
 
 class SQLiteStore(SQLiteArchive):
