@@ -33,7 +33,7 @@ from live.delivery import sign
 from live.store import Store, open_store
 from live.store.outbox import NewDelivery
 
-from .conftest import ADMIN, TIMEOUT, Backend, LiveServer, free_port, until
+from .conftest import ADMIN, REDIS, SHARED_REDIS_ENV, TIMEOUT, Backend, LiveServer, free_port, until
 from .receivers import Gateway, MailSink, SilentSmtp
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -267,6 +267,36 @@ async def test_an_smtp_server_that_hangs_does_not_slow_questions(backend: Backen
                 assert all(r["status"] == "pending" for r in rows), "all held by the hanging server"
     finally:
         silent.stop()
+
+
+async def test_two_hosts_on_one_database_send_each_message_once(backend: Backend) -> None:
+    """Two servers (two hosts, or workers) scan the same logs and claim from the same outbox:
+    every message goes out, none twice."""
+    gateway = Gateway(SECRET).start()
+    port = free_port()
+    env = {**backend.env, **SHARED_REDIS_ENV, **notifying_env(port, webhook=gateway.url)}
+    hosts = [LiveServer(backend.db, REDIS, port=port, env=env), LiveServer(backend.db, REDIS, env=env)]
+    try:
+        for h in hosts:
+            await asyncio.to_thread(h.start)
+        s = hosts[0].create_session(moderation="post")
+        for n in range(12):
+            h = hosts[n % 2]
+            async with h.client(s["id"]) as v, h.client(s["id"], token=s["presenter_token"]) as guest:
+                q = await ask(v, f"两台服务器上的问题{n}", f"1380013{n:04d}")
+                await guest.request("answer", question_id=q["question_id"], text=f"答复{n}")
+        await until(lambda: len(gateway.accepted) == 12, "all twelve messages")
+        await until(
+            lambda: [r["status"] for r in listing(hosts[1], s["id"])["notifications"]] == ["sent"] * 12,
+            "every message settled",
+        )
+        assert len(gateway.calls) == 12 and gateway.duplicates == 0, "no message was sent twice"
+        assert sorted(b["to"] for b in gateway.accepted.values()) == [f"1380013{n:04d}" for n in range(12)]
+    finally:
+        for h in hosts:
+            if h.proc is not None:
+                h.kill()
+        gateway.stop()
 
 
 # Durable: kill -9 and restart ------------------------------------------------------------------
