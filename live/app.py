@@ -23,7 +23,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from . import archive_http, gcpolicy, metrics, qr, routes, websocket
+from . import archive_http, gcpolicy, metrics, notify_http, qr, routes, websocket
 from .exceptions import LiveError
 from .middleware import REQUEST_ID, configure_logging, log_websocket, request_id
 from .middleware import Middleware as LiveMiddleware
@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None) -> App:
 
         def started(live: Services) -> None:
             app.state.live = live
+            live.notifier.start()  # a serving worker's, not a start-up check's (live.serve.check)
 
         trying = await open_services(settings, started)
         gcpolicy.apply()
@@ -135,6 +136,8 @@ def create_app(settings: Settings | None = None) -> App:
                 Route("/api/filter/words", routes.words, methods=["GET", "PUT"]),
                 Route("/api/receipts/{receipt}", routes.receipt),
                 Mount("/static", StaticFiles(directory=routes.STATIC), name="static"),
+                Route("/api/sessions/{session_id:int}/notifications", notify_http.notifications),
+                Route("/s/{session_id:int}/notifications", routes.page("notifications.html")),
             ],
             exception_handlers={LiveError: _refused, 404: routes.not_found},
             middleware=[

@@ -22,6 +22,7 @@ from .bus import Bus, open_bus
 from .bus.base import Message
 from .exceptions import TooLarge
 from .limits import open_limiter
+from .notifier import Notifier
 from .programmes import Programmes
 from .redis_client import RedisClients, is_redis
 from .rooms import Rooms
@@ -82,6 +83,7 @@ class Services:
     devices: Devices
     admin_hash: str
     words: WordFilter
+    notifier: Notifier = field(init=False, repr=False)
     _opened: AsyncExitStack = field(init=False, repr=False)
     _reload: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
@@ -122,6 +124,8 @@ class Services:
             )
             await live.reload_words()
             await opened.enter_async_context(bus.subscribe(CONFIG_CHANNEL, live._on_config))
+            live.notifier = Notifier(store, devices, settings, namespace=hash_token(secret)[:8])
+            opened.push_async_callback(live.notifier.stop)  # started by the app: live.app
             live._opened = opened.pop_all()
         return live
 

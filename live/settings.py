@@ -85,6 +85,21 @@ class Settings:
     votes_per_minute: int = setting(60, "Votes and withdrawals one device may cast per minute.")
     votes_per_minute_ip: int = setting(600, "Votes one IP address may cast per minute.")
     frames_per_second: int = setting(20, "Frames of one type one connection may send per second.")
+    smtp_url: str = setting(
+        "",
+        "SMTP server for e-mail to askers: smtp://[user:password@]host[:port] or smtps://...; empty: none.",
+    )
+    smtp_from: str = setting("", "Sender of those e-mails, e.g. 区长在线 <noreply@example.gov.cn>.")
+    webhook_url: str = setting("", "URL that gets a signed POST per message to a phone (an SMS gateway).")
+    webhook_secret: str = setting("", "Shared secret of the webhook's HMAC-SHA256 signature.")
+    notify_timeout: float = setting(10.0, "Seconds one attempt to deliver a message may take.")
+    notify_backoff: float = setting(
+        30.0, "Seconds before a failed message is tried again (doubling, 1 h at most)."
+    )
+    notify_attempts: int = setting(12, "Attempts at one message before it is given up.")
+    notify_delay: float = setting(
+        60.0, "Seconds a message waits before it is sent; a correction replaces it."
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -32,6 +32,7 @@ import httpx
 from live.client import Client
 from live.events import now_ms
 from live.stats import BUCKET_MS
+from live.store.outbox import NewDelivery
 from live.store.postgres import PostgresStore
 from live.store.postgres_copies import COPIED, REBUILT, SQLITE_ONLY
 from live.store.sqlite import SQLiteStore
@@ -199,7 +200,27 @@ def build(tmp_path: Path) -> Installation:
     finally:
         srv.stop()
     asyncio.run(_presence(inst.db, evening["id"]))
+    asyncio.run(_notified(inst.db, evening["id"]))
     return inst
+
+
+async def _notified(db: Path, sid: int) -> None:
+    """The outbox of the evening's two askers who left a contact, written through the store as
+    the notifier writes it (this installation sends nothing): one message sent, one waiting."""
+    store = SQLiteStore(str(db))
+    await store.open()
+    try:
+        row = await store.get_session(sid)
+        assert row is not None and (sid, 0) in await store.notify_backlog()
+        seq = row.last_seq
+        contacts = await store.contacts(sid, list(range(1, 20)))
+        assert sorted(contacts.values()) == ["13800000000", "lw@example.com"]
+        queued = [NewDelivery(f"t-{sid}-{q}", sid, seq, q, "sms", 0) for q in sorted(contacts)]
+        await store.enqueue(sid, seq, queued, now_ms())
+        first = (await store.claim(now_ms(), 1000, 1))[0]
+        await store.settle(first, "sent", first.due_at, "", now_ms())
+    finally:
+        await store.close()
 
 
 async def _presence(db: Path, sid: int) -> None:

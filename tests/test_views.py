@@ -28,6 +28,7 @@ from live.events import RESULTS
 from live.protocol import PROTOCOL
 
 from .conftest import ADMIN, TIMEOUT, LiveServer
+from .test_notify import unclassified
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLD = """
@@ -126,6 +127,9 @@ async def check_every_view_agrees(
         {k: v for k, v in q.items() if k not in OWN_HIDDEN} for q in staff["questions"]
     ]
     assert [m["receipt"] for m in mine] == [receipts[q["id"]] for q in staff["questions"]]
+    assert unclassified(log(srv, sid, staff=False)) == set(), (
+        "an outcome change notifies nobody: live/notify.py"
+    )
 
 
 ACTIONS = st.lists(

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..events import JSON, Event, NewEvent, OnCommit, Tally
+from .outbox import Outbox
 
 Moves = Sequence[tuple[int, int]]
 """Votes to carry over with an append: ``(from_question, into_question)`` pairs."""
@@ -157,7 +158,7 @@ class Meta(Protocol):
         """Store a value; with ``replace=False`` an existing one wins (first writer wins)."""
 
 
-class Store(Log, Catalog, Votes, Search, Presence, Meta, Protocol):
+class Store(Log, Catalog, Votes, Search, Presence, Meta, Outbox, Protocol):
     """Every job at once, plus the connection: what the wiring opens and hands out.
 
     Only the wiring names it (:mod:`live.services`, :mod:`live.cli`): every other

@@ -67,6 +67,20 @@ COPIED: dict[str, tuple[str, ...]] = {
     "events": ("session_id", "seq", "type", "data", "public", "private", "at"),
     "votes": ("session_id", "question_id", "device", "at"),
     "presence": ("session_id", "at", "viewers"),
+    "notify_cursors": ("session_id", "seq"),
+    "notifications": (
+        "id",
+        "session_id",
+        "seq",
+        "question_id",
+        "channel",
+        "status",
+        "attempts",
+        "due_at",
+        "sent_at",
+        "error",
+        "created_at",
+    ),
 }
 """Every table that holds data, in an order that satisfies the foreign keys, with its columns."""
 REBUILT = ("search_items",)

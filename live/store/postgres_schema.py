@@ -13,6 +13,7 @@ import asyncpg
 
 from ..events import Event, NewEvent, dumps
 from . import index
+from .postgres_outbox import OUTBOX_MIGRATION
 from .postgres_search import INDEX_MIGRATION, INDEX_UPSERT, SEARCH_MIGRATION
 from .results import upgraded
 
@@ -102,6 +103,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _with_results,
     INDEX_MIGRATION,
     _reindex,
+    OUTBOX_MIGRATION,
 )
 
 MIGRATION_LOCK = 0x6C697665  # "live": the advisory lock key that serialises migrations

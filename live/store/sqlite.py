@@ -28,6 +28,7 @@ from ..exceptions import Conflict
 from . import index
 from .base import Moves, SeqConflict, SessionRow
 from .results import upgraded
+from .sqlite_outbox import OUTBOX_MIGRATION, SQLiteOutbox
 from .sqlite_search import INDEX_MIGRATION, INDEX_UPSERT, SEARCH_MIGRATION, Params, SQLiteArchive
 from .sqlite_writer import GroupWriter
 
@@ -110,6 +111,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _with_results,
     INDEX_MIGRATION,
     _reindex,
+    OUTBOX_MIGRATION,
 )
 """The schema's history, in order: SQL run as one script, or Python run in one transaction."""
 
@@ -243,7 +245,7 @@ def unheld(path: str, command: str, why: str) -> Iterator[int]:
         os.close(fd)
 
 
-class SQLiteStore(SQLiteArchive):
+class SQLiteStore(SQLiteArchive, SQLiteOutbox):
     def __init__(self, path: str) -> None:
         self.path = path
         self.writer = GroupWriter(path, PRAGMAS)

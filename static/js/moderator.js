@@ -282,3 +282,4 @@ function setup() {
 }
 
 setup();
+$('#notifications-link').href = `/s/${sid}/notifications#key=${encodeURIComponent(fragmentKey())}`;
