@@ -24,9 +24,10 @@ import aiosqlite
 
 from ..events import JSON, Event, NewEvent, OnCommit, Tally, dumps, now_ms
 from ..exceptions import Conflict
-from . import index
+from . import index, sqlite_commitments
 from .base import Moves, SeqConflict, SessionRow
 from .results import upgraded
+from .sqlite_commitments import COMMITMENTS_MIGRATION, SQLiteCommitments
 from .sqlite_search import INDEX_MIGRATION, INDEX_UPSERT, SEARCH_MIGRATION, Params, SQLiteArchive
 from .sqlite_writer import GroupWriter
 
@@ -83,6 +84,7 @@ def _index(w: sqlite3.Connection, session_id: int, events: Sequence[Event | NewE
             INDEX_UPSERT.format(rows=",".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))),
             [x for row in chunk for x in row],
         )
+    sqlite_commitments.write(w, session_id, events)  # the commitment board's rows, likewise
 
 
 Migration = str | Callable[[sqlite3.Connection], None]
@@ -109,6 +111,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _with_results,
     INDEX_MIGRATION,
     _reindex,
+    COMMITMENTS_MIGRATION,
 )
 """The schema's history, in order: SQL run as one script, or Python run in one transaction."""
 
@@ -217,7 +220,7 @@ def hold(path: str) -> int:
     return fd
 
 
-class SQLiteStore(SQLiteArchive):
+class SQLiteStore(SQLiteArchive, SQLiteCommitments):
     def __init__(self, path: str) -> None:
         self.path = path
         self.writer = GroupWriter(path, PRAGMAS)
