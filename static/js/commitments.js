@@ -28,8 +28,8 @@ function entry(e) {
   const tz = e.session.timezone || 'Asia/Shanghai';
   return h('li', { id: `s${e.session_id}-q${q.id}`, dataset: { session: e.session_id, question: q.id } },
     h('p', { class: 'meta b-episode' }, episodeTitle(e.session)),
-    commitmentView(q.commitment, tz, e.overdue),
     q.text ? h('p', { class: 'b-question' }, t('board.question', { name: q.name || '', text: q.text })) : null,
+    commitmentView(q.commitment, tz, e.overdue),
     h('p', { class: 'meta' }, t('board.said_at', { time: dateTime(q.commitment.said_at, tz) })),
     h('p', { class: 'b-links' },
       h('a', { class: 'btn small replay-link', href: safeLink(e.links.replay) }, t('board.replay')),
