@@ -18,12 +18,13 @@ if TYPE_CHECKING:
     from .postgres_schema import Connection
 
 COMMITMENTS_MIGRATION = """
-    CREATE TABLE commitments (
+    CREATE TABLE IF NOT EXISTS commitments (
         session_id bigint NOT NULL REFERENCES sessions(id), question_id bigint NOT NULL,
         due text NOT NULL, updated_at bigint NOT NULL, question json NOT NULL,
         PRIMARY KEY (session_id, question_id))
 """
-"""Appended to the store's MIGRATIONS. No log before it holds a commitment: nothing to rebuild."""
+"""Appended to the store's MIGRATIONS. No log before it holds a commitment: nothing to rebuild.
+(``IF NOT EXISTS``: a test rewinds the schema's version and migrates again.)"""
 
 UPSERT = (
     "INSERT INTO commitments (session_id, question_id, due, updated_at, question) "

@@ -18,12 +18,13 @@ from ..events import JSON, Event, NewEvent
 from . import commitments
 
 COMMITMENTS_MIGRATION = """
-    CREATE TABLE commitments (
+    CREATE TABLE IF NOT EXISTS commitments (
         session_id INTEGER NOT NULL, question_id INTEGER NOT NULL, due TEXT NOT NULL,
         updated_at INTEGER NOT NULL, question TEXT NOT NULL,
         PRIMARY KEY (session_id, question_id)) WITHOUT ROWID
 """
-"""Appended to the store's MIGRATIONS. No log before it holds a commitment: nothing to rebuild."""
+"""Appended to the store's MIGRATIONS. No log before it holds a commitment: nothing to rebuild.
+(``IF NOT EXISTS``: a test rewinds the schema's version and migrates again.)"""
 
 UPSERT = (
     "INSERT INTO commitments (session_id, question_id, due, updated_at, question) VALUES (?, ?, ?, ?, ?) "
