@@ -60,6 +60,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     ),
     "answering": frozenset({Role.PRESENTER, Role.MODERATOR, Role.ADMIN}),
     "answer": frozenset({Role.PRESENTER, Role.ADMIN}),
+    **dict.fromkeys(("commitment", "progress"), frozenset({Role.MODERATOR, Role.ADMIN})),
 }
 """Which roles may send which command; checked on the server for every transport."""
 

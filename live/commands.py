@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from . import commitments
 from .events import JSON, NewEvent
 from .exceptions import BadRequest, Conflict
 from .state import Question, State, text_key
@@ -189,6 +190,8 @@ def decide(state: State, command: str, args: JSON, device: str, actor: str, now:
             ],
             result,
         )
+    if command in commitments.COMMANDS:
+        return Decision(*commitments.decide(state, command, args, actor, now))
     raise BadRequest("unknown_type", "未知的消息类型", "Unknown message type", command=command)
 
 

@@ -63,7 +63,7 @@ def clean(command: str, args: JSON, settings: Settings) -> JSON:
         name = " ".join(_clean(args.get("name") or "").split())
         out["name"] = _limit("name", name, settings.max_name_chars) or DEFAULT_NAME
         out["contact"] = _limit("contact", _clean(args.get("contact") or ""), 100)
-    for field in ("note", "department"):
+    for field in ("note", "department", "promise"):
         if field in args:
             out[field] = _limit(field, _clean(args[field]), 1000)
     if command == "forward" and not out["department"]:

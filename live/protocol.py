@@ -63,6 +63,19 @@ SCHEMAS: dict[str, dict[str, Field]] = {
     "close": {},
     "extend": {"ends_at": (int, True, MAX_INT)},
     "set_moderation": {"mode": (str, True, 10)},
+    "commitment": {
+        "question_id": (int, True, MAX_INT),
+        "department": (str, True, 100),
+        "promise": (str, True, 1000),
+        "due": (str, True, 10),
+        "said_at": (int, False, MAX_INT),
+    },
+    "progress": {
+        "question_id": (int, True, MAX_INT),
+        "status": (str, True, 20),
+        "note": (str, False, 1000),
+        "due": (str, False, 10),
+    },
 }
 
 

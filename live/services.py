@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from .archives import Archives
 from .auth import Devices, hash_token, new_token, token_matches
+from .board import Board
 from .bus import Bus, open_bus
 from .bus.base import Message
 from .exceptions import TooLarge
@@ -83,6 +84,7 @@ class Services:
     devices: Devices
     admin_hash: str
     words: WordFilter
+    board: Board
     notifier: Notifier = field(init=False, repr=False)
     _opened: AsyncExitStack = field(init=False, repr=False)
     _reload: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
@@ -120,7 +122,17 @@ class Services:
             sessions = Sessions(store, rooms, devices, settings, limiter, words)
             programmes, archives = Programmes(store), Archives(store)
             live = cls(
-                settings, store, bus, rooms, sessions, programmes, archives, devices, admin_hash, words
+                settings,
+                store,
+                bus,
+                rooms,
+                sessions,
+                programmes,
+                archives,
+                devices,
+                admin_hash,
+                words,
+                Board(store),
             )
             await live.reload_words()
             await opened.enter_async_context(bus.subscribe(CONFIG_CHANNEL, live._on_config))

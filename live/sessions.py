@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .auth import PERMISSIONS, Actor, Devices, hash_token, new_token
 from .commands import Decision, decide
+from .commitments import overdue
 from .events import JSON, Event, NewEvent, now_ms
 from .exceptions import BadRequest, Forbidden, NotFound, RateLimited
 from .limits import Limiter
@@ -256,4 +257,7 @@ class Sessions:
         out.update(
             session_id=session_id, session_title=state.info.get("title", ""), receipt=receipt.strip().upper()
         )
+        if q.commitment is not None:  # late or not, by the server's clock, now
+            tz = state.info.get("timezone") or self.settings.timezone
+            out["overdue"] = overdue(out["commitment"], tz, now_ms())
         return out

@@ -19,6 +19,8 @@ from copy import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import commitments
+from .commitments import Commitment
 from .events import JSON, Event, NewEvent
 from .exceptions import NotFound
 
@@ -69,6 +71,7 @@ class Question:
     original_text: str | None = None
     flags: JSON | None = None
     handled_by: str = ""
+    commitment: Commitment | None = None
 
     @property
     def public(self) -> bool:
@@ -89,6 +92,8 @@ class Question:
             out["merged_into"] = self.merged_into
         if self.note and self.status in ("rejected", "forwarded"):
             out["note"] = self.note
+        if self.commitment is not None:
+            out["commitment"] = self.commitment.to_wire()
         return out
 
     def to_wire(self, staff: bool = False, own: bool = False) -> JSON:
@@ -238,6 +243,10 @@ def apply(state: State, event: Event) -> State:
     elif t == "votes.tallied":
         for qid, n in d["votes"].items():
             state.questions[int(qid)].votes = n
+    elif t == "commitment.made" and q:
+        q.commitment = commitments.made(d)
+    elif t == "commitment.progress" and q and q.commitment:
+        q.commitment = commitments.progressed(q.commitment, d)
     else:
         raise ValueError(f"cannot apply {t!r} at seq {event.seq}")
     if q is not None and "by" in event.private and t != "question.answering":
@@ -252,8 +261,8 @@ def with_results(state: State, event: NewEvent) -> NewEvent:
     """``event`` carrying what it leaves behind, read from ``state`` after it was applied.
 
     This is how the wire carries results, not instructions: every ``session.*``
-    event carries the whole ``session`` as it now stands, and every ``question.*``
-    event the ``question`` as each audience may now see it (:meth:`Question.to_wire`:
+    event carries the whole ``session`` as it now stands, and every ``question.*`` (or
+    ``commitment.*``) event the ``question`` as each audience may now see it (:meth:`Question.to_wire`:
     staff in ``data``, everyone else in ``public``) and who is ``answering``. A
     page replaces what it shows by id; what an event *does* stays defined once,
     in :func:`apply`. Stored with the event, so the bus, a gap fill, a resume from
@@ -262,7 +271,7 @@ def with_results(state: State, event: NewEvent) -> NewEvent:
     data, public = dict(event.data), None
     if event.type.startswith("session."):
         data["session"] = state.info
-    elif event.type.startswith("question."):
+    elif event.type.startswith(("question.", "commitment.")):
         qid = data["question"]["id"] if isinstance(data.get("question"), dict) else data.get("id")
         q = state.questions.get(qid) if isinstance(qid, int) else None
         data["answering"] = state.answering

@@ -38,6 +38,7 @@ TOP = {
     "live.routes",
     "live.websocket",
     "live.archive_http",
+    "live.board_http",
     "live.qr",
     "live.metrics",
     "live.middleware",

@@ -96,6 +96,7 @@ COMMANDS: dict[str, set[str]] = {
     ),
     "answering": {"presenter", "moderator", "admin"},
     "answer": {"presenter", "admin"},
+    **dict.fromkeys(("commitment", "progress"), STAFF),
 }
 """Who may send what, as docs/protocol.md promises it; checked against the server below."""
 ROLES = ("none", "viewer", "presenter", "moderator", "admin")
@@ -125,6 +126,13 @@ async def _prepare(srv: LiveServer, admin: Client, asker: Client, kind: str) -> 
         return {"mode": "post" if state(srv, admin.session_id)["session"]["moderation"] == "pre" else "pre"}
     text = f"问题 {next(_numbers)}-{kind}"
     qid = (await asker.request("ask", client_id=text, text=text))["question_id"]
+    if kind in ("commitment", "progress"):
+        await admin.request("forward", question_id=qid, department="区住建局")
+        promise = {"department": "区住建局", "promise": "六月底前修好", "due": "2030-06-30"}
+        if kind == "commitment":
+            return {"question_id": qid, **promise}
+        await admin.request("commitment", question_id=qid, **promise)
+        return {"question_id": qid, "status": "in_progress", "note": "已开工"}
     if kind in ("answering", "answer", "hide", "merge"):
         await admin.request("approve", question_id=qid)
     if kind == "merge":

@@ -11,6 +11,7 @@ per-layer copies caused each have a test here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import shutil
@@ -95,7 +96,8 @@ async def check_every_view_agrees(
     """The snapshot of each audience == model.js over the logged events == model.js over the
     live wire events each watcher got; the receipt lookup == the public view; the search index
     holds exactly the answered questions, as they read; the asker's own view (``mine``) == the
-    staff view less what only staff see."""
+    staff view less what only staff see; the programme's commitment board holds exactly the
+    questions with a commitment, as everyone sees them, late exactly when their receipts say."""
     seq = snapshot(srv, sid, staff=True)["seq"]
     for c in watchers.values():
         await c.wait_seq(seq)
@@ -109,11 +111,20 @@ async def check_every_view_agrees(
     from_log_staff, from_log_public, wire_staff, wire_public = browser_fold(*runs)
     assert from_log_staff == snapshot_view(staff) == wire_staff
     assert from_log_public == snapshot_view(public) == wire_public
+    late: dict[int, bool] = {}
     for q in public["questions"]:
         got = httpx.get(f"{srv.http}/api/receipts/{receipts[q['id']]}", timeout=TIMEOUT).json()
+        if "overdue" in got:
+            late[q["id"]] = got.pop("overdue")
         assert {k: v for k, v in got.items() if k not in ("session_id", "session_title", "receipt")} == q, q[
             "id"
         ]
+    board = httpx.get(f"{srv.http}/api/commitments", params={"programme": "qzzx"}, timeout=TIMEOUT).json()
+    mine_on_board = [e for e in board["commitments"] if e["session_id"] == sid]
+    assert sorted((e["question"]["id"], e["question"]) for e in mine_on_board) == [
+        (q["id"], q) for q in public["questions"] if "commitment" in q
+    ], "the commitment board differs from the state"
+    assert {e["question"]["id"]: e["overdue"] for e in mine_on_board} == late
     found = httpx.get(
         f"{srv.http}/api/search", params={"q": f"问题{sid}x", "limit": 100}, timeout=TIMEOUT
     ).json()["results"]
@@ -147,6 +158,8 @@ ACTIONS = st.lists(
                 "answer",
                 "vote",
                 "stop_answering",
+                "commitment",
+                "progress",
             ]
         ),
         st.integers(0, 5),
@@ -160,6 +173,7 @@ ACTIONS = st.lists(
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
 async def test_random_commands_leave_every_view_agreeing(server: LiveServer) -> None:
     srv = server
+    done: dict[str, int] = {"commitment": 0, "progress": 0}
 
     @settings(
         max_examples=12,
@@ -180,13 +194,40 @@ async def test_random_commands_leave_every_view_agreeing(server: LiveServer) -> 
         clients = [staff, presenter, viewer, asker]
         await asyncio.gather(*(c.connect() for c in clients))
         receipts: dict[int, str] = {}
+        committed: list[int] = []
+
+        async def commitment(kind: str, qid: int, a: int, b: int) -> None:
+            """A commitment made on ``qid`` (forwarded first where it can be), or progress reported
+            on one made earlier (made first when there is none yet, so both kinds of event occur)."""
+            if kind == "commitment" or not committed:
+                with contextlib.suppress(ServerError):
+                    await staff.request("forward", question_id=qid, department="区住建局")
+                due = f"20{20 + 2 * a}-0{b + 1}-15"  # days past and future: some are overdue
+                await staff.request(
+                    "commitment", question_id=qid, department="区住建局", promise=f"承诺{a}{b}", due=due
+                )
+                done["commitment"] += 1
+                committed.append(qid)
+            if kind == "progress":
+                status = ("in_progress", "done", "postponed")[a % 3]
+                await staff.request(
+                    "progress",
+                    question_id=committed[b % len(committed)],
+                    status=status,
+                    note=f"进展{a}{b}",
+                    due="2099-12-31",
+                )
+                done["progress"] += 1
+
         try:
             for kind, a, b in actions:
                 ids = sorted(receipts)
                 qid = ids[a % len(ids)] if ids else 1
                 other = ids[b % len(ids)] if ids else 1
                 try:
-                    if kind == "ask" or not ids:
+                    if kind in ("commitment", "progress") and ids:
+                        await commitment(kind, qid, a, b)
+                    elif kind == "ask" or not ids:
                         ack = await asker.request(
                             "ask",
                             client_id=f"c{len(ids)}",
@@ -222,6 +263,7 @@ async def test_random_commands_leave_every_view_agreeing(server: LiveServer) -> 
             await asyncio.gather(*(c.close() for c in clients))
 
     await asyncio.to_thread(run)
+    assert all(done.values()), f"the random commands never reached a commitment's events: {done}"
 
 
 # The four drift bugs, each seen where a citizen saw it ---------------------------------------

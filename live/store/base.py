@@ -158,7 +158,16 @@ class Meta(Protocol):
         """Store a value; with ``replace=False`` an existing one wins (first writer wins)."""
 
 
-class Store(Log, Catalog, Votes, Search, Presence, Meta, Outbox, Protocol):
+class Commitments(Protocol):
+    """The programme boards' rows (see live/store/commitments.py): a projection of the logs that
+    the store keeps in the append transaction, as it keeps the search index."""
+
+    async def programme_commitments(self, programme_id: int) -> list[JSON]:
+        """Each commitment of the programme's sessions, by due day: ``session_id``, ``question``
+        (as everyone may see it, its ``commitment`` included) and the session's ``info``."""
+
+
+class Store(Log, Catalog, Votes, Search, Presence, Meta, Outbox, Commitments, Protocol):
     """Every job at once, plus the connection: what the wiring opens and hands out.
 
     Only the wiring names it (:mod:`live.services`, :mod:`live.cli`): every other

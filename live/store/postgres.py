@@ -37,6 +37,7 @@ from ..events import JSON, Event, NewEvent, OnCommit, Tally, dumps, now_ms
 from ..exceptions import BadRequest, Conflict, Unavailable
 from . import where
 from .base import Moves, SeqConflict, SessionRow
+from .postgres_commitments import PostgresCommitments
 from .postgres_outbox import PostgresOutbox
 from .postgres_schema import EVENTS, event, migrate, write_index
 from .postgres_search import PostgresArchive
@@ -82,7 +83,7 @@ def _count(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1])
 
 
-class PostgresStore(PostgresArchive, PostgresOutbox):
+class PostgresStore(PostgresArchive, PostgresOutbox, PostgresCommitments):
     def __init__(self, url: str) -> None:
         self.url = url
         self._pool: asyncpg.Pool | None = None

@@ -83,7 +83,7 @@ COPIED: dict[str, tuple[str, ...]] = {
     ),
 }
 """Every table that holds data, in an order that satisfies the foreign keys, with its columns."""
-REBUILT = ("search_items",)
+REBUILT = ("search_items", "commitments")
 """Tables derived from the log: made afresh from the copied log."""
 SQLITE_ONLY = "search_fts"
 """SQLite's full-text index (and its shadow tables, ``search_fts_*``): nothing to copy to."""

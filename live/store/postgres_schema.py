@@ -12,7 +12,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 import asyncpg
 
 from ..events import Event, NewEvent, dumps
-from . import index
+from . import index, postgres_commitments
+from .postgres_commitments import COMMITMENTS_MIGRATION
 from .postgres_outbox import OUTBOX_MIGRATION
 from .postgres_search import INDEX_MIGRATION, INDEX_UPSERT, SEARCH_MIGRATION
 from .results import upgraded
@@ -75,6 +76,7 @@ async def write_index(conn: Connection, session_id: int, events: Sequence[Event 
     changed = index.rows(events)
     if changed:
         await conn.executemany(INDEX_UPSERT, [(session_id, *r) for r in changed])
+    await postgres_commitments.write(conn, session_id, events)  # the commitment board's rows, likewise
 
 
 Migration = str | Callable[[Connection], Awaitable[None]]
@@ -104,6 +106,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     INDEX_MIGRATION,
     _reindex,
     OUTBOX_MIGRATION,
+    COMMITMENTS_MIGRATION,
 )
 
 MIGRATION_LOCK = 0x6C697665  # "live": the advisory lock key that serialises migrations

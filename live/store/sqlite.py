@@ -25,9 +25,10 @@ import aiosqlite
 
 from ..events import JSON, Event, NewEvent, OnCommit, Tally, dumps, now_ms
 from ..exceptions import Conflict
-from . import index
+from . import index, sqlite_commitments
 from .base import Moves, SeqConflict, SessionRow
 from .results import upgraded
+from .sqlite_commitments import COMMITMENTS_MIGRATION, SQLiteCommitments
 from .sqlite_outbox import OUTBOX_MIGRATION, SQLiteOutbox
 from .sqlite_search import INDEX_MIGRATION, INDEX_UPSERT, SEARCH_MIGRATION, Params, SQLiteArchive
 from .sqlite_writer import GroupWriter
@@ -85,6 +86,7 @@ def _index(w: sqlite3.Connection, session_id: int, events: Sequence[Event | NewE
             INDEX_UPSERT.format(rows=",".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))),
             [x for row in chunk for x in row],
         )
+    sqlite_commitments.write(w, session_id, events)  # the commitment board's rows, likewise
 
 
 Migration = str | Callable[[sqlite3.Connection], None]
@@ -112,6 +114,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     INDEX_MIGRATION,
     _reindex,
     OUTBOX_MIGRATION,
+    COMMITMENTS_MIGRATION,
 )
 """The schema's history, in order: SQL run as one script, or Python run in one transaction."""
 
@@ -245,7 +248,7 @@ def unheld(path: str, command: str, why: str) -> Iterator[int]:
         os.close(fd)
 
 
-class SQLiteStore(SQLiteArchive, SQLiteOutbox):
+class SQLiteStore(SQLiteArchive, SQLiteOutbox, SQLiteCommitments):
     def __init__(self, path: str) -> None:
         self.path = path
         self.writer = GroupWriter(path, PRAGMAS)

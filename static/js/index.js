@@ -3,6 +3,7 @@
  * (预告) with date, time, topic and official, and the past ones with links to their replay;
  * and the receipt lookup, where an asker sees what became of a question without an account.
  */
+import { commitmentView } from './commitment.js';
 import { date, day, errorText, t, time, windowText } from './i18n.js';
 import { $, chrome, episodeTitle, h } from './ui.js';
 
@@ -55,6 +56,7 @@ function render() {
     return h('section', { class: 'programme', attrs: { 'aria-label': p.title } },
       h('h2', {}, p.title),
       p.description ? h('p', { class: 'muted' }, p.description) : null,
+      h('p', { class: 'small' }, h('a', { href: `/p/${encodeURIComponent(p.slug)}/commitments` }, t('index.commitments'))),
       live.map(liveCard),
       h('div', { class: 'card' },
         h('h3', { class: 'sub' }, t('index.upcoming')),
@@ -97,7 +99,8 @@ function showReceipt(r) {
       extra.map((x) => h('span', { class: 'meta' }, x))),
     a ? h('div', { class: 'answer' },
       h('p', { class: 'answer-by' }, t(`answer.by_${a.mode || 'text'}`, { name: a.by || '', post: '' })),
-      a.text ? h('p', { class: 'answer-text' }, a.text) : null) : null));
+      a.text ? h('p', { class: 'answer-text' }, a.text) : null) : null,
+    r.commitment ? commitmentView(r.commitment, 'Asia/Shanghai', r.overdue) : null));
 }
 
 async function lookup(ev) {

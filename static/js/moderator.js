@@ -6,6 +6,7 @@
  * slower one is told that the question was already handled instead of acting twice. Similar,
  * already answered questions (from /api/suggest) sit next to each pending one to help merging.
  */
+import { commitmentFields, commitmentView } from './commitment.js';
 import { dateTime, errorText, t, time, windowText } from './i18n.js';
 import { Live } from './live.js';
 import { PUBLIC, Session } from './model.js';
@@ -91,6 +92,8 @@ function card(q) {
     forward: button('moderator.forward', '', () => panel(li, id, 'forward')),
     hide: button('moderator.hide', '', () => act('hide', { question_id: id }, t('moderator.hidden'))),
     reject: button('moderator.reject', 'primary', () => panel(li, id, 'reject')),
+    commitment: button('moderator.commitment', 'blue', () => panel(li, id, 'commitment')),
+    progress: button('moderator.progress', 'blue', () => panel(li, id, 'progress')),
   };
   li.actions = h('div', { class: 'actions' }, Object.values(li.buttons));
   li.panel = h('div', { class: 'mq-panel', hidden: true });
@@ -103,8 +106,9 @@ function card(q) {
 const ALLOWED = {
   pending: ['approve', 'edit', 'merge', 'forward', 'reject'],
   approved: ['answering', 'edit', 'merge', 'forward', 'hide'],
-  answered: ['hide'],
+  answered: ['hide', 'commitment', 'progress'],
   hidden: ['approve', 'edit', 'merge', 'forward'],
+  forwarded: ['commitment', 'progress'],
 };
 
 function update(li, q) {
@@ -127,6 +131,8 @@ function update(li, q) {
     b.hidden = !allowed.includes(name);
     b.textContent = t(status === 'hidden' && name === 'approve' ? 'moderator.restore' : b.dataset.label);
   }
+  li.buttons.commitment.hidden ||= !!q.commitment;
+  li.buttons.progress.hidden ||= !q.commitment || q.commitment.status === 'done';
   if (li.open && !panels.has(q.id)) closePanel(li);
   if (status === 'pending') {
     similar.show(li.similar, q, (into) => act('merge', { question_id: q.id, into }, t('moderator.merged')));
@@ -139,6 +145,7 @@ function outcome(q) {
   if (q.status === 'merged') out.push(h('p', { class: 'meta' }, t('moderator.merged_into', { id: q.merged_into })));
   if (q.status === 'forwarded') out.push(h('p', { class: 'meta' }, t('viewer.forwarded', { dept: q.department || '' }), q.note ? ` · ${q.note}` : ''));
   if (q.answer) out.push(h('p', { class: 'meta' }, `${t('moderator.answer')}${q.answer.text || t(`answer.by_${q.answer.mode || 'text'}`, { name: q.answer.by || '', post: '' })}`));
+  if (q.commitment) out.push(commitmentView(q.commitment, tz()));
   return out;
 }
 
@@ -174,6 +181,9 @@ function panel(li, id, kind) {
     const into = h('select', { id: uid }, targets.map((x) => h('option', { value: x.id }, `#${x.id} ${(x.text || '').slice(0, 40)}`)));
     fields = targets.length ? [h('label', { htmlFor: uid }, t('moderator.merge_into')), into] : [h('p', { class: 'meta' }, t('moderator.merge_none'))];
     submit = () => targets.length && act('merge', { question_id: id, into: Number(into.value) }, t('moderator.merged'));
+  } else if (kind === 'commitment' || kind === 'progress') {
+    const done = t(kind === 'commitment' ? 'moderator.committed' : 'moderator.progressed');
+    ({ fields, submit } = commitmentFields(kind, q, uid, (args) => act(kind, { question_id: id, ...args }, done)));
   } else {
     const dept = h('input', { id: uid, maxLength: 100, required: true });
     const note = h('input', { id: `${uid}-note`, maxLength: 200 });

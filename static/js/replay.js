@@ -5,11 +5,12 @@
  * state at any position is the same fold the live pages use (model.js) over the events up to
  * it: forward is incremental, backward refolds from the start (cheap next to a network read).
  * So the end of the timeline is the final state by construction. Links can point at a moment
- * (?t=<ms from the start>) or a question (#q<id>, shown with its answer).
+ * (?t=<ms from the start>, or ?at=<ms since the epoch>, as the commitment board links to when
+ * a promise was said) or a question (#q<id>, shown with its answer).
  */
 import { errorText, t, time, windowText } from './i18n.js';
 import { PUBLIC, Session } from './model.js';
-import { SPEEDS, chapters, countAt, delay, schedule } from './timeline.js';
+import { SPEEDS, chapters, countAt, delay, offsetAt, schedule } from './timeline.js';
 import { $, announce, chrome, copy, h, keyed, retract, sessionId, typing } from './ui.js';
 
 const sid = sessionId();
@@ -303,7 +304,9 @@ async function main() {
   const fromHash = location.hash.match(/^#q(\d+)$/);
   const chapter = fromHash && marks.find((c) => c.id === Number(fromHash[1]));
   const at = Number(new URLSearchParams(location.search).get('t'));
+  const wall = Number(new URLSearchParams(location.search).get('at')); // a moment (ms since the epoch)
   if (chapter) jump(chapter);
+  else if (wall > 0) seek(offsetAt(events, plan.offsets, wall));
   else seek(Number.isFinite(at) ? at : 0);
 }
 

@@ -73,3 +73,13 @@ export function chapters(events, offsets) {
 }
 
 export const SPEEDS = [1, 2, 4, 8, 16, 32];
+
+/**
+ * Where a wall-clock moment at (ms since the epoch) plays: at the first event stamped at or
+ * after it, so that what was said at that moment is on screen (an event is stamped as it is
+ * stored, a little after the time its request carries); after the last event, at the end.
+ */
+export function offsetAt(events, offsets, at) {
+  const i = events.findIndex((e) => e.at >= at);
+  return i < 0 ? (offsets.length ? offsets[offsets.length - 1] : 0) : offsets[i];
+}

@@ -20,6 +20,7 @@ PAGES = [
     "screen.html",
     "admin.html",
     "notifications.html",
+    "commitments.html",
 ]
 SCRIPTS = [
     "i18n.js",
@@ -35,6 +36,8 @@ SCRIPTS = [
     "index.js",
     "admin.js",
     "notifications.js",
+    "commitment.js",
+    "commitments.js",
 ]
 
 
