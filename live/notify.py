@@ -38,6 +38,8 @@ NOTIFYING: dict[str, str] = {
     "question.rejected": "declined",
     "question.forwarded": "forwarded",
     "question.merged": "merged",
+    "commitment.made": "commitment",
+    "commitment.progress": "commitment_progress",
 }
 """Event type -> the message it makes (a key of :data:`OUTCOMES`; any other key makes the
 generic "there is news" message). The event names its question by its ``question`` result."""
@@ -61,6 +63,10 @@ OUTCOMES: dict[str, dict[str, str]] = {
     "merged": {
         "zh": "已与同类问题（第{into}号）合并，答复将在该问题下给出",
         "en": "was merged with a similar question (no. {into}), where it will be answered",
+    },
+    "commitment": {
+        "zh": "已列为承诺事项，由{department}办理",
+        "en": "is now a commitment, to be carried out by {department}",
     },
     "update": {"zh": "有了新的进展", "en": "has news"},
 }
@@ -174,7 +180,11 @@ def message(kind: str, event: Event, info: JSON, receipt: str, link: str) -> Mes
     """The message ``event`` (of :data:`NOTIFYING` kind ``kind``) makes for its asker."""
     q = public_question(event)
     said = OUTCOMES[_outcome(kind, q)]
-    fill = {"department": q.get("department", ""), "into": q.get("merged_into", "")}
+    promised = q.get("commitment") or {}
+    fill = {
+        "department": q.get("department") or promised.get("department", ""),
+        "into": q.get("merged_into", ""),
+    }
     title = str(info.get("title", ""))
     timezone = str(info.get("timezone") or "Asia/Shanghai")
     zh, en = said["zh"].format(**fill), said["en"].format(**fill)
