@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from .base import (
     ROW_TABLES,
     Catalog,
+    Chain,
     Copies,
     Imports,
     Log,
@@ -99,6 +100,7 @@ def copy_to(db: str, url: str) -> dict[str, int]:
 __all__ = [
     "ROW_TABLES",
     "Catalog",
+    "Chain",
     "Copies",
     "Imports",
     "Log",
