@@ -23,7 +23,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from . import archive_http, gcpolicy, metrics, qr, routes, websocket
+from . import archive_http, chain_http, gcpolicy, metrics, qr, routes, websocket
 from .exceptions import LiveError
 from .middleware import REQUEST_ID, configure_logging, log_websocket, request_id
 from .middleware import Middleware as LiveMiddleware
@@ -134,6 +134,8 @@ def create_app(settings: Settings | None = None) -> App:
                 Route("/api/sessions/{session_id:int}/audit", routes.audit_trail),
                 Route("/api/filter/words", routes.words, methods=["GET", "PUT"]),
                 Route("/api/receipts/{receipt}", routes.receipt),
+                Route("/api/sessions/{session_id:int}/chain", chain_http.public_chain),
+                Route("/api/signing-key", chain_http.signing_key),
                 Mount("/static", StaticFiles(directory=routes.STATIC), name="static"),
             ],
             exception_handlers={LiveError: _refused, 404: routes.not_found},

@@ -411,4 +411,8 @@ export default {
   'search.submit': 'Search',
   'search.count': '{n} results for “{q}”',
   'search.all_programmes': 'All programmes',
+
+  'transcript.chain': 'Record check value (SHA-256 hash chain head):',
+  'transcript.chain_seq': '(as of event {n}; check it with live verify)',
+  'transcript.dl_chain': 'Hash chain (JSON lines)',
 };

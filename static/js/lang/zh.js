@@ -411,4 +411,8 @@ export default {
   'search.submit': '搜索',
   'search.count': '“{q}”共找到 {n} 条结果',
   'search.all_programmes': '全部栏目',
+
+  'transcript.chain': '记录校验值（SHA-256 哈希链头）：',
+  'transcript.chain_seq': '（截至第 {n} 条记录；可用 live verify 核对）',
+  'transcript.dl_chain': '哈希链（JSON lines）',
 };
