@@ -182,5 +182,5 @@ async def verify_database(store: ChainStore) -> tuple[list[str], list[str]]:
         if verdict.problem:
             problems.append(f"session {row.id}: {verdict.problem}")
         lines.append(f"ok: session {row.id}: {verdict.events} events, head {verdict.head}")
-    lines.append(f"{len(lines)} sessions checked")
+    lines.append(f"sessions checked: {len(lines)}")
     return lines, problems

@@ -476,3 +476,22 @@ def test_check_names_gaps_missing_hashes_and_short_logs() -> None:
     )
     swapped = [good[1]._replace(seq=1), good[0]._replace(seq=2)]
     assert (chain.check(swapped).problem or "").startswith("seq 1 (votes.tallied): expected hash")
+
+
+def test_verify_and_bundle_refuse_the_wrong_thing_in_one_line(tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("not a record\n")
+    other = tmp_path / "other.json"
+    other.write_text('{"kind": "something-else"}\n')
+    for args, says in (
+        (("verify", str(tmp_path / "missing.db")), "no such file or folder"),
+        (("verify", str(text)), "not a database, an export, a chain or a bundle folder"),
+        (("verify", str(other)), "not a database, an export, a chain or a bundle folder"),
+        (("verify", str(tmp_path), "--key", "not-a-key"), "--key: not an Ed25519 public key"),
+        (("bundle", "7", str(tmp_path / "out"), "--db", str(tmp_path / "live.db")), "no session 7"),
+    ):
+        done = cli(*args)
+        assert done.returncode == 1 and done.stdout == "", done
+        assert done.stderr.strip().splitlines() == [done.stderr.strip()] and says in done.stderr, done.stderr
+    assert not (tmp_path / "missing.db").exists(), "verify never creates a database"
+    assert not (tmp_path / "out").exists()
