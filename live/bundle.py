@@ -103,51 +103,67 @@ async def write(store: BundleStore, session_id: int, folder: Path, base: str = "
 
 
 def check(folder: Path, pinned: Ed25519PublicKey | None = None) -> tuple[JSON, list[str]]:
-    """``live verify DIR``: what the bundle says (its manifest) and its problems, one line each."""
+    """``live verify DIR``: what the bundle says (its manifest) and its problems, one line each.
+
+    ``pinned`` is the key it must be signed with; without it, the key the bundle encloses.
+    """
     try:
         text = (folder / MANIFEST).read_bytes()
         manifest = json.loads(text)
         files, signed_head = dict(manifest["files"]), manifest["chain"]["head"]
+        named_key = manifest["key"]["key_id"]
     except OSError as exc:
         return {}, [f"{MANIFEST}: {exc.strerror}"]
     except (ValueError, KeyError, TypeError) as exc:
         return {}, [f"{MANIFEST}: not a {KIND} manifest ({exc!r})"]
-    problems = []
-    key = pinned
+    key, problems = _signed(folder, text, pinned)
+    if key is not None and named_key != signing.key_id(key):
+        problems.append(f"{MANIFEST}: names key {named_key}, not {signing.key_id(key)}")
+    problems += _files(folder, files)
     try:
-        enclosed = signing.load_public((folder / KEY).read_text())
+        head, found = chain.check_public(json_lines=(folder / CHAIN).read_text(), name=CHAIN)
+    except (OSError, UnicodeDecodeError) as exc:
+        head, found = {}, [f"{CHAIN}: cannot be read ({exc})"]
+    problems += found
+    if head.get("checked_head") and head["checked_head"] != signed_head:
+        problems.append(f"{CHAIN}: ends at head {head['checked_head']}, the manifest signs {signed_head}")
+    return {**manifest, "key_id": None if key is None else signing.key_id(key)}, problems
+
+
+def _signed(
+    folder: Path, text: bytes, pinned: Ed25519PublicKey | None
+) -> tuple[Ed25519PublicKey | None, list[str]]:
+    """The key the manifest is checked with, and what is wrong with the key or the signature."""
+    problems = []
+    try:
+        enclosed: Ed25519PublicKey | None = signing.load_public((folder / KEY).read_text())
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         enclosed = None
         problems.append(f"{KEY}: not a public key ({exc})")
-    if key is None:
-        key = enclosed
-    elif enclosed is not None and signing.raw(enclosed) != signing.raw(key):
-        problems.append(f"{KEY}: key {signing.key_id(enclosed)}, not the key given ({signing.key_id(key)})")
+    key = pinned or enclosed
+    if pinned is not None and enclosed is not None and signing.raw(enclosed) != signing.raw(pinned):
+        problems.append(
+            f"{KEY}: key {signing.key_id(enclosed)}, not the key given ({signing.key_id(pinned)})"
+        )
     try:
         signature = (folder / SIGNATURE).read_bytes()
     except OSError as exc:
-        signature = b""
-        problems.append(f"{SIGNATURE}: {exc.strerror}")
-    if key is not None and signature and not signing.verifies(key, signature, text):
+        return key, [*problems, f"{SIGNATURE}: {exc.strerror}"]
+    if key is not None and not signing.verifies(key, signature, text):
         problems.append(f"{SIGNATURE}: not a signature of {MANIFEST} by key {signing.key_id(key)}")
-    if key is not None and manifest.get("key", {}).get("key_id") != signing.key_id(key):
-        problems.append(
-            f"{MANIFEST}: names key {manifest.get('key', {}).get('key_id')}, not {signing.key_id(key)}"
-        )
+    return key, problems
+
+
+def _files(folder: Path, files: dict[str, str]) -> list[str]:
+    """Each listed file present (in the folder itself) with its digest, and nothing else there."""
+    problems = []
     for name, expected in files.items():
         path = folder / name
-        if not path.is_file() or path.parent != folder:
+        if path.parent != folder or not path.is_file():
             problems.append(f"{name}: missing")
         elif (found := sha256(path.read_bytes())) != expected:
             problems.append(f"{name}: SHA-256 expected {expected}, found {found}")
     for path in sorted(folder.iterdir()):
         if path.name not in (*files, MANIFEST, SIGNATURE):
             problems.append(f"{path.name}: not in the manifest")
-    try:
-        head, found_problems = chain.check_public(json_lines=(folder / CHAIN).read_text(), name=CHAIN)
-    except (OSError, UnicodeDecodeError) as exc:
-        head, found_problems = {}, [f"{CHAIN}: cannot be read ({exc})"]
-    problems += found_problems
-    if head.get("checked_head") and head["checked_head"] != signed_head:
-        problems.append(f"{CHAIN}: ends at head {head['checked_head']}, the manifest signs {signed_head}")
-    return {**manifest, "key_id": None if key is None else signing.key_id(key)}, problems
+    return problems

@@ -4,9 +4,16 @@ Every stored event carries ``hash``, a SHA-256 that covers the event and the has
 event before it, so changing, removing or reordering any stored event breaks every link
 from there on, and the last event's hash (the session's *head*, shown on its transcript)
 stands for the whole log. The format is specified for other implementations in
-``docs/protocol.md`` ("The hash chain"); this module is its one definition here, and
-both engines make their links with :func:`link` in the transaction that stores the
-events (as they write the search index).
+``docs/protocol.md`` ("The hash chain"); this module is its one definition here: both
+engines make their rows with :func:`stored` in the transaction that stores the events (as
+they write the search index), their migrations and imports chain whole logs with
+:func:`chained`, and every check (``live verify``, ``live import``) is :func:`check`.
+A migration that rewrites stored event text must chain those logs again afterwards.
+
+A *public chain* (:func:`public_chain`: ``/api/sessions/{id}/chain``, a bundle's
+``chain.jsonl``) carries of each event what viewers were served and the digests of the
+rest, so anyone can recompute the head without seeing anything private
+(:func:`check_public`).
 
 What a link covers, and why:
 
