@@ -409,13 +409,14 @@ class SQLiteStore(SQLiteArchive):
                     stored.append(extra)
             if not stored:
                 return []
-            head = w.execute(  # and the hash the new events chain from, in the same statement
+            claimed = w.execute(  # and the hash the new events chain from, in the same statement
                 "UPDATE sessions SET last_seq=? WHERE id=? AND last_seq=? "
                 "RETURNING (SELECT hash FROM events WHERE session_id=? AND seq=?)",
                 (expected_seq + len(stored), session_id, expected_seq, session_id, expected_seq),
-            ).fetchone()
-            if head is None:
+            ).fetchall()  # all: a statement left half-stepped would hold the COMMIT up
+            if not claimed:
                 raise SeqConflict(session_id, expected_seq)
+            head = claimed[0]
             if listing is not None:
                 w.execute("UPDATE sessions SET info=? WHERE id=?", (listing, session_id))
             # None before seq 1, or where a stored hash was removed: the chain restarts there,
