@@ -176,6 +176,9 @@ async def test_every_stored_event_is_chained_and_a_changed_byte_is_named(
     found, problems = chain.check_public("".join(json.dumps(x) + "\n" for x in lines), "api")
     assert problems == [] and found["checked_head"] == head
 
+    missing = httpx.get(f"{server.http}/api/sessions/{sid + 100}/chain", timeout=TIMEOUT)
+    assert missing.status_code == 404 and missing.json()["code"] == "session_not_found"
+
     # The head is on the transcript, in JSON and in Markdown.
     doc = transcript(server, sid)
     assert doc["chain"] == {"spec": chain.SPEC, "seq": len(lines) - 1, "head": head}
@@ -430,6 +433,12 @@ async def test_workers_appending_at_once_extend_one_chain(backend: Backend) -> N
         )
         out = verified("--db", backend.db)
         assert re.search(rf"ok: session {sid}: (\d+) events", out)
+        # The signing key, asked for at once on new connections (which the two workers share
+        # between them) and made on first need: one key.
+        keys = await asyncio.gather(
+            *(asyncio.to_thread(httpx.get, f"{srv.http}/api/signing-key", timeout=TIMEOUT) for _ in range(8))
+        )
+        assert len({r.json()["key_id"] for r in keys}) == 1
     finally:
         srv.kill()
 
