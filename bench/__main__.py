@@ -20,13 +20,14 @@ import platform
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from .fanout import SETTLE, fanout, isolation
 from .floor import send_floor
 from .stats import combine, ratio
 from .storms import ingest, reconnect, votestorm
-from .targets import LiveTarget, describe, node_available
+from .targets import BeforeTarget, LiveTarget, describe, node_available
 from .writes import writes
 
 BASE = "websockets"
@@ -209,11 +210,24 @@ def main(argv: list[str] | None = None) -> None:
         help="our server's bus, e.g. redis://127.0.0.1:6380/0 behind "
         "'python -m bench.delay' (default: memory)",
     )
+    parser.add_argument(
+        "--before",
+        default=None,
+        help="a checkout of our server before a change (git archive COMMIT | tar -x -C DIR): "
+        "adds the target live-before, run from it, interleaved with live",
+    )
     args = parser.parse_args(argv)
     LiveTarget.bus = args.bus
     kinds = (
         args.targets.split(",") if args.targets else ["live", BASE, *(["node"] if node_available() else [])]
     )
+    if args.before:
+        if not (Path(args.before) / "live" / "__init__.py").is_file():
+            parser.error(f"--before {args.before}: not a checkout of live (no live/__init__.py)")
+        BeforeTarget.source = Path(args.before).resolve()
+        kinds += [] if "live-before" in kinds else ["live-before"]
+    elif "live-before" in kinds:
+        parser.error("the target live-before needs --before DIR")
     swarms = args.swarms or (1 if args.quick else 2)
     versions = describe(kinds)
     floor = send_floor(100 if args.quick else 10_000)

@@ -59,9 +59,12 @@ async def ingest(kind: str, clients: int, seconds: float, window: int, swarms: i
                     f"{name}_refused": errors,
                     f"{name}_ack_median_ms": _ms(max(p["latency_median"] or 0 for p in parts)),
                     f"{name}_server_cpu_share": cpu / (seconds + 1.0),
+                    # The server's CPU per acknowledged request: what a change to the code costs,
+                    # readable even on a machine so loaded that the rate measures the neighbours.
+                    f"{name}_server_cpu_us_each": cpu / acked * 1e6 if acked else None,
                 }
             )
-        if kind == "live":
+        if kind.startswith("live"):
             out["questions_stored"] = await _stored_questions(target)
             out["acked_but_missing"] = max(0, out["questions_acked"] + len(qids) - out["questions_stored"])
     return out

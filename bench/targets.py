@@ -97,12 +97,17 @@ class Target:
     def command(self) -> list[str]:
         raise NotImplementedError
 
+    @property
+    def cwd(self) -> Path:
+        """Where the server process starts (``python -m`` imports from there first)."""
+        return ROOT
+
     async def start(self) -> Target:
         log = (self.tmp / "server.log").open("ab")
         command = self.command()
         env = {**os.environ, **self.env}
         self.proc = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=_raise_nofile, cwd=ROOT
+            command, stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=_raise_nofile, cwd=self.cwd
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -230,6 +235,27 @@ class LiveTarget(Target):
         )
 
 
+class BeforeTarget(LiveTarget):
+    """Ours as another checkout has it (``python -m bench --before DIR``), so that a change is
+    measured against the code before it in the same run, the two interleaved run by run, on a
+    machine whose load changes from minute to minute. Make the checkout with ``git archive``::
+
+        mkdir /tmp/before && git archive <commit> | tar -x -C /tmp/before
+    """
+
+    name = "live-before"
+    source: Path | None = None
+
+    @property
+    def cwd(self) -> Path:
+        assert self.source is not None, "live-before needs --before DIR"
+        return self.source
+
+    def command(self) -> list[str]:
+        self.env["PYTHONPATH"] = str(self.cwd)
+        return super().command()
+
+
 class WebsocketsTarget(Target):
     name = "websockets"
 
@@ -274,7 +300,12 @@ class NodeTarget(Target):
         return f"node {node}, ws {ws}"
 
 
-TARGETS: dict[str, type[Target]] = {"live": LiveTarget, "websockets": WebsocketsTarget, "node": NodeTarget}
+TARGETS: dict[str, type[Target]] = {
+    "live": LiveTarget,
+    "websockets": WebsocketsTarget,
+    "node": NodeTarget,
+    "live-before": BeforeTarget,
+}
 
 
 def _loop() -> str:

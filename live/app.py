@@ -23,7 +23,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from . import archive_http, board_http, gcpolicy, metrics, notify_http, qr, routes, websocket
+from . import archive_http, board_http, chain_http, gcpolicy, metrics, notify_http, qr, routes, websocket
 from .exceptions import LiveError
 from .middleware import REQUEST_ID, configure_logging, log_websocket, request_id
 from .middleware import Middleware as LiveMiddleware
@@ -138,6 +138,8 @@ def create_app(settings: Settings | None = None) -> App:
                 Route("/p/{slug}/commitments", routes.page("commitments.html")),
                 Route("/p/{slug}/commitments.atom", board_http.feed),
                 Route("/api/commitments", board_http.board),
+                Route("/api/sessions/{session_id:int}/chain", chain_http.public_chain),
+                Route("/api/signing-key", chain_http.signing_key),
                 Mount("/static", StaticFiles(directory=routes.STATIC), name="static"),
                 Route("/api/sessions/{session_id:int}/notifications", notify_http.notifications),
                 Route("/s/{session_id:int}/notifications", routes.page("notifications.html")),

@@ -28,10 +28,11 @@ from typing import Protocol
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from . import chain
 from .events import JSON, now_ms
 from .exceptions import NotFound
 from .state import Question, State, apply
-from .store import Catalog, Log
+from .store import Catalog, Chain, Log
 
 LABELS: dict[str, dict[str, str]] = {
     "zh": {
@@ -57,6 +58,7 @@ LABELS: dict[str, dict[str, str]] = {
         "link": "链接",
         "approved": "已公开，未答复",
         "colon": "：",
+        "chain": "记录校验值（SHA-256 哈希链头，截至第 {n} 条记录）",
     },
     "en": {
         "programme": "Programme",
@@ -81,6 +83,7 @@ LABELS: dict[str, dict[str, str]] = {
         "link": "Link",
         "approved": "published, not answered",
         "colon": ": ",
+        "chain": "Record check value (SHA-256 hash chain head, as of event {n})",
     },
 }
 ANSWER_FIELDS = ("text", "at", "by", "mode", "revision")
@@ -97,6 +100,8 @@ class Record:
     programme: JSON
     first_answered: dict[int, int] = field(default_factory=dict)
     published: set[int] = field(default_factory=set)
+    head: str | None = None
+    """The hash of the log's last event folded (:mod:`live.chain`): the transcript shows it."""
 
     @property
     def tz(self) -> ZoneInfo:
@@ -124,8 +129,8 @@ RECENT_MAX = 16
 transcript is read by many people, so each (store, session, epoch, last seq) is folded once."""
 
 
-class RecordStore(Catalog, Log, Protocol):
-    """What a record is read from: the session's row and programme, and its log."""
+class RecordStore(Catalog, Log, Chain, Protocol):
+    """What a record is read from: the session's row and programme, its log and its hashes."""
 
 
 async def load(store: RecordStore, session_id: int) -> Record:
@@ -150,7 +155,7 @@ async def load(store: RecordStore, session_id: int) -> Record:
     return record
 
 
-async def _fold(store: Log, session_id: int) -> Record:
+async def _fold(store: RecordStore, session_id: int) -> Record:
     record = Record(State(session_id), {})
     for event in await store.read(session_id):
         apply(record.state, event)
@@ -161,6 +166,8 @@ async def _fold(store: Log, session_id: int) -> Record:
             event.type == "question.asked" and d["question"]["status"] == "approved"
         ):
             record.published.add(d["question"]["id"])
+    last = await store.read_links(session_id, after=record.state.seq - 1, limit=1)
+    record.head = last[0].hash if last else None
     return record
 
 
@@ -221,6 +228,7 @@ def transcript(record: Record, include_unanswered: bool = False) -> JSON:
         "answered": len(answered),
         "generated_at": now_ms(),
         "items": items,
+        "chain": {"spec": chain.SPEC, "seq": record.state.seq, "head": record.head},
     }
 
 
@@ -272,6 +280,13 @@ def to_markdown(doc: JSON, base: str, lang: str = "zh") -> str:
             out += [f"**{by}**（{item['answered_at_local'][-5:]}）{lab['colon']}", ""]
             out += [md_escape(_answer_text(item, lab)).replace("\n", "  \n"), ""]
         out += [f"<{base}{item['link']}>", ""]
+    if doc["chain"]["head"]:
+        out += [
+            "---",
+            "",
+            f"{lab['chain'].format(n=doc['chain']['seq'])}{lab['colon']}`{doc['chain']['head']}`",
+            "",
+        ]
     return "\n".join(out)
 
 

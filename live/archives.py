@@ -11,19 +11,21 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from . import archive, search
+from . import archive, chain, search, signing
 from . import stats as statistics
 from .archive import Record
 from .events import JSON
+from .exceptions import NotFound
 from .state import phase
-from .store import Catalog, Log, Presence, Search, Votes
+from .store import Catalog, Chain, Log, Meta, Presence, Search, Votes
 
 LISTED = ("episode", "title", "guest_name", "guest_post", "starts_at", "ends_at", "timezone", "description")
 """The session fields the archive listing shows for each finished episode."""
 
 
-class ArchiveStore(Catalog, Log, Search, Votes, Presence, Protocol):
-    """What the archive reads: the catalogue, logs, the search index, votes and presence."""
+class ArchiveStore(Catalog, Log, Search, Votes, Presence, Chain, Meta, Protocol):
+    """What the archive reads: the catalogue, logs, the search index, votes and presence;
+    the logs' hashes and the key that signs their bundles (:mod:`live.signing`)."""
 
 
 class Archives:
@@ -66,3 +68,13 @@ class Archives:
     async def suggest(self, session_id: int, query: str | None) -> list[JSON]:
         """ "Already answered?" candidates for a question being typed in ``session_id``."""
         return await search.suggest(self.store, session_id, query)
+
+    async def public_chain(self, session_id: int) -> str:
+        """The session's hash chain with the public part of each event (:func:`live.chain.public_chain`)."""
+        if await self.store.get_session(session_id) is None:
+            raise NotFound("session_not_found", "访谈不存在", "No such session", id=session_id)
+        return chain.public_chain(session_id, await self.store.read_links(session_id))
+
+    async def signing_key(self) -> JSON:
+        """The public half of the key that signs bundles, made on first need (:mod:`live.signing`)."""
+        return signing.describe((await signing.private_key(self.store)).public_key())

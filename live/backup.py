@@ -9,10 +9,13 @@ events, so every client that saw the live log must be told to reset
 (``welcome.reset``) rather than resume onto a different history.
 
 ``live export SESSION_ID FILE`` writes one session as JSON lines: a header
-(format, programme, session info), its events in order, then the rows that
-belong to it outside the log (votes, presence samples). ``live import FILE``
+(format, programme, session info, the chain's head), its events in order, each
+with its hash (:mod:`live.chain`), then the rows that belong to it outside the
+log (votes, presence samples). ``live import FILE``
 adds it to another database as a new session with a new id, a new epoch and
-new staff links, keeping event timestamps so replay still works, and writes
+new staff links, keeping event timestamps so replay still works (and so its
+hash chain and head: the chain does not cover the session's id), refusing a file
+whose events do not match their hashes, and writes
 its search rows as its appends would have (the index is the log's projection:
 an import that skipped it left the session out of every search). The file
 holds private contacts: treat it like the database. Backup and export read
@@ -32,6 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import chain
 from .auth import hash_token, new_token
 from .events import Event, dumps, now_ms
 from .store import ROW_TABLES, SessionCopy, open_copies, open_imports
@@ -57,10 +61,11 @@ def export_session(db: str, session_id: int, file: str) -> int:
         "exported_at": now_ms(),
         "programme": copy.programme,
         "session": copy.session,
+        "head": copy.hashes[-1] if copy.hashes else None,
     }
     with open(file, "w", encoding="utf-8") as out:
         out.write(dumps(header) + "\n")
-        for e in copy.events:
+        for e, hash_ in zip(copy.events, copy.hashes, strict=True):
             line = {
                 "kind": "event",
                 "seq": e.seq,
@@ -69,6 +74,7 @@ def export_session(db: str, session_id: int, file: str) -> int:
                 "data": e.data,
                 "public": e.public,
                 "private": e.private,
+                "hash": hash_,
             }
             out.write(dumps(line) + "\n")
         for table, rows in copy.rows.items():
@@ -110,6 +116,9 @@ def _read(file: str) -> tuple[dict[str, Any], list[Event], list[dict[str, Any]]]
         raise SystemExit(f"{file}: the event log has a gap or is out of order")
     if len(events) != last_seq:
         raise SystemExit(f"{file}: expected {last_seq} events")
+    problem = check_chain(lines[1:], last_seq)
+    if problem:
+        raise SystemExit(f"{file}: {problem}")
     try:
         fixed = {seq: (data, public) for seq, data, public in upgraded(0, events)}
     except (KeyError, TypeError, ValueError) as exc:
@@ -133,6 +142,21 @@ def _read(file: str) -> tuple[dict[str, Any], list[Event], list[dict[str, Any]]]
         ):
             raise SystemExit(f"{file}: a {r['table']} row is not {', '.join(columns)}")
     return header, events, rows
+
+
+def check_chain(lines: list[dict[str, Any]], last_seq: int) -> str | None:
+    """What is wrong with an export's hash chain (:mod:`live.chain`), if anything.
+
+    An export written before the chain has no hashes and nothing to check; the session it
+    becomes is chained when it is imported, from the text it then has.
+    """
+    events = [x for x in lines if x.get("kind") == "event"]
+    if all(x.get("hash") is None for x in events):
+        return None
+    try:
+        return chain.check((chain.entry(chain.parsed(x)) for x in events), last_seq).problem
+    except (KeyError, TypeError, AttributeError) as exc:
+        return f"an event line cannot be read: {exc!r}"
 
 
 def import_session(db: str, file: str, migrate: Callable[[], None]) -> tuple[int, dict[str, str]]:

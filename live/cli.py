@@ -1,4 +1,5 @@
-"""``live``: serve, demo, migrate; backup, export, import (:mod:`.backup`); copy-to (:mod:`.pgcopy`).
+"""``live``: serve, demo, migrate; backup, export, import (:mod:`.backup`); copy-to (:mod:`.pgcopy`);
+verify, bundle (:mod:`.verify`).
 
 ``live demo`` builds a fresh demo database and serves it, printing every link
 a newcomer needs, staff links included. ``live serve`` prints the links it can:
@@ -14,7 +15,7 @@ import os
 import sys
 from urllib.parse import urlsplit
 
-from . import pgcopy
+from . import pgcopy, verify
 from .backup import add_commands, run
 from .events import now_ms
 from .middleware import configure_logging
@@ -46,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--public-url", dest="public_url", help=_help("public_url"))
     add_commands(sub)
     pgcopy.add_command(sub)
+    verify.add_commands(sub)
     return parser
 
 
@@ -156,6 +158,10 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.command == "copy-to":
         pgcopy.run(Settings.from_env(db=args.db).db, args.url)
+        return
+    if args.command in ("verify", "bundle"):
+        settings = Settings.from_env(db=args.db)
+        verify.run(args, settings.db, settings.public_url)
         return
     settings = Settings.from_env(**overrides)
     if args.command != "migrate":

@@ -42,6 +42,7 @@ TOP = {
     "live.qr",
     "live.metrics",
     "live.middleware",
+    "live.chain_http",
 }
 DRIVERS = {"sqlite3", "aiosqlite", "asyncpg"}
 CLI_COPIES = ("live.backup", "live.pgcopy")

@@ -442,6 +442,7 @@ async def test_an_export_made_before_protocol_2_imports_with_its_results(tmp_pat
         if line.get("kind") == "event":
             line["data"] = protocol_1(line["type"], line["data"])
             line["public"] = protocol_1(line["type"], line["public"])
+            del line["hash"]  # an export made then had no hash chain either
     old.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines))
     with running(tmp_path, "b.db") as b:
         done = sp.run(

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from .base import (
     ROW_TABLES,
     Catalog,
+    Chain,
     Commitments,
     Copies,
     Imports,
@@ -100,6 +101,7 @@ def copy_to(db: str, url: str) -> dict[str, int]:
 __all__ = [
     "ROW_TABLES",
     "Catalog",
+    "Chain",
     "Commitments",
     "Copies",
     "Imports",

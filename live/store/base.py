@@ -11,7 +11,7 @@ under one number or in two orders.
 
 The interface is split by job into narrow protocols (:class:`Log`,
 :class:`Catalog`, :class:`Votes`, :class:`Search`, :class:`Presence`,
-:class:`Meta`); :class:`Store` is all of them, for the wiring that opens it.
+:class:`Meta`, :class:`Chain`); :class:`Store` is all of them, for the wiring that opens it.
 Why: a module that is handed only the log cannot reach the staff secrets, and
 what each layer touches reads from its signature rather than from its body.
 
@@ -28,9 +28,10 @@ reply was lost, the event is in the log, and a client's resend with the same
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from ..chain import Link
 from ..events import JSON, Event, NewEvent, OnCommit, Tally
 from .outbox import Outbox
 
@@ -167,7 +168,15 @@ class Commitments(Protocol):
         (as everyone may see it, its ``commitment`` included) and the session's ``info``."""
 
 
-class Store(Log, Catalog, Votes, Search, Presence, Meta, Outbox, Commitments, Protocol):
+class Chain(Protocol):
+    """Each event's hash, chained to the one before (:mod:`live.chain`), which the store
+    computes in the transaction that stores the event (:meth:`Log.append`)."""
+
+    async def read_links(self, session_id: int, after: int = 0, limit: int | None = None) -> list[Link]:
+        """Committed events with ``seq > after``, in order, as their stored text and hash."""
+
+
+class Store(Log, Catalog, Votes, Search, Presence, Meta, Outbox, Commitments, Chain, Protocol):
     """Every job at once, plus the connection: what the wiring opens and hands out.
 
     Only the wiring names it (:mod:`live.services`, :mod:`live.cli`): every other
@@ -200,6 +209,8 @@ class SessionCopy:
     events: list[Event]
     rows: dict[str, list[JSON]]
     """Rows of :data:`ROW_TABLES`, without their ``session_id``: exactly the columns it names."""
+    hashes: list[str | None] = field(default_factory=list)
+    """Each event's stored hash (:mod:`live.chain`), in order; empty when not read."""
 
 
 class Imports(Protocol):

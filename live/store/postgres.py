@@ -33,13 +33,14 @@ from typing import cast
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from .. import chain
 from ..events import JSON, Event, NewEvent, OnCommit, Tally, dumps, now_ms
 from ..exceptions import BadRequest, Conflict, Unavailable
 from . import where
 from .base import Moves, SeqConflict, SessionRow
 from .postgres_commitments import PostgresCommitments
 from .postgres_outbox import PostgresOutbox
-from .postgres_schema import EVENTS, event, migrate, write_index
+from .postgres_schema import EVENTS, LINKS, event, migrate, write_index
 from .postgres_search import PostgresArchive
 
 log = logging.getLogger("live.store.postgres")
@@ -63,14 +64,14 @@ _LOST = (
 """Errors that mean "the database did not do it, try later", not "this request is wrong"."""
 
 _SESSION_COLS = "id, programme_id, epoch, last_seq, info, presenter_hash, moderator_hash"
+PREVIOUS = "SELECT hash FROM events WHERE session_id=$1 AND seq=$2"
+"""The hash an append chains from. Read in the ``UPDATE`` that claims the next numbers, and
+read again on its own (this) should that find none: a sub-query sees the statement's snapshot,
+taken before the row lock it may have waited for (the appender knew of event ``seq``
+only once it was committed, so it should be there; the second read costs nothing when it
+is). None only for a log whose hash was removed: the chain restarts, and ``live verify``
+names the event."""
 VOTE_COUNTS = "SELECT question_id, count(*) FROM votes WHERE session_id=$1 GROUP BY question_id"
-
-
-def _event_row(
-    session_id: int, seq: int, e: NewEvent, at: int
-) -> tuple[int, int, str, str, str | None, str, int]:
-    public = None if e.public is None else dumps(e.public)
-    return (session_id, seq, e.type, dumps(e.data), public, dumps(e.private), at)
 
 
 def _session(row: asyncpg.Record) -> SessionRow:
@@ -202,7 +203,8 @@ class PostgresStore(PostgresArchive, PostgresOutbox, PostgresCommitments):
                 moderator_hash,
             )
             await conn.execute(
-                "INSERT INTO events VALUES ($1, $2, $3, $4, $5, $6, $7)", *_event_row(sid, 1, first, at)
+                "INSERT INTO events VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                *chain.stored(sid, chain.GENESIS, 1, [first], at)[0],
             )
         return Event(sid, 1, first.type, first.data, at, first.public, first.private)
 
@@ -259,18 +261,22 @@ class PostgresStore(PostgresArchive, PostgresOutbox, PostgresCommitments):
                     stored.append(extra)
             if not stored:
                 return []
-            status = await conn.execute(
-                "UPDATE sessions SET last_seq=$1, info=coalesce($2::json, info) WHERE id=$3 AND last_seq=$4",
+            head = await conn.fetchrow(  # and the hash the new events chain from
+                "UPDATE sessions SET last_seq=$1, info=coalesce($2::json, info) WHERE id=$3 AND last_seq=$4 "
+                "RETURNING (SELECT hash FROM events WHERE session_id=$3 AND seq=$4)",
                 expected_seq + len(stored),
                 None if info is None else dumps(info),
                 session_id,
                 expected_seq,
             )
-            if _count(status) != 1:
+            if head is None:
                 raise SeqConflict(session_id, expected_seq)
+            prev = head[0]
+            if prev is None and expected_seq:  # see PREVIOUS
+                prev = await conn.fetchval(PREVIOUS, session_id, expected_seq)
             await conn.executemany(
-                "INSERT INTO events VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                [_event_row(session_id, seq, e, at) for seq, e in enumerate(stored, start=expected_seq + 1)],
+                "INSERT INTO events VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                chain.stored(session_id, prev or chain.GENESIS, expected_seq + 1, stored, at),
             )
             await write_index(conn, session_id, stored)
         committed = [
@@ -293,6 +299,13 @@ class PostgresStore(PostgresArchive, PostgresOutbox, PostgresCommitments):
                 limit,
             )
         return [event(session_id, r) for r in rows]
+
+    async def read_links(self, session_id: int, after: int = 0, limit: int | None = None) -> list[chain.Link]:
+        async with self._conn() as conn:
+            rows = await conn.fetch(
+                f"{LINKS} WHERE session_id=$1 AND seq>$2 ORDER BY seq LIMIT $3", session_id, after, limit
+            )
+        return [chain.Link(*r) for r in rows]
 
     async def set_vote(self, session_id: int, question_id: int, device: str, on: bool) -> bool:
         async with self._conn() as conn:

@@ -4,8 +4,9 @@
 into an **empty** PostgreSQL database, in one transaction: the schema is made
 and filled together, so a copy that fails half-way leaves the database as empty
 as it found it. What is kept exactly: programme and session ids, epochs, each
-log's sequence numbers, timestamps and stored text (events are copied as the
-text SQLite holds, and PostgreSQL's ``json`` columns keep text as written), votes
+log's sequence numbers, timestamps, stored text and hashes (events are copied as
+the text SQLite holds, and PostgreSQL's ``json`` columns keep text as written, so
+each hash chain holds as it was: :mod:`live.chain`), votes
 per device, presence samples, and ``meta`` (the cookie-signing secret, so device
 cookies and receipt numbers stay valid; the admin token's hash; the blocked
 words). Epochs are kept because the copy is the whole log, not an older one: a
@@ -53,6 +54,7 @@ from typing import Any
 
 import asyncpg
 
+from .. import chain
 from ..events import Event, dumps, now_ms
 from . import sqlite_file, where
 from .base import ROW_TABLES, SessionCopy
@@ -64,7 +66,7 @@ COPIED: dict[str, tuple[str, ...]] = {
     "meta": ("key", "value"),
     "programmes": ("id", "slug", "title", "description", "created_at"),
     "sessions": ("id", "programme_id", "epoch", "last_seq", "info", "presenter_hash", "moderator_hash"),
-    "events": ("session_id", "seq", "type", "data", "public", "private", "at"),
+    "events": ("session_id", "seq", "type", "data", "public", "private", "at", "hash"),
     "votes": ("session_id", "question_id", "device", "at"),
     "presence": ("session_id", "at", "viewers"),
     "notify_cursors": ("session_id", "seq"),
@@ -114,10 +116,10 @@ async def _target(url: str) -> AsyncIterator[asyncpg.Connection]:
         await conn.close()
 
 
-def _stored(session_id: int, e: Event) -> tuple[Any, ...]:
-    """An event as the events table holds it (:data:`COPIED`'s columns)."""
-    public = None if e.public is None else dumps(e.public)
-    return (session_id, e.seq, e.type, dumps(e.data), public, dumps(e.private), e.at)
+def _stored(session_id: int, events: list[Event]) -> list[tuple[Any, ...]]:
+    """A log as the events table holds it (:data:`COPIED`'s columns), chained from seq 1."""
+    rows = [(e.type, *chain.texts(e.data, e.public, e.private), e.at) for e in events]
+    return [(session_id, e.seq, *row, h) for e, row, h in zip(events, rows, chain.chained(rows), strict=True)]
 
 
 # One exported session (``live import``) ----------------------------------------------------------
@@ -158,7 +160,7 @@ class PostgresImports:
             )
             await conn.copy_records_to_table(
                 "events",
-                records=[_stored(sid, e) for e in copy.events],
+                records=_stored(sid, copy.events),
                 columns=COPIED["events"],
             )
             await index_log(conn, sid, copy.events)
@@ -232,7 +234,7 @@ async def _copy_events(conn: asyncpg.Connection, source: sqlite3.Connection) -> 
     for sid, rows in itertools.groupby(cur, lambda r: r[0]):
         log = list(rows)
         await conn.copy_records_to_table("events", records=log, columns=COPIED["events"])
-        await index_log(conn, sid, [event(sid, r[1:]) for r in log])
+        await index_log(conn, sid, [event(sid, r[1:7]) for r in log])
 
 
 def copy_to(db: str, url: str) -> dict[str, int]:

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 
 import asyncpg
 
+from .. import chain
 from ..events import Event, NewEvent, dumps
 from . import index, postgres_commitments
 from .postgres_commitments import COMMITMENTS_MIGRATION
@@ -23,6 +24,8 @@ Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
 EVENTS = "SELECT seq, type, data, public, private, at FROM events"
 """The columns :func:`event` reads, in its order."""
+LINKS = "SELECT seq, type, data, public, private, at, hash FROM events"
+"""The columns of a :class:`live.chain.Link`, in its order."""
 
 
 def event(session_id: int, row: asyncpg.Record) -> Event:
@@ -79,6 +82,19 @@ async def write_index(conn: Connection, session_id: int, events: Sequence[Event 
     await postgres_commitments.write(conn, session_id, events)  # the commitment board's rows, likewise
 
 
+async def _chain(conn: Connection) -> None:
+    """Give every stored event its hash (:mod:`live.chain`), from the text stored now: every
+    log whole, so one whose text an earlier migration just rewrote is chained as it reads."""
+    await conn.execute("ALTER TABLE events ADD COLUMN IF NOT EXISTS hash text")
+    for (session_id,) in await conn.fetch("SELECT id FROM sessions"):
+        rows = await conn.fetch(f"{LINKS} WHERE session_id=$1 ORDER BY seq", session_id)
+        hashes = chain.chained((t, d, p, v, at) for _, t, d, p, v, at, _ in rows)
+        await conn.executemany(
+            "UPDATE events SET hash=$1 WHERE session_id=$2 AND seq=$3",
+            [(h, session_id, r[0]) for h, r in zip(hashes, rows, strict=True)],
+        )
+
+
 Migration = str | Callable[[Connection], Awaitable[None]]
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -107,6 +123,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _reindex,
     OUTBOX_MIGRATION,
     COMMITMENTS_MIGRATION,
+    _chain,
 )
 
 MIGRATION_LOCK = 0x6C697665  # "live": the advisory lock key that serialises migrations

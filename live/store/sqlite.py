@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from .. import chain
 from ..events import JSON, Event, NewEvent, OnCommit, Tally, dumps, now_ms
 from ..exceptions import Conflict
 from . import index, sqlite_commitments
@@ -37,6 +38,8 @@ T = TypeVar("T")
 PRAGMAS = ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=5000", "foreign_keys=ON")
 EVENTS = "SELECT seq, type, data, public, private, at FROM events"
 """The columns :func:`_event` reads, in its order."""
+LINKS = "SELECT seq, type, data, public, private, at, hash FROM events"
+"""The columns of a :class:`live.chain.Link`, in its order."""
 
 
 def _logs(w: sqlite3.Connection) -> Iterator[tuple[int, list[Event]]]:
@@ -89,6 +92,24 @@ def _index(w: sqlite3.Connection, session_id: int, events: Sequence[Event | NewE
     sqlite_commitments.write(w, session_id, events)  # the commitment board's rows, likewise
 
 
+def _chain(w: sqlite3.Connection) -> None:
+    """Give every stored event its hash (:mod:`live.chain`), from the text stored now.
+
+    Adds the column unless it is there (a schema taken back to an older version by hand
+    keeps it), and hashes every log whole: one whose text an earlier migration just
+    rewrote is chained as it now reads.
+    """
+    if "hash" not in {r[1] for r in w.execute("PRAGMA table_info(events)")}:
+        w.execute("ALTER TABLE events ADD COLUMN hash TEXT")
+    for (session_id,) in w.execute("SELECT id FROM sessions").fetchall():
+        rows = w.execute(f"{LINKS} WHERE session_id=? ORDER BY seq", (session_id,)).fetchall()
+        hashes = chain.chained((t, d, p, v, at) for _, t, d, p, v, at, _ in rows)
+        w.executemany(
+            "UPDATE events SET hash=? WHERE session_id=? AND seq=?",
+            [(h, session_id, r[0]) for h, r in zip(hashes, rows, strict=True)],
+        )
+
+
 Migration = str | Callable[[sqlite3.Connection], None]
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -115,6 +136,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _reindex,
     OUTBOX_MIGRATION,
     COMMITMENTS_MIGRATION,
+    _chain,
 )
 """The schema's history, in order: SQL run as one script, or Python run in one transaction."""
 
@@ -191,12 +213,6 @@ def _event(session_id: int, row: sqlite3.Row | tuple[Any, ...]) -> Event:
         json.loads(public) if public is not None else None,
         json.loads(private),
     )
-
-
-def _event_row(e: NewEvent, at: int) -> tuple[str, str, str | None, str, int]:
-    """The stored columns after (session_id, seq)."""
-    public = None if e.public is None else dumps(e.public)
-    return (e.type, dumps(e.data), public, dumps(e.private), at)
 
 
 def _session(row: sqlite3.Row | tuple[Any, ...]) -> SessionRow:
@@ -364,7 +380,10 @@ class SQLiteStore(SQLiteArchive, SQLiteOutbox, SQLiteCommitments):
                 (programme_id, secrets.token_hex(8), info, presenter_hash, moderator_hash),
             )
             sid = int(cur.lastrowid or 0)
-            w.execute("INSERT INTO events VALUES (?, 1, ?, ?, ?, ?, ?)", (sid, *_event_row(first, at)))
+            w.execute(
+                "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                *chain.stored(sid, chain.GENESIS, 1, [first], at),
+            )
             return sid
 
         sid = await self.writer.run(job)
@@ -421,20 +440,22 @@ class SQLiteStore(SQLiteArchive, SQLiteOutbox, SQLiteCommitments):
                     stored.append(extra)
             if not stored:
                 return []
-            cur = w.execute(
-                "UPDATE sessions SET last_seq=? WHERE id=? AND last_seq=?",
-                (expected_seq + len(stored), session_id, expected_seq),
-            )
-            if cur.rowcount != 1:
+            claimed = w.execute(  # and the hash the new events chain from, in the same statement
+                "UPDATE sessions SET last_seq=? WHERE id=? AND last_seq=? "
+                "RETURNING (SELECT hash FROM events WHERE session_id=? AND seq=?)",
+                (expected_seq + len(stored), session_id, expected_seq, session_id, expected_seq),
+            ).fetchall()  # all: a statement left half-stepped would hold the COMMIT up
+            if not claimed:
                 raise SeqConflict(session_id, expected_seq)
+            head = claimed[0]
             if listing is not None:
                 w.execute("UPDATE sessions SET info=? WHERE id=?", (listing, session_id))
-            rows = [
-                (session_id, seq, *_event_row(e, at)) for seq, e in enumerate(stored, start=expected_seq + 1)
-            ]
-            for chunk in _chunks(rows, PARAMS // 7):  # a statement per chunk, not a step per row
+            # None before seq 1, or where a stored hash was removed: the chain restarts there,
+            # and ``live verify`` names that event.
+            rows = chain.stored(session_id, head[0] or chain.GENESIS, expected_seq + 1, stored, at)
+            for chunk in _chunks(rows, PARAMS // 8):  # a statement per chunk, not a step per row
                 w.execute(
-                    "INSERT INTO events VALUES " + ",".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk)),
+                    "INSERT INTO events VALUES " + ",".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk)),
                     [x for row in chunk for x in row],
                 )
             _index(w, session_id, stored)
@@ -455,6 +476,13 @@ class SQLiteStore(SQLiteArchive, SQLiteOutbox, SQLiteCommitments):
             (session_id, after, -1 if limit is None else limit),
         )
         return [_event(session_id, r) for r in rows]
+
+    async def read_links(self, session_id: int, after: int = 0, limit: int | None = None) -> list[chain.Link]:
+        rows = await self.r.execute_fetchall(
+            f"{LINKS} WHERE session_id=? AND seq>? ORDER BY seq LIMIT ?",
+            (session_id, after, -1 if limit is None else limit),
+        )
+        return [chain.Link(*r) for r in rows]
 
     async def set_vote(self, session_id: int, question_id: int, device: str, on: bool) -> bool:
         """One device's vote; a storm of them shares one call of :func:`_set_votes` per round."""

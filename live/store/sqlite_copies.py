@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .. import chain
 from ..events import JSON, Event, dumps, now_ms
 from .base import ROW_TABLES, SessionCopy
 from .sqlite import index_log
@@ -88,6 +89,14 @@ class SQLiteCopies:
                     (session["programme_id"],),
                 )
             )
+            stored = list(
+                _rows(
+                    conn,
+                    "SELECT seq, type, data, public, private, at, hash FROM events "
+                    "WHERE session_id=? ORDER BY seq",
+                    (session_id,),
+                )
+            )
             events = [
                 Event(
                     session_id,
@@ -98,11 +107,7 @@ class SQLiteCopies:
                     None if e["public"] is None else json.loads(e["public"]),
                     json.loads(e["private"]),
                 )
-                for e in _rows(
-                    conn,
-                    "SELECT seq, type, data, public, private, at FROM events WHERE session_id=? ORDER BY seq",
-                    (session_id,),
-                )
+                for e in stored
             ]
             rows: dict[str, list[JSON]] = {}
             for table in (t for t in ROW_TABLES if t in _tables(conn)):
@@ -123,6 +128,7 @@ class SQLiteCopies:
             },
             events,
             rows,
+            [e["hash"] for e in stored],
         )
 
     def import_session(self, copy: SessionCopy, presenter_hash: str, moderator_hash: str) -> int:
@@ -169,21 +175,11 @@ class SQLiteCopies:
             ),
         ).lastrowid
         assert sid is not None
+        log = [(e.type, *chain.texts(e.data, e.public, e.private), e.at) for e in copy.events]
         conn.executemany(
-            "INSERT INTO events(session_id, seq, type, data, public, private, at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    sid,
-                    e.seq,
-                    e.type,
-                    dumps(e.data),
-                    None if e.public is None else dumps(e.public),
-                    dumps(e.private),
-                    e.at,
-                )
-                for e in copy.events
-            ],
+            "INSERT INTO events(session_id, seq, type, data, public, private, at, hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(sid, e.seq, *row, h) for e, row, h in zip(copy.events, log, chain.chained(log), strict=True)],
         )
         index_log(conn, sid, copy.events)
         for table, rows in copy.rows.items():

@@ -54,6 +54,9 @@ function render() {
   $('#m-time').textContent = s.starts_at ? windowText(s.starts_at, s.ends_at, tz()) : '';
   $('#description').textContent = s.description || '';
   $('#summary').textContent = t('transcript.summary', { n: doc.answered });
+  $('#chain').hidden = !doc.chain?.head;
+  $('#chain-head').textContent = doc.chain?.head || '';
+  $('#chain-seq').textContent = doc.chain?.head ? t('transcript.chain_seq', { n: doc.chain.seq }) : '';
   const answered = doc.items.filter((i) => i.answer);
   const waiting = doc.items.filter((i) => !i.answer);
   $('#entries').replaceChildren(...answered.map(entry));
@@ -152,6 +155,7 @@ async function main() {
   chrome(render);
   $('#print').addEventListener('click', () => window.print());
   for (const f of ['md', 'csv', 'json']) $(`#dl-${f}`).href = `/api/sessions/${sid}/transcript?format=${f}`;
+  $('#dl-chain').href = `/api/sessions/${sid}/chain`;
   $('#replay-link').href = `/s/${sid}/replay`;
   try {
     doc = await getJSON(`/api/sessions/${sid}/transcript`);

@@ -485,4 +485,7 @@ export default {
   'board.replay': 'Watch the moment it was promised',
   'board.session': 'Session page',
   'index.commitments': 'Commitments',
+  'transcript.chain': 'Record check value (SHA-256 hash chain head):',
+  'transcript.chain_seq': '(as of event {n}; check it with live verify)',
+  'transcript.dl_chain': 'Hash chain (JSON lines)',
 };

@@ -485,4 +485,7 @@ export default {
   'board.replay': '回看承诺时刻',
   'board.session': '本期页面',
   'index.commitments': '承诺事项',
+  'transcript.chain': '记录校验值（SHA-256 哈希链头）：',
+  'transcript.chain_seq': '（截至第 {n} 条记录；可用 live verify 核对）',
+  'transcript.dl_chain': '哈希链（JSON lines）',
 };

@@ -1,0 +1,161 @@
+"""The published record as one self-contained HTML page, for the static bundle (:mod:`live.bundle`).
+
+The transcript page (``static/transcript.html``) is laid out by its script from the
+transcript's JSON; a bundle must be read with no server, no network and no script, so
+this renders the same document (:func:`live.archive.transcript`) in Python, with the
+same markup classes and the site's own stylesheets inlined (``base.css`` and
+``replay.css``, which have no ``url()`` in them), so it looks like the page it copies.
+Everything a person typed is escaped (:func:`html.escape`); the page's
+Content-Security-Policy allows no script, no request and no style but its own.
+
+One page per language, zh-CN first: ``index.html`` and ``en.html`` link to each other.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from .archive import LABELS
+from .events import JSON
+from .routes import STATIC
+
+PAGES = {"zh": "index.html", "en": "en.html"}
+"""Each language's page in a bundle."""
+TEXT: dict[str, dict[str, str]] = {
+    "zh": {
+        "lang": "zh-CN",
+        "other": "English",
+        "badge": "访谈实录",
+        "entries": "问答",
+        "empty": "本期没有已答复的问题。",
+        "check": "记录校验",
+        "about": "本文件夹是直播问答系统导出的静态记录，无需服务器即可阅读。"
+        "每条记录都带有与前一条相连的 SHA-256 哈希，最后一条的哈希（哈希链头）代表整场记录；"
+        "manifest.json 列出每个文件的 SHA-256，manifest.sig 是用本系统签名密钥对它的 Ed25519 签名。",
+        "head": "哈希链头（SHA-256）",
+        "events": "记录条数",
+        "key": "签名密钥",
+        "made": "导出时间",
+        "source": "原始页面",
+        "how": "核对方法",
+    },
+    "en": {
+        "lang": "en",
+        "other": "中文",
+        "badge": "Transcript",
+        "entries": "Questions and answers",
+        "empty": "No questions were answered in this session.",
+        "check": "Checking this record",
+        "about": "This folder is a static record exported by the live Q&A server, readable with no server. "
+        "Every event carries a SHA-256 hash chained to the one before, so the last one (the head) stands "
+        "for the whole record; manifest.json lists each file's SHA-256 and manifest.sig is its Ed25519 "
+        "signature with this installation's signing key.",
+        "head": "Hash chain head (SHA-256)",
+        "events": "Events",
+        "key": "Signing key",
+        "made": "Exported at",
+        "source": "Original page",
+        "how": "To check it",
+    },
+}
+CHECK = (
+    "live verify .",
+    "openssl pkeyutl -verify -pubin -inkey signing-key.pem -rawin -in manifest.json -sigfile manifest.sig",
+    "sha256sum index.html en.html transcript.json chain.jsonl signing-key.pem",
+)
+"""How to check a bundle, as its pages print it (docs/operations.md says more)."""
+EXTRA_CSS = """
+.bundle-check code, .bundle-check pre { font-family: ui-monospace, Menlo, Consolas, monospace;
+  font-size: .85rem; overflow-wrap: anywhere; white-space: pre-wrap; }
+.bundle-check pre { background: var(--bg); border-radius: 8px; padding: .5rem .75rem;
+  margin: .25rem 0 .5rem; }
+.topbar .lang { text-decoration: none; }
+"""
+
+
+def _css() -> str:
+    return "".join((STATIC / "css" / name).read_text() for name in ("base.css", "replay.css")) + EXTRA_CSS
+
+
+def _paren(text: str, lang: str) -> str:
+    return f"（{text}）" if lang == "zh" else f" ({text})"
+
+
+def _entry(item: JSON, doc: JSON, lang: str) -> str:
+    lab = LABELS[lang]
+    a = item["answer"] or {}
+    who = a.get("by") or doc["session"]["guest_name"] or ""
+    mode = {"video": lab["video"], "written": lab["written"]}.get(a.get("mode", ""), "")
+    parts = [
+        f'<li class="entry" id="q{item["id"]}">',
+        f"<h3>{item['n']}. {escape(item['name'] or '')}{_paren(escape(item['asked_at_local']), lang)}</h3>",
+        f'<p class="ask">{escape(item["question"])}</p>',
+        f'<p><span class="who">{escape(who)}{_paren(escape(item["answered_at_local"]), lang)}'
+        + f"{lab['colon']}</span>"
+        + (f' <span class="meta">{escape(mode)}</span>' if mode else "")
+        + "</p>",
+    ]
+    if a.get("text"):
+        parts.append(f'<p class="reply">{escape(a["text"])}</p>')
+    return "".join(parts) + "</li>"
+
+
+def to_html(doc: JSON, lang: str, signed: JSON, base: str = "") -> str:
+    """The page of one language. ``signed`` is the manifest's ``key`` and ``made_at_local``;
+    ``base``, the site's public address when known, is printed as text (never fetched)."""
+    lab, txt = LABELS[lang], TEXT[lang]
+    s, chain = doc["session"], doc["chain"]
+    other = next(code for code in PAGES if code != lang)
+    guest = " · ".join(x for x in (s["guest_name"], s["guest_post"]) if x)
+    when = f"{s['starts_at_local']}–{(s['ends_at_local'] or '')[-5:]}{_paren(s['timezone'], lang)}"
+    entries = [_entry(item, doc, lang) for item in doc["items"] if item["answer"]]
+    meta = [
+        (lab["programme"], s["programme"]["title"]),
+        (lab["guest"], guest),
+        (lab["time"], when),
+    ]
+    check = [
+        (txt["head"], f"<code>{escape(str(chain['head']))}</code>"),
+        (txt["events"], str(chain["seq"])),
+        (
+            txt["key"],
+            f"<code>{escape(signed['key']['key_id'])}</code> ({escape(signed['key']['algorithm'])})",
+        ),
+        (txt["made"], escape(signed["made_at_local"])),
+    ]
+    if base:
+        check.append((txt["source"], f"<code>{escape(base)}/s/{s['id']}/transcript</code>"))
+    return "".join(
+        [
+            f'<!doctype html>\n<html lang="{txt["lang"]}">\n<head>\n<meta charset="utf-8">\n',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
+            '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+            "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'\">\n",
+            f"<title>{escape(s['title'] or '')} · {txt['badge']}</title>\n<style>{_css()}</style>\n</head>\n",
+            '<body class="transcript-page">\n<header class="topbar">',
+            f'<span class="brand">{escape(s["programme"]["title"] or "")}</span>',
+            f'<a class="lang" href="{PAGES[other]}" lang="{TEXT[other]["lang"]}">{txt["other"]}</a>',
+            "</header>\n",
+            '<main>\n<article>\n<header class="card record-head">',
+            f'<p class="episode"><span class="badge">{txt["badge"]}</span> ',
+            f"{escape(lab['episode_n'].format(n=s['episode'])) if s['episode'] else ''}</p>",
+            f"<h1>{escape(s['title'] or '')}</h1>",
+            '<dl class="record-meta">',
+            *(f"<dt>{dt}{lab['colon']}</dt><dd>{escape(dd or '')}</dd>" for dt, dd in meta),
+            "</dl>",
+            f'<p class="desc">{escape(s["description"] or "")}</p>' if s.get("description") else "",
+            f'<p class="meta" id="summary">{escape(lab["answered"].format(n=doc["answered"]))}</p>',
+            "</header>\n",
+            f'<section class="card"><h2>{txt["entries"]}</h2><ol class="entries" id="entries">',
+            *entries,
+            "</ol>",
+            "" if entries else f'<p class="empty">{txt["empty"]}</p>',
+            "</section>\n",
+            f'<section class="card bundle-check" id="check"><h2>{txt["check"]}</h2><p>{txt["about"]}</p>',
+            '<dl class="record-meta">',
+            *(f"<dt>{dt}{lab['colon']}</dt><dd>{dd}</dd>" for dt, dd in check),
+            f"</dl><p>{txt['how']}{lab['colon']}</p>",
+            *(f"<pre>{escape(line)}</pre>" for line in CHECK),
+            "</section>\n</article>\n</main>\n</body>\n</html>\n",
+        ]
+    )
