@@ -68,6 +68,7 @@ OUTCOMES: dict[str, dict[str, str]] = {
         "zh": "已列为承诺事项，由{department}办理",
         "en": "is now a commitment, to be carried out by {department}",
     },
+    "commitment_progress": {"zh": "对应的承诺事项有了新进展", "en": "has news on its commitment"},
     "update": {"zh": "有了新的进展", "en": "has news"},
 }
 """How each outcome is said, after "your question ..." (the status words of ``static/js/lang``,

@@ -179,7 +179,13 @@ class Sessions:
 
     async def _vote(self, room: Room, actor: Actor, question_id: int, on: bool) -> JSON:
         session_id = room.session_id
-        question = (await room.settled()).question(question_id)
+        state = await room.settled()
+        if question_id not in state.questions:
+            # Another worker may have committed it a moment ago (its asker told the voter
+            # before this worker heard): catch up once before refusing.
+            await room.refresh()
+            state = await room.settled()
+        question = state.question(question_id)
         if not question.public:
             raise NotFound("question_not_found", "问题不存在", "No such question", id=question_id)
         changed = await self.store.set_vote(session_id, question_id, actor.device, on)
