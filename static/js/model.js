@@ -30,7 +30,7 @@ export class Session {
     if ('answering' in d) this.answering = d.answering;
     for (const [id, n] of Object.entries(d.votes || {})) {
       const item = this.questions.get(Number(id));
-      if (item) item.votes = n;
+      if (item && 'votes' in item) item.votes = n; // a question shown as its outcome shows no votes
     }
     if (!d.question) return null;
     this.questions.set(d.question.id, d.question);
