@@ -63,6 +63,8 @@ SCHEMAS: dict[str, dict[str, Field]] = {
     "close": {},
     "extend": {"ends_at": (int, True, MAX_INT)},
     "set_moderation": {"mode": (str, True, 10)},
+    "release": {"question_id": (int, True, MAX_INT), "hold": (int, False, MAX_INT)},
+    "withdraw": {"question_id": (int, True, MAX_INT), "hold": (int, False, MAX_INT)},
 }
 
 
