@@ -99,7 +99,7 @@ def decide(state: State, command: str, args: JSON, device: str, actor: str, now:
     if command == "release":
         return _release(state, args, device, actor, now)
     if command == "withdraw":
-        return _withdraw(state, args, actor)
+        return _withdraw(state, args, device, actor)
     decision = commands.decide(state, command, args, device, actor, now)
     if command != "answer":
         return decision
@@ -175,10 +175,14 @@ def _publish(state: State, q: Question, held: JSON, actor: str, now: int) -> Dec
     return replace(decision, events=[released], result={**decision.result, "released": held["seq"]})
 
 
-def _withdraw(state: State, args: JSON, actor: str) -> Decision:
+def _withdraw(state: State, args: JSON, device: str, actor: str) -> Decision:
+    """Its before-image keeps what was withdrawn, for the audit; with the device beside it, the
+    event crosses the bus as its number alone (``live.events.PRIVATE_TO_HOST``), like the hold, so
+    a withdrawn answer never leaves the database but for staff."""
     q, held = _held(state, args)
     data = {"id": q.id, "hold": held["seq"]}
-    event = NewEvent("question.answer_withdrawn", data, None, {"by": actor, "before": {"held": held}})
+    private = {"by": actor, "device": device, "before": {"held": held}}
+    event = NewEvent("question.answer_withdrawn", data, None, private)
     return Decision([event], {"question_id": q.id, "withdrawn": held["seq"]})
 
 

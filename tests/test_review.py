@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
 
 from live.client import Client, ServerError
@@ -298,21 +299,39 @@ async def test_two_workers_release_each_delayed_answer_exactly_once(engine: str,
             await asyncio.to_thread(b.start)
             s = a.create_session(moderation="post", answer_review="delay", answer_delay_s=1)
             sid = s["id"]
+            heard: list[str] = []
+            sniffer = Redis.from_url(REDIS, decode_responses=True)
+            pubsub = sniffer.pubsub()
+            await pubsub.psubscribe(f"live:session:{sid}:*")
+
+            async def sniff() -> None:
+                async for message in pubsub.listen():
+                    if message["type"] == "pmessage":
+                        heard.append(message["data"])
+
+            sniffing = asyncio.create_task(sniff())
             async with (
                 a.client(sid) as asker,
                 b.client(sid, token=s["moderator_token"]) as watcher,
                 a.client(sid, token=s["presenter_token"]) as official,
             ):
-                q = [(await ask(asker, f"问题{n}"))["question_id"] for n in range(12)]
+                q = [(await ask(asker, f"问题{n}"))["question_id"] for n in range(13)]
+                await official.request("answer", question_id=q[12], text=SECRET)
+                await official.request("withdraw", question_id=q[12])
+                await watcher.wait_for(lambda e: e["type"] == "question.answer_withdrawn")
                 for qid in q[:10]:
                     await official.request("answer", question_id=qid, text=f"回答{qid}")
                 await until(lambda: len(transcript_answered(a, sid)) == 10, "ten answers released")
-                for qid in q[10:]:  # a barrier: both clocks have swept past the ten by then
+                for qid in q[10:12]:  # a barrier: both clocks have swept past the ten by then
                     await official.request("answer", question_id=qid, text=f"回答{qid}")
                 await until(lambda: len(transcript_answered(b, sid)) == 12, "the barrier released")
                 await watcher.wait_seq(staff_log(a, sid)[-1]["seq"])
+            sniffing.cancel()
+            await pubsub.aclose()
+            await sniffer.aclose()
+            assert heard and not [m for m in heard if SECRET in m], "a withdrawn answer crossed Redis"
             log = staff_log(b, sid)
-            assert [len(answered_events(log, qid)) for qid in q] == [1] * 12
+            assert [len(answered_events(log, qid)) for qid in q] == [1] * 12 + [0]
             assert [e["seq"] for e in log] == list(range(1, len(log) + 1))
         finally:
             for srv in (a, b):
