@@ -52,7 +52,6 @@ DELAY_DEFAULT = 30
 """Seconds a delayed answer is held when the session names no ``answer_delay_s``."""
 DELAY_RANGE = (1, 600)
 """The least and most ``answer_delay_s``: a broadcast delay, not a second queue."""
-COMMANDS = ("release", "withdraw")
 ANSWERABLE = ("approved", "answered")
 """Where a held answer can go out: the statuses an ``answer`` is accepted in."""
 CLOCK = "server:delay"
