@@ -4,6 +4,9 @@ Every staff or official action is already an event whose private part names
 who acted and holds the before-image; the audit is that, filtered. So it
 cannot miss an action or disagree with what viewers saw, and since private
 parts are never sent to viewers, it is never broadcast.
+
+``typed_by`` names who typed an answer that someone else released (:mod:`live.review`):
+``who`` is the one who released it (or ``server:delay``, the broadcast delay's clock).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ def trail(events: list[Event]) -> list[JSON]:
             "action": e.type,
             "before": e.private.get("before"),
             "after": e.data,
+            "typed_by": e.private.get("typed_by"),
         }
         for e in events
         if "by" in e.private
@@ -33,7 +37,7 @@ def trail(events: list[Event]) -> list[JSON]:
 def to_csv(rows: list[JSON]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["seq", "at", "who", "action", "before", "after"])
+    writer.writerow(["seq", "at", "who", "action", "before", "after", "typed_by"])
     for r in rows:
         writer.writerow(
             [
@@ -43,6 +47,7 @@ def to_csv(rows: list[JSON]) -> str:
                 r["action"],
                 json.dumps(r["before"], ensure_ascii=False),
                 json.dumps(r["after"], ensure_ascii=False),
+                r["typed_by"] or "",
             ]
         )
     return out.getvalue()

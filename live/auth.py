@@ -59,8 +59,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
         frozenset({Role.MODERATOR, Role.ADMIN}),
     ),
     "answering": frozenset({Role.PRESENTER, Role.MODERATOR, Role.ADMIN}),
-    "answer": frozenset({Role.PRESENTER, Role.ADMIN}),
+    "answer": frozenset({Role.PRESENTER, Role.MODERATOR, Role.ADMIN}),
     **dict.fromkeys(("commitment", "progress"), frozenset({Role.MODERATOR, Role.ADMIN})),
+    **dict.fromkeys(("release", "withdraw"), frozenset({Role.PRESENTER, Role.MODERATOR, Role.ADMIN})),
 }
 """Which roles may send which command; checked on the server for every transport."""
 

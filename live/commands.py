@@ -5,6 +5,8 @@ state and either raises a :class:`~live.exceptions.LiveError` or returns the
 events to append and the result the acknowledgement carries. It does no I/O
 and never changes ``state``: :func:`live.state.apply` does that, once the
 events are stored (or, inside a round, ahead of the commit; see :mod:`live.rounds`).
+The service layer calls it through :func:`live.review.decide`, which holds typed answers
+for review and adds ``release`` and ``withdraw``.
 """
 
 from __future__ import annotations

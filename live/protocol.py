@@ -76,6 +76,8 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         "note": (str, False, 1000),
         "due": (str, False, 10),
     },
+    "release": {"question_id": (int, True, MAX_INT), "hold": (int, False, MAX_INT)},
+    "withdraw": {"question_id": (int, True, MAX_INT), "hold": (int, False, MAX_INT)},
 }
 
 

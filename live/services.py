@@ -26,6 +26,7 @@ from .limits import open_limiter
 from .notifier import Notifier
 from .programmes import Programmes
 from .redis_client import RedisClients, is_redis
+from .releases import Releases
 from .rooms import Rooms
 from .sessions import Sessions
 from .settings import Settings
@@ -117,6 +118,9 @@ class Services:
             rooms = Rooms(store, bus, settings.tally_interval)
             await rooms.start()
             opened.push_async_callback(rooms.stop)
+            releases = Releases(rooms, store)
+            await releases.start()
+            opened.push_async_callback(releases.stop)
             devices = Devices(secret)
             words = WordFilter()
             sessions = Sessions(store, rooms, devices, settings, limiter, words)

@@ -16,8 +16,9 @@ from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from . import review
 from .auth import PERMISSIONS, Actor, Devices, hash_token, new_token
-from .commands import Decision, decide
+from .commands import Decision
 from .commitments import overdue
 from .events import JSON, Event, NewEvent, now_ms
 from .exceptions import BadRequest, Forbidden, NotFound, RateLimited
@@ -41,6 +42,8 @@ INFO_FIELDS: dict[str, type] = {
     "description": str,
     "moderation": str,
     "collect_from": str,
+    "answer_review": str,
+    "answer_delay_s": int,
 }
 
 
@@ -89,6 +92,7 @@ def session_info(fields: JSON, current: JSON, default_tz: str) -> JSON:
             raise BadRequest("missing_field", f"缺少字段 {name}", f"Missing field {name}", field=name)
     if info["ends_at"] <= info["starts_at"]:
         raise BadRequest("bad_window", "结束时间必须晚于开始时间", "ends_at must be after starts_at")
+    review.check_info(info)
     return info
 
 
@@ -157,7 +161,7 @@ class Sessions:
             args["flags"] = self._screen(args["text"], args["name"])
 
         def decide_now(state: State) -> Decision:
-            return decide(state, command.type, args, actor.device, actor.label, now_ms())
+            return review.decide(state, command.type, args, actor.device, actor.label, now_ms())
 
         decision = await room.run(decide_now)
         result = dict(decision.result)

@@ -72,6 +72,10 @@ class Question:
     flags: JSON | None = None
     handled_by: str = ""
     commitment: Commitment | None = None
+    held: JSON | None = None
+    """An answer typed and held for review (:mod:`live.review`): staff alone see it."""
+    held_device: str = ""
+    """Who typed the held answer, as the device that sent it: never shown, only compared."""
 
     @property
     def public(self) -> bool:
@@ -117,6 +121,8 @@ class Question:
                 out["note"] = self.note
             if self.handled_by:
                 out["handled_by"] = self.handled_by
+            if self.held is not None:
+                out["held"] = self.held
         return out
 
 
@@ -240,6 +246,8 @@ def apply(state: State, event: Event) -> State:
         q.status, q.answer = "answered", d["answer"]
         if state.answering == q.id:
             state.answering = None
+        if "released" in d:
+            q.held, q.held_device = None, ""
     elif t == "votes.tallied":
         for qid, n in d["votes"].items():
             state.questions[int(qid)].votes = n
@@ -247,6 +255,13 @@ def apply(state: State, event: Event) -> State:
         q.commitment = commitments.made(d)
     elif t == "commitment.progress" and q and q.commitment:
         q.commitment = commitments.progressed(q.commitment, d)
+    elif t == "question.answer_held" and q:
+        q.held, q.held_device = {**d["held"], "seq": event.seq}, event.private.get("device", "")
+    elif t == "question.answer_approved" and q:
+        if q.held is not None and q.held["seq"] == d["hold"]:
+            q.held = {**q.held, "release_at": d["release_at"], "approved_by": d["approved_by"]}
+    elif t == "question.answer_withdrawn" and q:
+        q.held, q.held_device = None, ""
     else:
         raise ValueError(f"cannot apply {t!r} at seq {event.seq}")
     if q is not None and "by" in event.private and t != "question.answering":

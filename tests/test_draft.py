@@ -15,9 +15,9 @@ from copy import deepcopy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from live.commands import decide
 from live.events import Event, NewEvent
 from live.exceptions import LiveError
+from live.review import decide, release_due
 from live.state import Draft, State, apply
 
 NOW = 1_800_000_000_000
@@ -27,6 +27,7 @@ INFO = {
     "ends_at": NOW + 3_600_000,
     "moderation": "pre",
     "guest_name": "区长",
+    "answer_review": "both",
 }
 
 qid = st.integers(1, 3)
@@ -46,6 +47,7 @@ command = st.one_of(
     st.tuples(st.just("edit"), qid, st.sampled_from(["改过的问题"])),
     st.tuples(st.just("merge"), qid, qid),
     st.tuples(st.just("tally"), qid, st.integers(0, 9)),
+    st.tuples(st.sampled_from(["release", "withdraw", "clock"]), qid),
     st.tuples(st.sampled_from(["close", "open", "set_moderation"]), st.sampled_from(["pre", "post"])),
 )
 
@@ -68,6 +70,12 @@ def events_for(state: State, cmd: tuple) -> list[NewEvent]:
         args = {"question_id": cmd[1], "into": cmd[2]}
     elif kind == "set_moderation":
         args = {"mode": cmd[1]}
+    elif kind in ("release", "withdraw"):
+        device, args = "second", {"question_id": cmd[1]}
+    elif kind == "clock":
+        q = state.questions.get(cmd[1])
+        hold = q.held["seq"] if q is not None and q.held is not None else 0
+        return release_due(state, cmd[1], hold, NOW + 3_600_000).events
     try:
         return decide(state, kind, args, device, "staff", NOW).events
     except LiveError:

@@ -95,8 +95,10 @@ COMMANDS: dict[str, set[str]] = {
         STAFF,
     ),
     "answering": {"presenter", "moderator", "admin"},
-    "answer": {"presenter", "admin"},
+    "answer": {"presenter", "moderator", "admin"},
     **dict.fromkeys(("commitment", "progress"), STAFF),
+    "release": {"presenter", "moderator", "admin"},
+    "withdraw": {"presenter", "moderator", "admin"},
 }
 """Who may send what, as docs/protocol.md promises it; checked against the server below."""
 ROLES = ("none", "viewer", "presenter", "moderator", "admin")
@@ -133,8 +135,10 @@ async def _prepare(srv: LiveServer, admin: Client, asker: Client, kind: str) -> 
             return {"question_id": qid, **promise}
         await admin.request("commitment", question_id=qid, **promise)
         return {"question_id": qid, "status": "in_progress", "note": "已开工"}
-    if kind in ("answering", "answer", "hide", "merge"):
+    if kind in ("answering", "answer", "hide", "merge", "release", "withdraw"):
         await admin.request("approve", question_id=qid)
+    if kind in ("release", "withdraw"):  # held for review: typed by the admin, on another device
+        await admin.request("answer", question_id=qid, text="待放行的答复")
     if kind == "merge":
         into = await asker.request("ask", client_id=text + "i", text=text + "（合并目标）")
         await admin.request("approve", question_id=into["question_id"])
@@ -182,7 +186,7 @@ async def test_every_privileged_action_with_every_role_and_none(srv: LiveServer)
 
     wrong: list[str] = []
     for kind, allowed in COMMANDS.items():
-        s = srv.create_session()
+        s = srv.create_session(answer_review="approve")  # so release and withdraw have a held answer
         sid = s["id"]
         tokens = {"presenter": s["presenter_token"], "moderator": s["moderator_token"], "admin": ADMIN}
         cookie = device_cookie(srv, sid)

@@ -113,6 +113,9 @@ function change(row) {
   }
   if (after.answer) parts.push(after.answer.text || `(${after.answer.mode})`);
   for (const k of ['reason', 'department', 'into', 'note']) if (after[k]) parts.push(`${k}: ${after[k]}`);
+  const held = row.action.startsWith('question.answer_') && (after.held || before.held);
+  if (held) parts.push(held.text);
+  if (row.typed_by) parts.push(t('admin.audit_typed_by', { who: row.typed_by }));
   return parts.join(' · ');
 }
 
@@ -190,6 +193,8 @@ function editSession(s) {
   $('#s-tz').value = tz;
   $('#s-desc').value = s.description || '';
   $('#s-moderation').value = s.moderation || 'pre';
+  $('#s-review').value = s.answer_review || 'none';
+  $('#s-delay').value = s.answer_delay_s || 30;
   render();
   $('#s-title').focus();
 }
@@ -207,6 +212,8 @@ async function saveSession(ev) {
   const body = { episode: Number($('#s-episode').value), title: $('#s-title').value.trim(), guest_name: $('#s-guest').value.trim(),
     guest_post: $('#s-post').value.trim(), starts_at: $('#s-start').value, ends_at: $('#s-end').value,
     timezone: $('#s-tz').value.trim(), description: $('#s-desc').value.trim(), moderation: $('#s-moderation').value };
+  body.answer_review = $('#s-review').value;
+  body.answer_delay_s = Number($('#s-delay').value) || 30;
   const collect = $('#s-collect').value;
   $('#session-error').textContent = '';
   if (!body.episode || !body.title || !body.guest_name || !body.starts_at || !body.ends_at) {

@@ -7,6 +7,7 @@
  * already answered questions (from /api/suggest) sit next to each pending one to help merging.
  */
 import { commitmentFields, commitmentView } from './commitment.js';
+import { HeldPanel } from './held.js';
 import { dateTime, errorText, t, time, windowText } from './i18n.js';
 import { Live } from './live.js';
 import { PUBLIC, Session } from './model.js';
@@ -39,6 +40,7 @@ const live = new Live(sid, { token: fragmentKey(), handlers: {
   },
   error: (f) => toast(errorText(f), 'error'),
 } });
+const held = new HeldPanel($('#held'), model, live);
 
 function tz() {
   return model.info.timezone || 'Asia/Shanghai';
@@ -94,6 +96,7 @@ function card(q) {
     reject: button('moderator.reject', 'primary', () => panel(li, id, 'reject')),
     commitment: button('moderator.commitment', 'blue', () => panel(li, id, 'commitment')),
     progress: button('moderator.progress', 'blue', () => panel(li, id, 'progress')),
+    answer: button('held.type_answer', '', () => panel(li, id, 'answer')),
   };
   li.actions = h('div', { class: 'actions' }, Object.values(li.buttons));
   li.panel = h('div', { class: 'mq-panel', hidden: true });
@@ -105,8 +108,8 @@ function card(q) {
 /** Which actions each status offers; the server has the final word on every one of them. */
 const ALLOWED = {
   pending: ['approve', 'edit', 'merge', 'forward', 'reject'],
-  approved: ['answering', 'edit', 'merge', 'forward', 'hide'],
-  answered: ['hide', 'commitment', 'progress'],
+  approved: ['answering', 'edit', 'merge', 'forward', 'hide', 'answer'],
+  answered: ['hide', 'answer', 'commitment', 'progress'],
   hidden: ['approve', 'edit', 'merge', 'forward'],
   forwarded: ['commitment', 'progress'],
 };
@@ -176,6 +179,11 @@ function panel(li, id, kind) {
     fields = [h('label', { htmlFor: uid }, t('moderator.reason')), reason,
       h('label', { htmlFor: `${uid}-note` }, t('moderator.note'), ' ', h('span', { class: 'opt' }, t('common.optional'))), note];
     submit = () => act('reject', { question_id: id, reason: reason.value, note: note.value.trim() }, t('moderator.rejected'));
+  } else if (kind === 'answer') {
+    const area = h('textarea', { id: uid, rows: 4, maxLength: 10000 });
+    fields = [h('label', { htmlFor: uid }, t('held.answer_label')), area];
+    submit = () => (area.value.trim() ? act('answer', { question_id: id, text: area.value.trim() }, t('held.sent'))
+      : (toast(t('presenter.err_empty'), 'error'), false));
   } else if (kind === 'merge') {
     const targets = [...model.questions.values()].filter((x) => x.id !== id && PUBLIC.has(x.status)).sort((a, b) => b.id - a.id);
     const into = h('select', { id: uid }, targets.map((x) => h('option', { value: x.id }, `#${x.id} ${(x.text || '').slice(0, 40)}`)));
@@ -227,6 +235,7 @@ function render() {
     published: all.filter((q) => PUBLIC.has(q.status)).sort((a, b) => b.asked_at - a.asked_at),
     handled: all.filter((q) => HANDLED.has(q.status)).sort((a, b) => b.id - a.id),
   };
+  held.render();
   for (const [name, items] of Object.entries(lists)) {
     $(`#n-${name}`).textContent = String(items.length);
     $(`#${name}-empty`).hidden = items.length > 0;
@@ -244,6 +253,7 @@ function tick() {
   $('#open').hidden = phase === 'open';
   $('#close').hidden = phase === 'closed';
   $('#close').textContent = t(Date.now() < confirmClose ? 'moderator.close_confirm' : 'moderator.close');
+  held.tick();
 }
 
 function extend(minutes) {

@@ -5,6 +5,7 @@
  * start, A to write, Ctrl+Enter to publish), so the official can keep eyes on the camera. The
  * pacing panel turns the time left and the questions waiting into minutes per question.
  */
+import { HeldPanel } from './held.js';
 import { countdown, errorText, t, time } from './i18n.js';
 import { Live } from './live.js';
 import { Session } from './model.js';
@@ -32,6 +33,7 @@ const live = new Live(sid, { token: key, handlers: {
   },
   error: (f) => toast(errorText(f), 'error'),
 } });
+const held = new HeldPanel($('#held'), model, live);
 
 function tz() {
   return model.info.timezone || 'Asia/Shanghai';
@@ -58,6 +60,7 @@ function render() {
   renderCurrent();
   renderQueue(items);
   renderDone();
+  held.render();
   tick();
 }
 
@@ -132,6 +135,7 @@ function tick() {
   $('#p-answered').textContent = String(c.answered);
   $('#p-each').textContent = phase === 'open' && waiting
     ? t('presenter.minutes', { n: Math.max(0, Math.floor(left / 60000 / waiting)) }) : '–';
+  held.tick();
 }
 
 function select(id) {
@@ -182,12 +186,13 @@ async function publish(forceMode) {
   if (text) fields.text = text;
   if (q.status === 'answered') fields.append = $('#append').checked;
   try {
-    await live.request('answer', fields);
+    const result = await live.request('answer', fields);
     $('#answer-text').value = '';
     document.querySelector('input[name="mode"][value="text"]').checked = true;
     appendTo = null;
-    announce(t('presenter.published'));
-    toast(t('presenter.published'));
+    const done = !result.held ? t('presenter.published') : t(result.release_at ? 'held.sent_delay' : 'held.sent');
+    announce(done);
+    toast(done);
     render();
   } catch (err) {
     toast(errorText(err), 'error');

@@ -46,7 +46,8 @@ function event(e) {
     announce(t(own ? 'viewer.new_answer_mine' : 'viewer.new_answer', { q: q.text || '' }), q.id);
   } else if (e.type === 'question.answering' && q) {
     announce(t('viewer.now_announce', { q: q.text || '' }), q.id);
-  } else if (own && e.type !== 'question.asked' && e.type !== 'votes.tallied') {
+  } else if (own && e.type !== 'question.asked' && e.type !== 'votes.tallied' && !e.type.startsWith('question.answer_')) {
+    // question.answer_held, _approved, _withdrawn: an answer in review, of which a viewer sees nothing
     announce(t('viewer.mine_changed', { status: t(`status.${q.status}`) }));
   }
   if (own) asker.refresh();

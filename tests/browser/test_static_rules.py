@@ -38,6 +38,7 @@ SCRIPTS = [
     "notifications.js",
     "commitment.js",
     "commitments.js",
+    "held.js",
 ]
 
 
