@@ -40,6 +40,7 @@ row's listing (derived from the log), votes rows (their counts are in the log as
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -169,7 +170,7 @@ def check(entries: Iterable[Entry], last_seq: int | None = None) -> Verdict:
         expected = linked(prev, e.seq, e.at, e.data, e.public, e.private, e.type)
         if e.hash is None:
             return Verdict(count, prev, f"seq {e.seq} ({e.type}): no hash stored, expected {expected}")
-        if e.hash != expected:
+        if not hmac.compare_digest(e.hash, expected):
             return Verdict(count, prev, f"seq {e.seq} ({e.type}): expected hash {expected}, found {e.hash}")
         prev, count = expected, expected_seq
     if last_seq is not None and count != last_seq:
