@@ -36,14 +36,22 @@ class Decision:
     moves: tuple[tuple[int, int], ...] = ()
 
 
-def tally_event(shown: dict[int, int], counts: dict[int, int]) -> NewEvent | None:
+def tally_event(
+    shown: dict[int, int], counts: dict[int, int], public: frozenset[int] | None = None
+) -> NewEvent | None:
     """Every count that differs from what the log ``shown``, as one event; None if none.
 
-    A :data:`~live.events.Tally` once ``shown`` is bound: it reads only its arguments,
-    so the store may call it on another thread.
+    Viewers are told only the counts of ``public`` questions (all, if None): a vote cast just before
+    its question was hidden is tallied after, and a viewer's page gave the hidden
+    question a count its snapshot never shows (``tests/test_views.py`` caught it).
+    A :data:`~live.events.Tally` once ``shown`` and ``public`` are bound: it reads only
+    its arguments, so the store may call it on another thread.
     """
     changed = {str(qid): counts.get(qid, 0) for qid, votes in shown.items() if counts.get(qid, 0) != votes}
-    return NewEvent("votes.tallied", {"votes": changed}) if changed else None
+    if not changed:
+        return None
+    seen = {qid: n for qid, n in changed.items() if public is None or int(qid) in public}
+    return NewEvent("votes.tallied", {"votes": changed}, None if seen == changed else {"votes": seen})
 
 
 def _staff_event(kind: str, q: Question, data: JSON, actor: str, public: JSON | None = None) -> NewEvent:

@@ -281,6 +281,32 @@ async def test_an_edit_reaches_the_askers_own_view(server: LiveServer) -> None:
             assert again.welcome["mine"][0]["text"] == "小区停车难怎么办？"
 
 
+async def test_a_vote_tallied_after_its_question_was_hidden_stays_off_viewers_pages(
+    server: LiveServer,
+) -> None:
+    """A vote's tally waits up to ``LIVE_TALLY_INTERVAL`` after the first; a question hidden
+    meanwhile got its count on viewers' pages, where its snapshot shows none."""
+    s = server.create_session(moderation="post")
+    sid = s["id"]
+    async with (
+        server.client(sid) as one,
+        server.client(sid) as two,
+        server.client(sid, token=s["moderator_token"]) as mod,
+    ):
+        qid = (await one.request("ask", client_id="a", text="路灯坏了"))["question_id"]
+        await one.request("vote", question_id=qid)  # tallied at once
+        await two.request("vote", question_id=qid)  # tallied after the interval...
+        await mod.request("hide", question_id=qid)  # ...which this falls in
+        staff = await mod.wait_for(
+            lambda e: e["type"] == "votes.tallied" and e["data"]["votes"].get(str(qid)) == 2
+        )
+        await two.wait_seq(staff["seq"])
+    [seen] = [e for e in two.events if e["seq"] == staff["seq"]]
+    assert seen["data"]["votes"] == {}
+    [public] = browser_fold({"snapshot": two.snapshot, "events": two.events})
+    assert public["questions"] == snapshot(server, sid, staff=False)["questions"]
+
+
 async def test_a_page_of_the_old_protocol_is_told_to_reload(server: LiveServer) -> None:
     from websockets.asyncio.client import connect
 
