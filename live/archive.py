@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .events import JSON, now_ms
 from .exceptions import NotFound
+from .satisfaction import of_session
 from .state import Question, State, apply
 from .store import Catalog, Log
 
@@ -221,6 +222,7 @@ def transcript(record: Record, include_unanswered: bool = False) -> JSON:
         "answered": len(answered),
         "generated_at": now_ms(),
         "items": items,
+        "satisfaction": of_session(record.state),
     }
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from . import archive, search
+from . import archive, satisfaction, search
 from . import stats as statistics
 from .archive import Record
 from .events import JSON
-from .state import phase
+from .state import State, phase
 from .store import Catalog, Log, Presence, Search, Votes
 
 LISTED = ("episode", "title", "guest_name", "guest_post", "starts_at", "ends_at", "timezone", "description")
@@ -66,3 +66,11 @@ class Archives:
     async def suggest(self, session_id: int, query: str | None) -> list[JSON]:
         """ "Already answered?" candidates for a question being typed in ``session_id``."""
         return await search.suggest(self.store, session_id, query)
+
+    async def satisfaction(self, programme_id: int | None) -> JSON:
+        """Satisfaction rates per programme, session and department (:mod:`live.satisfaction`)."""
+
+        async def load(session_id: int) -> State:
+            return (await self.record(session_id)).state
+
+        return await satisfaction.published(self.store, load, programme_id)

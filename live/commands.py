@@ -79,7 +79,9 @@ def _ask(state: State, args: JSON, device: str, now: int) -> Decision:
     if key in state.by_client:
         q = state.questions[state.by_client[key]]
         return Decision([], {"question_id": q.id, "status": q.status, "duplicate": True})
-    if state.phase(now) not in ("open", "collecting"):
+    follows = args.get("follows")  # a follow-up (live/asker.py) may wait in an episode not yet open
+    accepting = ("open", "collecting") if follows is None else ("upcoming", "collecting", "open")
+    if state.phase(now) not in accepting:
         raise Conflict(
             "session_not_open",
             "本期访谈当前不接受提问",
@@ -94,10 +96,13 @@ def _ask(state: State, args: JSON, device: str, now: int) -> Decision:
     qid = next(reversed(state.questions), 0) + 1
     flags = args.get("flags")
     post = state.info.get("moderation") == "post" and not flags
-    q = Question(qid, args["text"], args["name"], "approved" if post else "pending", now, flags=flags)
+    status = "approved" if post else "pending"
+    q = Question(qid, args["text"], args["name"], status, now, flags=flags, follows=follows)
     private = {"device": device, "client_id": args["client_id"]}
     if args.get("contact"):
         private["contact"] = args["contact"]
+    if args.get("seal"):
+        private["seal"] = args["seal"]  # the asker's secret, keyed and hashed (live/ratings.py)
     data = {"question": q.to_wire(staff=True)}
     public = None if q.public else {"question": q.outcome()}
     return Decision(

@@ -63,6 +63,19 @@ SCHEMAS: dict[str, dict[str, Field]] = {
     "close": {},
     "extend": {"ends_at": (int, True, MAX_INT)},
     "set_moderation": {"mode": (str, True, 10)},
+    "rate": {
+        "question_id": (int, False, MAX_INT),
+        "receipt": (str, False, 40),
+        "secret": (str, False, 40),
+        "level": (str, True, 30),
+        "comment": (str, False, 100_000),
+    },
+    "follow_up": {
+        "question_id": (int, False, MAX_INT),
+        "receipt": (str, False, 40),
+        "secret": (str, False, 40),
+        "text": (str, True, 100_000),
+    },
 }
 
 

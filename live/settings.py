@@ -85,6 +85,15 @@ class Settings:
     votes_per_minute: int = setting(60, "Votes and withdrawals one device may cast per minute.")
     votes_per_minute_ip: int = setting(600, "Votes one IP address may cast per minute.")
     frames_per_second: int = setting(20, "Frames of one type one connection may send per second.")
+    rating_days: int = setting(
+        30, "Days after a session ends (or a later written answer) that askers may rate and follow up."
+    )
+    secret_tries_per_minute_ip: int = setting(
+        10, "Ratings and follow-ups by receipt number and secret one IP address may try per minute."
+    )
+    secret_tries_per_hour: int = setting(
+        10, "Ratings and follow-ups by receipt number and secret tried per receipt number per hour."
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

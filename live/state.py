@@ -69,6 +69,14 @@ class Question:
     original_text: str | None = None
     flags: JSON | None = None
     handled_by: str = ""
+    follows: JSON | None = None
+    """The question this one follows up (追问): ``{"session_id", "question_id"}``."""
+    follow_up: JSON | None = None
+    """The follow-up its asker made of it, in the next episode: ``{"session_id", "question_id"}``."""
+    rating: JSON | None = None
+    """Its asker's rating of the outcome: ``{"level", "comment", "at"}`` (live/ratings.py)."""
+    seal: str = ""
+    """The asker's secret, keyed and hashed (``Devices.seal``); never on the wire."""
 
     @property
     def public(self) -> bool:
@@ -89,6 +97,10 @@ class Question:
             out["merged_into"] = self.merged_into
         if self.note and self.status in ("rejected", "forwarded"):
             out["note"] = self.note
+        if self.follows is not None:
+            out["follows"] = self.follows
+        if self.follow_up is not None:
+            out["follow_up"] = self.follow_up
         return out
 
     def to_wire(self, staff: bool = False, own: bool = False) -> JSON:
@@ -103,6 +115,8 @@ class Question:
         out = {**self.outcome(), "text": self.text, "name": self.name, "votes": self.votes}
         if self.answer is not None:
             out["answer"] = self.answer
+        if self.rating is not None and (staff or own):  # everyone else sees only aggregates
+            out["rating"] = self.rating
         if staff:
             if self.original_text is not None:
                 out["original_text"] = self.original_text
@@ -212,6 +226,8 @@ def apply(state: State, event: Event) -> State:
                 device=p.get("device", ""),
                 client_id=p.get("client_id", ""),
                 flags=w.get("flags"),
+                follows=w.get("follows"),
+                seal=p.get("seal", ""),
             )
         )
     elif t == "question.approved":
@@ -238,6 +254,10 @@ def apply(state: State, event: Event) -> State:
     elif t == "votes.tallied":
         for qid, n in d["votes"].items():
             state.questions[int(qid)].votes = n
+    elif t == "question.rated" and q:
+        q.rating = {"level": d["level"], "comment": d.get("comment", ""), "at": d["at"]}
+    elif t == "question.followed_up" and q:
+        q.follow_up = d["follow_up"]
     else:
         raise ValueError(f"cannot apply {t!r} at seq {event.seq}")
     if q is not None and "by" in event.private and t != "question.answering":
