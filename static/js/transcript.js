@@ -7,6 +7,7 @@
  * statistics; the key travels only in an Authorization header, never in a URL.
  */
 import { errorText, t, time, windowText } from './i18n.js';
+import { satisfactionText } from './say.js';
 import { $, chrome, fragmentKey, h, sessionId } from './ui.js';
 
 const sid = sessionId();
@@ -54,6 +55,7 @@ function render() {
   $('#m-time').textContent = s.starts_at ? windowText(s.starts_at, s.ends_at, tz()) : '';
   $('#description').textContent = s.description || '';
   $('#summary').textContent = t('transcript.summary', { n: doc.answered });
+  $('#satisfaction').textContent = satisfactionText(doc.satisfaction);
   const answered = doc.items.filter((i) => i.answer);
   const waiting = doc.items.filter((i) => !i.answer);
   $('#entries').replaceChildren(...answered.map(entry));

@@ -26,6 +26,7 @@ SCRIPTS = [
     "screen.js",
     "index.js",
     "admin.js",
+    "say.js",
 ]
 
 
