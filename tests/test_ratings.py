@@ -180,7 +180,11 @@ async def test_a_follow_up_enters_the_next_episode_linked_both_ways(server: Live
         err = await refused(asker, "follow_up", question_id=a["question_id"], text="那红绿灯呢？")
         assert err.code == "no_next_episode"
         later = server.create_session(start=timedelta(days=14), episode=34, title="区长在线 第34期")
-        nearer = server.create_session(start=timedelta(days=7), episode=33, title="区长在线 第33期")
+        nearer = server.create_session(
+            start=timedelta(days=7), episode=33, title="区长在线 第33期", moderation="post"
+        )
+        with server.admin() as http:  # a follow-up is screened like any question
+            assert http.put("/api/filter/words", json={"words": ["菜霸"]}).status_code == 200
         nxt = nearer["id"]
         assert (
             await refused(phone, "follow_up", question_id=a["question_id"], text="追问")
@@ -188,7 +192,7 @@ async def test_a_follow_up_enters_the_next_episode_linked_both_ways(server: Live
 
         ack = await asker.request("follow_up", question_id=a["question_id"], text="那红绿灯呢？")
         fu = ack["follow_up"]
-        assert (fu["session_id"], fu["status"], fu["session_title"]) == (nxt, "pending", "区长在线 第33期")
+        assert (fu["session_id"], fu["status"], fu["session_title"]) == (nxt, "approved", "区长在线 第33期")
         assert SECRET.fullmatch(fu["secret"]) and fu["secret"] != a["secret"]
         again = await refused(asker, "follow_up", question_id=a["question_id"], text="再追问")
         assert again.code == "already_followed_up"
@@ -197,14 +201,15 @@ async def test_a_follow_up_enters_the_next_episode_linked_both_ways(server: Live
         assert linked["data"]["question"]["follow_up"] == link  # public, like the outcome
 
         by_phone = await phone.request(
-            "follow_up", receipt=b["receipt"], secret=b["secret"], text="改造期间去哪里买菜？"
+            "follow_up", receipt=b["receipt"], secret=b["secret"], text="改造期间菜霸横行怎么办？"
         )
-        assert by_phone["follow_up"]["session_id"] == nxt
+        assert (by_phone["follow_up"]["session_id"], by_phone["follow_up"]["status"]) == (nxt, "pending")
 
     follows = {"session_id": sid, "question_id": a["question_id"]}
     staff = {q["id"]: q for q in get(server, f"/api/sessions/{nxt}", staff=True)["questions"]}
     assert staff[fu["question_id"]]["follows"] == follows
     assert staff[fu["question_id"]]["text"] == "那红绿灯呢？" and staff[fu["question_id"]]["name"] == "网友"
+    assert staff[by_phone["follow_up"]["question_id"]]["flags"]["words"] == ["菜霸"]
     assert get(server, f"/api/sessions/{later['id']}", staff=True)["questions"] == []
     assert get(server, f"/api/receipts/{fu['receipt']}")["follows"] == follows
     assert get(server, f"/api/receipts/{a['receipt']}")["follow_up"] == link
