@@ -109,7 +109,9 @@ function sayFor(r) {
     say = new Say({
       secret: true,
       tz: () => r.session_timezone || 'Asia/Shanghai',
-      send: (type, fields) => command(r.session_id, { type, receipt: r.receipt, ...fields }),
+      // With the secret, by receipt number; without, as this device (the phone that asked needs none).
+      send: (type, fields) => command(r.session_id,
+        fields.secret ? { type, receipt: r.receipt, ...fields } : { type, question_id: r.id, ...fields }),
       changed: async () => {
         lastReceipt = await fetchReceipt(r.receipt);
         showReceipt(lastReceipt);

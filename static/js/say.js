@@ -122,19 +122,17 @@ export class Say {
     return h('details', { class: 'say-follow' }, h('summary', {}, t('say.follow_up_title')), form);
   }
 
-  /** Send one request; on a refusal show the server's words beside the button. */
+  /** Send one request; on a refusal show the server's words beside the button. Without a
+   * secret the request is the device's own: on the phone that asked, none is needed. */
   async submit(button, error, type, fields) {
-    const secret = this.secretInput ? this.secretInput.value.trim() : null;
-    if (this.secretInput && !secret) {
-      error.textContent = t('say.secret_missing');
-      this.secretInput.focus();
-      return null;
-    }
+    const secret = this.secretInput?.value.trim();
     button.disabled = true;
     try {
-      return await this.send(type, secret == null ? fields : { ...fields, secret });
+      return await this.send(type, secret ? { ...fields, secret } : fields);
     } catch (err) {
-      error.textContent = errorText(err);
+      const needed = this.secretInput && !secret && err.code === 'not_asker';
+      error.textContent = needed ? t('say.secret_missing') : errorText(err);
+      if (needed) this.secretInput.focus();
       return null;
     } finally {
       button.disabled = false;

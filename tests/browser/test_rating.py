@@ -96,6 +96,20 @@ async def test_an_asker_rates_on_one_phone_and_follows_up_from_another(
     await viewer.get_by_role("button", name="English").click()
     await expect(mine).to_contain_text("Your rating: Basically satisfied")
     await shot(viewer, "say-rated-en-phone")
+    await viewer.get_by_role("button", name="中文").click()
+
+    # Days later the session is over; the phone that asked rates from the lookup, with no secret.
+    await viewer.get_by_role("button", name="再问一个问题").click()
+    second, _ = await ask(viewer, "我家楼上漏水了")
+    async with site.client(sid, token=s["moderator_token"]) as mod:
+        await mod.request("forward", question_id=int(second.split("-")[1]), department="区水务局")
+        await mod.request("close")
+    again, watch4 = await open_page(phone, f"{site.http}/?receipt={second}", live=False)
+    box = again.locator("#lookup-result")
+    await box.get_by_label("不满意", exact=True).check()
+    await box.get_by_role("button", name="提交评价").click()
+    await expect(box).to_contain_text("已评价")
+    await watch4.check()
     await watch.check()
     await phone.close()
     await other.close()
@@ -106,7 +120,7 @@ async def test_an_asker_rates_on_one_phone_and_follows_up_from_another(
     await shot(page, "say-lookup-zh-desktop")
     transcript, _ = await open_page(desktop, f"{site.http}/s/{sid}/transcript", live=False)
     await expect(transcript.locator("#satisfaction")).to_have_text(
-        "满意度：1 人评价，满意 0（0%）、基本满意 1（100%）、不满意 0（0%）；满意率 100%。"
+        "满意度：2 人评价，满意 0（0%）、基本满意 1（50%）、不满意 1（50%）；满意率 50%。"
     )
     await shot(transcript, "say-transcript-zh-desktop")
     await page.get_by_role("button", name="English").click()

@@ -432,7 +432,7 @@ export default {
   'say.secret': 'Secret: ',
   'say.secret_save': 'Keep the receipt number and the secret (shown only now): with them you can rate the outcome and follow up once, from any phone.',
   'say.secret_label': 'Secret (shown with your receipt when you asked)',
-  'say.secret_hint': 'Rating or following up needs the secret, to show you are the one who asked.',
+  'say.secret_hint': 'Rating or following up needs the secret, to show you are the one who asked; not on the phone you asked from.',
   'say.secret_missing': 'Enter the secret',
   'say.none_rated': 'Satisfaction: no ratings yet.',
   'say.level_share': '{level} {n} ({p}%)',

@@ -432,7 +432,7 @@ export default {
   'say.secret': '查询码：',
   'say.secret_save': '请保存回执编号和查询码（只显示这一次）：换一部手机也能凭它们评价办理结果、追问一次。',
   'say.secret_label': '查询码（提问成功时随回执一起显示）',
-  'say.secret_hint': '评价或追问需要填写查询码，以确认是提问人本人。',
+  'say.secret_hint': '评价或追问需要填写查询码，以确认是提问人本人；在提问用的手机上可以不填。',
   'say.secret_missing': '请填写查询码',
   'say.none_rated': '满意度：暂无评价。',
   'say.level_share': '{level} {n}（{p}%）',
