@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from . import chain
 from .events import JSON, now_ms
 from .exceptions import NotFound
+from .satisfaction import of_session
 from .state import Question, State, apply
 from .store import Catalog, Chain, Log
 
@@ -229,6 +230,7 @@ def transcript(record: Record, include_unanswered: bool = False) -> JSON:
         "generated_at": now_ms(),
         "items": items,
         "chain": {"spec": chain.SPEC, "seq": record.state.seq, "head": record.head},
+        "satisfaction": of_session(record.state),
     }
 
 

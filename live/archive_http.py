@@ -108,3 +108,8 @@ async def suggest(request: Request) -> Response:
         raise BadRequest("missing_field", "缺少 session_id", "session_id is required", field="session_id")
     results = await services(request).archives.suggest(sid, request.query_params.get("q"))
     return JSONResponse({"results": results})
+
+
+async def satisfaction(request: Request) -> Response:
+    """Published satisfaction rates (满意度): every programme's, or ``?programme_id=``'s."""
+    return JSONResponse(await services(request).archives.satisfaction(_int_param(request, "programme_id")))

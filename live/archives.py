@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from . import archive, chain, search, signing
+from . import archive, chain, satisfaction, search, signing
 from . import stats as statistics
 from .archive import Record
 from .events import JSON
 from .exceptions import NotFound
-from .state import phase
+from .state import State, phase
 from .store import Catalog, Chain, Log, Meta, Presence, Search, Votes
 
 LISTED = ("episode", "title", "guest_name", "guest_post", "starts_at", "ends_at", "timezone", "description")
@@ -78,3 +78,11 @@ class Archives:
     async def signing_key(self) -> JSON:
         """The public half of the key that signs bundles, made on first need (:mod:`live.signing`)."""
         return signing.describe((await signing.private_key(self.store)).public_key())
+
+    async def satisfaction(self, programme_id: int | None) -> JSON:
+        """Satisfaction rates per programme, session and department (:mod:`live.satisfaction`)."""
+
+        async def load(session_id: int) -> State:
+            return (await self.record(session_id)).state
+
+        return await satisfaction.published(self.store, load, programme_id)

@@ -62,6 +62,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "answer": frozenset({Role.PRESENTER, Role.MODERATOR, Role.ADMIN}),
     **dict.fromkeys(("commitment", "progress"), frozenset({Role.MODERATOR, Role.ADMIN})),
     **dict.fromkeys(("release", "withdraw"), frozenset({Role.PRESENTER, Role.MODERATOR, Role.ADMIN})),
+    "rate": frozenset(Role),  # only the asker, by device or receipt and secret (live/ratings.py)
+    "follow_up": frozenset(Role),
 }
 """Which roles may send which command; checked on the server for every transport."""
 
@@ -137,3 +139,12 @@ class Devices:
         if not hmac.compare_digest(self.receipt(sid, qid), f"{sid}-{qid}-{parts[2]}"):
             return None
         return sid, qid
+
+    def seal(self, secret: str) -> str:
+        """An asker's secret as it is stored: keyed with the server's secret, then hashed.
+
+        Why keyed: the secret is short enough to type on a phone (about 39 bits, see
+        :mod:`live.ratings`), so a plain hash in an exported log would be a small search
+        away; without the installation's secret, the stored form is none.
+        """
+        return self._signer.get_signature(f"asker:{secret}").decode()

@@ -39,14 +39,22 @@ class Decision:
     moves: tuple[tuple[int, int], ...] = ()
 
 
-def tally_event(shown: dict[int, int], counts: dict[int, int]) -> NewEvent | None:
+def tally_event(
+    shown: dict[int, int], counts: dict[int, int], public: frozenset[int] | None = None
+) -> NewEvent | None:
     """Every count that differs from what the log ``shown``, as one event; None if none.
 
-    A :data:`~live.events.Tally` once ``shown`` is bound: it reads only its arguments,
-    so the store may call it on another thread.
+    Viewers are told only the counts of ``public`` questions (all, if None): a vote cast just before
+    its question was hidden is tallied after, and a viewer's page gave the hidden
+    question a count its snapshot never shows (``tests/test_views.py`` caught it).
+    A :data:`~live.events.Tally` once ``shown`` and ``public`` are bound: it reads only
+    its arguments, so the store may call it on another thread.
     """
     changed = {str(qid): counts.get(qid, 0) for qid, votes in shown.items() if counts.get(qid, 0) != votes}
-    return NewEvent("votes.tallied", {"votes": changed}) if changed else None
+    if not changed:
+        return None
+    seen = {qid: n for qid, n in changed.items() if public is None or int(qid) in public}
+    return NewEvent("votes.tallied", {"votes": changed}, None if seen == changed else {"votes": seen})
 
 
 def _staff_event(kind: str, q: Question, data: JSON, actor: str, public: JSON | None = None) -> NewEvent:
@@ -74,7 +82,9 @@ def _ask(state: State, args: JSON, device: str, now: int) -> Decision:
     if key in state.by_client:
         q = state.questions[state.by_client[key]]
         return Decision([], {"question_id": q.id, "status": q.status, "duplicate": True})
-    if state.phase(now) not in ("open", "collecting"):
+    follows = args.get("follows")  # a follow-up (live/asker.py) may wait in an episode not yet open
+    accepting = ("open", "collecting") if follows is None else ("upcoming", "collecting", "open")
+    if state.phase(now) not in accepting:
         raise Conflict(
             "session_not_open",
             "本期访谈当前不接受提问",
@@ -89,10 +99,13 @@ def _ask(state: State, args: JSON, device: str, now: int) -> Decision:
     qid = next(reversed(state.questions), 0) + 1
     flags = args.get("flags")
     post = state.info.get("moderation") == "post" and not flags
-    q = Question(qid, args["text"], args["name"], "approved" if post else "pending", now, flags=flags)
+    status = "approved" if post else "pending"
+    q = Question(qid, args["text"], args["name"], status, now, flags=flags, follows=follows)
     private = {"device": device, "client_id": args["client_id"]}
     if args.get("contact"):
         private["contact"] = args["contact"]
+    if args.get("seal"):
+        private["seal"] = args["seal"]  # the asker's secret, keyed and hashed (live/ratings.py)
     data = {"question": q.to_wire(staff=True)}
     public = None if q.public else {"question": q.outcome()}
     return Decision(

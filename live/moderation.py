@@ -68,4 +68,9 @@ def clean(command: str, args: JSON, settings: Settings) -> JSON:
             out[field] = _limit(field, _clean(args[field]), 1000)
     if command == "forward" and not out["department"]:
         raise BadRequest("missing_field", "请填写转交部门", "department is required", field="department")
+    for field in ("text", "comment") if command in ("follow_up", "rate") else ():  # live/ratings.py
+        if field in args:
+            out[field] = _limit(field, _clean(args[field]), settings.max_question_chars)
+    if command == "follow_up" and not out["text"]:
+        raise BadRequest("empty_text", "内容不能为空", "Text must not be empty", field="text")
     return out

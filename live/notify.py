@@ -47,6 +47,8 @@ generic "there is news" message). The event names its question by its ``question
 QUIET: dict[str, str] = {
     "question.approved": "published: it still waits for its outcome, which will be told",
     "question.hidden": "taken off the public screen: the answer it had is not withdrawn",
+    "question.rated": "the asker's own act: they know",
+    "question.followed_up": "the asker's own act; the follow-up is a question of its own, told of in turn",
 }
 """Event types that change a question's status or outcome without telling the asker, and why."""
 

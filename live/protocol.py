@@ -78,6 +78,19 @@ SCHEMAS: dict[str, dict[str, Field]] = {
     },
     "release": {"question_id": (int, True, MAX_INT), "hold": (int, False, MAX_INT)},
     "withdraw": {"question_id": (int, True, MAX_INT), "hold": (int, False, MAX_INT)},
+    "rate": {
+        "question_id": (int, False, MAX_INT),
+        "receipt": (str, False, 40),
+        "secret": (str, False, 40),
+        "level": (str, True, 30),
+        "comment": (str, False, 100_000),
+    },
+    "follow_up": {
+        "question_id": (int, False, MAX_INT),
+        "receipt": (str, False, 40),
+        "secret": (str, False, 40),
+        "text": (str, True, 100_000),
+    },
 }
 
 

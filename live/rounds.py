@@ -246,7 +246,8 @@ class Rounds:
         if not tally:
             return outcomes, events, None, moves
         shown = {q.id: q.votes for q in self.state.questions.values()}
-        return outcomes, events, partial(tally_event, shown), moves
+        public = frozenset(q.id for q in self.state.questions.values() if q.public)
+        return outcomes, events, partial(tally_event, shown, public=public), moves
 
     def _undo(self, draft: Draft) -> None:
         """Roll back a draft still open; one settled early drafted nothing, and since

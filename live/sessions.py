@@ -16,7 +16,9 @@ from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from . import review
+from . import ratings, review
+from .asker import COMMANDS as ASKER_COMMANDS
+from .asker import Askers
 from .auth import PERMISSIONS, Actor, Devices, hash_token, new_token
 from .commands import Decision
 from .commitments import overdue
@@ -116,6 +118,7 @@ class Sessions:
         self.settings = settings
         self.limiter = limiter
         self.words = words
+        self.askers = Askers(store, rooms, devices, settings, limiter, self._screen)
 
     async def _limit(self, actor: Actor, action: str, per_device: int, per_ip: int) -> None:
         """Per device and per IP address, so neither a new cookie nor a shared NAT escapes it."""
@@ -149,6 +152,8 @@ class Sessions:
         if command.type == "mine":
             return {"mine": self.mine(await room.settled(), actor.device)}
         args = clean(command.type, command.args, self.settings)
+        if command.type in ASKER_COMMANDS:  # the asker's say: rating and follow-up (live/asker.py)
+            return await self.askers.handle(room, actor, command.type, args)
         if command.type in ("vote", "unvote"):
             await self._limit(
                 actor, "vote", self.settings.votes_per_minute, self.settings.votes_per_minute_ip
@@ -159,6 +164,9 @@ class Sessions:
                 actor, "ask", self.settings.questions_per_minute, self.settings.questions_per_minute_ip
             )
             args["flags"] = self._screen(args["text"], args["name"])
+        secret = ratings.new_secret() if command.type == "ask" else ""  # shown once, in the ack
+        if secret:
+            args["seal"] = self.devices.seal(ratings.normal(secret))  # stored only sealed
 
         def decide_now(state: State) -> Decision:
             return review.decide(state, command.type, args, actor.device, actor.label, now_ms())
@@ -167,6 +175,8 @@ class Sessions:
         result = dict(decision.result)
         if command.type == "ask":
             result["receipt"] = self.devices.receipt(session_id, result["question_id"])
+            if not result.get("duplicate"):  # a resend cannot show the first one's secret again
+                result["secret"] = secret
         return result
 
     def _screen(self, text: str, name: str) -> JSON | None:
@@ -251,7 +261,13 @@ class Sessions:
         what they wrote (as it now reads, after an edit) that no public event carries.
         """
         return [
-            {**state.questions[qid].to_wire(own=True), "receipt": self.devices.receipt(state.session_id, qid)}
+            {
+                **state.questions[qid].to_wire(own=True),
+                "receipt": self.devices.receipt(state.session_id, qid),
+                "rating_until": ratings.say_until(
+                    state.info, state.questions[qid], self.settings.rating_days
+                ),
+            }
             for qid in state.by_device.get(device, ())
         ]
 
@@ -270,4 +286,9 @@ class Sessions:
         if q.commitment is not None:  # late or not, by the server's clock, now
             tz = state.info.get("timezone") or self.settings.timezone
             out["overdue"] = overdue(out["commitment"], tz, now_ms())
+        out.update(  # what the asker's say (live/ratings.py) needs to offer a rating and a follow-up
+            rated=q.rating is not None,
+            rating_until=ratings.say_until(state.info, q, self.settings.rating_days),
+            session_timezone=state.info.get("timezone", self.settings.timezone),
+        )
         return out

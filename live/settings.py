@@ -100,6 +100,15 @@ class Settings:
     notify_delay: float = setting(
         60.0, "Seconds a message waits before it is sent; a correction replaces it."
     )
+    rating_days: int = setting(
+        30, "Days after a session ends (or a later written answer) that askers may rate and follow up."
+    )
+    secret_tries_per_minute_ip: int = setting(
+        10, "Ratings and follow-ups by receipt number and secret one IP address may try per minute."
+    )
+    secret_tries_per_hour: int = setting(
+        10, "Ratings and follow-ups by receipt number and secret tried per receipt number per hour."
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

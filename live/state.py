@@ -76,6 +76,14 @@ class Question:
     """An answer typed and held for review (:mod:`live.review`): staff alone see it."""
     held_device: str = ""
     """Who typed the held answer, as the device that sent it: never shown, only compared."""
+    follows: JSON | None = None
+    """The question this one follows up (追问): ``{"session_id", "question_id"}``."""
+    follow_up: JSON | None = None
+    """The follow-up its asker made of it, in the next episode: ``{"session_id", "question_id"}``."""
+    rating: JSON | None = None
+    """Its asker's rating of the outcome: ``{"level", "comment", "at"}`` (live/ratings.py)."""
+    seal: str = ""
+    """The asker's secret, keyed and hashed (``Devices.seal``); never on the wire."""
 
     @property
     def public(self) -> bool:
@@ -98,6 +106,10 @@ class Question:
             out["note"] = self.note
         if self.commitment is not None:
             out["commitment"] = self.commitment.to_wire()
+        if self.follows is not None:
+            out["follows"] = self.follows
+        if self.follow_up is not None:
+            out["follow_up"] = self.follow_up
         return out
 
     def to_wire(self, staff: bool = False, own: bool = False) -> JSON:
@@ -112,6 +124,8 @@ class Question:
         out = {**self.outcome(), "text": self.text, "name": self.name, "votes": self.votes}
         if self.answer is not None:
             out["answer"] = self.answer
+        if self.rating is not None and (staff or own):  # everyone else sees only aggregates
+            out["rating"] = self.rating
         if staff:
             if self.original_text is not None:
                 out["original_text"] = self.original_text
@@ -223,6 +237,8 @@ def apply(state: State, event: Event) -> State:
                 device=p.get("device", ""),
                 client_id=p.get("client_id", ""),
                 flags=w.get("flags"),
+                follows=w.get("follows"),
+                seal=p.get("seal", ""),
             )
         )
     elif t == "question.approved":
@@ -262,6 +278,10 @@ def apply(state: State, event: Event) -> State:
             q.held = {**q.held, "release_at": d["release_at"], "approved_by": d["approved_by"]}
     elif t == "question.answer_withdrawn" and q:
         q.held, q.held_device = None, ""
+    elif t == "question.rated" and q:
+        q.rating = {"level": d["level"], "comment": d.get("comment", ""), "at": d["at"]}
+    elif t == "question.followed_up" and q:
+        q.follow_up = d["follow_up"]
     else:
         raise ValueError(f"cannot apply {t!r} at seq {event.seq}")
     if q is not None and "by" in event.private and t != "question.answering":

@@ -19,6 +19,7 @@ from typing import Protocol
 
 from .archive import Record, local
 from .events import JSON, now_ms
+from .satisfaction import of_session
 from .store import Presence, Votes
 
 log = logging.getLogger("live.stats")
@@ -107,6 +108,7 @@ async def stats(store: StatsStore, record: Record, current: tuple[int, int] | No
         "bucket_ms": BUCKET_MS,
         "viewers": [{"at": at, "viewers": n} for at, n in series],
         "per_question": questions,
+        "satisfaction": of_session(record.state),
     }
 
 

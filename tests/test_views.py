@@ -16,6 +16,7 @@ import json
 import re
 import shutil
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,8 @@ def snapshot(srv: LiveServer, sid: int, staff: bool) -> dict[str, Any]:
 
 OWN_HIDDEN = {"original_text", "flags", "handled_by", "held"}
 """What staff see of a question and its asker does not."""
+RECEIPT_ONLY = {"session_id", "session_title", "receipt", "rated", "rating_until", "session_timezone"}
+"""What the receipt lookup adds to the question as everyone sees it."""
 
 
 async def check_every_view_agrees(
@@ -116,9 +119,7 @@ async def check_every_view_agrees(
         got = httpx.get(f"{srv.http}/api/receipts/{receipts[q['id']]}", timeout=TIMEOUT).json()
         if "overdue" in got:
             late[q["id"]] = got.pop("overdue")
-        assert {k: v for k, v in got.items() if k not in ("session_id", "session_title", "receipt")} == q, q[
-            "id"
-        ]
+        assert {k: v for k, v in got.items() if k not in RECEIPT_ONLY} == q, q["id"]
     board = httpx.get(f"{srv.http}/api/commitments", params={"programme": "qzzx"}, timeout=TIMEOUT).json()
     mine_on_board = [e for e in board["commitments"] if e["session_id"] == sid]
     assert sorted((e["question"]["id"], e["question"]) for e in mine_on_board) == [
@@ -134,7 +135,7 @@ async def check_every_view_agrees(
         (q["id"], q["text"], q["answer"]["text"]) for q in public["questions"] if q["status"] == "answered"
     ], "the search index differs from the state"
     mine = (await asker.request("mine"))["mine"]
-    assert [{k: v for k, v in m.items() if k != "receipt"} for m in mine] == [
+    assert [{k: v for k, v in m.items() if k not in ("receipt", "rating_until")} for m in mine] == [
         {k: v for k, v in q.items() if k not in OWN_HIDDEN} for q in staff["questions"]
     ]
     assert [m["receipt"] for m in mine] == [receipts[q["id"]] for q in staff["questions"]]
@@ -163,6 +164,9 @@ ACTIONS = st.lists(
                 "type_answer",
                 "release",
                 "withdraw",
+                "rate",
+                "rate_by_receipt",
+                "follow_up",
             ]
         ),
         st.integers(0, 5),
@@ -194,6 +198,7 @@ question hidden since), and a direct answer after a release."""
 async def test_random_commands_leave_every_view_agreeing(server: LiveServer) -> None:
     srv = server
     done: dict[str, int] = {"commitment": 0, "progress": 0}
+    srv.create_session(start=timedelta(days=7))  # where follow-ups go
 
     @settings(
         max_examples=12,
@@ -240,6 +245,7 @@ async def test_random_commands_leave_every_view_agreeing(server: LiveServer) -> 
                 )
                 done["progress"] += 1
 
+        secrets: dict[int, str] = {}
         try:
             for kind, a, b in actions:
                 ids = sorted(receipts)
@@ -256,6 +262,7 @@ async def test_random_commands_leave_every_view_agreeing(server: LiveServer) -> 
                             name=f"市民{b}",
                         )
                         receipts[ack["question_id"]] = ack["receipt"]
+                        secrets[ack["question_id"]] = ack.get("secret", "")
                     elif kind == "reject":
                         await staff.request("reject", question_id=qid, reason="off_topic", note=f"说明{a}")
                     elif kind == "edit":
@@ -280,6 +287,15 @@ async def test_random_commands_leave_every_view_agreeing(server: LiveServer) -> 
                         await presenter.request("release", question_id=qid)
                     elif kind == "withdraw":
                         await staff.request("withdraw", question_id=qid)
+                    elif kind == "rate":
+                        level = ("satisfied", "basically_satisfied", "dissatisfied")[a % 3]
+                        await asker.request("rate", question_id=qid, level=level, comment=f"评价{b}")
+                    elif kind == "rate_by_receipt":
+                        await viewer.request(
+                            "rate", receipt=receipts[qid], secret=secrets[qid], level="dissatisfied"
+                        )
+                    elif kind == "follow_up":
+                        await asker.request("follow_up", question_id=qid, text=f"追问{sid}x{a}{b}")
                     else:
                         await (presenter if kind == "answering" else staff).request(kind, question_id=qid)
                 except ServerError:
@@ -291,6 +307,45 @@ async def test_random_commands_leave_every_view_agreeing(server: LiveServer) -> 
 
     await asyncio.to_thread(run)
     assert all(done.values()), f"the random commands never reached a commitment's events: {done}"
+
+
+async def test_ratings_and_follow_ups_leave_every_view_agreeing(server: LiveServer) -> None:
+    """The asker's say on every kind of outcome, by device and by receipt (the random commands
+    above reach an outcome too rarely to be sure of it)."""
+    server.create_session(start=timedelta(days=7))  # where follow-ups go
+    s = server.create_session()
+    sid = s["id"]
+    clients = [server.client(sid, token=s["moderator_token"]), server.client(sid), server.client(sid)]
+    presenter = server.client(sid, token=s["presenter_token"])
+    staff, viewer, asker = clients
+    await asyncio.gather(*(c.connect() for c in (*clients, presenter)))
+    try:
+        acks = [
+            await asker.request("ask", client_id=f"c{i}", text=f"问题{sid}x{i}", name="市民")
+            for i in range(5)
+        ]
+        ids = [a["question_id"] for a in acks]
+        await staff.request("approve", question_id=ids[0])
+        await viewer.request("vote", question_id=ids[0])
+        await presenter.request("answer", question_id=ids[0], text="已答复")
+        await staff.request("reject", question_id=ids[1], reason="off_topic", note="请另行反映")
+        await staff.request("forward", question_id=ids[2], department="区交通局")
+        await staff.request("merge", question_id=ids[3], into=ids[0])
+        await asker.request("rate", question_id=ids[0], level="satisfied", comment="很好")
+        await viewer.request(
+            "rate", receipt=acks[1]["receipt"], secret=acks[1]["secret"], level="dissatisfied"
+        )
+        await asker.request("rate", question_id=ids[2], level="basically_satisfied")
+        await asker.request("follow_up", question_id=ids[2], text="什么时候办好？")
+        await viewer.request(
+            "follow_up", receipt=acks[3]["receipt"], secret=acks[3]["secret"], text="合并后呢？"
+        )
+        await staff.request("hide", question_id=ids[0])
+        await asyncio.sleep(0.3)  # the last tally
+        receipts = {a["question_id"]: a["receipt"] for a in acks}
+        await check_every_view_agrees(server, sid, {"staff": staff, "viewer": viewer}, asker, receipts)
+    finally:
+        await asyncio.gather(*(c.close() for c in (*clients, presenter)))
 
 
 # The four drift bugs, each seen where a citizen saw it ---------------------------------------
@@ -352,6 +407,32 @@ async def test_an_edit_reaches_the_askers_own_view(server: LiveServer) -> None:
         assert "text" not in r, "a receipt number shows the outcome, not unpublished text"
         async with server.client(sid, device=asker.device) as again:
             assert again.welcome["mine"][0]["text"] == "小区停车难怎么办？"
+
+
+async def test_a_vote_tallied_after_its_question_was_hidden_stays_off_viewers_pages(
+    server: LiveServer,
+) -> None:
+    """A vote's tally waits up to ``LIVE_TALLY_INTERVAL`` after the first; a question hidden
+    meanwhile got its count on viewers' pages, where its snapshot shows none."""
+    s = server.create_session(moderation="post")
+    sid = s["id"]
+    async with (
+        server.client(sid) as one,
+        server.client(sid) as two,
+        server.client(sid, token=s["moderator_token"]) as mod,
+    ):
+        qid = (await one.request("ask", client_id="a", text="路灯坏了"))["question_id"]
+        await one.request("vote", question_id=qid)  # tallied at once
+        await two.request("vote", question_id=qid)  # tallied after the interval...
+        await mod.request("hide", question_id=qid)  # ...which this falls in
+        staff = await mod.wait_for(
+            lambda e: e["type"] == "votes.tallied" and e["data"]["votes"].get(str(qid)) == 2
+        )
+        await two.wait_seq(staff["seq"])
+    [seen] = [e for e in two.events if e["seq"] == staff["seq"]]
+    assert seen["data"]["votes"] == {}
+    [public] = browser_fold({"snapshot": two.snapshot, "events": two.events})
+    assert public["questions"] == snapshot(server, sid, staff=False)["questions"]
 
 
 async def test_a_page_of_the_old_protocol_is_told_to_reload(server: LiveServer) -> None:

@@ -136,6 +136,9 @@ export class Asker {
       this.count();
       this.hideSuggest();
       $('#receipt').textContent = r.receipt || '';
+      $('#secret').textContent = r.secret || ''; // shown this once (./say.js): a resend has none
+      $('#secret-row').hidden = !r.secret;
+      $('#secret-save').hidden = !r.secret;
       this.done = true;
       this.show(true);
       $('#ask-done').focus();

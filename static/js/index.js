@@ -5,11 +5,13 @@
  */
 import { commitmentView } from './commitment.js';
 import { date, day, errorText, t, time, windowText } from './i18n.js';
+import { Say } from './say.js';
 import { $, chrome, episodeTitle, h } from './ui.js';
 
 let programmes = [];
 let sessions = [];
 let lastReceipt = null;
+let say = null; // the receipt's say block (./say.js), kept while the same receipt is shown
 
 const tzOf = (s) => s.timezone || 'Asia/Shanghai';
 const guest = (s) => [s.guest_name, s.guest_post].filter(Boolean).join(' ');
@@ -100,23 +102,52 @@ function showReceipt(r) {
     a ? h('div', { class: 'answer' },
       h('p', { class: 'answer-by' }, t(`answer.by_${a.mode || 'text'}`, { name: a.by || '', post: '' })),
       a.text ? h('p', { class: 'answer-text' }, a.text) : null) : null,
-    r.commitment ? commitmentView(r.commitment, 'Asia/Shanghai', r.overdue) : null));
+    r.commitment ? commitmentView(r.commitment, 'Asia/Shanghai', r.overdue) : null,
+    sayFor(r)));
+}
+
+/** Rating and follow-up by receipt number and secret, over the same command API as the pages. */
+function sayFor(r) {
+  if (say?.receipt !== r.receipt) {
+    say = new Say({
+      secret: true,
+      tz: () => r.session_timezone || 'Asia/Shanghai',
+      // With the secret, by receipt number; without, as this device (the phone that asked needs none).
+      send: (type, fields) => command(r.session_id,
+        fields.secret ? { type, receipt: r.receipt, ...fields } : { type, question_id: r.id, ...fields }),
+      changed: async () => {
+        lastReceipt = await fetchReceipt(r.receipt);
+        showReceipt(lastReceipt);
+      },
+    });
+    say.receipt = r.receipt;
+  }
+  say.update(r);
+  return say.el;
+}
+
+async function command(sid, body) {
+  const r = await fetch(`/api/sessions/${sid}/commands`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const reply = await r.json();
+  if (!r.ok) throw reply;
+  return reply.result;
+}
+
+async function fetchReceipt(value) {
+  try {
+    const r = await fetch(`/api/receipts/${encodeURIComponent(value)}`);
+    const body = await r.json();
+    return r.ok ? body : { error: r.status === 404 ? t('index.lookup_missing') : errorText(body) };
+  } catch {
+    return { error: t('error.network') };
+  }
 }
 
 async function lookup(ev) {
   ev.preventDefault();
   const value = $('#receipt-input').value.trim().toUpperCase();
-  if (!value) {
-    lastReceipt = { error: t('index.lookup_empty') };
-  } else {
-    try {
-      const r = await fetch(`/api/receipts/${encodeURIComponent(value)}`);
-      const body = await r.json();
-      lastReceipt = r.ok ? body : { error: r.status === 404 ? t('index.lookup_missing') : errorText(body) };
-    } catch {
-      lastReceipt = { error: t('error.network') };
-    }
-  }
+  lastReceipt = value ? await fetchReceipt(value) : { error: t('index.lookup_empty') };
   showReceipt(lastReceipt);
 }
 

@@ -7,6 +7,7 @@
  * statistics; the key travels only in an Authorization header, never in a URL.
  */
 import { errorText, t, time, windowText } from './i18n.js';
+import { satisfactionText } from './say.js';
 import { $, chrome, fragmentKey, h, sessionId } from './ui.js';
 
 const sid = sessionId();
@@ -57,6 +58,7 @@ function render() {
   $('#chain').hidden = !doc.chain?.head;
   $('#chain-head').textContent = doc.chain?.head || '';
   $('#chain-seq').textContent = doc.chain?.head ? t('transcript.chain_seq', { n: doc.chain.seq }) : '';
+  $('#satisfaction').textContent = satisfactionText(doc.satisfaction);
   const answered = doc.items.filter((i) => i.answer);
   const waiting = doc.items.filter((i) => !i.answer);
   $('#entries').replaceChildren(...answered.map(entry));

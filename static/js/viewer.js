@@ -215,17 +215,40 @@ function renderOpen() {
 function renderMine() {
   $('#mine').hidden = asker.mine.length === 0;
   const items = [...asker.mine].reverse().map((m) => ({ ...m, id: m.id ?? m.client_id }));
-  keyed($('#mine-list'), items, () => h('li', { class: 'q' }), (li, m) => {
+  keyed($('#mine-list'), items, mineItem, (li, m) => {
     // The server's own view, with the latest public result over it (status, outcome, answer).
     const q = m.view || model.questions.has(m.id) ? { ...m.view, ...model.questions.get(m.id) } : null;
     const status = m.sending ? 'sending' : q?.status || 'pending';
     const text = q?.text || m.text || t('viewer.mine_no_text');
-    li.replaceChildren(
+    li.head.replaceChildren(
       h('p', { class: 'q-text' }, text),
       h('p', { class: 'meta' }, h('span', { class: 'chip', dataset: { status } }, t(`status.${status}`)),
         m.receipt ? ` ${t('common.receipt')}${m.receipt}` : ''),
       ...[outcome(q)].filter(Boolean));
+    if (q?.rating_until != null) say(li, { ...q, id: m.id });
   });
+}
+
+/** One of my questions: what became of it, then (once it has an outcome) my say on it. */
+function mineItem() {
+  const li = h('li', { class: 'q' });
+  li.head = h('div');
+  li.append(li.head);
+  return li;
+}
+
+let Say = null;
+/** The rating and follow-up block (./say.js) under one of my questions; it keeps its form while
+ * the rest is redrawn. Loaded when first needed, so a phone that never asks never downloads it. */
+function say(li, q) {
+  if (!Say) {
+    import('./say.js').then((m) => { Say = m.Say; schedule(); }, () => {}); // offline: no block, no error
+    return;
+  }
+  li.say ??= new Say({ send: (type, fields) => live.request(type, { question_id: q.id, ...fields }),
+    now: () => live.now(), tz, changed: () => asker.refresh() });
+  if (!li.say.el.isConnected) li.append(li.say.el);
+  li.say.update(q);
 }
 
 /** What became of one of my questions, in words (reason, department, merged into). */

@@ -39,6 +39,7 @@ SCRIPTS = [
     "commitment.js",
     "commitments.js",
     "held.js",
+    "say.js",
 ]
 
 
