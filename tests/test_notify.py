@@ -456,10 +456,10 @@ def test_the_check_finds_an_outcome_that_notifies_nobody() -> None:
         ev(2, "question.approved", status="approved", text="x"),
         ev(3, "question.edited", status="approved", text="y"),
         ev(4, "question.answered", status="answered", answer={"text": "a"}),
-        ev(5, "question.carried_over", status="carried_over"),
-        ev(6, "question.rated", status="carried_over", rating="满意"),
+        ev(5, "question.invented", status="invented"),  # a new status nobody classified
+        ev(6, "question.reweighed", status="invented", weight=2),  # the outcome itself changed
     ]
-    assert unclassified(log) == {"question.carried_over", "question.rated"}
+    assert unclassified(log) == {"question.invented", "question.reweighed"}
     assert unclassified(log[:4]) == set()
 
 
