@@ -3,7 +3,8 @@
 Every staff or official action is already an event whose private part names
 who acted and holds the before-image; the audit is that, filtered. So it
 cannot miss an action or disagree with what viewers saw, and since private
-parts are never sent to viewers, it is never broadcast.
+parts are never sent to viewers, it is never broadcast. ``reason`` is why an
+admin overrode a rule (archiving with questions left without an outcome).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ def trail(events: list[Event]) -> list[JSON]:
             "action": e.type,
             "before": e.private.get("before"),
             "after": e.data,
+            "reason": e.private.get("reason"),
         }
         for e in events
         if "by" in e.private
@@ -33,7 +35,7 @@ def trail(events: list[Event]) -> list[JSON]:
 def to_csv(rows: list[JSON]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["seq", "at", "who", "action", "before", "after"])
+    writer.writerow(["seq", "at", "who", "action", "before", "after", "reason"])
     for r in rows:
         writer.writerow(
             [
@@ -43,6 +45,7 @@ def to_csv(rows: list[JSON]) -> str:
                 r["action"],
                 json.dumps(r["before"], ensure_ascii=False),
                 json.dumps(r["after"], ensure_ascii=False),
+                r["reason"] or "",
             ]
         )
     return out.getvalue()

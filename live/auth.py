@@ -60,6 +60,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     ),
     "answering": frozenset({Role.PRESENTER, Role.MODERATOR, Role.ADMIN}),
     "answer": frozenset({Role.PRESENTER, Role.ADMIN}),
+    **dict.fromkeys(("settle", "carry_over", "archive"), frozenset({Role.MODERATOR, Role.ADMIN})),
+    "archive_override": frozenset({Role.ADMIN}),
 }
 """Which roles may send which command; checked on the server for every transport."""
 

@@ -63,6 +63,17 @@ SCHEMAS: dict[str, dict[str, Field]] = {
     "close": {},
     "extend": {"ends_at": (int, True, MAX_INT)},
     "set_moderation": {"mode": (str, True, 10)},
+    "settle": {
+        "question_ids": (list, True, 1000),
+        "outcome": (str, True, 20),
+        "reason": (str, False, 40),
+        "department": (str, False, 100),
+        "note": (str, False, 1000),
+        "into": (int, False, MAX_INT),
+    },
+    "carry_over": {"question_ids": (list, False, 1000)},
+    "archive": {},
+    "archive_override": {"note": (str, True, 1000)},
 }
 
 

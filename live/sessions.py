@@ -16,7 +16,9 @@ from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from . import closing
 from .auth import PERMISSIONS, Actor, Devices, hash_token, new_token
+from .carryover import CarryOver
 from .commands import Decision, decide
 from .events import JSON, Event, NewEvent, now_ms
 from .exceptions import BadRequest, Forbidden, NotFound, RateLimited
@@ -111,6 +113,7 @@ class Sessions:
         self.settings = settings
         self.limiter = limiter
         self.words = words
+        self.carry_over = CarryOver(store, rooms, devices)
 
     async def _limit(self, actor: Actor, action: str, per_device: int, per_ip: int) -> None:
         """Per device and per IP address, so neither a new cookie nor a shared NAT escapes it."""
@@ -144,6 +147,8 @@ class Sessions:
         if command.type == "mine":
             return {"mine": self.mine(await room.settled(), actor.device)}
         args = clean(command.type, command.args, self.settings)
+        if command.type == "carry_over":
+            return await self.carry_over(room, actor, args)
         if command.type in ("vote", "unvote"):
             await self._limit(
                 actor, "vote", self.settings.votes_per_minute, self.settings.votes_per_minute_ip
@@ -156,7 +161,11 @@ class Sessions:
             args["flags"] = self._screen(args["text"], args["name"])
 
         def decide_now(state: State) -> Decision:
-            return decide(state, command.type, args, actor.device, actor.label, now_ms())
+            now = now_ms()
+            closing.check(state, command.type, args, now)
+            if command.type in closing.COMMANDS:
+                return closing.decide_closing(state, command.type, args, actor.label, now)
+            return decide(state, command.type, args, actor.device, actor.label, now)
 
         decision = await room.run(decide_now)
         result = dict(decision.result)
@@ -178,7 +187,9 @@ class Sessions:
 
     async def _vote(self, room: Room, actor: Actor, question_id: int, on: bool) -> JSON:
         session_id = room.session_id
-        question = (await room.settled()).question(question_id)
+        state = await room.settled()
+        closing.check(state, "vote", {}, now_ms())
+        question = state.question(question_id)
         if not question.public:
             raise NotFound("question_not_found", "问题不存在", "No such question", id=question_id)
         changed = await self.store.set_vote(session_id, question_id, actor.device, on)
@@ -240,7 +251,10 @@ class Sessions:
         what they wrote (as it now reads, after an edit) that no public event carries.
         """
         return [
-            {**state.questions[qid].to_wire(own=True), "receipt": self.devices.receipt(state.session_id, qid)}
+            {
+                **state.questions[qid].to_wire(own=True),
+                "receipt": state.questions[qid].receipt or self.devices.receipt(state.session_id, qid),
+            }
             for qid in state.by_device.get(device, ())
         ]
 
@@ -256,4 +270,6 @@ class Sessions:
         out.update(
             session_id=session_id, session_title=state.info.get("title", ""), receipt=receipt.strip().upper()
         )
+        if q.carried_to is not None:
+            out["carried"] = await self.carry_over.follow(q.carried_to)
         return out

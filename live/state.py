@@ -10,7 +10,9 @@ The window is computed, not stored: :func:`phase` reads the schedule and the
 staff overrides (opened early, extended, closed early). Clients compute the
 scheduled transitions from the same times and the server's clock offset
 (``welcome.server_time``); overrides are events, so every screen sees them at
-once. The server refuses a question by the same :func:`phase`.
+once. The server refuses a question by the same :func:`phase`. After the window
+a session is ``closed``: its closing stage (办结), in which staff give every
+question an outcome (:mod:`live.closing`), until it is ``archived``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 from .events import JSON, Event, NewEvent
 from .exceptions import NotFound
 
-PUBLIC_STATUSES = frozenset({"approved", "answered"})
+PUBLIC_STATUSES = frozenset({"approved", "answered", "carried_over"})
 COUNTED = {
     "pending": "pending",
     "answered": "answered",
@@ -30,12 +32,28 @@ COUNTED = {
     "rejected": "declined",
     "forwarded": "forwarded",
     "hidden": "hidden",
+    "carried_over": "carried_over",
 }
 """Which public count (``counts`` in snapshots) each question status adds to."""
+OUTCOMES = ("answered", "written", "forwarded", "carried_over", "merged", "declined", "none")
+"""What became of a question (``outcome`` on every view of it), in the order pages list them:
+answered live, a written reply (书面答复), forwarded, carried over to the next episode, merged,
+declined; ``none`` while it has none (pending, approved, hidden)."""
+OUTCOME_OF = {
+    "forwarded": "forwarded",
+    "carried_over": "carried_over",
+    "merged": "merged",
+    "rejected": "declined",
+}
+"""The outcome each status is, but ``answered`` (answered live, or a written reply)."""
+ENDED = frozenset({"closed", "archived"})
+"""The phases after the window: the closing stage, then the archived record."""
 
 
 def phase(info: JSON, now: int) -> str:
-    """Where a session's window stands at ``now`` (ms): staff overrides, then the schedule."""
+    """Where a session's window stands at ``now`` (ms): archived, staff overrides, the schedule."""
+    if info.get("archived_at") is not None:
+        return "archived"
     if info.get("closed_at") is not None or now >= info.get("ends_at", 0):
         return "closed"
     if info.get("opened_at") is not None or now >= info.get("starts_at", 0):
@@ -69,10 +87,24 @@ class Question:
     original_text: str | None = None
     flags: JSON | None = None
     handled_by: str = ""
+    carried_to: JSON | None = None
+    """``{"session_id", "question_id"}``: where it was carried over to (status ``carried_over``)."""
+    carried_from: JSON | None = None
+    """``{"session_id", "question_id"}``: the question of an earlier episode this one continues."""
+    receipt: str = ""
+    """A carried-in question's receipt number, the one its asker was given (never on the wire but
+    to its asker); empty for a question asked here, whose number is computed."""
 
     @property
     def public(self) -> bool:
         return self.status in PUBLIC_STATUSES
+
+    @property
+    def settled_as(self) -> str:
+        """Its outcome (one of :data:`OUTCOMES`): a written answer is a written reply."""
+        if self.status == "answered":
+            return "written" if self.answer and self.answer.get("mode") == "written" else "answered"
+        return OUTCOME_OF.get(self.status, "none")
 
     def outcome(self) -> JSON:
         """What anyone may know of how a question ended, without its text.
@@ -81,6 +113,11 @@ class Question:
         written to be read, by the asker and by anyone the outcome is shown to.
         """
         out: JSON = {"id": self.id, "status": self.status, "asked_at": self.asked_at}
+        out["outcome"] = self.settled_as
+        if self.carried_to is not None:
+            out["carried_to"] = self.carried_to
+        if self.carried_from is not None:
+            out["carried_from"] = self.carried_from
         if self.reason:
             out["reason"] = self.reason
         if self.department:
@@ -133,7 +170,18 @@ class State:
 
     def counts(self) -> JSON:
         c = dict.fromkeys(
-            ("received", "pending", "published", "answered", "merged", "declined", "forwarded", "hidden"), 0
+            (
+                "received",
+                "pending",
+                "published",
+                "answered",
+                "merged",
+                "declined",
+                "forwarded",
+                "hidden",
+                "carried_over",
+            ),
+            0,
         )
         c["received"] = len(self.questions)
         for q in self.questions.values():
@@ -144,6 +192,20 @@ class State:
                 c[key] += 1
         return c
 
+    def outcomes(self) -> JSON:
+        """How many questions have each outcome, and the reply rate (docs/protocol.md, "Closing").
+
+        ``replied`` (answered live, written reply, forwarded) over ``due``: every question but
+        the merged (answered through the one they joined) and the carried over (due in the
+        next episode). A decline is not a reply, so declining never raises the rate.
+        """
+        c: JSON = dict.fromkeys(OUTCOMES, 0)
+        for q in self.questions.values():
+            c[q.settled_as] += 1
+        replied = c["answered"] + c["written"] + c["forwarded"]
+        due = len(self.questions) - c["merged"] - c["carried_over"]
+        return {**c, "replied": replied, "due": due, "reply_rate": replied / due if due else None}
+
     def snapshot(self, staff: bool) -> JSON:
         return {
             "seq": self.seq,
@@ -151,6 +213,7 @@ class State:
             "answering": self.answering,
             "questions": [q.to_wire(staff) for q in self.questions.values()],
             "counts": self.counts(),
+            "outcomes": self.outcomes(),
         }
 
     def add(self, q: Question) -> None:
@@ -238,6 +301,24 @@ def apply(state: State, event: Event) -> State:
     elif t == "votes.tallied":
         for qid, n in d["votes"].items():
             state.questions[int(qid)].votes = n
+    elif t == "session.archived":
+        state.info = {**state.info, "archived_at": d["at"]}
+    elif t == "question.carried_over" and q:
+        q.status, q.carried_to = "carried_over", d["to"]
+    elif t == "question.carried_in":
+        w, p = d["question"], event.private
+        state.add(
+            Question(
+                w["id"],
+                w["text"],
+                w["name"],
+                w["status"],
+                w["asked_at"],
+                device=p.get("device", ""),
+                carried_from=w["carried_from"],
+                receipt=p.get("receipt", ""),
+            )
+        )
     else:
         raise ValueError(f"cannot apply {t!r} at seq {event.seq}")
     if q is not None and "by" in event.private and t != "question.answering":
