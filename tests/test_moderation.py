@@ -226,6 +226,7 @@ async def test_every_outcome_is_visible_by_receipt_and_audited(server: LiveServe
             "declined": 1,
             "forwarded": 1,
             "hidden": 0,
+            "carried_over": 0,
         }
         votes = {q["id"]: q["votes"] for q in state["questions"]}
         assert votes[target["question_id"]] == 2 and votes[dup_q["question_id"]] == 0
