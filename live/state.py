@@ -94,10 +94,12 @@ class Question:
     receipt: str = ""
     """A carried-in question's receipt number, the one its asker was given (never on the wire but
     to its asker); empty for a question asked here, whose number is computed."""
+    shown: bool = False
+    """Published (approved) and not hidden since: forwarded after that, its text stays public."""
 
     @property
     def public(self) -> bool:
-        return self.status in PUBLIC_STATUSES
+        return self.status in PUBLIC_STATUSES or (self.status == "forwarded" and self.shown)
 
     @property
     def settled_as(self) -> str:
@@ -275,11 +277,12 @@ def apply(state: State, event: Event) -> State:
                 device=p.get("device", ""),
                 client_id=p.get("client_id", ""),
                 flags=w.get("flags"),
+                shown=w["status"] == "approved",
             )
         )
     elif t == "question.approved":
         q = state.questions[d["question"]["id"]]
-        q.status = "approved"
+        q.status, q.shown = "approved", True
     elif t == "question.rejected" and q:
         q.status, q.reason, q.note = "rejected", d.get("reason", ""), d.get("note", "")
     elif t == "question.edited" and q:
@@ -289,7 +292,7 @@ def apply(state: State, event: Event) -> State:
     elif t == "question.merged" and q:
         q.status, q.merged_into = "merged", d["into"]
     elif t == "question.hidden" and q:
-        q.status = "hidden"
+        q.status, q.shown = "hidden", False
     elif t == "question.forwarded" and q:
         q.status, q.department, q.note = "forwarded", d["department"], d.get("note", "")
     elif t == "question.answering":
@@ -317,13 +320,14 @@ def apply(state: State, event: Event) -> State:
                 device=p.get("device", ""),
                 carried_from=w["carried_from"],
                 receipt=p.get("receipt", ""),
+                shown=True,
             )
         )
     else:
         raise ValueError(f"cannot apply {t!r} at seq {event.seq}")
     if q is not None and "by" in event.private and t != "question.answering":
         q.handled_by = event.private["by"]
-    if q is not None and state.answering == q.id and not q.public:
+    if q is not None and state.answering == q.id and q.status != "approved":
         state.answering = None
     state.seq = event.seq
     return state
