@@ -134,6 +134,7 @@ def create_app(settings: Settings | None = None) -> App:
                 Route("/api/sessions/{session_id:int}/audit", routes.audit_trail),
                 Route("/api/filter/words", routes.words, methods=["GET", "PUT"]),
                 Route("/api/receipts/{receipt}", routes.receipt),
+                Route("/s/{session_id:int}/closing", routes.page("closing.html")),
                 Mount("/static", StaticFiles(directory=routes.STATIC), name="static"),
             ],
             exception_handlers={LiveError: _refused, 404: routes.not_found},

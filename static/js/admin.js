@@ -104,7 +104,7 @@ function change(row) {
   const before = row.before || {};
   const after = row.after && row.after.question ? { ...row.after, ...row.after.question } : (row.after || {});
   const status = { 'question.answered': 'answered', 'question.rejected': 'rejected', 'question.merged': 'merged',
-    'question.hidden': 'hidden', 'question.forwarded': 'forwarded' }[row.action];
+    'question.hidden': 'hidden', 'question.forwarded': 'forwarded', 'question.carried_over': 'carried_over' }[row.action];
   if (status && after.status === undefined) after.status = status;
   const parts = [];
   if (after.id != null) parts.push(`#${after.id}`);
@@ -113,6 +113,7 @@ function change(row) {
   }
   if (after.answer) parts.push(after.answer.text || `(${after.answer.mode})`);
   for (const k of ['reason', 'department', 'into', 'note']) if (after[k]) parts.push(`${k}: ${after[k]}`);
+  if (row.reason) parts.push(t('admin.audit_reason', { reason: row.reason }));
   return parts.join(' · ');
 }
 

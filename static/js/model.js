@@ -9,9 +9,9 @@
  */
 
 export const PUBLIC = new Set(['approved', 'answered', 'carried_over']);
-/** The phases after the window: the closing stage (办结), then the archived record. */
+/** After the window: the closing stage (办结), then the archived record. */
 export const ENDED = new Set(['closed', 'archived']);
-/** Every outcome a question can have, in the order pages list them (live/state.py OUTCOMES). */
+/** Outcomes in the order pages list them (live/state.py OUTCOMES). */
 export const OUTCOMES = ['answered', 'written', 'forwarded', 'carried_over', 'merged', 'declined', 'none'];
 
 export class Session {
@@ -34,8 +34,7 @@ export class Session {
     if ('answering' in d) this.answering = d.answering;
     for (const [id, n] of Object.entries(d.votes || {})) {
       const item = this.questions.get(Number(id));
-      // Only where this view shows votes: a tally may follow a hide, and a viewer's hidden
-      // question is its outcome alone (Question.to_wire), without a count.
+      // Only where this view shows votes: a tally may follow a hide, which leaves no count.
       if (item && 'votes' in item) item.votes = n;
     }
     if (!d.question) return null;
@@ -65,11 +64,7 @@ export class Session {
     return c;
   }
 
-  /**
-   * How many questions have each outcome (the server sends it on each), and the reply rate:
-   * answered live, written replies and forwarded, over every question but the merged and the
-   * carried over (live/state.py State.outcomes; tests/test_views.py compares the two).
-   */
+  /** Questions per outcome, and the reply rate (live/state.py State.outcomes, compared by a test). */
   outcomes() {
     const c = Object.fromEntries(OUTCOMES.map((k) => [k, 0]));
     for (const item of this.questions.values()) c[item.outcome || 'none'] += 1;

@@ -8,7 +8,8 @@
  * (?t=<ms from the start>) or a question (#q<id>, shown with its answer).
  */
 import { errorText, t, time, windowText } from './i18n.js';
-import { PUBLIC, Session } from './model.js';
+import { ENDED, PUBLIC, Session } from './model.js';
+import { renderOutcomes } from './outcomes.js';
 import { SPEEDS, chapters, countAt, delay, schedule } from './timeline.js';
 import { $, announce, chrome, copy, h, keyed, retract, sessionId, typing } from './ui.js';
 
@@ -170,7 +171,7 @@ function renderHeader() {
   $('#guest-name').textContent = i.guest_name || '';
   $('#guest-post').textContent = i.guest_post || '';
   if (i.starts_at) $('#window').textContent = windowText(i.starts_at, i.ends_at, tz());
-  $('#live-note').hidden = final.phase(Date.now()) === 'closed';
+  $('#live-note').hidden = ENDED.has(final.phase(Date.now()));
 }
 
 function renderNow() {
@@ -233,6 +234,16 @@ function renderChapters() {
   }));
 }
 
+/** How the session ended (the final state, whatever the position): every question's outcome. */
+function renderEnd() {
+  const ended = ENDED.has(final.phase(Date.now()));
+  $('#outcomes').hidden = !ended;
+  if (ended) {
+    renderOutcomes($('#outcomes-body'), [...final.questions.values()], final.outcomes(),
+      { tz: tz(), guest: final.info.guest_name, post: final.info.guest_post });
+  }
+}
+
 function setup() {
   $('#speed').replaceChildren(...SPEEDS.map((s) => h('option', { value: String(s) }, `${s}×`)));
   const params = new URLSearchParams(location.search);
@@ -281,6 +292,7 @@ async function main() {
     wallFormat = null;
     render(true);
     renderChapters();
+    renderEnd();
   });
   setup();
   player.dataset.state = 'loading';
@@ -299,6 +311,7 @@ async function main() {
   for (const id of ['play', 'speed', 'seek', 'share']) $(`#${id}`).disabled = false;
   player.dataset.state = 'paused';
   renderChapters();
+  renderEnd();
   loadProgramme();
   const fromHash = location.hash.match(/^#q(\d+)$/);
   const chapter = fromHash && marks.find((c) => c.id === Number(fromHash[1]));

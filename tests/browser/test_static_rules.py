@@ -12,7 +12,15 @@ import re
 from pathlib import Path
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
-PAGES = ["index.html", "viewer.html", "presenter.html", "moderator.html", "screen.html", "admin.html"]
+PAGES = [
+    "index.html",
+    "viewer.html",
+    "presenter.html",
+    "moderator.html",
+    "screen.html",
+    "admin.html",
+    "closing.html",
+]
 SCRIPTS = [
     "i18n.js",
     "live.js",
@@ -26,6 +34,8 @@ SCRIPTS = [
     "screen.js",
     "index.js",
     "admin.js",
+    "closing.js",
+    "outcomes.js",
 ]
 
 
