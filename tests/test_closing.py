@@ -151,6 +151,7 @@ async def test_every_question_gets_an_outcome_before_the_session_is_archived(ser
         "note": "请拨打12345热线",
     }, "a declined question shows its outcome, never its text"
     assert by_id[ids["carry"]]["text"] == "carry 的问题", "a carried-over question stays readable"
+    assert by_id[ids["forward"]]["text"] == "forward 的问题", "published, then forwarded: still readable"
     assert CONTACT not in json.dumps(public) + json.dumps(snapshot(server, sid, staff=True))
     trail = get(server, f"/api/sessions/{sid}/audit", staff=True).json()["audit"]
     archived = next(r for r in trail if r["action"] == "session.archived")
@@ -327,6 +328,7 @@ async def test_the_transcript_lists_every_question_by_outcome(server: LiveServer
         b = (await ask(asker, "=1+1 垃圾站太臭"))["question_id"]
         c = (await ask(asker, "我家楼上装修吵"))["question_id"]
         d = (await ask(asker, "还没人看的问题"))["question_id"]
+        e = (await ask(asker, "没公开就转交的问题"))["question_id"]
         for q in (a, b):
             await mod.request("approve", question_id=q)
         await official.request("answer", question_id=a, text="明年延长到新区")
@@ -335,6 +337,7 @@ async def test_the_transcript_lists_every_question_by_outcome(server: LiveServer
         await mod.request(
             "settle", question_ids=[c], outcome="declined", reason="personal_case", note="请找物业"
         )
+        await mod.request("settle", question_ids=[e], outcome="forwarded", department="区城管局")
 
     doc = get(server, f"/api/sessions/{sid}/transcript").json()
     assert [i["id"] for i in doc["items"]] == [a, b]
@@ -342,22 +345,25 @@ async def test_the_transcript_lists_every_question_by_outcome(server: LiveServer
     assert [(q["id"], q["outcome"]) for q in section["questions"]] == [
         (a, "answered"),
         (b, "written"),
+        (e, "forwarded"),
         (c, "declined"),
         (d, "none"),
     ]
-    assert section["counts"]["replied"] == 2 and section["counts"]["due"] == 4
-    assert "text" not in section["questions"][2] and "text" not in section["questions"][3]
+    assert section["counts"]["replied"] == 3 and section["counts"]["due"] == 5
+    assert [("text" in q) for q in section["questions"]] == [True, True, False, False, False]
+    assert section["questions"][2]["department"] == "区城管局", "never published: its outcome alone"
     assert section["questions"][0]["link"] == f"/s/{sid}/replay#q{a}"
     assert all(q["asked_at_local"] for q in section["questions"])
     text = json.dumps(doc, ensure_ascii=False)
-    assert "我家楼上装修吵" not in text and "还没人看的问题" not in text and CONTACT not in text
+    for never in ("我家楼上装修吵", "还没人看的问题", "没公开就转交的问题", CONTACT):
+        assert never not in text
 
     md = get(server, f"/api/sessions/{sid}/transcript", format="md").text
-    assert "## 办理结果" in md and "回复率 50.0%（已答复 2 / 应答复 4）" in md
+    assert "## 办理结果" in md and "回复率 60.0%（已答复 3 / 应答复 5）" in md
     assert md.index("### 现场回答（1）") < md.index("### 书面答复（1）") < md.index("### 未采用（1）")
     assert "原因：涉及个人具体事项" in md and "请找物业" in md and "我家楼上装修吵" not in md
     en = get(server, f"/api/sessions/{sid}/transcript", format="md", lang="en").text
-    assert "## Outcomes" in en and "Reply rate 50.0% (2 replied of 4 due)." in en
+    assert "## Outcomes" in en and "Reply rate 60.0% (3 replied of 5 due)." in en
 
     rows = list(csv.reader(io.StringIO(get(server, f"/api/sessions/{sid}/transcript", format="csv").text)))
     block = rows[rows.index([]) + 1 :]
@@ -365,6 +371,7 @@ async def test_the_transcript_lists_every_question_by_outcome(server: LiveServer
     assert [(r[0], r[1]) for r in block[1:]] == [
         ("现场回答", str(a)),
         ("书面答复", str(b)),
+        ("转交办理", str(e)),
         ("未采用", str(c)),
         ("尚无结果", str(d)),
     ]
