@@ -65,6 +65,19 @@ async def test_the_closing_workflow_and_the_public_outcomes(site: LiveServer, br
     await expect(mod.locator("#archive")).to_be_disabled()
     await expect(mod.locator("#archive-state")).to_contain_text("还有 5 个问题没有办理结果")
     await shot(mod, "closing-moderator-zh")
+    phone, pw = await open_page(
+        browser, f"{site.http}/s/{sid}/closing#key={s['moderator_token']}", device=PHONE
+    )
+    await expect(phone.locator("#todo li")).to_have_count(5)
+    await shot(phone, "closing-todo-phone-zh")
+    await phone.locator("#lang").click()
+    await expect(phone.locator("#todo-title")).to_contain_text("To settle")
+    await expect(phone.locator("#archive-state")).to_have_text(
+        "5 questions have no outcome yet; the session is archived once every one has."
+    )
+    await shot(phone, "closing-todo-phone-en")
+    await pw.check()
+    await phone.context.close()
 
     for key in ("bus1", "bus2"):
         await mod.locator(f"#pick-{ids[key]}").check()
