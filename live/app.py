@@ -141,6 +141,7 @@ def create_app(settings: Settings | None = None) -> App:
                 Route("/api/sessions/{session_id:int}/chain", chain_http.public_chain),
                 Route("/api/signing-key", chain_http.signing_key),
                 Route("/api/satisfaction", archive_http.satisfaction),
+                Route("/s/{session_id:int}/closing", routes.page("closing.html")),
                 Mount("/static", StaticFiles(directory=routes.STATIC), name="static"),
                 Route("/api/sessions/{session_id:int}/notifications", notify_http.notifications),
                 Route("/s/{session_id:int}/notifications", routes.page("notifications.html")),

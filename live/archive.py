@@ -8,8 +8,10 @@ order of the conversation, which a later revision of an answer must not change.
 What is published is chosen here, once, for every format: the answered
 questions, in the order they were answered, with the citizen's display name and
 the official's latest answer; on a staff request, also the approved questions
-left unanswered. Only public fields are copied (never the private contact,
-device, staff notes, the pre-edit text or filter flags).
+left unanswered. Then every question the session received, grouped by outcome,
+with the counts and reply rate (:mod:`live.outcomes`, 有问必答). Only public
+fields are copied (never the private contact, device, staff notes, the pre-edit
+text or filter flags).
 
 Markdown escapes what a citizen typed so it cannot become markup or a link;
 CSV starts with a BOM (Excel reads UTF-8 Chinese only with one) and defuses
@@ -28,7 +30,7 @@ from typing import Protocol
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from . import chain
+from . import chain, outcomes
 from .events import JSON, now_ms
 from .exceptions import NotFound
 from .satisfaction import of_session
@@ -223,6 +225,11 @@ def transcript(record: Record, include_unanswered: bool = False) -> JSON:
         "ends_at_local": local(info.get("ends_at"), tz),
         "link": f"/s/{record.state.session_id}/replay",
     }
+    section = outcomes.section(record.state)
+    for q in section["questions"]:
+        q["asked_at_local"] = local(q["asked_at"], tz)
+        if "text" in q:
+            q["link"] = f"/s/{record.state.session_id}/replay#q{q['id']}"
     return {
         "session": session,
         "include_unanswered": include_unanswered,
@@ -231,6 +238,7 @@ def transcript(record: Record, include_unanswered: bool = False) -> JSON:
         "items": items,
         "chain": {"spec": chain.SPEC, "seq": record.state.seq, "head": record.head},
         "satisfaction": of_session(record.state),
+        "outcomes": section,
     }
 
 
@@ -282,6 +290,7 @@ def to_markdown(doc: JSON, base: str, lang: str = "zh") -> str:
             out += [f"**{by}**（{item['answered_at_local'][-5:]}）{lab['colon']}", ""]
             out += [md_escape(_answer_text(item, lab)).replace("\n", "  \n"), ""]
         out += [f"<{base}{item['link']}>", ""]
+    out += _outcomes_markdown(doc, base, lang)
     if doc["chain"]["head"]:
         out += [
             "---",
@@ -290,6 +299,30 @@ def to_markdown(doc: JSON, base: str, lang: str = "zh") -> str:
             "",
         ]
     return "\n".join(out)
+
+
+def _outcomes_markdown(doc: JSON, base: str, lang: str) -> list[str]:
+    """Every question under its outcome (:mod:`live.outcomes`), after the conversation."""
+    lab = outcomes.labels(lang)
+    section = doc["outcomes"]
+    numbers = {item["id"]: item["n"] for item in doc["items"]}
+    out = ["---", "", f"## {lab['title']}", "", *outcomes.summary(section["counts"], lang), ""]
+    group = None
+    for q in section["questions"]:
+        if q["outcome"] != group:
+            group = q["outcome"]
+            out += [f"### {lab[group]}（{section['counts'][group]}）", ""]
+        text = md_escape(q["text"]) if "text" in q else lab["private"]
+        who = (
+            f"{md_escape(q['name'])}（{q['asked_at_local'][-5:]}）"
+            if "name" in q
+            else q["asked_at_local"][-5:]
+        )
+        out.append(f"- #{q['id']} {who}{LABELS.get(lang, LABELS['zh'])['colon']}{text}".replace("\n", " "))
+        detail = outcomes.describe(q, lang, base, numbers)
+        if detail:
+            out.append(f"  {md_escape(detail)}".replace("\n", " "))
+    return [*out, ""]
 
 
 def _cell(value: object) -> str:
@@ -335,6 +368,35 @@ def to_csv(doc: JSON, base: str, lang: str = "zh") -> str:
                     a.get("mode", ""),
                     status,
                     base + item["link"],
+                )
+            ]
+        )
+    olab = outcomes.labels(lang)
+    numbers = {item["id"]: item["n"] for item in doc["items"]}
+    w.writerow([])
+    w.writerow(
+        [
+            olab["outcome"],
+            olab["id"],
+            lab["name"],
+            lab["asked_at"],
+            lab["question"],
+            olab["detail"],
+            lab["link"],
+        ]
+    )
+    for q in doc["outcomes"]["questions"]:
+        w.writerow(
+            [
+                _cell(v)
+                for v in (
+                    olab[q["outcome"]],
+                    q["id"],
+                    q.get("name", ""),
+                    q["asked_at_local"],
+                    q.get("text", ""),
+                    outcomes.describe(q, lang, base, numbers),
+                    base + q["link"] if "link" in q else "",
                 )
             ]
         )

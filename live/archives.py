@@ -16,7 +16,7 @@ from . import stats as statistics
 from .archive import Record
 from .events import JSON
 from .exceptions import NotFound
-from .state import State, phase
+from .state import ENDED, State, phase
 from .store import Catalog, Chain, Log, Meta, Presence, Search, Votes
 
 LISTED = ("episode", "title", "guest_name", "guest_post", "starts_at", "ends_at", "timezone", "description")
@@ -47,7 +47,7 @@ class Archives:
         for p in await self.store.list_programmes():
             if programme_id is not None and p["id"] != programme_id:
                 continue
-            rows = [r for r in await self.store.list_sessions(p["id"]) if phase(r.info, now) == "closed"]
+            rows = [r for r in await self.store.list_sessions(p["id"]) if phase(r.info, now) in ENDED]
             rows.sort(key=lambda r: (r.info.get("starts_at") or 0, r.id), reverse=True)
             sessions = [
                 {

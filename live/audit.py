@@ -7,6 +7,7 @@ parts are never sent to viewers, it is never broadcast.
 
 ``typed_by`` names who typed an answer that someone else released (:mod:`live.review`):
 ``who`` is the one who released it (or ``server:delay``, the broadcast delay's clock).
+``reason`` is why an admin overrode a rule (archiving with questions left without an outcome).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def trail(events: list[Event]) -> list[JSON]:
             "before": e.private.get("before"),
             "after": e.data,
             "typed_by": e.private.get("typed_by"),
+            "reason": e.private.get("reason"),
         }
         for e in events
         if "by" in e.private
@@ -37,7 +39,7 @@ def trail(events: list[Event]) -> list[JSON]:
 def to_csv(rows: list[JSON]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["seq", "at", "who", "action", "before", "after", "typed_by"])
+    writer.writerow(["seq", "at", "who", "action", "before", "after", "typed_by", "reason"])
     for r in rows:
         writer.writerow(
             [
@@ -48,6 +50,7 @@ def to_csv(rows: list[JSON]) -> str:
                 json.dumps(r["before"], ensure_ascii=False),
                 json.dumps(r["after"], ensure_ascii=False),
                 r["typed_by"] or "",
+                r["reason"] or "",
             ]
         )
     return out.getvalue()

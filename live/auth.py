@@ -64,6 +64,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     **dict.fromkeys(("release", "withdraw"), frozenset({Role.PRESENTER, Role.MODERATOR, Role.ADMIN})),
     "rate": frozenset(Role),  # only the asker, by device or receipt and secret (live/ratings.py)
     "follow_up": frozenset(Role),
+    **dict.fromkeys(("settle", "carry_over", "archive"), frozenset({Role.MODERATOR, Role.ADMIN})),
+    "archive_override": frozenset({Role.ADMIN}),
 }
 """Which roles may send which command; checked on the server for every transport."""
 

@@ -22,7 +22,7 @@ from .middleware import configure_logging
 from .serve import serve
 from .services import Services, ensure_secrets
 from .settings import SETTINGS, Settings
-from .state import phase
+from .state import ENDED, phase
 from .store import open_store, sqlite_file
 
 DEMO_DB = "live-demo.db"
@@ -88,7 +88,7 @@ async def _prepare(settings: Settings, demo: bool) -> list[str]:
             await store.set_meta(MARK, "1")
         _, _, token = await ensure_secrets(store, settings)
         now = now_ms()
-        current = [r for r in await store.list_sessions() if phase(r.info, now) != "closed"]
+        current = [r for r in await store.list_sessions() if phase(r.info, now) not in ENDED]
     finally:
         await store.close()
     links: dict[str, dict[str, str]] = {}

@@ -164,7 +164,7 @@ def decide(state: State, command: str, args: JSON, device: str, actor: str, now:
         wire = replace(q, status="approved").to_wire()
         return Decision([_staff_event("question.approved", q, {"question": wire}, actor)], result)
     if command == "reject":
-        _require(q, "pending")
+        _require(q, "pending", *(("approved", "hidden") if state.phase(now) == "closed" else ()))  # 办结
         reason = args.get("reason") or "other"
         if reason not in REJECT_REASONS:
             raise BadRequest("bad_reason", "拒绝原因无效", "Unknown reason category", field="reason")

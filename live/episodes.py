@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .state import phase
+from .state import ENDED, phase
 from .store import SessionRow
 
 
@@ -24,6 +24,6 @@ def next_episode(
         if row.programme_id == programme_id
         and row.id != after
         and row.info.get("starts_at", 0) > now
-        and phase(row.info, now) != "closed"
+        and phase(row.info, now) not in ENDED
     ]
     return min(upcoming, key=lambda row: (row.info.get("starts_at", 0), row.id), default=None)

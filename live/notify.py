@@ -38,6 +38,7 @@ NOTIFYING: dict[str, str] = {
     "question.rejected": "declined",
     "question.forwarded": "forwarded",
     "question.merged": "merged",
+    "question.carried_over": "carried_over",
     "commitment.made": "commitment",
     "commitment.progress": "commitment_progress",
 }
@@ -48,6 +49,7 @@ QUIET: dict[str, str] = {
     "question.approved": "published: it still waits for its outcome, which will be told",
     "question.hidden": "taken off the public screen: the answer it had is not withdrawn",
     "question.rated": "the asker's own act: they know",
+    "question.carried_in": "its asker is told by the question.carried_over of the earlier episode",
     "question.followed_up": "the asker's own act; the follow-up is a question of its own, told of in turn",
 }
 """Event types that change a question's status or outcome without telling the asker, and why."""
@@ -65,6 +67,10 @@ OUTCOMES: dict[str, dict[str, str]] = {
     "merged": {
         "zh": "已与同类问题（第{into}号）合并，答复将在该问题下给出",
         "en": "was merged with a similar question (no. {into}), where it will be answered",
+    },
+    "carried_over": {
+        "zh": "将在下一期节目中继续办理，查询编号不变",
+        "en": "was carried over to the next episode, under the same receipt number",
     },
     "commitment": {
         "zh": "已列为承诺事项，由{department}办理",

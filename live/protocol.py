@@ -91,6 +91,17 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         "secret": (str, False, 40),
         "text": (str, True, 100_000),
     },
+    "settle": {
+        "question_ids": (list, True, 1000),
+        "outcome": (str, True, 20),
+        "reason": (str, False, 40),
+        "department": (str, False, 100),
+        "note": (str, False, 1000),
+        "into": (int, False, MAX_INT),
+    },
+    "carry_over": {"question_ids": (list, False, 1000)},
+    "archive": {},
+    "archive_override": {"note": (str, True, 1000)},
 }
 
 

@@ -16,10 +16,11 @@ from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from . import ratings, review
+from . import closing, ratings, review
 from .asker import COMMANDS as ASKER_COMMANDS
 from .asker import Askers
 from .auth import PERMISSIONS, Actor, Devices, hash_token, new_token
+from .carryover import CarryOver
 from .commands import Decision
 from .commitments import overdue
 from .events import JSON, Event, NewEvent, now_ms
@@ -119,6 +120,7 @@ class Sessions:
         self.limiter = limiter
         self.words = words
         self.askers = Askers(store, rooms, devices, settings, limiter, self._screen)
+        self.carry_over = CarryOver(store, rooms, devices)
 
     async def _limit(self, actor: Actor, action: str, per_device: int, per_ip: int) -> None:
         """Per device and per IP address, so neither a new cookie nor a shared NAT escapes it."""
@@ -154,6 +156,8 @@ class Sessions:
         args = clean(command.type, command.args, self.settings)
         if command.type in ASKER_COMMANDS:  # the asker's say: rating and follow-up (live/asker.py)
             return await self.askers.handle(room, actor, command.type, args)
+        if command.type == "carry_over":
+            return await self.carry_over(room, actor, args)
         if command.type in ("vote", "unvote"):
             await self._limit(
                 actor, "vote", self.settings.votes_per_minute, self.settings.votes_per_minute_ip
@@ -169,7 +173,11 @@ class Sessions:
             args["seal"] = self.devices.seal(ratings.normal(secret))  # stored only sealed
 
         def decide_now(state: State) -> Decision:
-            return review.decide(state, command.type, args, actor.device, actor.label, now_ms())
+            now = now_ms()
+            closing.check(state, command.type, args, now)
+            if command.type in closing.COMMANDS:
+                return closing.decide_closing(state, command.type, args, actor.label, now)
+            return review.decide(state, command.type, args, actor.device, actor.label, now)
 
         decision = await room.run(decide_now)
         result = dict(decision.result)
@@ -199,6 +207,7 @@ class Sessions:
             # before this worker heard): catch up once before refusing.
             await room.refresh()
             state = await room.settled()
+        closing.check(state, "vote", {}, now_ms())
         question = state.question(question_id)
         if not question.public:
             raise NotFound("question_not_found", "问题不存在", "No such question", id=question_id)
@@ -263,7 +272,7 @@ class Sessions:
         return [
             {
                 **state.questions[qid].to_wire(own=True),
-                "receipt": self.devices.receipt(state.session_id, qid),
+                "receipt": state.questions[qid].receipt or self.devices.receipt(state.session_id, qid),
                 "rating_until": ratings.say_until(
                     state.info, state.questions[qid], self.settings.rating_days
                 ),
@@ -291,4 +300,6 @@ class Sessions:
             rating_until=ratings.say_until(state.info, q, self.settings.rating_days),
             session_timezone=state.info.get("timezone", self.settings.timezone),
         )
+        if q.carried_to is not None:
+            out["carried"] = await self.carry_over.follow(q.carried_to)
         return out

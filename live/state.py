@@ -10,7 +10,9 @@ The window is computed, not stored: :func:`phase` reads the schedule and the
 staff overrides (opened early, extended, closed early). Clients compute the
 scheduled transitions from the same times and the server's clock offset
 (``welcome.server_time``); overrides are events, so every screen sees them at
-once. The server refuses a question by the same :func:`phase`.
+once. The server refuses a question by the same :func:`phase`. After the window
+a session is ``closed``: its closing stage (办结), in which staff give every
+question an outcome (:mod:`live.closing`), until it is ``archived``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from .commitments import Commitment
 from .events import JSON, Event, NewEvent
 from .exceptions import NotFound
 
-PUBLIC_STATUSES = frozenset({"approved", "answered"})
+PUBLIC_STATUSES = frozenset({"approved", "answered", "carried_over"})
 COUNTED = {
     "pending": "pending",
     "answered": "answered",
@@ -32,12 +34,28 @@ COUNTED = {
     "rejected": "declined",
     "forwarded": "forwarded",
     "hidden": "hidden",
+    "carried_over": "carried_over",
 }
 """Which public count (``counts`` in snapshots) each question status adds to."""
+OUTCOMES = ("answered", "written", "forwarded", "carried_over", "merged", "declined", "none")
+"""What became of a question (``outcome`` on every view of it), in the order pages list them:
+answered live, a written reply (书面答复), forwarded, carried over to the next episode, merged,
+declined; ``none`` while it has none (pending, approved, hidden)."""
+OUTCOME_OF = {
+    "forwarded": "forwarded",
+    "carried_over": "carried_over",
+    "merged": "merged",
+    "rejected": "declined",
+}
+"""The outcome each status is, but ``answered`` (answered live, or a written reply)."""
+ENDED = frozenset({"closed", "archived"})
+"""The phases after the window: the closing stage, then the archived record."""
 
 
 def phase(info: JSON, now: int) -> str:
-    """Where a session's window stands at ``now`` (ms): staff overrides, then the schedule."""
+    """Where a session's window stands at ``now`` (ms): archived, staff overrides, the schedule."""
+    if info.get("archived_at") is not None:
+        return "archived"
     if info.get("closed_at") is not None or now >= info.get("ends_at", 0):
         return "closed"
     if info.get("opened_at") is not None or now >= info.get("starts_at", 0):
@@ -84,10 +102,26 @@ class Question:
     """Its asker's rating of the outcome: ``{"level", "comment", "at"}`` (live/ratings.py)."""
     seal: str = ""
     """The asker's secret, keyed and hashed (``Devices.seal``); never on the wire."""
+    carried_to: JSON | None = None
+    """``{"session_id", "question_id"}``: where it was carried over to (status ``carried_over``)."""
+    carried_from: JSON | None = None
+    """``{"session_id", "question_id"}``: the question of an earlier episode this one continues."""
+    receipt: str = ""
+    """A carried-in question's receipt number, the one its asker was given (never on the wire but
+    to its asker); empty for a question asked here, whose number is computed."""
+    shown: bool = False
+    """Published (approved) and not hidden since: forwarded after that, its text stays public."""
 
     @property
     def public(self) -> bool:
-        return self.status in PUBLIC_STATUSES
+        return self.status in PUBLIC_STATUSES or (self.status == "forwarded" and self.shown)
+
+    @property
+    def settled_as(self) -> str:
+        """Its outcome (one of :data:`OUTCOMES`): a written answer is a written reply."""
+        if self.status == "answered":
+            return "written" if self.answer and self.answer.get("mode") == "written" else "answered"
+        return OUTCOME_OF.get(self.status, "none")
 
     def outcome(self) -> JSON:
         """What anyone may know of how a question ended, without its text.
@@ -96,6 +130,11 @@ class Question:
         written to be read, by the asker and by anyone the outcome is shown to.
         """
         out: JSON = {"id": self.id, "status": self.status, "asked_at": self.asked_at}
+        out["outcome"] = self.settled_as
+        if self.carried_to is not None:
+            out["carried_to"] = self.carried_to
+        if self.carried_from is not None:
+            out["carried_from"] = self.carried_from
         if self.reason:
             out["reason"] = self.reason
         if self.department:
@@ -158,7 +197,18 @@ class State:
 
     def counts(self) -> JSON:
         c = dict.fromkeys(
-            ("received", "pending", "published", "answered", "merged", "declined", "forwarded", "hidden"), 0
+            (
+                "received",
+                "pending",
+                "published",
+                "answered",
+                "merged",
+                "declined",
+                "forwarded",
+                "hidden",
+                "carried_over",
+            ),
+            0,
         )
         c["received"] = len(self.questions)
         for q in self.questions.values():
@@ -169,6 +219,20 @@ class State:
                 c[key] += 1
         return c
 
+    def outcomes(self) -> JSON:
+        """How many questions have each outcome, and the reply rate (docs/protocol.md, "Closing").
+
+        ``replied`` (answered live, written reply, forwarded) over ``due``: every question but
+        the merged (answered through the one they joined) and the carried over (due in the
+        next episode). A decline is not a reply, so declining never raises the rate.
+        """
+        c: JSON = dict.fromkeys(OUTCOMES, 0)
+        for q in self.questions.values():
+            c[q.settled_as] += 1
+        replied = c["answered"] + c["written"] + c["forwarded"]
+        due = len(self.questions) - c["merged"] - c["carried_over"]
+        return {**c, "replied": replied, "due": due, "reply_rate": replied / due if due else None}
+
     def snapshot(self, staff: bool) -> JSON:
         return {
             "seq": self.seq,
@@ -176,6 +240,7 @@ class State:
             "answering": self.answering,
             "questions": [q.to_wire(staff) for q in self.questions.values()],
             "counts": self.counts(),
+            "outcomes": self.outcomes(),
         }
 
     def add(self, q: Question) -> None:
@@ -239,11 +304,12 @@ def apply(state: State, event: Event) -> State:
                 flags=w.get("flags"),
                 follows=w.get("follows"),
                 seal=p.get("seal", ""),
+                shown=w["status"] == "approved",
             )
         )
     elif t == "question.approved":
         q = state.questions[d["question"]["id"]]
-        q.status = "approved"
+        q.status, q.shown = "approved", True
     elif t == "question.rejected" and q:
         q.status, q.reason, q.note = "rejected", d.get("reason", ""), d.get("note", "")
     elif t == "question.edited" and q:
@@ -253,7 +319,7 @@ def apply(state: State, event: Event) -> State:
     elif t == "question.merged" and q:
         q.status, q.merged_into = "merged", d["into"]
     elif t == "question.hidden" and q:
-        q.status = "hidden"
+        q.status, q.shown = "hidden", False
     elif t == "question.forwarded" and q:
         q.status, q.department, q.note = "forwarded", d["department"], d.get("note", "")
     elif t == "question.answering":
@@ -282,11 +348,30 @@ def apply(state: State, event: Event) -> State:
         q.rating = {"level": d["level"], "comment": d.get("comment", ""), "at": d["at"]}
     elif t == "question.followed_up" and q:
         q.follow_up = d["follow_up"]
+    elif t == "session.archived":
+        state.info = {**state.info, "archived_at": d["at"]}
+    elif t == "question.carried_over" and q:
+        q.status, q.carried_to = "carried_over", d["to"]
+    elif t == "question.carried_in":
+        w, p = d["question"], event.private
+        state.add(
+            Question(
+                w["id"],
+                w["text"],
+                w["name"],
+                w["status"],
+                w["asked_at"],
+                device=p.get("device", ""),
+                carried_from=w["carried_from"],
+                receipt=p.get("receipt", ""),
+                shown=True,
+            )
+        )
     else:
         raise ValueError(f"cannot apply {t!r} at seq {event.seq}")
     if q is not None and "by" in event.private and t != "question.answering":
         q.handled_by = event.private["by"]
-    if q is not None and state.answering == q.id and not q.public:
+    if q is not None and state.answering == q.id and q.status != "approved":
         state.answering = None
     state.seq = event.seq
     return state

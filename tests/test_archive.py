@@ -181,7 +181,10 @@ def test_replay_reads_every_event_in_order_as_viewers_saw_it(recorded: Recording
 
 PUBLISHED = ("road", "hotline", "markup")
 """Answered and still public, in the order first answered (a later revision keeps its place)."""
-NEVER = ("rubbish", "waiting", "hidden", "park")
+NEVER = ("rubbish", "waiting", "hidden")
+"""Never in the public record: declined, never reviewed, hidden."""
+WAITING = "park"
+"""Published, never answered: not among the answers, but listed with its outcome (none yet)."""
 
 
 def test_transcript_json_holds_exactly_the_published_answers(recorded: Recording) -> None:
@@ -210,6 +213,19 @@ def test_transcript_json_holds_exactly_the_published_answers(recorded: Recording
         "link",
     }
     _assert_private_free(json.dumps(doc, ensure_ascii=False), recorded)
+    assert recorded.texts[WAITING] not in json.dumps(items, ensure_ascii=False)
+    every = {q["id"]: q for q in doc["outcomes"]["questions"]}
+    assert sorted(every) == sorted(recorded.ids.values()), "every question, with its outcome"
+    assert every[recorded.ids[WAITING]]["text"] == recorded.texts[WAITING]
+    assert every[recorded.ids[WAITING]]["outcome"] == "none"
+    assert every[recorded.ids["rubbish"]] == {
+        "id": recorded.ids["rubbish"],
+        "status": "rejected",
+        "outcome": "declined",
+        "reason": "off_topic",
+        "asked_at": every[recorded.ids["rubbish"]]["asked_at"],
+        "asked_at_local": every[recorded.ids["rubbish"]]["asked_at_local"],
+    }
 
     download = _get(recorded, f"/api/sessions/{recorded.sid}/transcript", format="json")
     assert download.headers["content-disposition"].startswith('attachment; filename="qzzx-32-')
@@ -251,7 +267,7 @@ def test_transcript_csv_rows_are_the_published_answers(recorded: Recording) -> N
     _assert_private_free(r.text, recorded)
     rows = list(csv.reader(io.StringIO(r.text.lstrip("\ufeff"))))
     assert rows[0][:4] == ["No.", "Name", "Asked at", "Question"]
-    body = rows[1:]
+    body = rows[1 : rows.index([])]  # then every question by outcome (tests/test_closing.py)
     assert [row[3] for row in body[:2]] == [recorded.texts["road"], recorded.texts["hotline"]]
     assert body[2][3] == "'" + recorded.texts["markup"], "a formula is defused"
     assert [row[5] for row in body][:1] == ["下个月底前全部完工。"]

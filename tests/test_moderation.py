@@ -206,7 +206,8 @@ async def test_every_outcome_is_visible_by_receipt_and_audited(server: LiveServe
     assert outcome(video_q)["answer"]["mode"] == "video"
     assert outcome(written_q)["answer"]["mode"] == "written"
     assert outcome(fwd_q) | {"department": "区住建局"} == outcome(fwd_q)
-    assert outcome(fwd_q)["status"] == "forwarded"
+    assert outcome(fwd_q)["status"] == "forwarded" and outcome(fwd_q)["outcome"] == "forwarded"
+    assert "text" in outcome(fwd_q), "published before it was forwarded: its text stays public"
     merged = outcome(dup_q)
     assert merged["status"] == "merged" and merged["merged_into"] == target["question_id"]
     declined = outcome(bad_q)
@@ -220,12 +221,13 @@ async def test_every_outcome_is_visible_by_receipt_and_audited(server: LiveServe
         assert counts == {
             "received": 7,
             "pending": 0,
-            "published": 4,
+            "published": 5,  # forwarded once published: its text stays public (issue 19)
             "answered": 3,
             "merged": 1,
             "declined": 1,
             "forwarded": 1,
             "hidden": 0,
+            "carried_over": 0,
         }
         votes = {q["id"]: q["votes"] for q in state["questions"]}
         assert votes[target["question_id"]] == 2 and votes[dup_q["question_id"]] == 0

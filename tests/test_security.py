@@ -18,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -99,8 +100,12 @@ COMMANDS: dict[str, set[str]] = {
     **dict.fromkeys(("commitment", "progress"), STAFF),
     "release": {"presenter", "moderator", "admin"},
     "withdraw": {"presenter", "moderator", "admin"},
+    **dict.fromkeys(("settle", "carry_over", "archive"), STAFF),
+    "archive_override": {"admin"},
 }
 """Who may send what, as docs/protocol.md promises it; checked against the server below."""
+CLOSING = ("carry_over", "archive", "archive_override")
+"""Commands of a session whose window is over, each done once: tried on a session of their own."""
 ROLES = ("none", "viewer", "presenter", "moderator", "admin")
 ROUTES = (
     "POST /api/programmes",
@@ -126,6 +131,14 @@ async def _prepare(srv: LiveServer, admin: Client, asker: Client, kind: str) -> 
         return {"ends_at": (asker.welcome["server_time"] // 1000 + 3 * 3600) * 1000}
     if kind == "set_moderation":
         return {"mode": "post" if state(srv, admin.session_id)["session"]["moderation"] == "pre" else "pre"}
+    if kind in CLOSING:
+        if kind == "carry_over":
+            text = f"问题 {next(_numbers)}-{kind}"
+            qid = (await asker.request("ask", client_id=text, text=text))["question_id"]
+            await admin.request("approve", question_id=qid)
+            srv.create_session(start=timedelta(days=1))  # a next episode
+        await admin.request("close")
+        return {"note": "理由"} if kind == "archive_override" else {}
     text = f"问题 {next(_numbers)}-{kind}"
     qid = (await asker.request("ask", client_id=text, text=text))["question_id"]
     if kind in ("commitment", "progress"):
@@ -149,6 +162,8 @@ async def _prepare(srv: LiveServer, admin: Client, asker: Client, kind: str) -> 
         "forward": {"department": "区信访局"},
         "answer": {"text": "答复"},
     }.get(kind, {})
+    if kind == "settle":
+        return {"question_ids": [qid], "outcome": "declined", "reason": "off_topic"}
     return {"question_id": qid, **extra}
 
 
@@ -185,14 +200,15 @@ async def test_every_privileged_action_with_every_role_and_none(srv: LiveServer)
         assert {r.value for r in PERMISSIONS[kind]} == roles, kind
 
     wrong: list[str] = []
+    attempts = [(role, transport) for role in ROLES for transport in ("ws", "http")]
     for kind, allowed in COMMANDS.items():
-        s = srv.create_session(answer_review="approve")  # so release and withdraw have a held answer
-        sid = s["id"]
-        tokens = {"presenter": s["presenter_token"], "moderator": s["moderator_token"], "admin": ADMIN}
-        cookie = device_cookie(srv, sid)
-        async with srv.client(sid, token=ADMIN) as admin, srv.client(sid) as asker:
-            for role in ROLES:
-                for transport in ("ws", "http"):
+        for batch in [[one] for one in attempts] if kind in CLOSING else [attempts]:
+            s = srv.create_session(answer_review="approve")  # so release and withdraw have a held answer
+            sid = s["id"]
+            tokens = {"presenter": s["presenter_token"], "moderator": s["moderator_token"], "admin": ADMIN}
+            cookie = device_cookie(srv, sid)
+            async with srv.client(sid, token=ADMIN) as admin, srv.client(sid) as asker:
+                for role, transport in batch:
                     args = await _prepare(srv, admin, asker, kind)
                     before = state(srv, sid)["seq"]
                     if transport == "ws":

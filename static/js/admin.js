@@ -104,7 +104,7 @@ function change(row) {
   const before = row.before || {};
   const after = row.after && row.after.question ? { ...row.after, ...row.after.question } : (row.after || {});
   const status = { 'question.answered': 'answered', 'question.rejected': 'rejected', 'question.merged': 'merged',
-    'question.hidden': 'hidden', 'question.forwarded': 'forwarded' }[row.action];
+    'question.hidden': 'hidden', 'question.forwarded': 'forwarded', 'question.carried_over': 'carried_over' }[row.action];
   if (status && after.status === undefined) after.status = status;
   const parts = [];
   if (after.id != null) parts.push(`#${after.id}`);
@@ -116,6 +116,7 @@ function change(row) {
   const held = row.action.startsWith('question.answer_') && (after.held || before.held);
   if (held) parts.push(held.text);
   if (row.typed_by) parts.push(t('admin.audit_typed_by', { who: row.typed_by }));
+  if (row.reason) parts.push(t('admin.audit_reason', { reason: row.reason }));
   return parts.join(' · ');
 }
 

@@ -54,7 +54,7 @@ function render() {
     const mine = sessions.filter((s) => s.programme_id === p.id);
     const live = mine.filter((s) => s.phase === 'open');
     const upcoming = mine.filter((s) => s.phase === 'upcoming' || s.phase === 'collecting').sort((a, b) => a.starts_at - b.starts_at);
-    const past = mine.filter((s) => s.phase === 'closed').sort((a, b) => b.starts_at - a.starts_at);
+    const past = mine.filter((s) => s.phase === 'closed' || s.phase === 'archived').sort((a, b) => b.starts_at - a.starts_at);
     return h('section', { class: 'programme', attrs: { 'aria-label': p.title } },
       h('h2', {}, p.title),
       p.description ? h('p', { class: 'muted' }, p.description) : null,
@@ -94,6 +94,13 @@ function showReceipt(r) {
   if (r.status === 'forwarded') extra.push(t('viewer.forwarded', { dept: r.department || '' }));
   if (r.note) extra.push(r.note);
   if (r.status === 'pending') extra.push(t('viewer.pending_hint'));
+  // Carried over (有问必答): where the question went, and what became of it there.
+  const later = (r.carried || []).map((c) => h('div', { class: 'result carried' },
+    h('p', { class: 'meta' }, t('index.carried_to'), ' ', h('a', { href: `/s/${c.session_id}#q-${c.id}` }, c.session_title || '')),
+    h('p', {}, h('span', { class: 'chip', dataset: { status: c.status } }, t(`status.${c.status}`))),
+    c.answer ? h('div', { class: 'answer' },
+      h('p', { class: 'answer-by' }, t(`answer.by_${c.answer.mode || 'text'}`, { name: c.answer.by || '', post: '' })),
+      c.answer.text ? h('p', { class: 'answer-text' }, c.answer.text) : null) : null));
   box.replaceChildren(h('div', { class: 'result' },
     h('p', { class: 'meta' }, h('a', { href: `/s/${r.session_id}` }, r.session_title || ''), ` · ${t('common.receipt')}${r.receipt}`),
     h('p', { class: 'q-text' }, r.text || ''),
@@ -103,7 +110,7 @@ function showReceipt(r) {
       h('p', { class: 'answer-by' }, t(`answer.by_${a.mode || 'text'}`, { name: a.by || '', post: '' })),
       a.text ? h('p', { class: 'answer-text' }, a.text) : null) : null,
     r.commitment ? commitmentView(r.commitment, 'Asia/Shanghai', r.overdue) : null,
-    sayFor(r)));
+    sayFor(r)), ...later);
 }
 
 /** Rating and follow-up by receipt number and secret, over the same command API as the pages. */

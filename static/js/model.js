@@ -8,7 +8,11 @@
  * the question an event touched (or null) so pages can highlight or announce exactly that.
  */
 
-export const PUBLIC = new Set(['approved', 'answered']);
+export const PUBLIC = new Set(['approved', 'answered', 'carried_over']);
+/** After the window: the closing stage (办结), then the archived record. */
+export const ENDED = new Set(['closed', 'archived']);
+/** Outcomes in the order pages list them (live/state.py OUTCOMES). */
+export const OUTCOMES = ['answered', 'written', 'forwarded', 'carried_over', 'merged', 'declined', 'none'];
 
 export class Session {
   constructor() {
@@ -30,16 +34,18 @@ export class Session {
     if ('answering' in d) this.answering = d.answering;
     for (const [id, n] of Object.entries(d.votes || {})) {
       const item = this.questions.get(Number(id));
-      if (item && 'votes' in item) item.votes = n; // an outcome alone (forwarded, declined) shows none
+      // Only where this view shows votes: a tally may follow a hide, which leaves no count.
+      if (item && 'votes' in item) item.votes = n;
     }
     if (!d.question) return null;
     this.questions.set(d.question.id, d.question);
     return d.question;
   }
 
-  /** upcoming, collecting, open or closed at now (ms), exactly as the server decides it. */
+  /** upcoming, collecting, open, closed or archived at now (ms), exactly as the server decides it. */
   phase(now) {
     const i = this.info;
+    if (i.archived_at != null) return 'archived';
     if (i.closed_at != null || now >= (i.ends_at || 0)) return 'closed';
     if (i.opened_at != null || now >= (i.starts_at || 0)) return 'open';
     if (i.collect_from != null && now >= i.collect_from) return 'collecting';
@@ -48,7 +54,7 @@ export class Session {
 
   counts() {
     const c = { received: 0, pending: 0, published: 0, answered: 0, declined: 0, merged: 0,
-      hidden: 0, forwarded: 0 };
+      hidden: 0, forwarded: 0, carried_over: 0 };
     for (const item of this.questions.values()) {
       c.received += 1;
       if (PUBLIC.has(item.status)) c.published += 1;
@@ -56,6 +62,15 @@ export class Session {
       else if (item.status in c) c[item.status] += 1;
     }
     return c;
+  }
+
+  /** Questions per outcome, and the reply rate (live/state.py State.outcomes, compared by a test). */
+  outcomes() {
+    const c = Object.fromEntries(OUTCOMES.map((k) => [k, 0]));
+    for (const item of this.questions.values()) c[item.outcome || 'none'] += 1;
+    const replied = c.answered + c.written + c.forwarded;
+    const due = this.questions.size - c.merged - c.carried_over;
+    return { ...c, replied, due, reply_rate: due ? replied / due : null };
   }
 
   /** Questions with a status, sorted by votes (then oldest first) or by time asked. */

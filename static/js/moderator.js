@@ -10,7 +10,7 @@ import { commitmentFields, commitmentView } from './commitment.js';
 import { HeldPanel } from './held.js';
 import { dateTime, errorText, t, time, windowText } from './i18n.js';
 import { Live } from './live.js';
-import { PUBLIC, Session } from './model.js';
+import { ENDED, PUBLIC, Session } from './model.js';
 import { Similar } from './similar.js';
 import { $, announce, fragmentKey, h, keyed, sessionId, staffChrome, toast } from './ui.js';
 
@@ -251,7 +251,8 @@ function tick() {
   $('#phase').dataset.phase = phase;
   $('#phase').textContent = t(`phase.${phase}`);
   $('#open').hidden = phase === 'open';
-  $('#close').hidden = phase === 'closed';
+  $('#close').hidden = ENDED.has(phase);
+  $('#closing-link').classList.toggle('primary', ENDED.has(phase));
   $('#close').textContent = t(Date.now() < confirmClose ? 'moderator.close_confirm' : 'moderator.close');
   held.tick();
 }
@@ -284,6 +285,7 @@ function setup() {
   });
   $('#extend15').addEventListener('click', () => extend(15));
   $('#extend30').addEventListener('click', () => extend(30));
+  $('#closing-link').href = `/s/${sid}/closing#key=${encodeURIComponent(fragmentKey())}`;
   $('#mode').addEventListener('change', (e) => act('set_moderation', { mode: e.target.value }, t('moderator.mode_set')));
   const tabs = [...document.querySelectorAll('.tab')];
   for (const b of tabs) {

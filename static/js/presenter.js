@@ -8,7 +8,7 @@
 import { HeldPanel } from './held.js';
 import { countdown, errorText, t, time } from './i18n.js';
 import { Live } from './live.js';
-import { Session } from './model.js';
+import { ENDED, Session } from './model.js';
 import { $, announce, fragmentKey, h, keyed, sessionId, staffChrome, toast, typing } from './ui.js';
 
 const sid = sessionId();
@@ -128,8 +128,10 @@ function tick() {
   const c = model.counts();
   const waiting = model.list('approved').length;
   const left = model.info.ends_at - now;
-  $('#p-left').textContent = phase === 'closed' ? t('phase.closed') : countdown(phase === 'open' ? left : model.info.starts_at - now);
-  $('#p-left-label').textContent = t(phase === 'open' || phase === 'closed' ? 'presenter.time_left' : 'presenter.starts_in');
+  $('#p-left').textContent = ENDED.has(phase) ? t(`phase.${phase}`) : countdown(phase === 'open' ? left : model.info.starts_at - now);
+  $('#p-left-label').textContent = t(phase === 'open' || ENDED.has(phase) ? 'presenter.time_left' : 'presenter.starts_in');
+  // After the window an answer is a written reply (书面答复): the server takes no other mode.
+  if (ENDED.has(phase)) document.querySelector('input[name="mode"][value="written"]').checked = true;
   $('#stat-left').classList.toggle('warn', phase === 'open' && left < 10 * 60000);
   $('#p-waiting').textContent = String(waiting);
   $('#p-answered').textContent = String(c.answered);

@@ -9,7 +9,8 @@
  * a promise was said) or a question (#q<id>, shown with its answer).
  */
 import { errorText, t, time, windowText } from './i18n.js';
-import { PUBLIC, Session } from './model.js';
+import { ENDED, PUBLIC, Session } from './model.js';
+import { renderOutcomes } from './outcomes.js';
 import { SPEEDS, chapters, countAt, delay, offsetAt, schedule } from './timeline.js';
 import { $, announce, chrome, copy, h, keyed, retract, sessionId, typing } from './ui.js';
 
@@ -171,7 +172,7 @@ function renderHeader() {
   $('#guest-name').textContent = i.guest_name || '';
   $('#guest-post').textContent = i.guest_post || '';
   if (i.starts_at) $('#window').textContent = windowText(i.starts_at, i.ends_at, tz());
-  $('#live-note').hidden = final.phase(Date.now()) === 'closed';
+  $('#live-note').hidden = ENDED.has(final.phase(Date.now()));
 }
 
 function renderNow() {
@@ -234,6 +235,16 @@ function renderChapters() {
   }));
 }
 
+/** How the session ended (the final state, whatever the position): every question's outcome. */
+function renderEnd() {
+  const ended = ENDED.has(final.phase(Date.now()));
+  $('#outcomes').hidden = !ended;
+  if (ended) {
+    renderOutcomes($('#outcomes-body'), [...final.questions.values()], final.outcomes(),
+      { tz: tz(), guest: final.info.guest_name, post: final.info.guest_post });
+  }
+}
+
 function setup() {
   $('#speed').replaceChildren(...SPEEDS.map((s) => h('option', { value: String(s) }, `${s}×`)));
   const params = new URLSearchParams(location.search);
@@ -282,6 +293,7 @@ async function main() {
     wallFormat = null;
     render(true);
     renderChapters();
+    renderEnd();
   });
   setup();
   player.dataset.state = 'loading';
@@ -300,6 +312,7 @@ async function main() {
   for (const id of ['play', 'speed', 'seek', 'share']) $(`#${id}`).disabled = false;
   player.dataset.state = 'paused';
   renderChapters();
+  renderEnd();
   loadProgramme();
   const fromHash = location.hash.match(/^#q(\d+)$/);
   const chapter = fromHash && marks.find((c) => c.id === Number(fromHash[1]));

@@ -8,6 +8,7 @@
  */
 import { errorText, t, time, windowText } from './i18n.js';
 import { satisfactionText } from './say.js';
+import { renderOutcomes } from './outcomes.js';
 import { $, chrome, fragmentKey, h, sessionId } from './ui.js';
 
 const sid = sessionId();
@@ -65,6 +66,8 @@ function render() {
   $('#entries-empty').hidden = answered.length > 0;
   $('#unanswered-title').hidden = waiting.length === 0;
   $('#unanswered-list').replaceChildren(...waiting.map(entry));
+  renderOutcomes($('#outcomes-body'), doc.outcomes.questions, doc.outcomes.counts,
+    { tz: tz(), guest: s.guest_name, post: s.guest_post });
   renderStats();
 }
 

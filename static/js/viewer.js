@@ -10,7 +10,7 @@
 import { countdown, dateTime, errorText, t, time, windowText } from './i18n.js';
 import { Asker } from './ask.js';
 import { Live } from './live.js';
-import { PUBLIC, Session } from './model.js';
+import { ENDED, PUBLIC, Session } from './model.js';
 import { $, announce, chrome, h, indicator, keyed, retract, sessionId, toast } from './ui.js';
 
 const sid = sessionId();
@@ -23,7 +23,6 @@ let viewers = null;
 const fresh = new Set();
 let programme = '';
 let lastPhase = null;
-let firstRender = true;
 
 function welcome(f) {
   voted = new Set(f.votes || []);
@@ -90,6 +89,7 @@ function render() {
   $('#window').textContent = windowText(i.starts_at, i.ends_at, tz());
   $('#description').textContent = i.description || '';
   $('#replay-link').href = `/s/${sid}/replay`;
+  $('#transcript-link').href = `/s/${sid}/transcript`;
   retract((id) => PUBLIC.has(model.questions.get(id)?.status));
   paintPresence();
   tick();
@@ -97,6 +97,20 @@ function render() {
   renderMine();
   renderAnswered();
   renderOpen();
+  renderEnded();
+}
+
+/** After the window, every question's outcome (有问必答); its code is fetched only then. */
+let outcomes = null;
+async function renderEnded() {
+  if (!ENDED.has(model.phase(live.now()))) return;
+  if (!outcomes) {
+    document.head.append(h('link', { rel: 'stylesheet', href: '/static/css/outcomes.css' }));
+    outcomes = import('./outcomes.js');
+  }
+  const { renderOutcomes } = await outcomes;
+  renderOutcomes($('#outcomes-body'), [...model.questions.values()], model.outcomes(),
+    { tz: tz(), guest: model.info.guest_name, post: model.info.guest_post });
 }
 
 /** Everything that depends on the clock: the phase badge, the countdown, whether asking is possible. */
@@ -108,22 +122,22 @@ function tick() {
   $('#phase').dataset.phase = phase;
   $('#phase').textContent = t(`phase.${phase}`);
   const cd = $('#countdown');
-  cd.hidden = phase === 'closed';
+  const ended = ENDED.has(phase);
+  cd.hidden = ended;
   if (phase === 'open') cd.textContent = t('viewer.ends_in', { t: countdown(i.ends_at - now) });
-  else if (phase !== 'closed') cd.textContent = t('viewer.starts_in', { t: countdown(i.starts_at - now) });
-  if (firstRender) {
-    firstRender = false;
-    // Opened after the window closed: the session lives on as its replay.
-    if (phase === 'closed') {
-      location.replace(`/s/${sid}/replay`);
-      return;
-    }
-  }
+  else if (!ended) cd.textContent = t('viewer.starts_in', { t: countdown(i.starts_at - now) });
   if (phase === lastPhase) return;
   lastPhase = phase;
   const accepting = phase === 'open' || phase === 'collecting';
-  $('#closed').hidden = phase !== 'closed';
-  $('#ask').hidden = phase === 'closed';
+  // After the window the page is the session's outcomes (有问必答), with the replay a tap away.
+  $('#closed').hidden = !ended;
+  $('#closed-title').textContent = t(phase === 'archived' ? 'viewer.archived_title' : 'viewer.closed_title');
+  $('#closed-text').textContent = t(phase === 'archived' ? 'viewer.archived_text' : 'viewer.closed_text');
+  $('#outcomes').hidden = !ended;
+  $('#open').hidden = ended;
+  $('#answered').hidden = ended;
+  $('#ask').hidden = ended;
+  renderEnded();
   asker.show(accepting);
   $('#fab').hidden = !accepting;
   const state = $('#ask-state');
@@ -265,6 +279,7 @@ function outcome(q) {
     return h('p', { class: 'meta' }, h('a', { href: `#q-${q.merged_into}` }, t('viewer.merged_link')));
   }
   if (q.status === 'answered') return answerBlock(q);
+  if (q.carried_to) return h('p', { class: 'meta' }, h('a', { href: `/s/${q.carried_to.session_id}#q-${q.carried_to.question_id}` }, t('outcomes.carried_to')));
   if (q.status === 'pending') return h('p', { class: 'meta' }, t('viewer.pending_hint'));
   return null;
 }

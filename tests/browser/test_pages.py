@@ -319,12 +319,17 @@ async def test_presenter_keyboard_video_answer_and_amend(site: LiveServer, brows
         await w.page.context.close()
 
 
-async def test_a_closed_session_opens_as_its_replay(site: LiveServer, browser: Browser) -> None:
+async def test_a_closed_session_opens_on_its_outcomes(site: LiveServer, browser: Browser) -> None:
+    """After the window the session page shows what became of each question (有问必答), with its
+    replay and transcript a tap away; it used to send everyone to the replay."""
     from datetime import timedelta
 
     s = site.create_session(start=timedelta(hours=-3), length=timedelta(hours=2))
-    page, watch = await open_page(browser, f"{site.http}/s/{s['id']}", device=PHONE, live=False)
-    await page.wait_for_url(re.compile(rf"/s/{s['id']}/replay$"))
-    await expect(page.locator("h1, #title").first).to_contain_text("区长在线")
+    page, watch = await open_page(browser, f"{site.http}/s/{s['id']}", device=PHONE)
+    await expect(page.locator("#title")).to_contain_text("区长在线")
+    await expect(page.locator("#closed-title")).to_have_text("本期访谈已结束，正在办结")
+    await expect(page.locator("#replay-link")).to_have_attribute("href", f"/s/{s['id']}/replay")
+    await expect(page.locator("#outcomes .outcome-rate")).to_have_text("回复率：暂无应答复的问题")
+    await expect(page.locator("#ask")).to_be_hidden()
     await watch.check()
     await page.context.close()

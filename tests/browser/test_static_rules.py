@@ -21,6 +21,7 @@ PAGES = [
     "admin.html",
     "notifications.html",
     "commitments.html",
+    "closing.html",
 ]
 SCRIPTS = [
     "i18n.js",
@@ -40,6 +41,8 @@ SCRIPTS = [
     "commitments.js",
     "held.js",
     "say.js",
+    "closing.js",
+    "outcomes.js",
 ]
 
 
