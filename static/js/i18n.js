@@ -4,7 +4,8 @@
  * Every user-facing string lives in ./lang/zh.js or ./lang/en.js and nowhere else: pages mark
  * elements with data-i18n (textContent), data-i18n-placeholder, data-i18n-label (aria-label)
  * or data-i18n-title, and scripts call t(key, vars). Only the chosen language's dictionary is
- * downloaded, which keeps the viewer page light on a weak phone. Times are always shown in the
+ * downloaded, which keeps the viewer page light on a weak phone; the staff pages' strings are in
+ * ./lang/<code>-staff.js, which only pages marked <html data-staff> download besides. Times are always shown in the
  * session's own timezone (Asia/Shanghai by default), whatever the reader's device is set to.
  */
 
@@ -21,8 +22,11 @@ function stored() {
   }
 }
 
+const STAFF = typeof document !== 'undefined' && document.documentElement.hasAttribute('data-staff');
+
 async function load(code) {
-  return (await import(`./lang/${code}.js`)).default;
+  const base = (await import(`./lang/${code}.js`)).default;
+  return STAFF ? { ...base, ...(await import(`./lang/${code}-staff.js`)).default } : base;
 }
 
 export let lang = LANGS.includes(stored()) ? stored() : 'zh';

@@ -281,6 +281,7 @@ async def test_viewer_page_weight(site: LiveServer, browser: Browser) -> None:
     assert wire_total < total / 2, f"responses are not compressed: {transferred}"
     assert any(u.endswith("/static/js/lang/zh.js") for u in sizes), sizes
     assert not any(u.endswith("/static/js/lang/en.js") for u in sizes), "both languages were loaded"
+    assert not any("-staff.js" in u for u in sizes), "a viewer downloaded the staff pages' strings"
     assert total < 80_000, f"viewer page grew to {total} bytes: {sizes}"
     await phone.close()
 

@@ -22,6 +22,9 @@ PAGES = [
     "notifications.html",
     "commitments.html",
     "closing.html",
+    "replay.html",
+    "search.html",
+    "transcript.html",
 ]
 SCRIPTS = [
     "i18n.js",
@@ -46,11 +49,50 @@ SCRIPTS = [
 ]
 
 
-def strings(lang: str) -> dict[str, str]:
-    text = (STATIC / "js" / "lang" / f"{lang}.js").read_text()
+STAFF_PAGES = {"presenter.html", "moderator.html", "admin.html", "notifications.html", "closing.html"}
+"""Pages marked ``<html data-staff>``: they also download ``lang/<code>-staff.js`` (see i18n.js)."""
+
+
+def dictionary(name: str) -> dict[str, str]:
+    text = (STATIC / "js" / "lang" / f"{name}.js").read_text()
     pairs = re.findall(r"^\s*'([^']+)':\s*'((?:[^'\\]|\\.)*)',?$", text, re.M)
-    assert len(pairs) == len(re.findall(r"^\s*'[^']+':", text, re.M)), f"unparsed line in {lang}.js"
+    assert len(pairs) == len(re.findall(r"^\s*'[^']+':", text, re.M)), f"unparsed line in {name}.js"
     return dict(pairs)
+
+
+def strings(lang: str) -> dict[str, str]:
+    """Every string of ``lang``: the one file every page downloads, and the staff pages' own."""
+    base, staff = dictionary(lang), dictionary(f"{lang}-staff")
+    assert not set(base) & set(staff), f"strings in both {lang}.js and {lang}-staff.js"
+    return {**base, **staff}
+
+
+def reachable(entry: str) -> set[str]:
+    """The scripts a page's entry script loads, itself included, imported or imported later."""
+    seen, todo = set(), [entry]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        code = (STATIC / "js" / name).read_text()
+        todo += re.findall(r"(?:from |import\()'\./([a-z0-9-]+\.js)'", code)
+    return seen
+
+
+def test_pages_other_than_staff_pages_need_no_staff_string() -> None:
+    """The viewer page's weight budget rests on this: staff strings are not in ``zh.js``."""
+    staff = set(dictionary("zh-staff"))
+    for page in PAGES:
+        html = (STATIC / page).read_text()
+        assert ('<html lang="zh-CN" data-staff>' in html) == (page in STAFF_PAGES), page
+        if page in STAFF_PAGES:
+            continue
+        used = set(re.findall(r'data-i18n(?:-[a-z]+)?="([^"]+)"', html))
+        for entry in re.findall(r'src="/static/js/([a-z]+\.js)"', html):
+            for script in reachable(entry):
+                used |= set(re.findall(r"\bt\('([a-z_]+\.[a-z_0-9]+)'", (STATIC / "js" / script).read_text()))
+        assert sorted(used & staff) == [], f"{page} names staff strings it never downloads"
 
 
 def test_both_languages_define_the_same_strings_with_the_same_placeholders() -> None:
@@ -83,7 +125,7 @@ def test_pages_have_nothing_inline_that_the_csp_would_refuse() -> None:
 
 
 def test_scripts_never_build_html_from_strings() -> None:
-    for script in [*SCRIPTS, "lang/zh.js", "lang/en.js"]:
+    for script in [*SCRIPTS, "lang/zh.js", "lang/en.js", "lang/zh-staff.js", "lang/en-staff.js"]:
         code = (STATIC / "js" / script).read_text()
         for sink in (
             "innerHTML",
