@@ -159,6 +159,7 @@ async def test_outcomes_reach_askers_by_email_and_by_signed_webhook(backend: Bac
             assert no["outcome"] == {
                 "id": declined["question_id"],
                 "status": "rejected",
+                "outcome": "declined",
                 "asked_at": no["outcome"]["asked_at"],
                 "reason": "personal_case",
                 "note": "请拨打12345",
