@@ -2,7 +2,9 @@
 
 The transcript page (``static/transcript.html``) is laid out by its script from the
 transcript's JSON; a bundle must be read with no server, no network and no script, so
-this renders the same document (:func:`live.archive.transcript`) in Python, with the
+this renders the same document (:func:`live.archive.transcript`) in Python: the answers,
+then every question under its outcome with the counts and the reply rate (有问必答, in the
+words of :mod:`live.outcomes`, as the Markdown transcript has them), with the
 same markup classes and the site's own stylesheets inlined (``base.css`` and
 ``replay.css``, which have no ``url()`` in them), so it looks like the page it copies.
 Everything a person typed is escaped (:func:`html.escape`); the page's
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 from html import escape
 
+from . import outcomes
 from .archive import LABELS
 from .events import JSON
 from .routes import STATIC
@@ -100,6 +103,31 @@ def _entry(item: JSON, doc: JSON, lang: str) -> str:
     return "".join(parts) + "</li>"
 
 
+def _outcomes(doc: JSON, lang: str, base: str) -> list[str]:
+    """Every question the session received, grouped by outcome: a question never published
+    shows its outcome alone (the transcript's section carries no text for it)."""
+    lab, colon = outcomes.labels(lang), LABELS[lang]["colon"]
+    section = doc["outcomes"]
+    numbers = {item["id"]: item["n"] for item in doc["items"]}
+    out = [f'<section class="card" id="outcomes"><h2>{lab["title"]}</h2>']
+    out += [f'<p class="meta">{escape(line)}</p>' for line in outcomes.summary(section["counts"], lang)]
+    group = None
+    for q in section["questions"]:
+        if q["outcome"] != group:
+            out.append("</ul>" if group else "")
+            group = q["outcome"]
+            out.append(f"<h3>{lab[group]}{_paren(str(section['counts'][group]), lang)}</h3><ul>")
+        who = f"{escape(q['name'])} " if "name" in q else ""
+        text = escape(q["text"]) if "text" in q else lab["private"]
+        detail = outcomes.describe(q, lang, base, numbers)
+        out.append(
+            f'<li id="o{q["id"]}">#{q["id"]} {who}{_paren(escape(q["asked_at_local"]), lang)}{colon}{text}'
+            + (f'<br><span class="meta">{escape(detail)}</span>' if detail else "")
+            + "</li>"
+        )
+    return [*out, "</ul>" if group else "", "</section>\n"]
+
+
 def to_html(doc: JSON, lang: str, signed: JSON, base: str = "") -> str:
     """The page of one language. ``signed`` is the manifest's ``key`` and ``made_at_local``;
     ``base``, the site's public address when known, is printed as text (never fetched)."""
@@ -151,6 +179,7 @@ def to_html(doc: JSON, lang: str, signed: JSON, base: str = "") -> str:
             "</ol>",
             "" if entries else f'<p class="empty">{txt["empty"]}</p>',
             "</section>\n",
+            *_outcomes(doc, lang, base),
             f'<section class="card bundle-check" id="check"><h2>{txt["check"]}</h2><p>{txt["about"]}</p>',
             '<dl class="record-meta">',
             *(f"<dt>{dt}{lab['colon']}</dt><dd>{dd}</dd>" for dt, dd in check),

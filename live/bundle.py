@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from . import archive, chain, signing
 from .archive_html import PAGES, to_html
 from .events import JSON, now_ms
-from .state import phase
+from .state import ENDED, phase
 from .store import Catalog, Chain, Log, Meta
 
 KIND, VERSION = "live-bundle", 1
@@ -66,7 +66,7 @@ async def write(store: BundleStore, session_id: int, folder: Path, base: str = "
     if await store.get_session(session_id) is None:
         raise SystemExit(f"no session {session_id}")
     record = await archive.load(store, session_id)
-    if phase(record.state.info, now_ms()) != "closed":
+    if phase(record.state.info, now_ms()) not in ENDED:  # closed, or archived: after the window
         raise SystemExit(f"session {session_id} is not finished: a bundle is the record of a closed session")
     doc = archive.transcript(record)
     links = await store.read_links(session_id, limit=record.state.seq)

@@ -213,7 +213,8 @@ class Notifier:
         if not events or row is None or channel(contact) != d.channel:
             raise Undelivered("the question or its contact is gone", final=True)
         event = events[0]
-        receipt = self.devices.receipt(d.session_id, d.question_id)
+        kept = await self.store.receipts(d.session_id, [d.question_id])  # carried over: the first number
+        receipt = kept.get(d.question_id) or self.devices.receipt(d.session_id, d.question_id)
         link = receipt_link(self.settings.public_url, receipt)
         said = message(NOTIFYING.get(event.type, "update"), event, row.info, receipt, link)
         if d.channel == "email":

@@ -72,6 +72,10 @@ class Outbox(Protocol):
     async def contacts(self, session_id: int, question_ids: list[int]) -> dict[int, str]:
         """The private contact each of these questions was asked with (those that left one)."""
 
+    async def receipts(self, session_id: int, question_ids: list[int]) -> dict[int, str]:
+        """The receipt number each of these questions kept when it was carried in from an
+        earlier episode (``question.carried_in``); a question asked here is not listed."""
+
     async def enqueue(self, session_id: int, upto: int, deliveries: list[NewDelivery], now: int) -> int:
         """Queue ``deliveries`` (one already queued under its id is left alone) and move the
         session's cursor to at least ``upto``, in one transaction; how many were new.

@@ -61,6 +61,19 @@ class PostgresOutbox:
             )
         return {qid: contact for qid, contact in rows if contact}
 
+    async def receipts(self, session_id: int, question_ids: list[int]) -> dict[int, str]:
+        if not question_ids:
+            return {}
+        async with self._conn() as conn:
+            rows = await conn.fetch(
+                "SELECT (data #>> '{question,id}')::bigint, private ->> 'receipt' FROM events "
+                "WHERE session_id = $1 AND type = 'question.carried_in' "
+                "AND (data #>> '{question,id}')::bigint = ANY($2::bigint[])",
+                session_id,
+                question_ids,
+            )
+        return {qid: receipt for qid, receipt in rows if receipt}
+
     async def enqueue(self, session_id: int, upto: int, deliveries: list[NewDelivery], now: int) -> int:
         added = 0
         async with self._tx() as conn:

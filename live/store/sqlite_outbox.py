@@ -67,6 +67,18 @@ class SQLiteOutbox:
         )
         return {qid: contact for qid, contact in rows if isinstance(contact, str) and contact}
 
+    async def receipts(self, session_id: int, question_ids: list[int]) -> dict[int, str]:
+        if not question_ids:
+            return {}
+        marks = ",".join("?" * len(question_ids))
+        rows = await self.r.execute_fetchall(
+            "SELECT json_extract(data, '$.question.id'), json_extract(private, '$.receipt') FROM events "
+            "WHERE session_id = ? AND type = 'question.carried_in' "
+            f"AND json_extract(data, '$.question.id') IN ({marks})",
+            (session_id, *question_ids),
+        )
+        return {qid: receipt for qid, receipt in rows if isinstance(receipt, str) and receipt}
+
     async def enqueue(self, session_id: int, upto: int, deliveries: list[NewDelivery], now: int) -> int:
         def job(w: sqlite3.Connection) -> int:
             added = 0
