@@ -27,7 +27,7 @@ from . import review
 from .events import now_ms
 from .exceptions import LiveError
 from .rooms import Room, Rooms
-from .state import phase
+from .state import ENDED, phase
 from .store import Catalog
 from .tasks import cancel_and_wait
 
@@ -74,7 +74,7 @@ class Releases:
             return
         for row in rows:
             ended = row.info.get("closed_at") or row.info.get("ends_at") or 0
-            recent = phase(row.info, now) != "closed" or ended > now - RECENT_MS
+            recent = phase(row.info, now) not in ENDED or ended > now - RECENT_MS
             if row.info.get("answer_review") in DELAYED and recent:
                 try:
                     await self.rooms.get(row.id)

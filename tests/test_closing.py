@@ -106,7 +106,8 @@ async def test_every_question_gets_an_outcome_before_the_session_is_archived(ser
         done = await mod.request("archive")
         assert done == {"phase": "archived", "without_outcome": 0}
         event = await watcher.wait_for(lambda e: e["type"] == "session.archived")
-        assert event["data"]["session"]["archived_at"] == event["at"]
+        # Decided a moment before the store stamps the event: the same instant, give or take.
+        assert abs(event["data"]["session"]["archived_at"] - event["at"]) < 5_000
         for kind, fields in (
             ("answer", {"question_id": ids["carry"], "text": "x", "mode": "written"}),
             ("settle", {"question_ids": [ids["live"]], "outcome": "declined"}),

@@ -161,7 +161,6 @@ async def test_outcomes_reach_askers_by_email_and_by_signed_webhook(backend: Bac
                 "status": "rejected",
                 "outcome": "declined",
                 "asked_at": no["outcome"]["asked_at"],
-                "outcome": "declined",
                 "reason": "personal_case",
                 "note": "请拨打12345",
             }, "the outcome as the receipt shows it, no text of an unpublished question"
