@@ -40,7 +40,9 @@ from .test_ratings import http_command
 ATOM = "{http://www.w3.org/2005/Atom}"
 WANG, LI, CHEN = "wang.fang@example.cn", "li.na@example.cn", "chen.jing@example.cn"
 ZHANG, ZHAO = "138 0013 8000", "+86 139-0013-9000"
-CONTACTS = (WANG, LI, CHEN, ZHANG, ZHAO, "0013")
+CONTACTS = (WANG, LI, CHEN, ZHANG, ZHAO, "13800138000", "13900139000")
+"""Each contact as given, and each phone as its bare digits (a hash or a timestamp may hold a
+short run such as 0013 by chance: only a whole number is a leak)."""
 NAMES = ("王芳", "李娜", "陈静", "张伟", "赵强", "刘洋")
 PRIVATE = "我家楼上邻居天天半夜装修"
 """A question declined before it was ever published: its text is its asker's alone."""

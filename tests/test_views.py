@@ -224,7 +224,7 @@ async def test_random_commands_leave_every_view_agreeing(server: LiveServer) -> 
     done: dict[str, int] = {"commitment": 0, "progress": 0}
 
     @settings(
-        max_examples=12,
+        max_examples=8,
         deadline=None,
         derandomize=True,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
