@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -126,6 +126,21 @@ class Event:
                 "p": self.public,
                 "v": self.private,
             }
+        )
+
+    @classmethod
+    def from_row(cls, session_id: int, row: Iterable[Any]) -> Event:
+        """An event from its stored columns ``(seq, type, data, public, private, at)``, the JSON
+        parts as text: the one reading of a log row, for both engines and their copies."""
+        seq, type_, data, public, private, at = row
+        return cls(
+            session_id,
+            seq,
+            type_,
+            json.loads(data),
+            at,
+            json.loads(public) if public is not None else None,
+            json.loads(private),
         )
 
     @classmethod

@@ -40,7 +40,7 @@ from . import where
 from .base import Moves, SeqConflict, SessionRow
 from .postgres_commitments import PostgresCommitments
 from .postgres_outbox import PostgresOutbox
-from .postgres_schema import EVENTS, LINKS, event, migrate, write_index
+from .postgres_schema import EVENTS, LINKS, migrate, write_index
 from .postgres_search import PostgresArchive
 
 log = logging.getLogger("live.store.postgres")
@@ -298,7 +298,7 @@ class PostgresStore(PostgresArchive, PostgresOutbox, PostgresCommitments):
                 after,
                 limit,
             )
-        return [event(session_id, r) for r in rows]
+        return [Event.from_row(session_id, r) for r in rows]
 
     async def read_links(self, session_id: int, after: int = 0, limit: int | None = None) -> list[chain.Link]:
         async with self._conn() as conn:

@@ -58,7 +58,7 @@ from .. import chain
 from ..events import Event, dumps, now_ms
 from . import sqlite_file, where
 from .base import ROW_TABLES, SessionCopy
-from .postgres_schema import MIGRATION_LOCK, event, index_log, migrate
+from .postgres_schema import MIGRATION_LOCK, index_log, migrate
 from .sqlite import MIGRATIONS as SQLITE_MIGRATIONS
 from .sqlite import unheld
 
@@ -234,7 +234,7 @@ async def _copy_events(conn: asyncpg.Connection, source: sqlite3.Connection) -> 
     for sid, rows in itertools.groupby(cur, lambda r: r[0]):
         log = list(rows)
         await conn.copy_records_to_table("events", records=log, columns=COPIED["events"])
-        await index_log(conn, sid, [event(sid, r[1:7]) for r in log])
+        await index_log(conn, sid, [Event.from_row(sid, r[1:7]) for r in log])
 
 
 def copy_to(db: str, url: str) -> dict[str, int]:

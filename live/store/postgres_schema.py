@@ -6,7 +6,6 @@ turns in one transaction each, and the later ones find nothing left to do.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 
 import asyncpg
@@ -23,30 +22,16 @@ Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 """A connection of its own, or one the pool lends (a proxy, not a subclass): either will do."""
 
 EVENTS = "SELECT seq, type, data, public, private, at FROM events"
-"""The columns :func:`event` reads, in its order."""
+"""The columns :meth:`live.events.Event.from_row` reads, in its order."""
 LINKS = "SELECT seq, type, data, public, private, at, hash FROM events"
 """The columns of a :class:`live.chain.Link`, in its order."""
-
-
-def event(session_id: int, row: asyncpg.Record) -> Event:
-    """A stored event from its row (:data:`EVENTS`); the store's reads use it too."""
-    seq, type_, data, public, private, at = row
-    return Event(
-        session_id,
-        seq,
-        type_,
-        json.loads(data),
-        at,
-        json.loads(public) if public is not None else None,
-        json.loads(private),
-    )
 
 
 async def _logs(conn: Connection) -> AsyncIterator[tuple[int, list[Event]]]:
     """Each session's whole log, for the migrations that rewrite what derives from it."""
     for (session_id,) in await conn.fetch("SELECT id FROM sessions"):
         rows = await conn.fetch(f"{EVENTS} WHERE session_id=$1 ORDER BY seq", session_id)
-        yield session_id, [event(session_id, r) for r in rows]
+        yield session_id, [Event.from_row(session_id, r) for r in rows]
 
 
 async def _with_results(conn: Connection) -> None:

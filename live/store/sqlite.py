@@ -37,7 +37,7 @@ from .sqlite_writer import GroupWriter
 T = TypeVar("T")
 PRAGMAS = ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=5000", "foreign_keys=ON")
 EVENTS = "SELECT seq, type, data, public, private, at FROM events"
-"""The columns :func:`_event` reads, in its order."""
+"""The columns :meth:`live.events.Event.from_row` reads, in its order."""
 LINKS = "SELECT seq, type, data, public, private, at, hash FROM events"
 """The columns of a :class:`live.chain.Link`, in its order."""
 
@@ -46,7 +46,7 @@ def _logs(w: sqlite3.Connection) -> Iterator[tuple[int, list[Event]]]:
     """Each session's whole log, for the migrations that rewrite what derives from it."""
     for (session_id,) in w.execute("SELECT id FROM sessions").fetchall():
         rows = w.execute(f"{EVENTS} WHERE session_id=? ORDER BY seq", (session_id,)).fetchall()
-        yield session_id, [_event(session_id, r) for r in rows]
+        yield session_id, [Event.from_row(session_id, r) for r in rows]
 
 
 def _with_results(w: sqlite3.Connection) -> None:
@@ -200,19 +200,6 @@ def _set_votes(w: sqlite3.Connection, votes: list[Vote]) -> list[bool]:
 
 def _chunks(items: list[T], size: int) -> list[list[T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def _event(session_id: int, row: sqlite3.Row | tuple[Any, ...]) -> Event:
-    seq, type_, data, public, private, at = row
-    return Event(
-        session_id,
-        seq,
-        type_,
-        json.loads(data),
-        at,
-        json.loads(public) if public is not None else None,
-        json.loads(private),
-    )
 
 
 def _session(row: sqlite3.Row | tuple[Any, ...]) -> SessionRow:
@@ -475,7 +462,7 @@ class SQLiteStore(SQLiteArchive, SQLiteOutbox, SQLiteCommitments):
             f"{EVENTS} WHERE session_id=? AND seq>? ORDER BY seq LIMIT ?",
             (session_id, after, -1 if limit is None else limit),
         )
-        return [_event(session_id, r) for r in rows]
+        return [Event.from_row(session_id, r) for r in rows]
 
     async def read_links(self, session_id: int, after: int = 0, limit: int | None = None) -> list[chain.Link]:
         rows = await self.r.execute_fetchall(
