@@ -23,8 +23,9 @@ and the question's first answer rewrites its row.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import opencc
 
@@ -76,3 +77,19 @@ def rows(events: Iterable[Event | NewEvent]) -> list[Row]:
         if isinstance(q, dict) and "id" in q and q.get("answer"):
             out[q["id"]] = row(q)
     return list(out.values())
+
+
+def item(row: Any) -> JSON:
+    """One search result from its first eight columns, as both engines select them:
+    session, question, name, question text, answer text, answered at, programme, session info."""
+    sid, qid, name, question, answer, at, pid, info = row[:8]
+    return {
+        "session_id": sid,
+        "question_id": qid,
+        "name": name,
+        "question": question,
+        "answer": answer,
+        "at": at,
+        "programme_id": pid,
+        "info": json.loads(info),
+    }

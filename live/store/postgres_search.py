@@ -20,7 +20,6 @@ every worker may write the same bucket and the larger count wins.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -29,6 +28,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from ..events import JSON
+from . import index
 
 SEARCH_MIGRATION = """
     CREATE TABLE search_items (
@@ -119,20 +119,6 @@ _ITEM = "i.session_id, i.question_id, i.name, i.question, i.answer, i.answered_a
 _FROM = "FROM search_items i JOIN sessions s ON s.id = i.session_id"
 
 
-def _item(row: Any) -> JSON:
-    sid, qid, name, question, answer, at, pid, info = row[:8]
-    return {
-        "session_id": sid,
-        "question_id": qid,
-        "name": name,
-        "question": question,
-        "answer": answer,
-        "at": at,
-        "programme_id": pid,
-        "info": json.loads(info),
-    }
-
-
 def _holds(column: str, param: int) -> str:
     return f"(strpos({column}, ${param}) > 0)::int"
 
@@ -165,7 +151,7 @@ class PostgresArchive:
             limit,
             *terms,
         )
-        return [_item(r) for r in rows]
+        return [index.item(r) for r in rows]
 
     async def similar_answered(
         self, features: list[str], programme_id: int, until: int, limit: int
@@ -191,7 +177,7 @@ class PostgresArchive:
             limit,
             *features,
         )
-        return [_item(r) for r in rows]
+        return [index.item(r) for r in rows]
 
     async def answered_counts(self) -> dict[int, int]:
         rows = await self._fetch(

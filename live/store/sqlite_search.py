@@ -24,14 +24,14 @@ write the same bucket; the larger count wins.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import aiosqlite
 
 from ..events import JSON
+from . import index
 
 if sqlite3.sqlite_version_info < (3, 34, 0):
     raise ImportError(
@@ -156,20 +156,6 @@ _ITEM = "i.session_id, i.question_id, i.name, i.question, i.answer, i.answered_a
 _FROM = "FROM search_items i JOIN sessions s ON s.id = i.session_id"
 
 
-def _item(row: Any) -> JSON:
-    sid, qid, name, question, answer, at, pid, info = row
-    return {
-        "session_id": sid,
-        "question_id": qid,
-        "name": name,
-        "question": question,
-        "answer": answer,
-        "at": at,
-        "programme_id": pid,
-        "info": json.loads(info),
-    }
-
-
 Params = tuple[object, ...]
 """A statement's parameters."""
 
@@ -211,7 +197,7 @@ class SQLiteArchive:
         else:
             sql = f"SELECT {_ITEM} {_FROM} WHERE {' AND '.join(where)} ORDER BY i.answered_at DESC LIMIT ?"
         rows = await self.r.execute_fetchall(sql, (*params, limit))
-        return [_item(r) for r in rows]
+        return [index.item(r) for r in rows]
 
     async def similar_answered(
         self, features: list[str], programme_id: int, until: int, limit: int
@@ -232,7 +218,7 @@ class SQLiteArchive:
             "AND hits > 0 ORDER BY hits DESC, i.answered_at DESC LIMIT ?"
         )
         rows = await self.r.execute_fetchall(sql, (*features, *features, programme_id, until, limit))
-        return [_item(r[:-1]) for r in rows]
+        return [index.item(r) for r in rows]
 
     async def answered_counts(self) -> dict[int, int]:
         """How many questions each session answered (for the archive listing)."""
