@@ -32,6 +32,7 @@ from .rooms import Room, Rooms
 from .settings import Settings
 from .state import State
 from .store import Catalog, Log, SessionRow, Votes
+from .store.outbox import Outbox
 from .wordfilter import WordFilter
 
 INFO_FIELDS: dict[str, type] = {
@@ -99,8 +100,9 @@ def session_info(fields: JSON, current: JSON, default_tz: str) -> JSON:
     return info
 
 
-class SessionStore(Catalog, Log, Votes, Protocol):
-    """What the session service reads and writes: the catalogue, the log, the votes."""
+class SessionStore(Catalog, Log, Votes, Outbox, Protocol):
+    """What the session service reads and writes: the catalogue, the log, the votes, and the
+    contact an asker left (carried over and copied to a follow-up with its question)."""
 
 
 class Sessions:
@@ -301,5 +303,5 @@ class Sessions:
             session_timezone=state.info.get("timezone", self.settings.timezone),
         )
         if q.carried_to is not None:
-            out["carried"] = await self.carry_over.follow(q.carried_to)
+            out["carried"] = await self.carry_over.follow(q.carried_to, self.settings.rating_days)
         return out

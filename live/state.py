@@ -364,6 +364,7 @@ def apply(state: State, event: Event) -> State:
                 device=p.get("device", ""),
                 carried_from=w["carried_from"],
                 receipt=p.get("receipt", ""),
+                seal=p.get("seal", ""),
                 shown=True,
             )
         )

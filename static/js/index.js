@@ -110,7 +110,9 @@ function showReceipt(r) {
       h('p', { class: 'answer-by' }, t(`answer.by_${a.mode || 'text'}`, { name: a.by || '', post: '' })),
       a.text ? h('p', { class: 'answer-text' }, a.text) : null) : null,
     r.commitment ? commitmentView(r.commitment, 'Asia/Shanghai', r.overdue) : null,
-    sayFor(r)), ...later);
+    later.length ? null : sayFor(r)), ...later,
+  // Carried over: rated where the outcome was given, the last episode it reached (same number).
+  ...(later.length ? [sayFor({ ...r.carried.at(-1), receipt: r.receipt, session_timezone: r.session_timezone })] : []));
 }
 
 /** Rating and follow-up by receipt number and secret, over the same command API as the pages. */
