@@ -81,6 +81,7 @@ function render() {
   const i = model.info;
   if (!ready) return;
   document.title = programme ? `${i.title} - ${programme}` : i.title;
+  if (programme) $('#programme').textContent = programme; // a language switch re-labels it site.name
   $('#title').textContent = i.title || '';
   const ep = i.episode ? t('common.episode', { n: i.episode }) : '';
   $('#episode').textContent = (i.title || '').includes(ep) ? '' : ep;
