@@ -175,6 +175,7 @@ function renderAnswered() {
     li.replaceChildren(
       h('p', { class: 'q-text' }, q.text || ''),
       h('p', { class: 'meta' }, t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) })),
+      origin(q),
       answerBlock(q));
     if (fresh.delete(q.id)) li.classList.add('fresh');
   });
@@ -222,9 +223,20 @@ function renderOpen() {
     paintVote(li.vote, q);
     li.replaceChildren(
       h('div', { class: 'q-main' }, h('p', { class: 'q-text' }, q.text || ''),
-        h('p', { class: 'meta' }, t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) }))),
+        h('p', { class: 'meta' }, t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) })),
+        origin(q)),
       li.vote);
   });
+}
+
+/** Where a question came from, when an earlier episode: carried over (结转) or a follow-up (追问)
+ * of one of its questions, linked to that question among the earlier episode's outcomes. */
+function origin(q) {
+  const kind = q.carried_from ? 'carried' : q.follows ? 'follows' : null;
+  if (!kind) return null;
+  const from = q.carried_from || q.follows;
+  return h('p', { class: 'meta origin' }, h('span', { class: 'chip' }, t(`viewer.origin_${kind}`)), ' ',
+    h('a', { href: `/s/${from.session_id}#o-${from.question_id}` }, t(`viewer.origin_${kind}_link`)));
 }
 
 function renderMine() {
