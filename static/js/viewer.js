@@ -251,9 +251,21 @@ function renderMine() {
       h('p', { class: 'q-text' }, text),
       h('p', { class: 'meta' }, h('span', { class: 'chip', dataset: { status } }, t(`status.${status}`)),
         m.receipt ? ` ${t('common.receipt')}${m.receipt}` : ''),
-      ...[outcome(q)].filter(Boolean));
+      ...[outcome(q), promised(q)].filter(Boolean));
     if (q?.rating_until != null) say(li, { ...q, id: m.id });
   });
+}
+
+let Commitment = null;
+/** The promise made on one of my questions (承诺事项) and its progress, as the receipt lookup
+ * shows it; its code and style are fetched when one of my questions first has one. */
+function promised(q) {
+  if (!q?.commitment) return null;
+  if (!Commitment) {
+    document.head.append(h('link', { rel: 'stylesheet', href: '/static/css/commitment.css' }));
+    Commitment = import('./commitment.js').then((m) => { Commitment = m; schedule(); }, () => {}); // offline: none
+  }
+  return Commitment.commitmentView ? Commitment.commitmentView(q.commitment, tz()) : null;
 }
 
 /** One of my questions: what became of it, then (once it has an outcome) my say on it. */
