@@ -301,7 +301,7 @@ export default {
   'say.level_share': '{level} {n} ({p}%)',
   'say.summary': 'Satisfaction: {n} rated, {parts}; {p}% satisfied.',
   'phase.archived': 'Archived',
-  'status.carried_over': 'carried over to the next episode',
+  'status.carried_over': 'Carried over to the next episode',
   'outcome.answered': 'Answered live',
   'outcome.written': 'Written reply',
   'outcome.forwarded': 'Forwarded',
