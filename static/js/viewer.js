@@ -81,6 +81,7 @@ function render() {
   const i = model.info;
   if (!ready) return;
   document.title = programme ? `${i.title} - ${programme}` : i.title;
+  if (programme) $('#programme').textContent = programme; // a language switch re-labels it site.name
   $('#title').textContent = i.title || '';
   const ep = i.episode ? t('common.episode', { n: i.episode }) : '';
   $('#episode').textContent = (i.title || '').includes(ep) ? '' : ep;
@@ -174,6 +175,7 @@ function renderAnswered() {
     li.replaceChildren(
       h('p', { class: 'q-text' }, q.text || ''),
       h('p', { class: 'meta' }, t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) })),
+      origin(q),
       answerBlock(q));
     if (fresh.delete(q.id)) li.classList.add('fresh');
   });
@@ -221,9 +223,20 @@ function renderOpen() {
     paintVote(li.vote, q);
     li.replaceChildren(
       h('div', { class: 'q-main' }, h('p', { class: 'q-text' }, q.text || ''),
-        h('p', { class: 'meta' }, t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) }))),
+        h('p', { class: 'meta' }, t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) })),
+        origin(q)),
       li.vote);
   });
+}
+
+/** Where a question came from, when an earlier episode: carried over (结转) or a follow-up (追问)
+ * of one of its questions, linked to that question among the earlier episode's outcomes. */
+function origin(q) {
+  const kind = q.carried_from ? 'carried' : q.follows ? 'follows' : null;
+  if (!kind) return null;
+  const from = q.carried_from || q.follows;
+  return h('p', { class: 'meta origin' }, h('span', { class: 'chip' }, t(`viewer.origin_${kind}`)), ' ',
+    h('a', { href: `/s/${from.session_id}#o-${from.question_id}` }, t(`viewer.origin_${kind}_link`)));
 }
 
 function renderMine() {
@@ -238,9 +251,21 @@ function renderMine() {
       h('p', { class: 'q-text' }, text),
       h('p', { class: 'meta' }, h('span', { class: 'chip', dataset: { status } }, t(`status.${status}`)),
         m.receipt ? ` ${t('common.receipt')}${m.receipt}` : ''),
-      ...[outcome(q)].filter(Boolean));
+      ...[outcome(q), promised(q)].filter(Boolean));
     if (q?.rating_until != null) say(li, { ...q, id: m.id });
   });
+}
+
+let Commitment = null;
+/** The promise made on one of my questions (承诺事项) and its progress, as the receipt lookup
+ * shows it; its code and style are fetched when one of my questions first has one. */
+function promised(q) {
+  if (!q?.commitment) return null;
+  if (!Commitment) {
+    document.head.append(h('link', { rel: 'stylesheet', href: '/static/css/commitment.css' }));
+    Commitment = import('./commitment.js').then((m) => { Commitment = m; schedule(); }, () => {}); // offline: none
+  }
+  return Commitment.commitmentView ? Commitment.commitmentView(q.commitment, tz()) : null;
 }
 
 /** One of my questions: what became of it, then (once it has an outcome) my say on it. */
