@@ -41,6 +41,12 @@ export default {
   'reason.abusive': 'Not civil',
   'reason.other': 'Other reason',
 
+  'channel.web': 'Web',
+  'channel.hotline': 'Hotline',
+  'channel.sms': 'SMS',
+  'channel.wechat': 'WeChat',
+  'channel.12345': '12345',
+
   'answer.by_text': '{name} {post} answered:',
   'answer.by_video': '{name} {post} answered this in the live video',
   'answer.by_written': '{name} {post} answered in writing:',
@@ -216,6 +222,7 @@ export default {
 
   'stats.title': 'Statistics',
   'stats.dl_csv': 'Export statistics (CSV)',
+  'stats.channels': 'By channel: {list}',
   'stats.chart_label': 'Viewers over time ({n} samples)',
   'stats.asked': 'Questions received',
   'stats.approved': 'Published',

@@ -41,6 +41,12 @@ export default {
   'reason.abusive': '内容不文明',
   'reason.other': '其他原因',
 
+  'channel.web': '网上',
+  'channel.hotline': '热线',
+  'channel.sms': '短信',
+  'channel.wechat': '微信',
+  'channel.12345': '12345',
+
   'answer.by_text': '{name} {post} 答复：',
   'answer.by_video': '{name} {post} 已在直播中口头回答',
   'answer.by_written': '{name} {post} 书面答复：',
@@ -216,6 +222,7 @@ export default {
 
   'stats.title': '数据统计',
   'stats.dl_csv': '导出统计（CSV）',
+  'stats.channels': '来源渠道：{list}',
   'stats.chart_label': '在线人数随时间变化（{n} 个采样点）',
   'stats.asked': '收到问题',
   'stats.approved': '公开问题',
