@@ -161,6 +161,13 @@ export default {
   'index.lookup_empty': 'Please enter a receipt number.',
   'index.lookup_missing': 'No question has this receipt number; please check it and try again.',
   'index.search_link': 'Search past answers',
+  'index.next': 'Next: {episode}',
+  'index.countdown': 'Starts in',
+  'index.started': '{episode} has started · join now',
+  'index.calendar': 'Add to calendar',
+  'index.calendar_label': 'Add {episode} to your calendar',
+  'index.feed': 'Episodes feed (Atom)',
+  'index.feed_title': '{programme} · episodes',
 
 
   // Replay, transcript, search and archive, statistics (archive helper)

@@ -161,6 +161,13 @@ export default {
   'index.lookup_empty': '请输入回执编号。',
   'index.lookup_missing': '没有找到这个回执编号，请核对后重试。',
   'index.search_link': '搜索往期问答',
+  'index.next': '下一期：{episode}',
+  'index.countdown': '距开始还有',
+  'index.started': '{episode}已开始 · 进入直播间',
+  'index.calendar': '加入日历',
+  'index.calendar_label': '把{episode}加入日历',
+  'index.feed': '订阅节目单（Atom）',
+  'index.feed_title': '{programme} · 节目单',
 
 
   // 回放、文字实录、搜索与往期、数据统计（archive helper）
