@@ -23,7 +23,18 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from . import archive_http, board_http, chain_http, gcpolicy, metrics, notify_http, qr, routes, websocket
+from . import (
+    archive_http,
+    board_http,
+    chain_http,
+    gcpolicy,
+    metrics,
+    notify_http,
+    qr,
+    routes,
+    schedule_http,
+    websocket,
+)
 from .exceptions import LiveError
 from .middleware import REQUEST_ID, configure_logging, log_websocket, request_id
 from .middleware import Middleware as LiveMiddleware
@@ -145,6 +156,8 @@ def create_app(settings: Settings | None = None) -> App:
                 Mount("/static", StaticFiles(directory=routes.STATIC), name="static"),
                 Route("/api/sessions/{session_id:int}/notifications", notify_http.notifications),
                 Route("/s/{session_id:int}/notifications", routes.page("notifications.html")),
+                Route("/s/{session_id:int}/calendar.ics", schedule_http.ics),
+                Route("/p/{slug}/episodes.atom", schedule_http.episodes),
             ],
             exception_handlers={LiveError: _refused, 404: routes.not_found},
             middleware=[

@@ -246,6 +246,7 @@ def carry_in(
             "approved",
             old.asked_at,
             carried_from={"session_id": origin, "question_id": old.id},
+            channel=old.channel,
         )
         private: JSON = {"by": actor, "device": old.device, "receipt": receipts[old.id]}
         if old.seal:  # the asker's secret goes with the question, so the receipt works there too

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from . import commitments
+from . import channels, commitments
 from .events import JSON, NewEvent
 from .exceptions import BadRequest, Conflict
 from .state import Question, State, text_key
@@ -78,6 +78,15 @@ def _require(q: Question, *allowed: str) -> None:
 
 
 def _ask(state: State, args: JSON, device: str, now: int) -> Decision:
+    """A question asked on the page, or entered by staff from another channel (live/channels.py).
+
+    One staff entered from a call or a message is not that staff's device's question: it is
+    asked as a device of its own, ``<channel>:<client_id>``, so it is not in staff's own ``mine``,
+    two callers may ask the same words, and its caller speaks for it by receipt and secret.
+    """
+    channel = args.get("channel") or channels.WEB
+    if channel != channels.WEB:
+        device = f"{channel}:{args['client_id']}"
     key = (device, args["client_id"])
     if key in state.by_client:
         q = state.questions[state.by_client[key]]
@@ -100,7 +109,7 @@ def _ask(state: State, args: JSON, device: str, now: int) -> Decision:
     flags = args.get("flags")
     post = state.info.get("moderation") == "post" and not flags
     status = "approved" if post else "pending"
-    q = Question(qid, args["text"], args["name"], status, now, flags=flags, follows=follows)
+    q = Question(qid, args["text"], args["name"], status, now, flags=flags, follows=follows, channel=channel)
     private = {"device": device, "client_id": args["client_id"]}
     if args.get("contact"):
         private["contact"] = args["contact"]

@@ -171,7 +171,7 @@ async def sessions(request: Request) -> Response:
     pid = request.query_params.get("programme_id")
     rows = await live.programmes.sessions(int(pid) if pid and pid.isdigit() else None)
     now = now_ms()
-    return JSONResponse({"sessions": [_session_summary(r, now) for r in rows]})
+    return JSONResponse({"sessions": [_session_summary(r, now) for r in rows], "now": now})
 
 
 def _links(session_id: int, tokens: dict[str, str]) -> dict[str, str]:

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from . import closing, ratings, review
+from . import channels, closing, ratings, review
 from .asker import COMMANDS as ASKER_COMMANDS
 from .asker import Askers
 from .auth import PERMISSIONS, Actor, Devices, hash_token, new_token
@@ -165,10 +165,20 @@ class Sessions:
                 actor, "vote", self.settings.votes_per_minute, self.settings.votes_per_minute_ip
             )
             return await self._vote(room, actor, args["question_id"], command.type == "vote")
-        if command.type == "ask" and (actor.device, args["client_id"]) not in room.state.by_client:
-            await self._limit(
-                actor, "ask", self.settings.questions_per_minute, self.settings.questions_per_minute_ip
-            )
+        if command.type == "ask":
+            entered = args["channel"] != channels.WEB  # a call or message staff type in
+            if entered and not actor.role.staff:
+                raise Forbidden(
+                    "forbidden",
+                    "只有工作人员可以录入热线、短信等渠道的问题",
+                    "Only staff enter questions received by other channels",
+                    field="channel",
+                    role=actor.role.value,
+                )
+            if not entered and (actor.device, args["client_id"]) not in room.state.by_client:
+                await self._limit(
+                    actor, "ask", self.settings.questions_per_minute, self.settings.questions_per_minute_ip
+                )
             args["flags"] = self._screen(args["text"], args["name"])
         secret = ratings.new_secret() if command.type == "ask" else ""  # shown once, in the ack
         if secret:

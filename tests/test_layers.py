@@ -43,6 +43,7 @@ TOP = {
     "live.metrics",
     "live.middleware",
     "live.chain_http",
+    "live.schedule_http",
 }
 DRIVERS = {"sqlite3", "aiosqlite", "asyncpg"}
 CLI_COPIES = ("live.backup", "live.pgcopy")

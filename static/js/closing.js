@@ -12,7 +12,7 @@ import { errorText, t, time } from './i18n.js';
 import { Live } from './live.js';
 import { ENDED, OUTCOMES, Session } from './model.js';
 import { rateText, renderOutcomes } from './outcomes.js';
-import { $, announce, fragmentKey, h, keyed, sessionId, staffChrome, toast } from './ui.js';
+import { $, announce, channelTag, fragmentKey, h, keyed, sessionId, staffChrome, toast } from './ui.js';
 
 const sid = sessionId();
 const model = new Session();
@@ -83,7 +83,7 @@ function update(li, q) {
   li.tick.hidden = !moderates();
   li.tick.checked = selected.has(q.id);
   li.head.replaceChildren(h('span', { class: 'qid' }, `#${q.id}`), ` ${q.name || ''} · ${time(q.asked_at, tz())} `,
-    h('span', { class: 'chip', dataset: { status: q.status } }, t(`status.${q.status}`)),
+    h('span', { class: 'chip', dataset: { status: q.status } }, t(`status.${q.status}`)), channelTag(q),
     q.carried_from ? ` · ${t('outcomes.carried_from')}` : '');
   li.text.textContent = q.text || '';
   li.approve.hidden = !moderates() || q.status === 'approved';

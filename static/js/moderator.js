@@ -5,14 +5,16 @@
  * a protocol request; the server decides, so two moderators can work the same queue and the
  * slower one is told that the question was already handled instead of acting twice. Similar,
  * already answered questions (from /api/suggest) sit next to each pending one to help merging.
+ * Questions received by hotline, SMS, WeChat or 12345 are typed in here (录入) as the same `ask`
+ * with their channel, and their receipt number is shown large to be read back to the caller.
  */
 import { commitmentFields, commitmentView } from './commitment.js';
 import { HeldPanel } from './held.js';
-import { dateTime, errorText, t, time, windowText } from './i18n.js';
-import { Live } from './live.js';
+import { dateTime, errorText, keys, onLang, t, time, windowText } from './i18n.js';
+import { Live, randomId } from './live.js';
 import { ENDED, PUBLIC, Session } from './model.js';
 import { Similar } from './similar.js';
-import { $, announce, fragmentKey, h, keyed, sessionId, staffChrome, toast } from './ui.js';
+import { $, announce, channelTag, copy, fragmentKey, h, keyed, sessionId, staffChrome, toast } from './ui.js';
 
 const sid = sessionId();
 const model = new Session();
@@ -119,7 +121,7 @@ function update(li, q) {
   li.classList.toggle('flagged', !!(q.flags && q.flags.words && q.flags.words.length));
   if (fresh.delete(q.id)) li.classList.add('fresh');
   li.head.replaceChildren(h('span', { class: 'qid' }, `#${q.id}`), ` ${q.name || ''} · ${time(q.asked_at, tz())} `,
-    h('span', { class: 'chip', dataset: { status } }, t(`status.${status}`)),
+    h('span', { class: 'chip', dataset: { status } }, t(`status.${status}`)), channelTag(q),
     PUBLIC.has(status) ? ` · ${t('presenter.votes', { n: q.votes || 0 })}` : '',
     q.id === model.answering ? h('span', { class: 'chip now-chip' }, t('viewer.answering_now')) : '');
   const words = (q.flags && q.flags.words) || [];
@@ -236,12 +238,54 @@ function render() {
     handled: all.filter((q) => HANDLED.has(q.status)).sort((a, b) => b.id - a.id),
   };
   held.render();
+  renderEntered();
   for (const [name, items] of Object.entries(lists)) {
     $(`#n-${name}`).textContent = String(items.length);
     $(`#${name}-empty`).hidden = items.length > 0;
     keyed($(`#${name}`), items, card, update);
   }
   tick();
+}
+
+let entered = null; // the last question typed in from a call: its ack and channel
+
+/** The channels a call or message comes by: the strings file's channel.* keys but the web page's. */
+function channelOptions() {
+  const select = $('#enter-channel');
+  const chosen = select.value;
+  select.replaceChildren(...keys('channel.').map((k) => k.slice('channel.'.length)).filter((c) => c !== 'web')
+    .map((c) => h('option', { value: c }, t(`channel.${c}`))));
+  if (chosen) select.value = chosen;
+}
+
+function renderEntered() {
+  $('#enter-receipt').hidden = !entered;
+  if (!entered) return;
+  const q = model.questions.get(entered.question_id);
+  $('#enter-about').textContent = t('enter.about', { id: entered.question_id, channel: t(`channel.${entered.channel}`),
+    status: t(`status.${q ? q.status : entered.status}`) });
+  $('#enter-receipt-no').textContent = entered.receipt;
+  $('#enter-secret').textContent = entered.secret || '';
+}
+
+async function enter(ev) {
+  ev.preventDefault();
+  const text = $('#enter-text').value.trim();
+  if (!text) {
+    toast(t('enter.empty'), 'error');
+    $('#enter-text').focus();
+    return;
+  }
+  const channel = $('#enter-channel').value;
+  const fields = { client_id: randomId(), channel, text, name: $('#enter-name').value.trim(), contact: $('#enter-contact').value.trim() };
+  try {
+    entered = { ...(await live.request('ask', fields, { resend: true })), channel };
+    for (const id of ['#enter-text', '#enter-name', '#enter-contact']) $(id).value = '';
+    renderEntered();
+    toast(t('enter.sent'));
+  } catch (err) {
+    toast(errorText(err), 'error');
+  }
 }
 
 let confirmClose = 0;
@@ -286,6 +330,10 @@ function setup() {
   $('#extend15').addEventListener('click', () => extend(15));
   $('#extend30').addEventListener('click', () => extend(30));
   $('#closing-link').href = `/s/${sid}/closing#key=${encodeURIComponent(fragmentKey())}`;
+  channelOptions();
+  onLang(channelOptions);
+  $('#enter-form').addEventListener('submit', enter);
+  $('#enter-copy').addEventListener('click', (e) => entered && copy(entered.receipt, e.target));
   $('#mode').addEventListener('change', (e) => act('set_moderation', { mode: e.target.value }, t('moderator.mode_set')));
   const tabs = [...document.querySelectorAll('.tab')];
   for (const b of tabs) {

@@ -11,7 +11,7 @@
  */
 import { t, time } from './i18n.js';
 import { OUTCOMES } from './model.js';
-import { h } from './ui.js';
+import { channelTag, h } from './ui.js';
 
 /** "回复率 66.7%（已答复 2 / 应答复 3）", or that nothing was due. */
 export function rateText(c) {
@@ -51,7 +51,7 @@ function item(q, ctx) {
   return h('li', { class: 'q', id: `o-${q.id}`, dataset: { outcome: q.outcome || 'none' } },
     h('p', { class: q.text ? 'q-text' : 'q-text private' }, q.text || t('outcomes.private')),
     h('p', { class: 'meta' }, `#${q.id} · `, q.name ? t('viewer.asked_by', { name: q.name, time: time(q.asked_at, ctx.tz) }) : time(q.asked_at, ctx.tz),
-      ctx.extra ? ctx.extra(q) : null),
+      channelTag(q), ctx.extra ? ctx.extra(q) : null),
     ...detail(q, ctx),
     ctx.actions ? ctx.actions(q) : null);
 }

@@ -7,7 +7,7 @@
 import { countdown, setLang, t, windowText } from './i18n.js';
 import { Live } from './live.js';
 import { Session } from './model.js';
-import { $, chrome, episodeTitle, indicator, sessionId } from './ui.js';
+import { $, channelTag, chrome, episodeTitle, indicator, sessionId } from './ui.js';
 
 const sid = sessionId();
 const model = new Session();
@@ -47,7 +47,7 @@ function render() {
     const text = $('#current-text');
     text.textContent = q.text;
     text.className = `current-text ${sizeClass(q.text)}`;
-    $('#current-name').textContent = t('screen.asked_by', { name: q.name || '' });
+    $('#current-name').replaceChildren(t('screen.asked_by', { name: q.name || '' }), channelTag(q));
   }
   const phase = model.phase(live.now());
   $('#idle-title').textContent = t(`screen.idle_${phase}`);

@@ -9,7 +9,7 @@
 import { errorText, t, time, windowText } from './i18n.js';
 import { satisfactionText } from './say.js';
 import { renderOutcomes } from './outcomes.js';
-import { $, chrome, fragmentKey, h, sessionId } from './ui.js';
+import { $, channelTag, chrome, fragmentKey, h, sessionId } from './ui.js';
 
 const sid = sessionId();
 const key = fragmentKey();
@@ -36,7 +36,7 @@ function entry(item) {
   const a = item.answer;
   const mode = a?.mode || 'text';
   return h('li', { class: a ? 'entry' : 'entry unanswered', id: `q${item.id}` },
-    h('h3', {}, t('transcript.asked', { n: item.n, name: item.name || '', time: time(item.asked_at, tz()) })),
+    h('h3', {}, t('transcript.asked', { n: item.n, name: item.name || '', time: time(item.asked_at, tz()) }), channelTag(item)),
     h('p', { class: 'ask' }, item.question),
     a ? h('p', {}, h('span', { class: 'who' }, t('transcript.answered', { name: a.by || doc.session.guest_name || '', time: time(item.answered_at || a.at, tz()) })),
       mode !== 'text' ? h('span', { class: 'meta' }, ` ${t(`transcript.mode_${mode}`)}`) : null) : h('p', { class: 'who' }, t('transcript.not_answered')),
@@ -104,6 +104,9 @@ function renderStats() {
     tile(t('stats.asked'), q.asked), tile(t('stats.approved'), q.approved),
     tile(t('stats.answered'), q.answered), tile(t('stats.rejected'), q.rejected),
     tile(t('stats.votes'), stats.votes), tile(t('stats.peak'), stats.peak_viewers));
+  const channels = Object.entries(stats.channels || {}).filter(([, n]) => n);
+  $('#stats-channels').textContent = channels.length ? t('stats.channels', {
+    list: channels.map(([c, n]) => `${t(`channel.${c}`)} ${n}`).join(t('common.list_sep')) }) : '';
   $('#peak').textContent = stats.peak_at
     ? t('stats.peak_at', { n: stats.peak_viewers, time: time(stats.peak_at, tz()) }) : t('stats.no_viewers');
   const v = stats.viewers;

@@ -57,6 +57,11 @@ export function episodeTitle(s) {
   return !ep || title.includes(ep) ? title : `${ep} ${title}`;
 }
 
+/** Where a question came from, when not the web page: 热线, 短信, 微信, 12345 (live/channels.py). */
+export function channelTag(q) {
+  return q && q.channel ? h('span', { class: 'chip channel', dataset: { channel: q.channel } }, t(`channel.${q.channel}`)) : null;
+}
+
 /** The session id in /s/{id}/... */
 export function sessionId() {
   const m = location.pathname.match(/^\/s\/(\d+)/);

@@ -11,7 +11,7 @@ import { countdown, dateTime, errorText, t, time, windowText } from './i18n.js';
 import { Asker } from './ask.js';
 import { Live } from './live.js';
 import { ENDED, PUBLIC, Session } from './model.js';
-import { $, announce, chrome, h, indicator, keyed, retract, sessionId, toast } from './ui.js';
+import { $, announce, channelTag, chrome, h, indicator, keyed, retract, sessionId, toast } from './ui.js';
 
 const sid = sessionId();
 const model = new Session();
@@ -154,7 +154,7 @@ function renderNow() {
   $('#now').hidden = !q || !q.text;
   if (!q || !q.text) return;
   $('#now-text').textContent = q.text;
-  $('#now-meta').textContent = t('viewer.asked_by', { name: q.name, time: time(q.asked_at, tz()) });
+  $('#now-meta').replaceChildren(t('viewer.asked_by', { name: q.name, time: time(q.asked_at, tz()) }), channelTag(q));
 }
 
 function answerBlock(q) {
@@ -174,7 +174,7 @@ function renderAnswered() {
   keyed($('#answered-list'), items, (q) => h('li', { class: 'q', id: `q-${q.id}` }), (li, q) => {
     li.replaceChildren(
       h('p', { class: 'q-text' }, q.text || ''),
-      h('p', { class: 'meta' }, t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) })),
+      h('p', { class: 'meta' }, t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) }), channelTag(q)),
       origin(q),
       answerBlock(q));
     if (fresh.delete(q.id)) li.classList.add('fresh');
@@ -223,7 +223,7 @@ function renderOpen() {
     paintVote(li.vote, q);
     li.replaceChildren(
       h('div', { class: 'q-main' }, h('p', { class: 'q-text' }, q.text || ''),
-        h('p', { class: 'meta' }, t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) })),
+        h('p', { class: 'meta' }, t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) }), channelTag(q)),
         origin(q)),
       li.vote);
   });

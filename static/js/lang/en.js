@@ -41,6 +41,12 @@ export default {
   'reason.abusive': 'Not civil',
   'reason.other': 'Other reason',
 
+  'channel.web': 'Web',
+  'channel.hotline': 'Hotline',
+  'channel.sms': 'SMS',
+  'channel.wechat': 'WeChat',
+  'channel.12345': '12345',
+
   'answer.by_text': '{name} {post} answered:',
   'answer.by_video': '{name} {post} answered this in the live video',
   'answer.by_written': '{name} {post} answered in writing:',
@@ -155,6 +161,13 @@ export default {
   'index.lookup_empty': 'Please enter a receipt number.',
   'index.lookup_missing': 'No question has this receipt number; please check it and try again.',
   'index.search_link': 'Search past answers',
+  'index.next': 'Next: {episode}',
+  'index.countdown': 'Starts in',
+  'index.started': '{episode} has started · join now',
+  'index.calendar': 'Add to calendar',
+  'index.calendar_label': 'Add {episode} to your calendar',
+  'index.feed': 'Episodes feed (Atom)',
+  'index.feed_title': '{programme} · episodes',
 
 
   // Replay, transcript, search and archive, statistics (archive helper)
@@ -216,6 +229,7 @@ export default {
 
   'stats.title': 'Statistics',
   'stats.dl_csv': 'Export statistics (CSV)',
+  'stats.channels': 'By channel: {list}',
   'stats.chart_label': 'Viewers over time ({n} samples)',
   'stats.asked': 'Questions received',
   'stats.approved': 'Published',

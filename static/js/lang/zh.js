@@ -41,6 +41,12 @@ export default {
   'reason.abusive': '内容不文明',
   'reason.other': '其他原因',
 
+  'channel.web': '网上',
+  'channel.hotline': '热线',
+  'channel.sms': '短信',
+  'channel.wechat': '微信',
+  'channel.12345': '12345',
+
   'answer.by_text': '{name} {post} 答复：',
   'answer.by_video': '{name} {post} 已在直播中口头回答',
   'answer.by_written': '{name} {post} 书面答复：',
@@ -155,6 +161,13 @@ export default {
   'index.lookup_empty': '请输入回执编号。',
   'index.lookup_missing': '没有找到这个回执编号，请核对后重试。',
   'index.search_link': '搜索往期问答',
+  'index.next': '下一期：{episode}',
+  'index.countdown': '距开始还有',
+  'index.started': '{episode}已开始 · 进入直播间',
+  'index.calendar': '加入日历',
+  'index.calendar_label': '把{episode}加入日历',
+  'index.feed': '订阅节目单（Atom）',
+  'index.feed_title': '{programme} · 节目单',
 
 
   // 回放、文字实录、搜索与往期、数据统计（archive helper）
@@ -216,6 +229,7 @@ export default {
 
   'stats.title': '数据统计',
   'stats.dl_csv': '导出统计（CSV）',
+  'stats.channels': '来源渠道：{list}',
   'stats.chart_label': '在线人数随时间变化（{n} 个采样点）',
   'stats.asked': '收到问题',
   'stats.approved': '公开问题',
