@@ -6,8 +6,8 @@ on that evening (:func:`live.events.staged_clock`), so replay plays an hour of
 questions and answers and the transcript shows when each came. Its aftermath (有问必答) is
 done at start-up, as staff would do it days later: a question declined with a reason, one
 forwarded and made a commitment (so the programme's board has an entry), one not reached
-and carried over into the next scheduled episode (No. 33), a rating, and the episode archived with every question given
-an outcome. Names are fictional.
+and carried over into the next scheduled episode (No. 33), a rating, and the episode
+archived with every question given an outcome. Names are fictional.
 """
 
 from __future__ import annotations
