@@ -57,9 +57,10 @@ export function episodeTitle(s) {
   return !ep || title.includes(ep) ? title : `${ep} ${title}`;
 }
 
-/** Where a question came from, when not the web page: 热线, 短信, 微信, 12345 (live/channels.py). */
+/** Where a question came from, when not the web page: 热线, 短信, 微信, 12345 (live/channels.py).
+ * Nothing is the empty string, not null: replaceChildren() and append() would print "null". */
 export function channelTag(q) {
-  return q && q.channel ? h('span', { class: 'chip channel', dataset: { channel: q.channel } }, t(`channel.${q.channel}`)) : null;
+  return q && q.channel ? h('span', { class: 'chip channel', dataset: { channel: q.channel } }, t(`channel.${q.channel}`)) : '';
 }
 
 /** The session id in /s/{id}/... */
