@@ -7,6 +7,9 @@ and never changes ``state``: :func:`live.state.apply` does that, once the
 events are stored (or, inside a round, ahead of the commit; see :mod:`live.rounds`).
 The service layer calls it through :func:`live.review.decide`, which holds typed answers
 for review and adds ``release`` and ``withdraw``.
+
+A vote makes no event (votes live in their own table, tallied by :mod:`live.tallies`), but
+whether one may be cast is decided here too, by :func:`check_vote`.
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ from dataclasses import dataclass, replace
 
 from . import channels, commitments
 from .events import JSON, NewEvent
-from .exceptions import BadRequest, Conflict
-from .state import Question, State, text_key
+from .exceptions import BadRequest, Conflict, Forbidden, NotFound
+from .state import ENDED, Question, State, text_key
 
 REJECT_REASONS = ("off_topic", "duplicate", "personal_case", "abusive", "other")
 ANSWER_MODES = ("text", "video", "written")
@@ -75,6 +78,35 @@ def _require(q: Question, *allowed: str) -> None:
             status=q.status,
             by=q.handled_by,
         )
+
+
+def check_vote(state: State, question_id: int, device: str, on: bool, now: int) -> Question:
+    """The question a ``vote`` (``on``) or ``unvote`` by ``device`` may count on, or raise.
+
+    同问 says "I want this answered too", so it is for other people's questions while the
+    session runs: refused once the window is over (the counts are then part of the record),
+    on a question not published, and on the voter's own question. Taking back a vote on one's
+    own question stays possible (one cast before this rule existed).
+    """
+    current = state.phase(now)
+    if current in ENDED:
+        raise Conflict(
+            "voting_closed",
+            "本期访谈已结束，不能再同问",
+            "This session is over: votes are closed",
+            phase=current,
+        )
+    question = state.questions.get(question_id)
+    if question is None or not question.public:
+        raise NotFound("question_not_found", "问题不存在", "No such question", id=question_id)
+    if on and device and question.device == device:
+        raise Forbidden(
+            "own_question",
+            "不能同问自己提的问题",
+            "You cannot vote for your own question",
+            id=question_id,
+        )
+    return question
 
 
 def _ask(state: State, args: JSON, device: str, now: int) -> Decision:

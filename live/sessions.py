@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from . import channels, closing, ratings, review
+from . import channels, closing, commands, ratings, review
 from .asker import COMMANDS as ASKER_COMMANDS
 from .asker import Askers
 from .auth import PERMISSIONS, Actor, Devices, hash_token, new_token
@@ -219,10 +219,9 @@ class Sessions:
             # before this worker heard): catch up once before refusing.
             await room.refresh()
             state = await room.settled()
-        closing.check(state, "vote", {}, now_ms())
-        question = state.question(question_id)
-        if not question.public:
-            raise NotFound("question_not_found", "问题不存在", "No such question", id=question_id)
+        now = now_ms()
+        closing.check(state, "vote", {}, now)
+        commands.check_vote(state, question_id, actor.device, on, now)
         changed = await self.store.set_vote(session_id, question_id, actor.device, on)
         if changed:
             room.tallies.changed()

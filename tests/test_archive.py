@@ -100,7 +100,7 @@ async def _record(server: LiveServer) -> Recording:
         await mod.request("hide", question_id=rec.ids["hidden"])
         await pause()
         await official.request("answer", question_id=rec.ids["road"], text="下个月底前全部完工。")
-        for c, key in ((v1, "park"), (v2, "park"), (v2, "road")):
+        for c, key in ((v1, "park"), (watcher, "park"), (v2, "road")):  # v2 asked park
             await c.request("vote", question_id=rec.ids[key])
         await watcher.wait_for(
             lambda e: e["type"] == "votes.tallied" and e["data"]["votes"].get(str(rec.ids["road"])) == 1

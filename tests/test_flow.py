@@ -79,11 +79,12 @@ async def test_a_vote_after_a_quiet_spell_is_tallied_at_once_and_the_next_ones_t
     try:
         s = srv.create_session()
         async with (
+            srv.client(s["id"]) as asker,
             srv.client(s["id"]) as a,
             srv.client(s["id"]) as b,
             srv.client(s["id"], token=s["moderator_token"]) as mod,
         ):
-            q = (await a.request("ask", client_id=qid(), text="公交站能不能挪近一点？", name=""))[
+            q = (await asker.request("ask", client_id=qid(), text="公交站能不能挪近一点？", name=""))[
                 "question_id"
             ]
             await mod.request("approve", question_id=q)

@@ -193,13 +193,13 @@ async def test_backup_while_clients_write_is_a_consistent_prefix_with_new_epochs
         async def writer(n: int) -> None:
             """Ask and vote until a few writes after the backup finished (bounded either way)."""
             after = 0
-            async with srv.client(sid) as c:
+            async with srv.client(sid) as c, srv.client(sid) as fan:  # 同问 is for others' questions
                 for i in range(2000):
                     ack = await c.request("ask", client_id=f"{n}-{i}", text=f"备份时的问题{n}-{i}")
                     if not backing_up.is_set():
                         acked_before.append(ack["question_id"])
                     if i % 3 == 0:
-                        await c.request("vote", question_id=ack["question_id"])
+                        await fan.request("vote", question_id=ack["question_id"])
                     after += done.is_set()
                     if after > 5:
                         return
@@ -253,6 +253,7 @@ async def test_export_and_import_move_a_session_with_a_new_id_epoch_and_links(
         sid = s["id"]
         async with (
             a.client(sid) as v,
+            a.client(sid) as fan,  # 同问 is for others' questions
             a.client(sid, token=s["moderator_token"]) as mod,
             a.client(sid, token=s["presenter_token"]) as official,
         ):
@@ -262,7 +263,7 @@ async def test_export_and_import_move_a_session_with_a_new_id_epoch_and_links(
                 ]
                 if i < 3:
                     await mod.request("approve", question_id=q)
-                    await v.request("vote", question_id=q)
+                    await fan.request("vote", question_id=q)
                 if i == 0:
                     await official.request("answer", question_id=q, text="已经解决")
         await until(

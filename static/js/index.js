@@ -9,7 +9,7 @@
 import { commitmentView } from './commitment.js';
 import { countdown, date, day, errorText, t, time, windowText } from './i18n.js';
 import { Say } from './say.js';
-import { $, chrome, episodeTitle, h } from './ui.js';
+import { $, announce, answerView, chrome, episodeTitle, h } from './ui.js';
 
 let programmes = [];
 let sessions = [];
@@ -148,17 +148,13 @@ function showReceipt(r) {
   const later = (r.carried || []).map((c) => h('div', { class: 'result carried' },
     h('p', { class: 'meta' }, t('index.carried_to'), ' ', h('a', { href: `/s/${c.session_id}#q-${c.id}` }, c.session_title || '')),
     h('p', {}, h('span', { class: 'chip', dataset: { status: c.status } }, t(`status.${c.status}`))),
-    c.answer ? h('div', { class: 'answer' },
-      h('p', { class: 'answer-by' }, t(`answer.by_${c.answer.mode || 'text'}`, { name: c.answer.by || '', post: '' })),
-      c.answer.text ? h('p', { class: 'answer-text' }, c.answer.text) : null) : null));
+    c.answer ? answerView(c.answer, { tz: r.session_timezone || 'Asia/Shanghai' }) : null));
   box.replaceChildren(h('div', { class: 'result' },
     h('p', { class: 'meta' }, h('a', { href: `/s/${r.session_id}` }, r.session_title || ''), ` · ${t('common.receipt')}${r.receipt}`),
     h('p', { class: 'q-text' }, r.text || ''),
     h('p', {}, h('span', { class: 'chip', dataset: { status: r.status } }, t(`status.${r.status}`)), ' ',
       extra.map((x) => h('span', { class: 'meta' }, x))),
-    a ? h('div', { class: 'answer' },
-      h('p', { class: 'answer-by' }, t(`answer.by_${a.mode || 'text'}`, { name: a.by || '', post: '' })),
-      a.text ? h('p', { class: 'answer-text' }, a.text) : null) : null,
+    a ? answerView(a, { tz: r.session_timezone || 'Asia/Shanghai' }) : null,
     r.commitment ? commitmentView(r.commitment, 'Asia/Shanghai', r.overdue) : null,
     later.length ? null : sayFor(r)), ...later,
   // Carried over: rated where the outcome was given, the last episode it reached (same number).
@@ -203,11 +199,24 @@ async function fetchReceipt(value) {
   }
 }
 
+/** Bring el into view, below the sticky top bar (html's scroll-padding-top), unless it already is. */
+function reveal(el) {
+  const box = el.getBoundingClientRect();
+  if (box.top >= $('.topbar').getBoundingClientRect().bottom && box.top < window.innerHeight * 0.6) return;
+  const still = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+  el.scrollIntoView({ block: 'start', behavior: still ? 'auto' : 'smooth' });
+}
+
+/** Look a receipt up; the result is brought into view (on a phone it appears under the fold,
+ * and tapping 查询 seemed to do nothing) and said in a few words to screen readers. */
 async function lookup(ev) {
   ev.preventDefault();
   const value = $('#receipt-input').value.trim().toUpperCase();
   lastReceipt = value ? await fetchReceipt(value) : { error: t('index.lookup_empty') };
   showReceipt(lastReceipt);
+  const r = lastReceipt;
+  announce(r.error || `${t('common.receipt')}${r.receipt} ${t(`status.${r.status}`)}`);
+  reveal($('#lookup-result'));
 }
 
 chrome(render);

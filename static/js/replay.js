@@ -12,7 +12,7 @@ import { errorText, t, time, windowText } from './i18n.js';
 import { ENDED, PUBLIC, Session } from './model.js';
 import { renderOutcomes } from './outcomes.js';
 import { SPEEDS, chapters, countAt, delay, offsetAt, schedule } from './timeline.js';
-import { $, announce, channelTag, chrome, copy, h, keyed, retract, sessionId, typing } from './ui.js';
+import { $, announce, answerView, channelTag, chrome, copy, h, keyed, retract, sessionId, typing } from './ui.js';
 
 const sid = sessionId();
 const PAGE = 1000;
@@ -185,15 +185,11 @@ function renderNow() {
 
 function card(q) {
   const a = q.answer;
-  const mode = a?.mode || 'text';
   return [
     h('p', { class: 'q-text' }, q.text || ''),
     h('p', { class: 'meta' }, t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) }), channelTag(q),
       q.votes ? ` · ${t('replay.votes', { n: q.votes })}` : ''),
-    a ? h('div', { class: 'answer' },
-      h('p', { class: 'answer-by' }, t(`answer.by_${mode}`, { name: a.by || final.info.guest_name || '', post: final.info.guest_post || '' })),
-      a.text ? h('p', { class: 'answer-text' }, a.text) : null,
-      h('p', { class: 'meta' }, a.at ? time(a.at, tz()) : '', a.revision > 1 ? ` · ${t('answer.revised')}` : '')) : null,
+    a ? answerView(a, { guest: final.info.guest_name, post: final.info.guest_post, tz: tz() }) : null,
   ];
 }
 

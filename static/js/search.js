@@ -50,7 +50,8 @@ function renderResults() {
   $('#result-count').textContent = t('search.count', { n: last.results.length, q: last.q });
   $('#results').replaceChildren(...last.results.map((r) => h('li', { class: 'result' },
     h('a', { class: 'q-link', href: safeLink(r.link) || `/s/${r.session_id}/replay` }, ...highlight(r.question, words)),
-    h('p', { class: 'answer-text' }, ...highlight(clip(r.answer, words), words)),
+    r.answer ? h('p', { class: 'answer-text' }, ...highlight(clip(r.answer, words), words))
+      : h('p', { class: 'answer-text answer-oral' }, t('answer.oral', { time: time(r.at, r.timezone) })), // no text: said on air
     h('p', { class: 'meta' }, [r.episode ? t('common.episode', { n: r.episode }) : '', r.title, r.name,
       r.at ? `${date(r.at, r.timezone)} ${time(r.at, r.timezone)}` : ''].filter(Boolean).join(' · ')))));
 }

@@ -35,12 +35,14 @@ function tz() {
 function entry(item) {
   const a = item.answer;
   const mode = a?.mode || 'text';
+  const oral = a && !a.text; // answered on air only: the record says so, with the time, as its reply
   return h('li', { class: a ? 'entry' : 'entry unanswered', id: `q${item.id}` },
     h('h3', {}, t('transcript.asked', { n: item.n, name: item.name || '', time: time(item.asked_at, tz()) }), channelTag(item)),
     h('p', { class: 'ask' }, item.question),
     a ? h('p', {}, h('span', { class: 'who' }, t('transcript.answered', { name: a.by || doc.session.guest_name || '', time: time(item.answered_at || a.at, tz()) })),
-      mode !== 'text' ? h('span', { class: 'meta' }, ` ${t(`transcript.mode_${mode}`)}`) : null) : h('p', { class: 'who' }, t('transcript.not_answered')),
+      mode !== 'text' && !oral ? h('span', { class: 'meta' }, ` ${t(`transcript.mode_${mode}`)}`) : null) : h('p', { class: 'who' }, t('transcript.not_answered')),
     a && a.text ? h('p', { class: 'reply' }, a.text) : null,
+    oral ? h('p', { class: 'reply answer-oral' }, t('answer.oral', { time: time(a.at, tz()) })) : null,
     h('p', { class: 'meta no-print' }, h('a', { href: `/s/${sid}/replay#q${item.id}` }, t('transcript.in_replay'))));
 }
 

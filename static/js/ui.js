@@ -4,7 +4,7 @@
  * h() is the only way pages build elements, and it only ever creates text nodes from strings:
  * whatever a citizen typed reaches the page through textContent, never as HTML.
  */
-import { apply, lang, onLang, setLang, t } from './i18n.js';
+import { apply, lang, onLang, setLang, t, time } from './i18n.js';
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 
@@ -35,6 +35,7 @@ export function h(tag, props = {}, ...children) {
  * update(el, item) refreshes it. Reused elements keep keyboard focus while the list re-sorts.
  */
 export function keyed(list, items, create, update) {
+  const focused = document.activeElement;
   const old = new Map([...list.children].map((el) => [el.dataset.key, el]));
   items.forEach((item, i) => {
     const key = String(item.id);
@@ -48,6 +49,19 @@ export function keyed(list, items, create, update) {
     if (list.children[i] !== el) list.insertBefore(el, list.children[i] || null);
   });
   for (const el of old.values()) el.remove();
+  if (focused !== document.activeElement && list.contains(focused)) focused.focus();
+}
+
+/** An answer, as every public page shows it; one given orally on air says so, with its time.
+ * ctx: {guest, post, tz} of the session. */
+export function answerView(a, ctx) {
+  const at = a.at ? time(a.at, ctx.tz) : '';
+  const who = { name: a.by || ctx.guest || '', post: ctx.post || '' };
+  const by = a.text ? t(`answer.by_${a.mode || 'text'}`, who) : `${who.name} ${who.post}`;
+  const revised = a.revision > 1 ? t('answer.revised') : '';
+  return h('div', { class: 'answer' }, h('p', { class: 'answer-by' }, by.trim()),
+    a.text ? h('p', { class: 'answer-text' }, a.text) : h('p', { class: 'answer-text answer-oral' }, t('answer.oral', { time: at })),
+    a.text || revised ? h('p', { class: 'meta' }, [a.text && at, revised].filter(Boolean).join(' · ')) : null);
 }
 
 /** A session's title with its episode number in front, unless the title already says it. */
@@ -57,8 +71,8 @@ export function episodeTitle(s) {
   return !ep || title.includes(ep) ? title : `${ep} ${title}`;
 }
 
-/** Where a question came from, when not the web page: 热线, 短信, 微信, 12345 (live/channels.py).
- * Nothing is the empty string, not null: replaceChildren() and append() would print "null". */
+/** Where a question came from, when not the web page: 热线, 短信, 微信, 12345 (live/channels.py);
+ * else '' (replaceChildren writes null as text). */
 export function channelTag(q) {
   return q && q.channel ? h('span', { class: 'chip channel', dataset: { channel: q.channel } }, t(`channel.${q.channel}`)) : '';
 }

@@ -5,18 +5,18 @@
  * floating button) and explains itself: the "how to ask" steps stay open until this device
  * has asked once. Everything else follows the live event stream: the question being answered
  * now, answers newest first (announced to screen readers), the questions others asked with
- * their "me too" votes, and the status of my own questions.
+ * their "me too" votes, and the status of my own questions (a notice when one moves on).
  */
 import { countdown, dateTime, errorText, t, time, windowText } from './i18n.js';
 import { Asker } from './ask.js';
 import { Live } from './live.js';
 import { ENDED, PUBLIC, Session } from './model.js';
-import { $, announce, channelTag, chrome, h, indicator, keyed, retract, sessionId, toast } from './ui.js';
+import { $, announce, answerView, channelTag, chrome, h, indicator, keyed, retract, sessionId, toast } from './ui.js';
 
 const sid = sessionId();
 const model = new Session();
 const live = new Live(sid, { handlers: { welcome, snapshot, event, presence, error: (f) => toast(errorText(f), 'error') } });
-const asker = new Asker(live, sid, () => render());
+const asker = new Asker(live, sid, () => render(), (m) => notify(m));
 let ready = false;
 let voted = new Set();
 let viewers = null;
@@ -45,11 +45,8 @@ function event(e) {
     announce(t(own ? 'viewer.new_answer_mine' : 'viewer.new_answer', { q: q.text || '' }), q.id);
   } else if (e.type === 'question.answering' && q) {
     announce(t('viewer.now_announce', { q: q.text || '' }), q.id);
-  } else if (own && e.type !== 'question.asked' && e.type !== 'votes.tallied' && !e.type.startsWith('question.answer_')) {
-    // question.answer_held, _approved, _withdrawn: an answer in review, of which a viewer sees nothing
-    announce(t('viewer.mine_changed', { status: t(`status.${q.status}`) }));
   }
-  if (own) asker.refresh();
+  if (own) asker.refresh(); // then notify()
   schedule();
 }
 
@@ -96,6 +93,7 @@ function render() {
   tick();
   renderNow();
   renderMine();
+  notice?.render();
   renderAnswered();
   renderOpen();
   renderEnded();
@@ -158,13 +156,7 @@ function renderNow() {
 }
 
 function answerBlock(q) {
-  const a = q.answer || {};
-  const by = a.by || model.info.guest_name || '';
-  const mode = a.mode || 'text';
-  return h('div', { class: 'answer' },
-    h('p', { class: 'answer-by' }, t(`answer.by_${mode}`, { name: by, post: model.info.guest_post || '' })),
-    a.text ? h('p', { class: 'answer-text' }, a.text) : null,
-    h('p', { class: 'meta' }, a.at ? time(a.at, tz()) : '', a.revision > 1 ? ` · ${t('answer.revised')}` : ''));
+  return answerView(q.answer || {}, { guest: model.info.guest_name, post: model.info.guest_post, tz: tz() });
 }
 
 function renderAnswered() {
@@ -216,16 +208,22 @@ function renderOpen() {
   $('#open-count').textContent = items.length ? String(items.length) : '';
   $('#open-empty').hidden = items.length > 0;
   keyed($('#open-list'), items, (q) => {
+    // built once: the vote button keeps focus
     const li = h('li', { class: 'q', id: `q-${q.id}` });
+    li.main = h('div', { class: 'q-main' });
     li.vote = voteButton(q);
+    li.own = h('span', { class: 'chip', dataset: { status: 'approved' } });
+    li.append(li.main, li.vote, li.own);
     return li;
   }, (li, q) => {
+    const own = asker.owns(q.id); // no 同问 on one's own
+    li.vote.hidden = own;
+    li.own.hidden = !own;
+    li.own.textContent = t('viewer.own_question');
     paintVote(li.vote, q);
-    li.replaceChildren(
-      h('div', { class: 'q-main' }, h('p', { class: 'q-text' }, q.text || ''),
-        h('p', { class: 'meta' }, t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) }), channelTag(q)),
-        origin(q)),
-      li.vote);
+    li.main.replaceChildren(h('p', { class: 'q-text' }, q.text || ''),
+      h('p', { class: 'meta' }, t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) }), channelTag(q)),
+      origin(q));
   });
 }
 
@@ -233,7 +231,7 @@ function renderOpen() {
  * of one of its questions, linked to that question among the earlier episode's outcomes. */
 function origin(q) {
   const kind = q.carried_from ? 'carried' : q.follows ? 'follows' : null;
-  if (!kind) return null;
+  if (!kind) return ''; // not null, which replaceChildren writes
   const from = q.carried_from || q.follows;
   return h('p', { class: 'meta origin' }, h('span', { class: 'chip' }, t(`viewer.origin_${kind}`)), ' ',
     h('a', { href: `/s/${from.session_id}#o-${from.question_id}` }, t(`viewer.origin_${kind}_link`)));
@@ -269,8 +267,8 @@ function promised(q) {
 }
 
 /** One of my questions: what became of it, then (once it has an outcome) my say on it. */
-function mineItem() {
-  const li = h('li', { class: 'q' });
+function mineItem(m) {
+  const li = h('li', { class: 'q', id: `mine-${m.id}`, tabIndex: -1 });
   li.head = h('div');
   li.append(li.head);
   return li;
@@ -288,6 +286,14 @@ function say(li, q) {
     now: () => live.now(), tz, changed: () => asker.refresh() });
   if (!li.say.el.isConnected) li.append(li.say.el);
   li.say.update(q);
+}
+
+let notice = null;
+let noticing = null;
+/** One of my questions moved on: say so (./notice.js, loaded when first needed, like ./say.js). */
+function notify(m) {
+  noticing ??= import('./notice.js').then((x) => (notice = new x.Notice(tz, asker)));
+  noticing.then((n) => n.show(m), () => { noticing = null; }); // offline: 我的问题 says it
 }
 
 /** What became of one of my questions, in words (reason, department, merged into). */

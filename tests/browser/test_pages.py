@@ -92,7 +92,7 @@ async def test_ask_approve_answer_arrives_live_everywhere(site: LiveServer, brow
     await expect(viewer.locator("#announcer")).to_contain_text("新回答")
     await expect(mine).to_contain_text("已回答")
     await expect(viewer.locator("#now")).to_be_hidden()
-    await expect(screen.locator("#current")).to_be_hidden()
+    await expect(screen.locator("#current-reply")).to_have_text("下个月底前完工，施工期间保留一条车道通行。")
     assert await viewer.evaluate("window.__sameDocument") is True, "the viewer page was reloaded"
     await shot(viewer, "viewer-phone")
 

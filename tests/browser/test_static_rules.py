@@ -46,6 +46,7 @@ SCRIPTS = [
     "say.js",
     "closing.js",
     "outcomes.js",
+    "notice.js",
 ]
 
 
