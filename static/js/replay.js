@@ -12,7 +12,7 @@ import { errorText, t, time, windowText } from './i18n.js';
 import { ENDED, PUBLIC, Session } from './model.js';
 import { renderOutcomes } from './outcomes.js';
 import { SPEEDS, chapters, countAt, delay, offsetAt, schedule } from './timeline.js';
-import { $, announce, chrome, copy, h, keyed, retract, sessionId, typing } from './ui.js';
+import { $, announce, brand, chrome, copy, h, keyed, retract, sessionId, typing } from './ui.js';
 
 const sid = sessionId();
 const PAGE = 1000;
@@ -280,7 +280,7 @@ async function loadProgramme() {
     const p = ((await r.json()).programmes || []).find((x) => x.id === final.info.programme_id);
     if (p) {
       programme = p.title;
-      $('#programme').textContent = p.title;
+      brand(p.title);
       render(true);
     }
   } catch {

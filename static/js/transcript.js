@@ -9,7 +9,7 @@
 import { errorText, t, time, windowText } from './i18n.js';
 import { satisfactionText } from './say.js';
 import { renderOutcomes } from './outcomes.js';
-import { $, chrome, fragmentKey, h, sessionId } from './ui.js';
+import { $, brand, chrome, fragmentKey, h, sessionId } from './ui.js';
 
 const sid = sessionId();
 const key = fragmentKey();
@@ -48,7 +48,7 @@ function render() {
   if (!doc) return;
   const s = doc.session;
   document.title = `${s.title || ''} · ${t('transcript.badge')}`;
-  $('#programme').textContent = s.programme.title || t('site.name');
+  brand(s.programme.title);
   $('#episode').textContent = s.episode ? t('common.episode', { n: s.episode }) : '';
   $('#title').textContent = s.title || '';
   $('#m-programme').textContent = s.programme.title || '';

@@ -50,11 +50,28 @@ export function keyed(list, items, create, update) {
   for (const el of old.values()) el.remove();
 }
 
-/** A session's title with its episode number in front, unless the title already says it. */
+/**
+ * Name the page's brand (#programme) after its programme. A programme's title is the same in
+ * every language, so the brand stops following the site name's string (data-i18n), which a
+ * language switch would otherwise put back ("Online Q&A" on 区长在线's pages).
+ */
+export function brand(title) {
+  const el = $('#programme');
+  if (!el || !title) return;
+  el.removeAttribute('data-i18n');
+  el.textContent = title;
+}
+
+/**
+ * A session's title with its episode number in front, unless the title already says it, in
+ * either language's words ("区长在线 第31期：…" is not shown as "第31期 区长在线 第31期：…",
+ * nor as "No. 31 区长在线 第31期：…").
+ */
 export function episodeTitle(s) {
-  const ep = s.episode ? t('common.episode', { n: s.episode }) : '';
   const title = s.title || '';
-  return !ep || title.includes(ep) ? title : `${ep} ${title}`;
+  if (!s.episode) return title;
+  const said = new RegExp(`第\\s*${Number(s.episode)}\\s*期|(?:No\\.|Episode|#)\\s*${Number(s.episode)}(?!\\d)`, 'i');
+  return said.test(title) ? title : `${t('common.episode', { n: s.episode })} ${title}`;
 }
 
 /** The session id in /s/{id}/... */

@@ -11,7 +11,7 @@ import { countdown, dateTime, errorText, t, time, windowText } from './i18n.js';
 import { Asker } from './ask.js';
 import { Live } from './live.js';
 import { ENDED, PUBLIC, Session } from './model.js';
-import { $, announce, chrome, h, indicator, keyed, retract, sessionId, toast } from './ui.js';
+import { $, announce, brand, chrome, h, indicator, keyed, retract, sessionId, toast } from './ui.js';
 
 const sid = sessionId();
 const model = new Session();
@@ -290,7 +290,7 @@ async function loadProgramme() {
     const p = ((await r.json()).programmes || []).find((x) => x.id === model.info.programme_id);
     if (p) {
       programme = p.title;
-      $('#programme').textContent = p.title;
+      brand(p.title);
       render();
     }
   } catch {
