@@ -143,6 +143,7 @@ async def test_admin_audit_in_words_slug_rule_links_toast_and_rotation(
     row = admin.locator(f'li.admin-session[data-session="{first["id"]}"]')
     await row.get_by_role("button", name="生成新链接").click()
     await admin.clock.fast_forward(60_000)  # the question waits for an answer
+    await expect(row.locator(".confirm")).to_be_visible()
     await expect(row.locator(".confirm")).to_contain_text("旧的嘉宾和审核链接将立即失效")
     await row.get_by_role("button", name="确认生成新链接").click()
     await expect(admin.locator("#toast")).to_contain_text("旧链接已失效")
