@@ -133,7 +133,7 @@ async def test_admin_audit_in_words_slug_rule_links_toast_and_rotation(
     await admin.get_by_label("开始时间").fill("2030-06-19T19:30")
     await admin.get_by_label("结束时间").fill("2030-06-19T21:30")
     await admin.locator("#session-submit").click()
-    await expect(admin.locator("#toast")).to_contain_text("工作链接在页面顶部")
+    await expect(admin.locator("#toast")).to_contain_text("请复制上方的工作链接")
     links, form = (
         await admin.locator("#links").bounding_box(),
         await admin.locator("#session-form").bounding_box(),
@@ -185,6 +185,8 @@ async def test_leftovers_on_the_citizens_pages(site: LiveServer, browser: Browse
     for path in ("replay", "transcript"):
         await page.goto(f"{site.http}/s/{past['id']}/{path}")
         await expect(brand).to_have_text("区长在线")
+        await expect(page.locator("#title")).to_have_text("区长在线 第31期：教育与交通")
+        await expect(page.locator("#episode")).to_have_text("")  # not "No. 31" beside 第31期
         await icon(page)
     await page.goto(f"{site.http}/search")
     await icon(page)

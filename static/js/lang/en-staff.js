@@ -149,7 +149,7 @@ export default {
   'admin.time_hint': 'Times are read in the timezone above (Beijing time by default).',
   'admin.description': 'Description',
   'admin.create': 'Create',
-  'admin.created': 'Created: the staff links are at the top of the page; copy them now',
+  'admin.created': 'Created: copy the staff links above and keep them safe',
   'admin.saved': 'Saved',
   'admin.required': 'Please fill in the episode, title, guest’s name, start and end.',
   'admin.edit': 'Edit',

@@ -149,7 +149,7 @@ export default {
   'admin.time_hint': '时间按上面填写的时区理解（默认北京时间）。',
   'admin.description': '简介',
   'admin.create': '创建',
-  'admin.created': '已创建：工作链接在页面顶部，请复制保存',
+  'admin.created': '已创建：请复制上方的工作链接并妥善保存',
   'admin.saved': '已保存',
   'admin.required': '请填写期数、标题、嘉宾姓名和起止时间。',
   'admin.edit': '编辑',
