@@ -9,7 +9,7 @@
 import { errorText, t, time, windowText } from './i18n.js';
 import { satisfactionText } from './say.js';
 import { renderOutcomes } from './outcomes.js';
-import { $, brand, chrome, fragmentKey, h, sessionId } from './ui.js';
+import { $, brand, chrome, episodeLabel, fragmentKey, h, sessionId } from './ui.js';
 
 const sid = sessionId();
 const key = fragmentKey();
@@ -49,7 +49,7 @@ function render() {
   const s = doc.session;
   document.title = `${s.title || ''} · ${t('transcript.badge')}`;
   brand(s.programme.title);
-  $('#episode').textContent = s.episode ? t('common.episode', { n: s.episode }) : '';
+  $('#episode').textContent = episodeLabel(s);
   $('#title').textContent = s.title || '';
   $('#m-programme').textContent = s.programme.title || '';
   $('#m-guest').textContent = [s.guest_name, s.guest_post].filter(Boolean).join(' · ');

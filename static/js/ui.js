@@ -63,15 +63,21 @@ export function brand(title) {
 }
 
 /**
- * A session's title with its episode number in front, unless the title already says it, in
- * either language's words ("区长在线 第31期：…" is not shown as "第31期 区长在线 第31期：…",
- * nor as "No. 31 区长在线 第31期：…").
+ * A session's episode number in words ("第31期", "No. 31"), or nothing when its title already
+ * says it in either language's words: "区长在线 第31期：…" is never shown as
+ * "第31期 区长在线 第31期：…", nor as "No. 31 区长在线 第31期：…".
  */
+export function episodeLabel(s) {
+  if (!s.episode) return '';
+  const n = Number(s.episode);
+  const said = new RegExp(`第\\s*${n}\\s*期|(?:No\\.|Episode|#)\\s*${n}(?!\\d)`, 'i');
+  return said.test(s.title || '') ? '' : t('common.episode', { n });
+}
+
+/** A session's title with its episode number in front, unless the title already says it. */
 export function episodeTitle(s) {
-  const title = s.title || '';
-  if (!s.episode) return title;
-  const said = new RegExp(`第\\s*${Number(s.episode)}\\s*期|(?:No\\.|Episode|#)\\s*${Number(s.episode)}(?!\\d)`, 'i');
-  return said.test(title) ? title : `${t('common.episode', { n: s.episode })} ${title}`;
+  const ep = episodeLabel(s);
+  return ep ? `${ep} ${s.title || ''}` : s.title || '';
 }
 
 /** The session id in /s/{id}/... */

@@ -11,7 +11,7 @@ import { countdown, dateTime, errorText, t, time, windowText } from './i18n.js';
 import { Asker } from './ask.js';
 import { Live } from './live.js';
 import { ENDED, PUBLIC, Session } from './model.js';
-import { $, announce, brand, chrome, h, indicator, keyed, retract, sessionId, toast } from './ui.js';
+import { $, announce, brand, chrome, episodeLabel, h, indicator, keyed, retract, sessionId, toast } from './ui.js';
 
 const sid = sessionId();
 const model = new Session();
@@ -82,8 +82,7 @@ function render() {
   if (!ready) return;
   document.title = programme ? `${i.title} - ${programme}` : i.title;
   $('#title').textContent = i.title || '';
-  const ep = i.episode ? t('common.episode', { n: i.episode }) : '';
-  $('#episode').textContent = (i.title || '').includes(ep) ? '' : ep;
+  $('#episode').textContent = episodeLabel(i);
   $('#guest-name').textContent = i.guest_name || '';
   $('#guest-post').textContent = i.guest_post || '';
   $('#window').textContent = windowText(i.starts_at, i.ends_at, tz());
