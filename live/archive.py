@@ -61,6 +61,9 @@ LABELS: dict[str, dict[str, str]] = {
         "link": "链接",
         "channel": "来源渠道",
         "approved": "已公开，未答复",
+        "mode_text": "文字",
+        "mode_video": "口头（直播中）",
+        "mode_written": "书面",
         "colon": "：",
         "chain": "记录校验值（SHA-256 哈希链头，截至第 {n} 条记录）",
     },
@@ -87,6 +90,9 @@ LABELS: dict[str, dict[str, str]] = {
         "link": "Link",
         "channel": "Channel",
         "approved": "published, not answered",
+        "mode_text": "Text",
+        "mode_video": "Spoken on air",
+        "mode_written": "Written",
         "colon": ": ",
         "chain": "Record check value (SHA-256 hash chain head, as of event {n})",
     },
@@ -364,9 +370,12 @@ def to_csv(doc: JSON, base: str, lang: str = "zh") -> str:
             )
         ]
     )
+    olab = outcomes.labels(lang)
     for item in doc["items"]:
         a = item["answer"] or {}
-        status = "" if item["status"] == "answered" else lab["approved"]
+        mode = a.get("mode", "text") if a else ""
+        # an answered item's status is its outcome, in the words of the outcomes section
+        status = olab["written" if mode == "written" else "answered"] if a else lab["approved"]
         w.writerow(
             [
                 _cell(v)
@@ -378,14 +387,13 @@ def to_csv(doc: JSON, base: str, lang: str = "zh") -> str:
                     item["answered_at_local"],
                     a.get("text", ""),
                     a.get("by", ""),
-                    a.get("mode", ""),
+                    lab.get(f"mode_{mode}", mode),
                     status,
                     base + item["link"],
                     channels.label(item.get("channel", channels.WEB), lang),
                 )
             ]
         )
-    olab = outcomes.labels(lang)
     numbers = {item["id"]: item["n"] for item in doc["items"]}
     w.writerow([])
     w.writerow(

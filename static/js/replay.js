@@ -12,7 +12,7 @@ import { errorText, t, time, windowText } from './i18n.js';
 import { ENDED, PUBLIC, Session } from './model.js';
 import { renderOutcomes } from './outcomes.js';
 import { SPEEDS, chapters, countAt, delay, offsetAt, schedule } from './timeline.js';
-import { $, announce, answerView, channelTag, chrome, copy, h, keyed, retract, sessionId, typing } from './ui.js';
+import { $, announce, answerView, brand, channelTag, chrome, copy, episodeLabel, h, keyed, retract, sessionId, typing } from './ui.js';
 
 const sid = sessionId();
 const PAGE = 1000;
@@ -168,7 +168,7 @@ function renderHeader() {
   const i = final.info;
   document.title = `${t('replay.badge')} · ${i.title || ''}${programme ? ` - ${programme}` : ''}`;
   $('#title').textContent = i.title || '';
-  $('#episode').textContent = i.episode ? t('common.episode', { n: i.episode }) : '';
+  $('#episode').textContent = episodeLabel(i);
   $('#guest-name').textContent = i.guest_name || '';
   $('#guest-post').textContent = i.guest_post || '';
   if (i.starts_at) $('#window').textContent = windowText(i.starts_at, i.ends_at, tz());
@@ -276,7 +276,7 @@ async function loadProgramme() {
     const p = ((await r.json()).programmes || []).find((x) => x.id === final.info.programme_id);
     if (p) {
       programme = p.title;
-      $('#programme').textContent = p.title;
+      brand(p.title);
       render(true);
     }
   } catch {

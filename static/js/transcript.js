@@ -9,7 +9,7 @@
 import { errorText, t, time, windowText } from './i18n.js';
 import { satisfactionText } from './say.js';
 import { renderOutcomes } from './outcomes.js';
-import { $, channelTag, chrome, fragmentKey, h, sessionId } from './ui.js';
+import { $, brand, channelTag, chrome, episodeLabel, fragmentKey, h, sessionId } from './ui.js';
 
 const sid = sessionId();
 const key = fragmentKey();
@@ -50,8 +50,8 @@ function render() {
   if (!doc) return;
   const s = doc.session;
   document.title = `${s.title || ''} · ${t('transcript.badge')}`;
-  $('#programme').textContent = s.programme.title || t('site.name');
-  $('#episode').textContent = s.episode ? t('common.episode', { n: s.episode }) : '';
+  brand(s.programme.title);
+  $('#episode').textContent = episodeLabel(s);
   $('#title').textContent = s.title || '';
   $('#m-programme').textContent = s.programme.title || '';
   $('#m-guest').textContent = [s.guest_name, s.guest_post].filter(Boolean).join(' · ');

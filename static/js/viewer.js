@@ -11,7 +11,7 @@ import { countdown, dateTime, errorText, t, time, windowText } from './i18n.js';
 import { Asker } from './ask.js';
 import { Live } from './live.js';
 import { ENDED, PUBLIC, Session } from './model.js';
-import { $, announce, answerView, channelTag, chrome, h, indicator, keyed, retract, sessionId, toast } from './ui.js';
+import { $, announce, answerView, brand, channelTag, chrome, episodeLabel, h, indicator, keyed, retract, sessionId, toast } from './ui.js';
 
 const sid = sessionId();
 const model = new Session();
@@ -80,8 +80,7 @@ function render() {
   document.title = programme ? `${i.title} - ${programme}` : i.title;
   if (programme) $('#programme').textContent = programme; // a language switch re-labels it site.name
   $('#title').textContent = i.title || '';
-  const ep = i.episode ? t('common.episode', { n: i.episode }) : '';
-  $('#episode').textContent = (i.title || '').includes(ep) ? '' : ep;
+  $('#episode').textContent = episodeLabel(i);
   $('#guest-name').textContent = i.guest_name || '';
   $('#guest-post').textContent = i.guest_post || '';
   $('#window').textContent = windowText(i.starts_at, i.ends_at, tz());
@@ -321,7 +320,7 @@ async function loadProgramme() {
     const p = ((await r.json()).programmes || []).find((x) => x.id === model.info.programme_id);
     if (p) {
       programme = p.title;
-      $('#programme').textContent = p.title;
+      brand(p.title);
       render();
     }
   } catch {

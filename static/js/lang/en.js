@@ -141,7 +141,7 @@ export default {
   'screen.idle_closed_sub': 'Thank you for following',
 
   'index.doc_title': 'Online Q&A · Programmes',
-  'index.heading': 'Online Q&A',
+  'index.heading': 'Live questions and past sessions',
   'index.intro': 'Government leaders answer residents’ questions online. During a live session anyone can ask from a phone; questions are reviewed, published and answered by the guest.',
   'index.join': 'Join the live session · Ask a question',
   'index.guest': 'Guest: {guest}',

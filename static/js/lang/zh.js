@@ -141,7 +141,7 @@ export default {
   'screen.idle_closed_sub': '感谢您的关注',
 
   'index.doc_title': '在线访谈 · 栏目首页',
-  'index.heading': '在线访谈',
+  'index.heading': '直播提问与往期回看',
   'index.intro': '政府领导定期在线解答市民提问。直播期间人人都可以用手机提问，问题经审核后公开，并由嘉宾在线答复。',
   'index.join': '进入直播间 · 我要提问',
   'index.guest': '嘉宾：{guest}',
