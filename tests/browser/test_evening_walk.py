@@ -165,8 +165,8 @@ async def test_the_whole_evening_through_the_pages(
 
     # 3. The moderator ends the window and settles the rest on the closing page: the question
     #    not reached goes to episode 33 under its receipt number; then the session is archived.
-    await mod.get_by_role("button", name="结束提问").click()
-    await mod.get_by_role("button", name="确认结束？再点一次").click()
+    await mod.get_by_role("button", name="结束提问", exact=True).click()
+    await mod.get_by_role("button", name="确认结束提问").click()
     await expect(mod.locator("#phase")).to_have_text("已结束 · 办结中")
     await mod.get_by_role("link", name="办结（待办结问题）").click()
     todo = mod.locator("#todo li")
