@@ -114,7 +114,10 @@ def check_info(info: JSON, tz: ZoneInfo, parse_time: Callable[[str, ZoneInfo, st
         url = check_url(recording.get("url"), "recording.url")
         starts = recording.get("starts_at")
         if isinstance(starts, str):
-            starts = parse_time(starts, tz, "recording.starts_at")
+            try:
+                starts = parse_time(starts, tz, "recording.starts_at")
+            except BadRequest:
+                starts = None  # refused below, as bad_stream like every other part
         low, high = STARTS_RANGE
         if type(starts) is not int or not low <= starts <= high:
             raise _bad(

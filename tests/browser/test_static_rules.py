@@ -46,6 +46,10 @@ SCRIPTS = [
     "say.js",
     "closing.js",
     "outcomes.js",
+    "player.js",
+    "stream.js",
+    "recording.js",
+    "admin-stream.js",
 ]
 
 
