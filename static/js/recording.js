@@ -41,9 +41,11 @@ export function spoken(events, offsets) {
 }
 
 export class Recording {
-  /** moved(position, playing): the timeline follows; jump(position): move both, as a user would. */
-  constructor(box, recording, { start, events, offsets, moved, jump }) {
+  /** moved(position, playing): the timeline follows; jump(position): move both, as a user would;
+   * lost(): the recording cannot be played, and the replay keeps its own clock. */
+  constructor(box, recording, { start, events, offsets, moved, jump, lost }) {
     this.rec = recording;
+    this.lost = lost;
     this.start = start;
     this.moved = moved;
     this.jump = jump;
@@ -78,6 +80,7 @@ export class Recording {
 
   failed() {
     this.note.textContent = t('stream.failed');
+    this.lost?.();
   }
 
   /** Seconds into the recording for a timeline position. */

@@ -335,7 +335,9 @@ async function main() {
   if (final.info.recording) {
     const { Recording } = await import('./recording.js');
     recording = new Recording($('#recording'), final.info.recording, { start: plan.start, events, offsets: plan.offsets,
-      moved: follow, jump: (p) => { target = null; moveTo(p); } });
+      moved: follow,
+      jump: (p) => { target = null; moveTo(p); },
+      lost: () => { recording = null; render(true); } }); // a broken recording: the replay's own clock
     recording.rate(speed);
   }
   const fromHash = location.hash.match(/^#q(\d+)$/);

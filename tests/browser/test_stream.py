@@ -38,7 +38,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from ..conftest import ADMIN, TIMEOUT, TZ, LiveServer
-from .conftest import DESKTOP, PHONE, context, open_page, shot
+from .conftest import DESKTOP, PHONE, SHOTS, context, open_page, shot
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 ENGLISH = "localStorage.setItem('live.lang', 'en');"
@@ -217,6 +217,8 @@ async def test_the_viewer_plays_the_stream_the_admin_sets(
     admin, aw = await open_page(await context(checked, DESKTOP), f"{site.http}/admin#key={ADMIN}", live=False)
     await admin.locator(f"li.admin-session[data-session='{sid}']").get_by_role("button", name="编辑").click()
     await admin.get_by_label("直播地址").fill(f"{media}/ep.m3u8")
+    await admin.locator("#s-stream").scroll_into_view_if_needed()
+    await admin.screenshot(path=str(SHOTS / "stream-admin-zh.png"))
     await admin.locator("#session-submit").click()
     await expect(admin.locator("#session-error")).to_have_text("")
     await expect(admin.locator(".toast").last).to_contain_text("已保存")
