@@ -33,6 +33,7 @@ from . import (
     qr,
     routes,
     schedule_http,
+    stream_http,
     websocket,
 )
 from .exceptions import LiveError
@@ -119,12 +120,12 @@ def create_app(settings: Settings | None = None) -> App:
         Starlette(
             routes=[
                 Route("/", routes.page("index.html")),
-                Route("/s/{session_id:int}", routes.page("viewer.html")),
+                Route("/s/{session_id:int}", stream_http.page("viewer.html")),
                 Route("/s/{session_id:int}/presenter", routes.page("presenter.html")),
                 Route("/s/{session_id:int}/moderator", routes.page("moderator.html")),
                 Route("/s/{session_id:int}/screen", routes.page("screen.html")),
                 Route("/s/{session_id:int}/qr.svg", qr.session_qr),
-                Route("/s/{session_id:int}/replay", routes.page("replay.html")),
+                Route("/s/{session_id:int}/replay", stream_http.page("replay.html")),
                 Route("/s/{session_id:int}/transcript", routes.page("transcript.html")),
                 Route("/search", routes.page("search.html")),
                 Route("/admin", routes.page("admin.html")),

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from . import channels, closing, commands, ratings, review
+from . import channels, closing, commands, ratings, review, stream
 from .asker import COMMANDS as ASKER_COMMANDS
 from .asker import Askers
 from .auth import PERMISSIONS, Actor, Devices, hash_token, new_token
@@ -48,6 +48,8 @@ INFO_FIELDS: dict[str, type] = {
     "collect_from": str,
     "answer_review": str,
     "answer_delay_s": int,
+    "stream": dict,
+    "recording": dict,
 }
 
 
@@ -97,6 +99,7 @@ def session_info(fields: JSON, current: JSON, default_tz: str) -> JSON:
     if info["ends_at"] <= info["starts_at"]:
         raise BadRequest("bad_window", "结束时间必须晚于开始时间", "ends_at must be after starts_at")
     review.check_info(info)
+    stream.check_info(info, tz, parse_time)
     return info
 
 

@@ -44,6 +44,7 @@ TOP = {
     "live.middleware",
     "live.chain_http",
     "live.schedule_http",
+    "live.stream_http",
 }
 DRIVERS = {"sqlite3", "aiosqlite", "asyncpg"}
 CLI_COPIES = ("live.backup", "live.pgcopy")

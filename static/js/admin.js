@@ -7,6 +7,7 @@
  * rotating makes the old ones stop working at once, which is why it asks for a second click.
  */
 import { actor } from './actor.js';
+import { fillStream, readStream } from './admin-stream.js';
 import { Confirm } from './confirm.js';
 import { date, errorText, has, t, time } from './i18n.js';
 import { $, announce, chrome, copy, episodeTitle, fragmentKey, h, toast } from './ui.js';
@@ -217,6 +218,7 @@ function editSession(s) {
   $('#s-moderation').value = s.moderation || 'pre';
   $('#s-review').value = s.answer_review || 'none';
   $('#s-delay').value = s.answer_delay_s || 30;
+  fillStream(s);
   render();
   $('#s-title').focus();
 }
@@ -226,6 +228,7 @@ function resetSession() {
   $('#session-form').reset();
   $('#s-programme').disabled = false;
   $('#s-tz').value = 'Asia/Shanghai';
+  fillStream(null);
   render();
 }
 
@@ -236,6 +239,7 @@ async function saveSession(ev) {
     timezone: $('#s-tz').value.trim(), description: $('#s-desc').value.trim(), moderation: $('#s-moderation').value };
   body.answer_review = $('#s-review').value;
   body.answer_delay_s = Number($('#s-delay').value) || 30;
+  Object.assign(body, readStream());
   const collect = $('#s-collect').value;
   $('#session-error').textContent = '';
   if (!body.episode || !body.title || !body.guest_name || !body.starts_at || !body.ends_at) {

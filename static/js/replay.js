@@ -34,6 +34,7 @@ let marks = [];
 let touched = new Set();
 let programme = '';
 let drawn = -1;
+let recording = null; // the session's recording (./recording.js), when it has one: then it is the clock
 
 function tz() {
   return final.info.timezone || 'Asia/Shanghai';
@@ -118,6 +119,7 @@ function announceLatest(from) {
 }
 
 function play() {
+  if (recording) return recording.play();
   if (position >= plan.duration) seek(0);
   playing = true;
   lastTick = performance.now();
@@ -125,15 +127,29 @@ function play() {
 }
 
 function pause(ended = false) {
+  recording?.pause();
   playing = false;
   clearTimeout(timer);
   player.dataset.state = ended ? 'ended' : 'paused';
   render();
 }
 
+/** A person moved the timeline: the recording goes there too. */
+function moveTo(p) {
+  seek(p);
+  recording?.seek(position);
+}
+
+/** The recording played, paused or was seeked: the timeline follows it. */
+function follow(p, on) {
+  playing = on;
+  player.dataset.state = on ? 'playing' : 'paused';
+  seek(p);
+}
+
 function jump(chapter) {
   target = chapter.id;
-  seek(chapter.offset);
+  moveTo(chapter.offset);
   render(true);
   history.replaceState(null, '', `#q${chapter.id}`);
   const card = document.getElementById(`q${chapter.id}`);
@@ -190,6 +206,7 @@ function card(q) {
     h('p', { class: 'meta' }, t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) }), channelTag(q),
       q.votes ? ` · ${t('replay.votes', { n: q.votes })}` : ''),
     a ? answerView(a, { guest: final.info.guest_name, post: final.info.guest_post, tz: tz() }) : null,
+    a && a.mode === 'video' ? recording?.answerLink(q.id) : null,
   ];
 }
 
@@ -248,13 +265,14 @@ function setup() {
   $('#speed').value = String(speed);
   $('#speed').addEventListener('change', (e) => {
     speed = Number(e.target.value);
-    if (playing) loop();
+    recording?.rate(speed);
+    if (playing && !recording) loop();
   });
   $('#play').addEventListener('click', () => (playing ? pause() : play()));
   $('#seek').addEventListener('input', (e) => {
     target = null;
     if (!playing) player.dataset.state = 'paused';
-    seek(Number(e.target.value));
+    moveTo(Number(e.target.value));
     lastTick = performance.now();
   });
   $('#share').addEventListener('click', (e) => {
@@ -310,13 +328,21 @@ async function main() {
   renderChapters();
   renderEnd();
   loadProgramme();
+  if (final.info.recording) {
+    const { Recording } = await import('./recording.js');
+    recording = new Recording($('#recording'), final.info.recording, { start: plan.start, events, offsets: plan.offsets,
+      moved: follow,
+      jump: (p) => { target = null; moveTo(p); },
+      lost: () => { recording = null; render(true); } }); // a broken recording: the replay's own clock
+    recording.rate(speed);
+  }
   const fromHash = location.hash.match(/^#q(\d+)$/);
   const chapter = fromHash && marks.find((c) => c.id === Number(fromHash[1]));
   const at = Number(new URLSearchParams(location.search).get('t'));
   const wall = Number(new URLSearchParams(location.search).get('at')); // a moment (ms since the epoch)
   if (chapter) jump(chapter);
-  else if (wall > 0) seek(offsetAt(events, plan.offsets, wall));
-  else seek(Number.isFinite(at) ? at : 0);
+  else if (wall > 0) moveTo(offsetAt(events, plan.offsets, wall));
+  else moveTo(Number.isFinite(at) ? at : 0);
 }
 
 main();

@@ -111,11 +111,28 @@ async function renderEnded() {
     { tz: tz(), guest: model.info.guest_name, post: model.info.guest_post });
 }
 
+/** The broadcast above the Q&A (./stream.js), fetched once the session has a stream or recording;
+ * atLoad: the URLs the page loaded with, which its CSP lets media in from. */
+let broadcast = null;
+let atLoad = null;
+function renderStream(phase) {
+  const i = model.info;
+  atLoad ??= [i.stream?.url, i.recording?.url];
+  if (!broadcast && (i.stream || i.recording)) {
+    broadcast = import('./stream.js').then((m) => {
+      broadcast = new m.Broadcast($('#stream'), { sid, tz, allowed: atLoad });
+      tick();
+    }, () => { broadcast = null; });
+  }
+  broadcast?.update?.(i, phase);
+}
+
 /** Everything that depends on the clock: the phase badge, the countdown, whether asking is possible. */
 function tick() {
   if (!ready) return;
   const now = live.now();
   const phase = model.phase(now);
+  renderStream(phase);
   const i = model.info;
   $('#phase').dataset.phase = phase;
   $('#phase').textContent = t(`phase.${phase}`);

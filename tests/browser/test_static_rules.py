@@ -54,6 +54,10 @@ SCRIPTS = [
     "notice.js",
     "actor.js",
     "confirm.js",
+    "player.js",
+    "stream.js",
+    "recording.js",
+    "admin-stream.js",
 ]
 
 

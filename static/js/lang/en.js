@@ -168,6 +168,22 @@ export default {
   'index.feed': 'Episodes feed (Atom)',
   'index.feed_title': '{programme} · episodes',
 
+  // The broadcast and its recording (static/js/stream.js, recording.js)
+  'stream.label': 'Live broadcast',
+  'stream.upcoming': 'The broadcast has not started yet',
+  'stream.starts_at': 'Starts {time}',
+  'stream.connecting': 'Connecting to the broadcast…',
+  'stream.tap_to_play': '▶ Watch',
+  'stream.playing': 'Live',
+  'stream.retrying': 'The broadcast was interrupted; trying again in {s} s…',
+  'stream.failed': 'This browser cannot play the broadcast; try another browser or reload the page.',
+  'stream.ended': 'The broadcast has ended',
+  'stream.watch_recording': 'Watch the recording',
+  'stream.video': 'Live video',
+  'stream.audio': 'Live audio',
+  'stream.recording': 'Recording',
+  'stream.outside': 'The recording does not cover this moment',
+  'stream.oral_link': 'Watch in the recording ({t})',
 
   // Replay, transcript, search and archive, statistics (archive helper)
   'replay.doc_title': 'Replay',

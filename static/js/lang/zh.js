@@ -168,6 +168,22 @@ export default {
   'index.feed': '订阅节目单（Atom）',
   'index.feed_title': '{programme} · 节目单',
 
+  // 直播与录像（static/js/stream.js、recording.js）
+  'stream.label': '直播',
+  'stream.upcoming': '直播尚未开始',
+  'stream.starts_at': '{time} 开始',
+  'stream.connecting': '正在连接直播…',
+  'stream.tap_to_play': '▶ 收看直播',
+  'stream.playing': '直播中',
+  'stream.retrying': '直播信号中断，{s} 秒后重试…',
+  'stream.failed': '此浏览器无法播放直播，请换用其他浏览器或刷新页面。',
+  'stream.ended': '直播已结束',
+  'stream.watch_recording': '观看录像回放',
+  'stream.video': '直播画面',
+  'stream.audio': '直播音频',
+  'stream.recording': '录像',
+  'stream.outside': '录像不包含此刻',
+  'stream.oral_link': '在录像中收看（{t}）',
 
   // 回放、文字实录、搜索与往期、数据统计（archive helper）
   'replay.doc_title': '回放',
