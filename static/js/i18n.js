@@ -7,18 +7,35 @@
  * downloaded, which keeps the viewer page light on a weak phone; the staff pages' strings are in
  * ./lang/<code>-staff.js, which only pages marked <html data-staff> download besides. Times are always shown in the
  * session's own timezone (Asia/Shanghai by default), whatever the reader's device is set to.
+ *
+ * The language: a page the server rendered says which it chose (<html data-lang>: ?lang=, the
+ * live_lang cookie, Accept-Language; live/i18n.py reads these same files); otherwise the
+ * reader's last choice (the cookie, or this device's storage), else Chinese. A choice made here
+ * is written to the cookie too, so the server renders the next page in it.
  */
 
 const STORE = 'live.lang';
+const COOKIE = 'live_lang'; // live/i18n.py COOKIE
 export const LANGS = ['zh', 'en'];
 const listeners = new Set();
 const formats = new Map();
 
 function stored() {
+  const cookie = typeof document === 'undefined' ? null : document.cookie.match(/(?:^|;\s*)live_lang=(\w+)/);
+  if (cookie) return cookie[1];
   try {
     return localStorage.getItem(STORE);
   } catch {
     return null;
+  }
+}
+
+function remember(code) {
+  document.cookie = `${COOKIE}=${code}; path=/; max-age=${400 * 24 * 3600}; samesite=lax`;
+  try {
+    localStorage.setItem(STORE, code);
+  } catch {
+    /* private mode: the cookie still holds it */
   }
 }
 
@@ -29,7 +46,8 @@ async function load(code) {
   return STAFF ? { ...base, ...(await import(`./lang/${code}-staff.js`)).default } : base;
 }
 
-export let lang = LANGS.includes(stored()) ? stored() : 'zh';
+const rendered = typeof document === 'undefined' ? null : document.documentElement.dataset.lang;
+export let lang = [rendered, stored()].find((code) => LANGS.includes(code)) || 'zh';
 let dict = await load(lang);
 
 /** The string for key in the current language, with {name} placeholders filled in. */
@@ -75,11 +93,7 @@ export async function setLang(code) {
   dict = await load(code);
   lang = code;
   formats.clear();
-  try {
-    localStorage.setItem(STORE, code);
-  } catch {
-    /* private mode: the choice lasts for this page only */
-  }
+  remember(code);
   apply(document);
   for (const fn of listeners) fn();
 }

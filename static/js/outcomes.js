@@ -63,7 +63,7 @@ export function renderOutcomes(box, questions, counts, ctx) {
     h('p', { class: 'meta' }, t('outcomes.rate_hint')),
     h('ul', { class: 'outcome-counts', attrs: { 'aria-label': t('outcomes.counts') } },
       OUTCOMES.filter((name) => counts[name]).map((name) => h('li', { dataset: { outcome: name } },
-        h('span', {}, t(`outcome.${name}`)), ' ', h('b', {}, String(counts[name]))))),
+        h('span', {}, t(`outcome.${name}`)), ' ', h('strong', {}, String(counts[name]))))),
     ...groups.map(([name, items]) => h('section', { class: 'outcome-group', dataset: { outcome: name } },
       h('h3', {}, t(`outcome.${name}`), ' ', h('span', { class: 'count-badge' }, String(items.length))),
       h('ol', { class: 'list qlist' }, items.map((q) => item(q, ctx))))));

@@ -169,7 +169,11 @@ export async function copy(text, button) {
   toast(t('common.copied'));
 }
 
-/** Translate the page and wire the language switch (#lang); render() runs after a switch. */
+/**
+ * Translate the page and wire the language switch (#lang); render() runs after a switch.
+ * On a page the server renders (its switch is a form marked data-reload), the switch asks the
+ * server for the page again in the other language; elsewhere it switches in place.
+ */
 export function chrome(render) {
   apply(document);
   const button = $('#lang');
@@ -177,9 +181,17 @@ export function chrome(render) {
     const label = () => {
       button.textContent = t('lang.switch');
       button.setAttribute('aria-label', t('lang.switch_label'));
+      button.value = lang === 'zh' ? 'en' : 'zh';
     };
     label();
-    button.addEventListener('click', () => setLang(lang === 'zh' ? 'en' : 'zh'));
+    button.addEventListener('click', (ev) => {
+      if (button.form?.hasAttribute('data-reload')) {
+        button.form.action = location.pathname + location.hash; // a staff #key= or an #anchor stays
+        return;
+      }
+      ev.preventDefault();
+      setLang(lang === 'zh' ? 'en' : 'zh');
+    });
     onLang(label);
   }
   if (render) onLang(render);
