@@ -8,8 +8,9 @@ rendered by :mod:`live.pages` for ``/s/{id}/transcript``) with the same words
 counts and the reply rate (有问必答), then how to check the record. In a bundle the template
 inlines the site's own stylesheets (``base.css``, ``replay.css``, ``outcomes.css``: no ``url()``
 in them) under the page's own Content-Security-Policy, which allows no script, no request and no
-style but its own, links nowhere but to the other language's page, and prints the site's address
-as text. Everything a person typed is escaped (the template is autoescaped).
+style but its own; it links to the other language's page, and to the site's pages (the replay,
+a carried-over question's episode) only when the site's address is known. Everything a person
+typed is escaped (the template is autoescaped).
 
 One page per language, zh-CN first: ``index.html`` and ``en.html`` link to each other.
 """
@@ -67,7 +68,7 @@ def to_html(doc: JSON, lang: str, signed: JSON, base: str = "") -> str:
             "title": title,
             "description": description,
             "bundle": True,
-            "links": None,  # no link leaves the folder
+            "links": base.rstrip("/") or None,  # to the site's pages when its address is known
             "css": _css(),
             "signed": signed,
             "site": base.rstrip("/"),

@@ -25,9 +25,7 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
-
-from .archive import zone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 LANGS = ("zh", "en")
 COOKIE = "live_lang"
@@ -91,16 +89,19 @@ def parse(source: str, where: str = "<lang>") -> dict[str, str]:
     return out
 
 
-def lang_dir() -> Path:
-    from .routes import STATIC  # the front end, in a checkout or inside an installed wheel
-
-    return STATIC / "js" / "lang"
+_HERE = Path(__file__).resolve().parent
+LANG_DIR = next(
+    (d for d in (_HERE / "static" / "js" / "lang", _HERE.parent / "static" / "js" / "lang") if d.is_dir()),
+    _HERE / "static" / "js" / "lang",
+)
+"""The scripts' language files: inside the package once installed from a wheel, beside it in a
+checkout (as ``live.routes.STATIC``; this module imports nothing of the server's)."""
 
 
 @cache
 def strings(lang: str) -> dict[str, str]:
     """Every public string of ``lang`` (``zh`` or ``en``), read once per process."""
-    path = lang_dir() / f"{lang if lang in LANGS else 'zh'}.js"
+    path = LANG_DIR / f"{lang if lang in LANGS else 'zh'}.js"
     return parse(path.read_text(encoding="utf-8"), str(path))
 
 
@@ -173,6 +174,14 @@ _WEEKDAYS = {
 }
 
 
+def zone(name: str | None) -> ZoneInfo:
+    """A timezone by name; Asia/Shanghai when it names none (as ``live.archive.zone``)."""
+    try:
+        return ZoneInfo(name or "Asia/Shanghai")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("Asia/Shanghai")
+
+
 def _at(ms: int, tz: str | None) -> datetime:
     return datetime.fromtimestamp(ms / 1000, zone(tz))
 
@@ -228,3 +237,10 @@ def episode_title(lang: str, info: dict[str, Any]) -> str:
     ep = t(lang, "common.episode", n=info["episode"]) if info.get("episode") else ""
     title = str(info.get("title") or "")
     return title if not ep or ep in title else f"{ep} {title}"
+
+
+def countdown(lang: str, ms: int) -> str:
+    """``2天 03:04:05`` / ``03:04:05`` (``countdown`` in ``i18n.js``)."""
+    s = max(0, ms // 1000)
+    days, hms = s // 86400, f"{s % 86400 // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+    return f"{t(lang, 'time.days', n=days)} {hms}" if days else hms

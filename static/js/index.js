@@ -1,14 +1,31 @@
 /**
  * The programme page (/) is rendered by the server (live/pages.py): the programmes with their
- * live, upcoming and past episodes, and the receipt lookup, a plain form (/?receipt=…#lookup)
- * whose result the server renders too. This adds only what needs a script: under a receipt's
- * result, the asker's say (./say.js: rate the outcome once, ask one follow-up).
+ * live, upcoming and past episodes, the countdown to each programme's next one (预约, with its
+ * calendar file and the programme's feed), and the receipt lookup, a plain form
+ * (/?receipt=…#lookup) whose result the server renders too. This adds only what needs a
+ * script: the countdown kept to the second by the server's clock (a link to the live page once
+ * it starts), and under a receipt's result the asker's say (./say.js: rate the outcome once,
+ * ask one follow-up).
  */
-import { errorText, t } from './i18n.js';
+import { countdown, errorText, t } from './i18n.js';
 import { Say } from './say.js';
-import { h } from './ui.js';
+import { $, chrome, h } from './ui.js';
 
 const result = document.querySelector('#lookup-result .result[data-receipt]');
+const offset = Number($('#programmes')?.dataset.now || Date.now()) - Date.now(); // the server's clock less this device's
+const now = () => Date.now() + offset;
+
+function tickOne(box) {
+  const left = Number(box.dataset.start) - now();
+  const started = left <= 0;
+  box.querySelector('.cd-time').textContent = countdown(left);
+  for (const el of box.querySelectorAll('.cd-next, .cd-clock, .cal-link')) el.hidden = started;
+  box.querySelector('.cd-live').hidden = !started;
+}
+
+function tick() {
+  for (const box of document.querySelectorAll('.countdown')) tickOne(box);
+}
 const KEPT = 'live.say.made';
 
 /** The follow-up just made shows its receipt number and secret once (say.js); switching the
@@ -46,24 +63,27 @@ async function say(receipt) {
     result.append(h('p', { class: 'error' }, err.code ? errorText(err) : t('error.network')));
     return;
   }
+  // Carried over (有问必答): rated where the outcome was given, the last episode it reached
+  // (under the same receipt number), so the block goes under that episode's result.
+  const rated = (x) => (x.carried?.length ? { ...x.carried.at(-1), receipt: x.receipt, session_timezone: x.session_timezone } : x);
   const block = new Say({
     secret: true,
     tz: () => r.session_timezone || 'Asia/Shanghai',
     // With the secret, by receipt number; without, as this device (the phone that asked needs none).
-    send: (type, fields) => command(r.session_id,
-      fields.secret ? { type, receipt: r.receipt, ...fields } : { type, question_id: r.id, ...fields }),
+    send: (type, fields) => command(rated(r).session_id,
+      fields.secret ? { type, receipt: r.receipt, ...fields } : { type, question_id: rated(r).id, ...fields }),
     changed: async () => {
       try {
         r = await fetchReceipt(receipt);
-        block.update(r);
+        block.update(rated(r));
       } catch {
         /* the page still shows what was done; a reload shows the rest */
       }
     },
   });
   block.made = kept(receipt);
-  block.update(r);
-  result.append(block.el);
+  block.update(rated(r));
+  (r.carried?.length ? $('#lookup-result') : result).append(block.el);
   addEventListener('pagehide', () => {
     try {
       if (block.made) sessionStorage.setItem(KEPT, JSON.stringify({ receipt, made: block.made }));
@@ -73,4 +93,6 @@ async function say(receipt) {
   });
 }
 
+chrome();
 if (result) say(result.dataset.receipt);
+setInterval(tick, 1000);

@@ -76,6 +76,9 @@ function renderStats() {
     tile(t('stats.asked'), q.asked), tile(t('stats.approved'), q.approved),
     tile(t('stats.answered'), q.answered), tile(t('stats.rejected'), q.rejected),
     tile(t('stats.votes'), stats.votes), tile(t('stats.peak'), stats.peak_viewers));
+  const channels = Object.entries(stats.channels || {}).filter(([, n]) => n);
+  $('#stats-channels').textContent = channels.length ? t('stats.channels', {
+    list: channels.map(([c, n]) => `${t(`channel.${c}`)} ${n}`).join(t('common.list_sep')) }) : '';
   $('#peak').textContent = stats.peak_at
     ? t('stats.peak_at', { n: stats.peak_viewers, time: time(stats.peak_at, tz) }) : t('stats.no_viewers');
   const v = stats.viewers;
