@@ -152,7 +152,8 @@ def choose(query: str | None, cookie: str | None, accept: str | None) -> str:
     return best
 
 
-# Times, as static/js/i18n.js formats them with Intl (zh-CN and en, 24-hour clock).
+# Times, as static/js/i18n.js formats them with Intl (in each file's lang.locale: zh-CN and
+# en-GB; 24-hour clock).
 
 _MONTHS = [
     "January",
@@ -192,20 +193,22 @@ def time(lang: str, ms: int, tz: str | None) -> str:
 
 
 def day(lang: str, ms: int, tz: str | None) -> str:
-    """``6月12日周四`` / ``Thu, June 12``"""
+    """``6月12日周四`` / ``Thu 12 June``"""
     d = _at(ms, tz)
     wd = _WEEKDAYS["en" if lang == "en" else "zh"][d.weekday()]
-    return f"{wd}, {_MONTHS[d.month - 1]} {d.day}" if lang == "en" else f"{d.month}月{d.day}日{wd}"
+    return f"{wd} {d.day} {_MONTHS[d.month - 1]}" if lang == "en" else f"{d.month}月{d.day}日{wd}"
 
 
 def date(lang: str, ms: int, tz: str | None) -> str:
-    """``2025年6月12日周四`` / ``Thu, June 12, 2025``"""
-    year = _at(ms, tz).year
-    return f"{day(lang, ms, tz)}, {year}" if lang == "en" else f"{year}年{day(lang, ms, tz)}"
+    """``2025年6月12日周四`` / ``Thu, 12 June 2025``"""
+    d = _at(ms, tz)
+    if lang == "en":
+        return f"{_WEEKDAYS['en'][d.weekday()]}, {d.day} {_MONTHS[d.month - 1]} {d.year}"
+    return f"{d.year}年{day(lang, ms, tz)}"
 
 
 def date_time(lang: str, ms: int, tz: str | None) -> str:
-    """``6月12日周四 19:30`` / ``Thu, June 12 at 19:30``"""
+    """``6月12日周四 19:30`` / ``Thu 12 June at 19:30``"""
     joint = " at " if lang == "en" else " "
     return f"{day(lang, ms, tz)}{joint}{time(lang, ms, tz)}"
 

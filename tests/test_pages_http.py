@@ -242,9 +242,10 @@ async def test_the_server_reads_the_language_files_and_writes_times_as_the_scrip
         "const strings = {};"
         "for (const l of ['zh', 'en']) strings[l] = (await import(`./static/js/lang/${l}.js`)).default;"
         f"const cases = {json.dumps(cases)}; const out = [];"
-        "for (const loc of ['zh-CN', 'en']) for (const [ms, tz] of cases) out.push(["
+        "for (const l of ['zh', 'en']) for (const [ms, tz] of cases) out.push(["
         + ", ".join(
-            f"new Intl.DateTimeFormat(loc, {{...{f}, hourCycle: 'h23', timeZone: tz}}).format(ms)"
+            f"new Intl.DateTimeFormat(strings[l]['lang.locale'], {{...{f}, hourCycle: 'h23', timeZone: tz}})"
+            ".format(ms)"
             for f in formats.values()
         )
         + "]); console.log(JSON.stringify([strings, out]));"
