@@ -104,8 +104,9 @@ CANON = """el => [...el.querySelectorAll('*')].map((n) => [n.tagName, n.classNam
 white space a template leaves between elements."""
 
 WATCH = """document.addEventListener('DOMContentLoaded', () => new MutationObserver(() => {
-  window.__redrawn = true; }).observe(document.querySelector('#outcomes-body'), { childList: true }));"""
-"""Set once the page's script has redrawn the outcomes the server's HTML held."""
+  document.documentElement.dataset.redrawn = 'yes'; }).observe(document.querySelector('#outcomes-body'),
+  { childList: true }));"""
+"""Marks the page once its script has redrawn the outcomes the server's HTML held."""
 
 
 async def test_a_closed_sessions_outcomes_are_the_same_from_the_server_and_the_script(
@@ -123,7 +124,8 @@ async def test_a_closed_sessions_outcomes_are_the_same_from_the_server_and_the_s
     ctx = await browser.new_context(**DESKTOP, locale=lang, timezone_id="Europe/London")
     await ctx.add_init_script(WATCH)
     page, watch = await open_page(ctx, url)
-    await page.wait_for_function("window.__redrawn && document.querySelector('#outcomes-body .outcome-rate')")
+    await expect(page.locator("html")).to_have_attribute("data-redrawn", "yes")
+    await expect(page.locator("#outcomes-body .outcome-rate")).to_be_visible()
     await expect(page.locator("html")).to_have_attribute("lang", lang)
     assert await page.locator("#outcomes-body").evaluate(CANON) == served
     await watch.check()
