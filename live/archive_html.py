@@ -62,6 +62,7 @@ def to_html(doc: JSON, lang: str, signed: JSON, base: str = "") -> str:
             "hm": partial(i18n.time, lang),
             "date": partial(i18n.date, lang),
             "window": partial(i18n.window, lang),
+            "episode_label": partial(i18n.episode_label, lang),
             "due_text": partial(i18n.due, lang),
             "percent": percent,
             "outcome_names": OUTCOMES,

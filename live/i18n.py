@@ -235,11 +235,20 @@ def due(lang: str, day_text: str) -> str:
     return date(lang, noon, "UTC")
 
 
+def episode_label(lang: str, info: dict[str, Any]) -> str:
+    """``第31期`` / ``No. 31``, unless the title already says it in either language
+    (``episodeLabel`` in ``ui.js``)."""
+    if not info.get("episode"):
+        return ""
+    n = int(info["episode"])
+    said = re.compile(rf"第\s*{n}\s*期|(?:No\.|Episode|#)\s*{n}(?!\d)", re.I)
+    return "" if said.search(str(info.get("title") or "")) else t(lang, "common.episode", n=n)
+
+
 def episode_title(lang: str, info: dict[str, Any]) -> str:
     """A session's title with its episode number in front, unless it says it (``episodeTitle``)."""
-    ep = t(lang, "common.episode", n=info["episode"]) if info.get("episode") else ""
-    title = str(info.get("title") or "")
-    return title if not ep or ep in title else f"{ep} {title}"
+    ep = episode_label(lang, info)
+    return f"{ep} {info.get('title') or ''}" if ep else str(info.get("title") or "")
 
 
 def countdown(lang: str, ms: int) -> str:

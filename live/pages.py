@@ -32,11 +32,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from . import archive, i18n, outcomes
+from . import archive, i18n, outcomes, stream
 from .archive_http import flag, int_param, require_staff
 from .auth import DEVICE_COOKIE
 from .events import JSON, now_ms
 from .exceptions import LiveError, NotFound
+from .middleware import content_security_policy
 from .ratings import LEVELS
 from .routes import COOKIE_AGE
 from .services import Services
@@ -145,6 +146,7 @@ class Page:
             "window": partial(i18n.window, lang),
             "due_text": partial(i18n.due, lang),
             "episode": partial(i18n.episode_title, lang),
+            "episode_label": partial(i18n.episode_label, lang),
             "countdown": partial(i18n.countdown, lang),
             "percent": percent,
             "outcome_names": OUTCOMES,
@@ -412,7 +414,7 @@ async def viewer(p: Page) -> Response:
     if state in ENDED:
         section = outcomes.section(await (await p.live.rooms.get(sid)).settled())
     title = f"{info.get('title') or ''} - {programme}" if programme else str(info.get("title") or "")
-    return p.render(
+    response = p.render(
         "viewer.html",
         p.context(
             title,
@@ -432,3 +434,7 @@ async def viewer(p: Page) -> Response:
             },
         ),
     )
+    media = stream.origins(row.info)  # the broadcast's hosts may serve media (live/stream_http.py)
+    if media:
+        response.headers["content-security-policy"] = content_security_policy(media=media)
+    return response

@@ -1,4 +1,5 @@
-"""A session's viewer and replay pages, with a CSP that lets in its broadcast's media.
+"""A session's replay page, with a CSP that lets in its broadcast's media (the viewer page,
+rendered by :mod:`live.pages`, sets the same policy).
 
 The page is the same static file :func:`live.routes.page` serves; only its policy differs:
 the origins of the session's ``stream`` and ``recording`` as stored now (:mod:`live.stream`)

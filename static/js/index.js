@@ -9,7 +9,7 @@
  */
 import { countdown, errorText, t } from './i18n.js';
 import { Say } from './say.js';
-import { $, chrome, h } from './ui.js';
+import { $, announce, chrome, h } from './ui.js';
 
 const result = document.querySelector('#lookup-result .result[data-receipt]');
 const offset = Number($('#programmes')?.dataset.now || Date.now()) - Date.now(); // the server's clock less this device's
@@ -95,4 +95,7 @@ async function say(receipt) {
 
 chrome();
 if (result) say(result.dataset.receipt);
+// A lookup just made: its result, in a few words, for screen readers (the page came back with it).
+const looked = result || $('#lookup-result .error');
+if (looked) announce(result ? `${t('common.receipt')}${result.dataset.receipt} ${$('.chip', result).textContent}` : looked.textContent);
 setInterval(tick, 1000);
