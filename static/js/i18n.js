@@ -8,10 +8,11 @@
  * ./lang/<code>-staff.js, which only pages marked <html data-staff> download besides. Times are always shown in the
  * session's own timezone (Asia/Shanghai by default), whatever the reader's device is set to.
  *
- * The language: a page the server rendered says which it chose (<html data-lang>: ?lang=, the
- * live_lang cookie, Accept-Language; live/i18n.py reads these same files); otherwise the
- * reader's last choice (the cookie, or this device's storage), else Chinese. A choice made here
- * is written to the cookie too, so the server renders the next page in it.
+ * The language: the reader's choice (the live_lang cookie, or this device's storage from before
+ * the cookie), else what the server chose for a page it rendered (<html data-lang>: ?lang=, the
+ * cookie, Accept-Language; live/i18n.py reads these same files), else Chinese. A choice is kept
+ * in the cookie, so the server renders the next page in it; a choice kept only on this device
+ * is moved to the cookie, and a page whose words are the server's is asked for again in it.
  */
 
 const STORE = 'live.lang';
@@ -20,9 +21,12 @@ export const LANGS = ['zh', 'en'];
 const listeners = new Set();
 const formats = new Map();
 
-function stored() {
-  const cookie = typeof document === 'undefined' ? null : document.cookie.match(/(?:^|;\s*)live_lang=(\w+)/);
-  if (cookie) return cookie[1];
+function cookie() {
+  const m = typeof document === 'undefined' ? null : document.cookie.match(/(?:^|;\s*)live_lang=(\w+)/);
+  return m ? m[1] : null;
+}
+
+function kept() {
   try {
     return localStorage.getItem(STORE);
   } catch {
@@ -47,7 +51,11 @@ async function load(code) {
 }
 
 const rendered = typeof document === 'undefined' ? null : document.documentElement.dataset.lang;
-export let lang = [rendered, stored()].find((code) => LANGS.includes(code)) || 'zh';
+export let lang = [cookie(), kept(), rendered].find((code) => LANGS.includes(code)) || 'zh';
+if (rendered && lang !== rendered) { // chosen on this device before the cookie: the server did not know
+  remember(lang);
+  if (cookie() === lang && document.querySelector('form[data-reload]')) location.reload();
+}
 let dict = await load(lang);
 
 /** The string for key in the current language, with {name} placeholders filled in. */

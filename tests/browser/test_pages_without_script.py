@@ -130,3 +130,18 @@ async def test_a_closed_sessions_outcomes_are_the_same_from_the_server_and_the_s
     assert await page.locator("#outcomes-body").evaluate(CANON) == served
     await watch.check()
     await ctx.close()
+
+
+async def test_a_language_chosen_on_this_device_before_the_cookie_is_kept(
+    e: Evening, browser: Browser
+) -> None:
+    """English chosen before the server knew of the choice (this device's storage only): the
+    page the server rendered in Chinese is asked for again in English, and the cookie kept."""
+    ctx = await browser.new_context(**DESKTOP, locale="zh-CN", timezone_id="Europe/London")
+    await ctx.add_init_script("localStorage.setItem('live.lang', 'en');")
+    page, watch = await open_page(ctx, f"{e.server.http}/s/{e.closed['id']}/transcript", live=False)
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+    await expect(page.locator(".outcome-rate")).to_have_text("Reply rate 66.7% (2 replied of 3 due)")
+    assert {c["name"]: c["value"] for c in await ctx.cookies()}.get("live_lang") == "en"
+    await watch.check()
+    await ctx.close()
