@@ -36,7 +36,7 @@ from . import archive, i18n, outcomes, stream
 from .archive_http import flag, int_param, require_staff
 from .auth import DEVICE_COOKIE
 from .events import JSON, now_ms
-from .exceptions import LiveError, NotFound
+from .exceptions import LiveError, NotFound, Unavailable
 from .middleware import content_security_policy
 from .ratings import LEVELS
 from .routes import COOKIE_AGE
@@ -397,22 +397,37 @@ async def viewer(p: Page) -> Response:
     """``/s/{id}``: the session's heading and state now; after the window, every outcome.
 
     The questions and answers of a session still running are the script's (the live stream):
-    see docs/pages.md. A worker not ready yet still serves the page, without the session (its
-    script retries the live connection, whose first message carries it)."""
+    see docs/pages.md. A worker not ready yet, or one whose database is away, still serves the
+    page, without the session (its script retries the live connection, whose first message
+    carries it): a citizen who opens the link during an outage sees the page wait, not an error."""
     sid = p.request.path_params["session_id"]
+    shell = p.context(
+        p.t("viewer.doc_title"),
+        p.t("index.intro"),
+        reload=False,
+        info=None,
+        sid=sid,
+        phase=None,
+        ended=False,
+        section=None,
+        tz="Asia/Shanghai",
+        ctx={},
+    )
     if p.live is None:
-        return p.render(
-            "viewer.html", p.context(p.t("viewer.doc_title"), p.t("index.intro"), reload=False, info=None)
-        )
-    row = await p.live.sessions.row(sid)
-    if row is None:
-        raise NotFound("session_not_found", "该期访谈不存在", "This session does not exist", id=sid)
-    info, now = {**dict.fromkeys(SESSION_FIELDS), **row.info}, now_ms()
-    state = phase(info, now)
-    programme = next((x["title"] for x in await p.live.programmes.all() if x["id"] == row.programme_id), "")
-    section = None
-    if state in ENDED:
-        section = outcomes.section(await (await p.live.rooms.get(sid)).settled())
+        return p.render("viewer.html", shell)
+    try:
+        row = await p.live.sessions.row(sid)
+        if row is None:
+            raise NotFound("session_not_found", "该期访谈不存在", "This session does not exist", id=sid)
+        info, now = {**dict.fromkeys(SESSION_FIELDS), **row.info}, now_ms()
+        state = phase(info, now)
+        programmes = await p.live.programmes.all()
+        section = None
+        if state in ENDED:
+            section = outcomes.section(await (await p.live.rooms.get(sid)).settled())
+    except Unavailable:
+        return p.render("viewer.html", shell)
+    programme = next((x["title"] for x in programmes if x["id"] == row.programme_id), "")
     title = f"{info.get('title') or ''} - {programme}" if programme else str(info.get("title") or "")
     response = p.render(
         "viewer.html",
