@@ -12,6 +12,7 @@ import { errorText, t, time, windowText } from './i18n.js';
 import { ENDED, PUBLIC, Session } from './model.js';
 import { renderOutcomes } from './outcomes.js';
 import { SPEEDS, chapters, countAt, delay, offsetAt, schedule } from './timeline.js';
+import { speakable } from './speak.js';
 import { $, announce, chrome, copy, h, keyed, retract, sessionId, typing } from './ui.js';
 
 const sid = sessionId();
@@ -296,6 +297,7 @@ async function main() {
     renderEnd();
   });
   setup();
+  speakable($('main'), '.answer-text'); // 朗读 under every answer
   player.dataset.state = 'loading';
   try {
     await load();

@@ -9,6 +9,7 @@
 import { errorText, t, time, windowText } from './i18n.js';
 import { satisfactionText } from './say.js';
 import { renderOutcomes } from './outcomes.js';
+import { speakable } from './speak.js';
 import { $, chrome, fragmentKey, h, sessionId } from './ui.js';
 
 const sid = sessionId();
@@ -158,6 +159,7 @@ async function loadStaff() {
 
 async function main() {
   chrome(render);
+  speakable($('main'), '.reply, .answer-text'); // 朗读 under every answer
   $('#print').addEventListener('click', () => window.print());
   for (const f of ['md', 'csv', 'json']) $(`#dl-${f}`).href = `/api/sessions/${sid}/transcript?format=${f}`;
   $('#dl-chain').href = `/api/sessions/${sid}/chain`;

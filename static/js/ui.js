@@ -5,6 +5,7 @@
  * whatever a citizen typed reaches the page through textContent, never as HTML.
  */
 import { apply, lang, onLang, setLang, t } from './i18n.js';
+import { onSize, setSize, size, SIZES } from './textsize.js';
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 
@@ -126,7 +127,8 @@ export async function copy(text, button) {
   toast(t('common.copied'));
 }
 
-/** Translate the page and wire the language switch (#lang); render() runs after a switch. */
+/** Translate the page and wire the language switch (#lang) and, beside it, the text-size
+ * switch; render() runs after a language switch. */
 export function chrome(render) {
   apply(document);
   const button = $('#lang');
@@ -134,12 +136,57 @@ export function chrome(render) {
     const label = () => {
       button.textContent = t('lang.switch');
       button.setAttribute('aria-label', t('lang.switch_label'));
+      button.lang = lang === 'zh' ? 'en' : 'zh-CN'; // its words are in the other language
     };
     label();
     button.addEventListener('click', () => setLang(lang === 'zh' ? 'en' : 'zh'));
     onLang(label);
+    button.before(sizeSwitch());
   }
   if (render) onLang(render);
+}
+
+/**
+ * 字号: a button in the top bar that opens a row of three (标准 / 大 / 特大), each a toggle
+ * button (aria-pressed) that applies at once and stays open to compare; Escape, a tap elsewhere
+ * or leaving it with Tab closes it. Three buttons side by side would not fit a phone's top bar.
+ */
+function sizeSwitch() {
+  const toggle = h('button', { type: 'button', class: 'lang size-toggle', id: 'size',
+    attrs: { 'aria-expanded': 'false', 'aria-controls': 'size-panel' } });
+  const options = SIZES.map((value) => h('button', { type: 'button', class: 'size-option',
+    dataset: { size: value }, on: { click: () => setSize(value) } }));
+  const panel = h('div', { class: 'size-panel', id: 'size-panel', hidden: true, attrs: { role: 'group' } }, options);
+  const box = h('div', { class: 'size-switch' }, toggle, panel);
+  const open = (yes) => {
+    panel.hidden = !yes;
+    toggle.setAttribute('aria-expanded', String(yes));
+  };
+  const paint = () => {
+    toggle.textContent = t('size.switch');
+    panel.setAttribute('aria-label', t('size.label'));
+    for (const b of options) {
+      b.textContent = t(`size.${b.dataset.size}`);
+      b.setAttribute('aria-pressed', String(b.dataset.size === size));
+    }
+  };
+  toggle.addEventListener('click', () => open(panel.hidden));
+  box.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && !panel.hidden) {
+      open(false);
+      toggle.focus();
+    }
+  });
+  box.addEventListener('focusout', (e) => {
+    if (!box.contains(e.relatedTarget)) open(false);
+  });
+  document.addEventListener('pointerdown', (e) => {
+    if (!box.contains(e.target)) open(false);
+  });
+  paint();
+  onLang(paint);
+  onSize(paint);
+  return box;
 }
 
 /** Keep a connection indicator (.conn with a .conn-text inside) in step with a Live client. */

@@ -11,6 +11,7 @@ import { countdown, dateTime, errorText, t, time, windowText } from './i18n.js';
 import { Asker } from './ask.js';
 import { Live } from './live.js';
 import { ENDED, PUBLIC, Session } from './model.js';
+import { speakable } from './speak.js';
 import { $, announce, chrome, h, indicator, keyed, retract, sessionId, toast } from './ui.js';
 
 const sid = sessionId();
@@ -214,15 +215,16 @@ function renderOpen() {
   $('#open-count').textContent = items.length ? String(items.length) : '';
   $('#open-empty').hidden = items.length > 0;
   keyed($('#open-list'), items, (q) => {
+    // Built once: the vote button never leaves the page, so it keeps keyboard focus after 同问.
     const li = h('li', { class: 'q', id: `q-${q.id}` });
+    li.main = h('div', { class: 'q-main' });
     li.vote = voteButton(q);
+    li.append(li.main, li.vote);
     return li;
   }, (li, q) => {
     paintVote(li.vote, q);
-    li.replaceChildren(
-      h('div', { class: 'q-main' }, h('p', { class: 'q-text' }, q.text || ''),
-        h('p', { class: 'meta' }, t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) }))),
-      li.vote);
+    li.main.replaceChildren(h('p', { class: 'q-text' }, q.text || ''),
+      h('p', { class: 'meta' }, t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) })));
   });
 }
 
@@ -300,6 +302,7 @@ async function loadProgramme() {
 
 function setup() {
   asker.setup();
+  speakable($('main'), '.answer-text'); // 朗读 under every answer
   $('#fab').addEventListener('click', (e) => {
     e.preventDefault();
     $('#ask').scrollIntoView({ behavior: 'smooth', block: 'start' });

@@ -5,6 +5,15 @@ export default {
   'lang.switch': '中文',
   'lang.switch_label': '切换到中文',
 
+  'size.switch': 'Text size',
+  'size.label': 'Text size',
+  'size.standard': 'Standard',
+  'size.large': 'Large',
+  'size.xlarge': 'Extra large',
+
+  'speak.start': 'Read aloud',
+  'speak.stop': 'Stop reading',
+
   'site.name': 'Online Q&A',
   'tz.Asia/Shanghai': 'Beijing time',
   'time.window': '{range} ({tz})',
