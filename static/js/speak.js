@@ -12,7 +12,7 @@
  * is being read.
  */
 import { t, onLang } from './i18n.js';
-import { h } from './ui.js';
+import { h, toast } from './ui.js';
 
 const synth = 'speechSynthesis' in window && 'SpeechSynthesisUtterance' in window ? window.speechSynthesis : null;
 const buttons = new Set();
@@ -62,7 +62,11 @@ function toggle(text) {
       paintAll();
     };
     utterance.addEventListener('end', end);
-    utterance.addEventListener('error', end);
+    utterance.addEventListener('error', (e) => {
+      // Stopped by a press (interrupted, canceled) is no failure; no voice or no audio is.
+      if (current === mine && e.error !== 'interrupted' && e.error !== 'canceled') toast(t('speak.failed'), 'error');
+      end();
+    });
     current = mine;
     synth.speak(utterance);
   }

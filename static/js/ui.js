@@ -33,10 +33,15 @@ export function h(tag, props = {}, ...children) {
 
 /**
  * Show items in list (a ul/ol) in order, reusing each item's element: create(item) makes one,
- * update(el, item) refreshes it. Reused elements keep keyboard focus while the list re-sorts.
+ * update(el, item) refreshes it. Keyboard focus stays where it was while the list re-sorts (a
+ * moved element loses it, so it is given back); when the focused item leaves the list (approved,
+ * answered), focus goes to the item that takes its place, else to the list, never to <body>.
  */
 export function keyed(list, items, create, update) {
-  const old = new Map([...list.children].map((el) => [el.dataset.key, el]));
+  const active = document.activeElement;
+  const children = [...list.children];
+  const at = children.findIndex((el) => el.contains(active));
+  const old = new Map(children.map((el) => [el.dataset.key, el]));
   items.forEach((item, i) => {
     const key = String(item.id);
     let el = old.get(key);
@@ -49,6 +54,18 @@ export function keyed(list, items, create, update) {
     if (list.children[i] !== el) list.insertBefore(el, list.children[i] || null);
   });
   for (const el of old.values()) el.remove();
+  if (at < 0 || (document.activeElement !== document.body && document.activeElement !== null)) return;
+  if (active.isConnected) {
+    active.focus({ preventScroll: true });
+    return;
+  }
+  const next = list.children[at] || list.children[at - 1];
+  const control = next && next.querySelector('button:not([disabled]), a[href], input, select, textarea');
+  if (control) control.focus({ preventScroll: true });
+  else {
+    if (!list.hasAttribute('tabindex')) list.tabIndex = -1;
+    list.focus({ preventScroll: true });
+  }
 }
 
 /** A session's title with its episode number in front, unless the title already says it. */

@@ -46,6 +46,8 @@ SCRIPTS = [
     "say.js",
     "closing.js",
     "outcomes.js",
+    "textsize.js",
+    "speak.js",
 ]
 
 

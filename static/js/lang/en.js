@@ -13,6 +13,7 @@ export default {
 
   'speak.start': 'Read aloud',
   'speak.stop': 'Stop reading',
+  'speak.failed': 'This device cannot read aloud right now (no voice available)',
 
   'site.name': 'Online Q&A',
   'tz.Asia/Shanghai': 'Beijing time',

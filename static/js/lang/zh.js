@@ -13,6 +13,7 @@ export default {
 
   'speak.start': '朗读',
   'speak.stop': '停止朗读',
+  'speak.failed': '这台设备现在无法朗读（没有可用的语音）',
 
   'site.name': '在线访谈',
   'tz.Asia/Shanghai': '北京时间',
