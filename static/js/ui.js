@@ -34,11 +34,13 @@ export function h(tag, props = {}, ...children) {
 /**
  * Show items in list (a ul/ol) in order, reusing each item's element: create(item) makes one,
  * update(el, item) refreshes it. Keyboard focus stays where it was while the list re-sorts (a
- * moved element loses it, so it is given back); when the focused item leaves the list (approved,
- * answered), focus goes to the item that takes its place, else to the list, never to <body>.
+ * moved element loses it, so it is given back); when the item a keyboard user is on leaves the
+ * list (approved, answered), focus goes to the item that takes its place, else to the list, not
+ * to <body> (after a click it stays put: a mouse user's next Enter must not hit another item).
  */
 export function keyed(list, items, create, update) {
   const active = document.activeElement;
+  const keyboard = active instanceof Element && active.matches(':focus-visible'); // not after a click
   const children = [...list.children];
   const at = children.findIndex((el) => el.contains(active));
   const old = new Map(children.map((el) => [el.dataset.key, el]));
@@ -59,6 +61,7 @@ export function keyed(list, items, create, update) {
     active.focus({ preventScroll: true });
     return;
   }
+  if (!keyboard) return;
   const next = list.children[at] || list.children[at - 1];
   const control = next && next.querySelector('button:not([disabled]), a[href], input, select, textarea');
   if (control) control.focus({ preventScroll: true });
