@@ -274,7 +274,7 @@ export default {
   'board.count_postponed': 'Postponed',
   'board.count_done': 'Done',
   'board.feed': 'Follow the commitments (Atom feed)',
-  'board.list': 'Commitments',
+  'board.list': 'List of commitments',
   'board.empty': 'This programme has no commitments yet.',
   'board.none_shown': 'No commitment matches this filter.',
   'board.question': '{name} asked: {text}',
