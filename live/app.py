@@ -23,7 +23,19 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from . import archive_http, board_http, chain_http, gcpolicy, metrics, notify_http, qr, routes, websocket
+from . import (
+    archive_http,
+    board_http,
+    chain_http,
+    gcpolicy,
+    metrics,
+    notify_http,
+    qr,
+    routes,
+    schedule_http,
+    stream_http,
+    websocket,
+)
 from .exceptions import LiveError
 from .middleware import REQUEST_ID, configure_logging, log_websocket, request_id
 from .middleware import Middleware as LiveMiddleware
@@ -108,12 +120,12 @@ def create_app(settings: Settings | None = None) -> App:
         Starlette(
             routes=[
                 Route("/", routes.page("index.html")),
-                Route("/s/{session_id:int}", routes.page("viewer.html")),
+                Route("/s/{session_id:int}", stream_http.page("viewer.html")),
                 Route("/s/{session_id:int}/presenter", routes.page("presenter.html")),
                 Route("/s/{session_id:int}/moderator", routes.page("moderator.html")),
                 Route("/s/{session_id:int}/screen", routes.page("screen.html")),
                 Route("/s/{session_id:int}/qr.svg", qr.session_qr),
-                Route("/s/{session_id:int}/replay", routes.page("replay.html")),
+                Route("/s/{session_id:int}/replay", stream_http.page("replay.html")),
                 Route("/s/{session_id:int}/transcript", routes.page("transcript.html")),
                 Route("/search", routes.page("search.html")),
                 Route("/admin", routes.page("admin.html")),
@@ -145,6 +157,8 @@ def create_app(settings: Settings | None = None) -> App:
                 Mount("/static", StaticFiles(directory=routes.STATIC), name="static"),
                 Route("/api/sessions/{session_id:int}/notifications", notify_http.notifications),
                 Route("/s/{session_id:int}/notifications", routes.page("notifications.html")),
+                Route("/s/{session_id:int}/calendar.ics", schedule_http.ics),
+                Route("/p/{slug}/episodes.atom", schedule_http.episodes),
             ],
             exception_handlers={LiveError: _refused, 404: routes.not_found},
             middleware=[

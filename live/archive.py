@@ -30,7 +30,7 @@ from typing import Protocol
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from . import chain, outcomes
+from . import chain, channels, outcomes
 from .events import JSON, now_ms
 from .exceptions import NotFound
 from .satisfaction import of_session
@@ -59,7 +59,11 @@ LABELS: dict[str, dict[str, str]] = {
         "mode": "答复方式",
         "status": "状态",
         "link": "链接",
+        "channel": "来源渠道",
         "approved": "已公开，未答复",
+        "mode_text": "文字",
+        "mode_video": "口头（直播中）",
+        "mode_written": "书面",
         "colon": "：",
         "chain": "记录校验值（SHA-256 哈希链头，截至第 {n} 条记录）",
     },
@@ -84,7 +88,11 @@ LABELS: dict[str, dict[str, str]] = {
         "mode": "Mode",
         "status": "Status",
         "link": "Link",
+        "channel": "Channel",
         "approved": "published, not answered",
+        "mode_text": "Text",
+        "mode_video": "Spoken on air",
+        "mode_written": "Written",
         "colon": ": ",
         "chain": "Record check value (SHA-256 hash chain head, as of event {n})",
     },
@@ -178,7 +186,7 @@ def _item(n: int, q: Question, record: Record) -> JSON:
     tz = record.tz
     answer = {k: q.answer[k] for k in ANSWER_FIELDS if k in q.answer} if q.answer else None
     answered_at = record.first_answered.get(q.id) if answer else None
-    return {
+    item = {
         "n": n,
         "id": q.id,
         "status": q.status,
@@ -191,6 +199,16 @@ def _item(n: int, q: Question, record: Record) -> JSON:
         "answered_at_local": local(answered_at, tz),
         "link": f"/s/{record.state.session_id}/replay#q{q.id}",
     }
+    if q.channel != channels.WEB:  # as on the wire: absent for a question asked on the page
+        item["channel"] = q.channel
+    return item
+
+
+def asker(q: JSON, lang: str) -> str:
+    """Who asked, as the record names them: the display name, and the channel (热线, 短信...)
+    of a question staff entered from a call or a message. Plain text: each format escapes it."""
+    parts = [q.get("name") or "", channels.label(q["channel"], lang) if q.get("channel") else ""]
+    return " · ".join(p for p in parts if p)
 
 
 def transcript(record: Record, include_unanswered: bool = False) -> JSON:
@@ -283,7 +301,7 @@ def to_markdown(doc: JSON, base: str, lang: str = "zh") -> str:
         if item["n"] == doc["answered"] + 1:
             out += ["---", "", f"## {lab['unanswered']}", ""]
         when = item["asked_at_local"][-5:]
-        out += [f"### {item['n']}. {md_escape(item['name'])}（{when}）", ""]
+        out += [f"### {item['n']}. {md_escape(asker(item, lang))}（{when}）", ""]
         out += ["> " + line for line in md_escape(item["question"]).split("\n")] + [""]
         if item["answer"]:
             by = md_escape(item["answer"].get("by") or s["guest_name"] or "")
@@ -314,8 +332,8 @@ def _outcomes_markdown(doc: JSON, base: str, lang: str) -> list[str]:
             out += [f"### {lab[group]}（{section['counts'][group]}）", ""]
         text = md_escape(q["text"]) if "text" in q else lab["private"]
         who = (
-            f"{md_escape(q['name'])}（{q['asked_at_local'][-5:]}）"
-            if "name" in q
+            f"{md_escape(asker(q, lang))}（{q['asked_at_local'][-5:]}）"
+            if asker(q, lang)
             else q["asked_at_local"][-5:]
         )
         out.append(f"- #{q['id']} {who}{LABELS.get(lang, LABELS['zh'])['colon']}{text}".replace("\n", " "))
@@ -348,12 +366,16 @@ def to_csv(doc: JSON, base: str, lang: str = "zh") -> str:
                 "mode",
                 "status",
                 "link",
+                "channel",
             )
         ]
     )
+    olab = outcomes.labels(lang)
     for item in doc["items"]:
         a = item["answer"] or {}
-        status = "" if item["status"] == "answered" else lab["approved"]
+        mode = a.get("mode", "text") if a else ""
+        # an answered item's status is its outcome, in the words of the outcomes section
+        status = olab["written" if mode == "written" else "answered"] if a else lab["approved"]
         w.writerow(
             [
                 _cell(v)
@@ -365,13 +387,13 @@ def to_csv(doc: JSON, base: str, lang: str = "zh") -> str:
                     item["answered_at_local"],
                     a.get("text", ""),
                     a.get("by", ""),
-                    a.get("mode", ""),
+                    lab.get(f"mode_{mode}", mode),
                     status,
                     base + item["link"],
+                    channels.label(item.get("channel", channels.WEB), lang),
                 )
             ]
         )
-    olab = outcomes.labels(lang)
     numbers = {item["id"]: item["n"] for item in doc["items"]}
     w.writerow([])
     w.writerow(
@@ -383,6 +405,7 @@ def to_csv(doc: JSON, base: str, lang: str = "zh") -> str:
             lab["question"],
             olab["detail"],
             lab["link"],
+            lab["channel"],
         ]
     )
     for q in doc["outcomes"]["questions"]:
@@ -397,6 +420,7 @@ def to_csv(doc: JSON, base: str, lang: str = "zh") -> str:
                     q.get("text", ""),
                     outcomes.describe(q, lang, base, numbers),
                     base + q["link"] if "link" in q else "",
+                    channels.label(q.get("channel", channels.WEB), lang),
                 )
             ]
         )

@@ -18,7 +18,7 @@ from __future__ import annotations
 from html import escape
 
 from . import outcomes
-from .archive import LABELS
+from .archive import LABELS, asker
 from .events import JSON
 from .routes import STATIC
 
@@ -91,7 +91,7 @@ def _entry(item: JSON, doc: JSON, lang: str) -> str:
     mode = {"video": lab["video"], "written": lab["written"]}.get(a.get("mode", ""), "")
     parts = [
         f'<li class="entry" id="q{item["id"]}">',
-        f"<h3>{item['n']}. {escape(item['name'] or '')}{_paren(escape(item['asked_at_local']), lang)}</h3>",
+        f"<h3>{item['n']}. {escape(asker(item, lang))}{_paren(escape(item['asked_at_local']), lang)}</h3>",
         f'<p class="ask">{escape(item["question"])}</p>',
         f'<p><span class="who">{escape(who)}{_paren(escape(item["answered_at_local"]), lang)}'
         + f"{lab['colon']}</span>"
@@ -117,7 +117,7 @@ def _outcomes(doc: JSON, lang: str, base: str) -> list[str]:
             out.append("</ul>" if group else "")
             group = q["outcome"]
             out.append(f"<h3>{lab[group]}{_paren(str(section['counts'][group]), lang)}</h3><ul>")
-        who = f"{escape(q['name'])} " if "name" in q else ""
+        who = f"{escape(asker(q, lang))} " if asker(q, lang) else ""
         text = escape(q["text"]) if "text" in q else lab["private"]
         detail = outcomes.describe(q, lang, base, numbers)
         out.append(

@@ -10,12 +10,15 @@ Each such attempt counts against the sender's address (``LIVE_SECRET_TRIES_PER_M
 a minute) and against the receipt number (``LIVE_SECRET_TRIES_PER_HOUR`` an hour), before
 the receipt number is even read, so neither many addresses against one receipt nor one
 address against many can search the secrets. The count is of attempts, not failures: an
-honest asker needs two (a rating, a follow-up).
+honest asker needs two (a rating, a follow-up). A question carried over into a later
+episode keeps its receipt number and sealed secret there (``question.carried_in``), so the
+number from the first evening names the copy in the episode where the outcome was given.
 
 **A follow-up** becomes a question in the programme's next episode
 (:func:`live.episodes.next_episode`; ``no_next_episode`` if none is scheduled), asked by
-the same ``ask`` decision as any other, on behalf of the original's device and under its
-display name, so the asker's device finds it in that episode's ``mine``. It has a receipt
+the same ``ask`` decision as any other, on behalf of the original's device, under its
+display name and with the contact it left (so the asker is told of the follow-up's outcome
+as of the original's), so the asker's device finds it in that episode's ``mine``. It has a receipt
 number and a secret of its own. Two appends in two sessions cannot share a commit, so the
 order makes a retry safe: first the new question, whose ``client_id`` is fixed by the
 original (a second attempt finds it rather than asking twice), then ``question.followed_up``
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Protocol
 
 from . import ratings
 from .auth import Actor, Devices
@@ -39,16 +43,21 @@ from .rooms import Room, Rooms
 from .settings import Settings
 from .state import State
 from .store import Catalog
+from .store.outbox import Outbox
 
 COMMANDS = ("rate", "follow_up")
 Screen = Callable[[str, str], JSON | None]
 """Blocked-word hits in a question's text and display name (``Sessions`` screens every ask)."""
 
 
+class AskerStore(Catalog, Outbox, Protocol):
+    """What the asker's say reads: the programme's episodes, and the contact a question left."""
+
+
 class Askers:
     def __init__(
         self,
-        store: Catalog,
+        store: AskerStore,
         rooms: Rooms,
         devices: Devices,
         settings: Settings,
@@ -64,7 +73,7 @@ class Askers:
 
     async def handle(self, room: Room, actor: Actor, command: str, args: JSON) -> JSON:
         """Run ``rate`` or ``follow_up`` in ``room``; the acknowledgement's result."""
-        seal = await self._by_receipt(room.session_id, actor, args)
+        seal = await self._by_receipt(room, actor, args)
         days = self.settings.rating_days
         if command == "rate":
 
@@ -74,10 +83,12 @@ class Askers:
             return (await room.run(decide_rating)).result
         return await self._follow_up(room, actor, args, seal)
 
-    async def _by_receipt(self, session_id: int, actor: Actor, args: JSON) -> str | None:
+    async def _by_receipt(self, room: Room, actor: Actor, args: JSON) -> str | None:
         """For a request by receipt number: count the attempt, find its question, seal its secret.
 
-        None for a request by device, which must then name its ``question_id``.
+        The number names a question of this session, or one of an earlier episode that was
+        carried in here (which kept its number). None for a request by device, which must
+        then name its ``question_id``.
         """
         receipt, secret = args.get("receipt"), args.get("secret")
         if receipt is None and secret is None:
@@ -87,10 +98,21 @@ class Askers:
         if actor.ip:
             await self._limit(f"secret:ip:{actor.ip}", self.settings.secret_tries_per_minute_ip, 60.0)
         parsed = self.devices.parse_receipt(receipt or "")
-        if parsed is None or parsed[0] != session_id:
+        if parsed is None:
             raise NotFound("receipt_not_found", "回执编号无效", "Unknown receipt number")
         await self._limit(f"secret:r:{parsed[0]}-{parsed[1]}", self.settings.secret_tries_per_hour, 3600.0)
-        args["question_id"] = parsed[1]
+        if parsed[0] == room.session_id:
+            args["question_id"] = parsed[1]
+        else:
+            state = await room.settled()
+            here = [
+                q.id
+                for q in state.questions.values()
+                if q.receipt and self.devices.parse_receipt(q.receipt) == parsed
+            ]
+            if not here:
+                raise NotFound("receipt_not_found", "回执编号无效", "Unknown receipt number")
+            args["question_id"] = here[0]
         return self.devices.seal(ratings.normal(secret or ""))
 
     async def _limit(self, key: str, limit: int, window: float) -> None:
@@ -118,6 +140,7 @@ class Askers:
                 "No next episode of this programme is scheduled yet",
             )
         secret = ratings.new_secret()
+        contact = (await self.store.contacts(sid, [q.id])).get(q.id)
         ask = {
             "client_id": f"follow-up:{sid}:{q.id}",
             "text": args["text"],
@@ -126,6 +149,8 @@ class Askers:
             "follows": {"session_id": sid, "question_id": q.id},
             "seal": self.devices.seal(ratings.normal(secret)),
         }
+        if contact:
+            ask["contact"] = contact
 
         def decide_ask(next_state: State) -> Decision:
             return decide(next_state, "ask", ask, q.device, actor.label, now_ms())

@@ -18,7 +18,7 @@ from .routes import services
 ATOM = "application/atom+xml; charset=utf-8"
 
 
-def _base(request: Request) -> str:
+def base_url(request: Request) -> str:
     return (services(request).settings.public_url or str(request.base_url)).rstrip("/")
 
 
@@ -36,4 +36,6 @@ async def feed(request: Request) -> Response:
     """``GET /p/{slug}/commitments.atom?lang=``: the board as an Atom feed."""
     data = await services(request).board.board(request.path_params["slug"], now_ms())
     lang = "en" if request.query_params.get("lang") == "en" else "zh"
-    return Response(atom(data, _base(request), lang), media_type=ATOM, headers={"cache-control": "no-cache"})
+    return Response(
+        atom(data, base_url(request), lang), media_type=ATOM, headers={"cache-control": "no-cache"}
+    )

@@ -28,15 +28,17 @@ from .commands import Decision
 from .episodes import next_episode
 from .events import JSON, now_ms
 from .exceptions import Conflict
+from .ratings import say_until
 from .rooms import Room, Rooms
 from .state import Question, State
-from .store import Catalog, Log
+from .store import Catalog
+from .store.outbox import Outbox
 
 MAX_HOPS = 50
 """Later episodes a receipt lookup follows a question through (one per carry-over)."""
 
 
-class CarryOverStore(Catalog, Log, Protocol):
+class CarryOverStore(Catalog, Outbox, Protocol):
     """What carrying over reads: the programme's sessions, and the log's private contacts."""
 
 
@@ -64,7 +66,7 @@ class CarryOver:
             )
         if not chosen:
             return {"session_id": target.id, "carried": [], "skipped": []}
-        contacts = await self._contacts(room.session_id, {q.id for q in chosen})
+        contacts = await self.store.contacts(room.session_id, sorted(q.id for q in chosen))
         receipts = {q.id: q.receipt or self.devices.receipt(room.session_id, q.id) for q in chosen}
         there = await self.rooms.get(target.id)
 
@@ -77,18 +79,10 @@ class CarryOver:
         done = await room.run(partial(closing.carry_out, pairs=pairs, to=target.id, actor=actor.label))
         return {"session_id": target.id, **done.result}
 
-    async def _contacts(self, session_id: int, ids: set[int]) -> dict[int, str]:
-        """The private contact each asker left, read from the log (state keeps none)."""
-        found: dict[int, str] = {}
-        for event in await self.store.read(session_id):
-            if event.type in ("question.asked", "question.carried_in") and event.private.get("contact"):
-                qid = event.data["question"]["id"]
-                if qid in ids:
-                    found[qid] = event.private["contact"]
-        return found
-
-    async def follow(self, first: JSON) -> list[JSON]:
-        """The question in each later episode it was carried to, as everyone may see it."""
+    async def follow(self, first: JSON, days: int) -> list[JSON]:
+        """The question in each later episode it was carried to, as everyone may see it, with
+        what the asker's say needs there (the receipt number and the secret work in each:
+        the copy keeps both, so the outcome is rated where it was given)."""
         out: list[JSON] = []
         to: JSON | None = first
         while to is not None and len(out) < MAX_HOPS:
@@ -97,6 +91,14 @@ class CarryOver:
             if q is None:
                 break
             title = state.info.get("title", "")
-            out.append({**q.to_wire(), "session_id": state.session_id, "session_title": title})
+            out.append(
+                {
+                    **q.to_wire(),
+                    "session_id": state.session_id,
+                    "session_title": title,
+                    "rated": q.rating is not None,
+                    "rating_until": say_until(state.info, q, days),
+                }
+            )
             to = q.carried_to
         return out

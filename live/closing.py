@@ -246,8 +246,11 @@ def carry_in(
             "approved",
             old.asked_at,
             carried_from={"session_id": origin, "question_id": old.id},
+            channel=old.channel,
         )
         private: JSON = {"by": actor, "device": old.device, "receipt": receipts[old.id]}
+        if old.seal:  # the asker's secret goes with the question, so the receipt works there too
+            private["seal"] = old.seal
         if contacts.get(old.id):
             private["contact"] = contacts[old.id]
         events.append(NewEvent("question.carried_in", {"question": new.to_wire(staff=True)}, None, private))

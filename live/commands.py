@@ -7,16 +7,19 @@ and never changes ``state``: :func:`live.state.apply` does that, once the
 events are stored (or, inside a round, ahead of the commit; see :mod:`live.rounds`).
 The service layer calls it through :func:`live.review.decide`, which holds typed answers
 for review and adds ``release`` and ``withdraw``.
+
+A vote makes no event (votes live in their own table, tallied by :mod:`live.tallies`), but
+whether one may be cast is decided here too, by :func:`check_vote`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from . import commitments
+from . import channels, commitments
 from .events import JSON, NewEvent
-from .exceptions import BadRequest, Conflict
-from .state import Question, State, text_key
+from .exceptions import BadRequest, Conflict, Forbidden, NotFound
+from .state import ENDED, Question, State, text_key
 
 REJECT_REASONS = ("off_topic", "duplicate", "personal_case", "abusive", "other")
 ANSWER_MODES = ("text", "video", "written")
@@ -77,7 +80,45 @@ def _require(q: Question, *allowed: str) -> None:
         )
 
 
+def check_vote(state: State, question_id: int, device: str, on: bool, now: int) -> Question:
+    """The question a ``vote`` (``on``) or ``unvote`` by ``device`` may count on, or raise.
+
+    同问 says "I want this answered too", so it is for other people's questions while the
+    session runs: refused once the window is over (the counts are then part of the record),
+    on a question not published, and on the voter's own question. Taking back a vote on one's
+    own question stays possible (one cast before this rule existed).
+    """
+    current = state.phase(now)
+    if current in ENDED:
+        raise Conflict(
+            "voting_closed",
+            "本期访谈已结束，不能再同问",
+            "This session is over: votes are closed",
+            phase=current,
+        )
+    question = state.questions.get(question_id)
+    if question is None or not question.public:
+        raise NotFound("question_not_found", "问题不存在", "No such question", id=question_id)
+    if on and device and question.device == device:
+        raise Forbidden(
+            "own_question",
+            "不能同问自己提的问题",
+            "You cannot vote for your own question",
+            id=question_id,
+        )
+    return question
+
+
 def _ask(state: State, args: JSON, device: str, now: int) -> Decision:
+    """A question asked on the page, or entered by staff from another channel (live/channels.py).
+
+    One staff entered from a call or a message is not that staff's device's question: it is
+    asked as a device of its own, ``<channel>:<client_id>``, so it is not in staff's own ``mine``,
+    two callers may ask the same words, and its caller speaks for it by receipt and secret.
+    """
+    channel = args.get("channel") or channels.WEB
+    if channel != channels.WEB:
+        device = f"{channel}:{args['client_id']}"
     key = (device, args["client_id"])
     if key in state.by_client:
         q = state.questions[state.by_client[key]]
@@ -100,7 +141,7 @@ def _ask(state: State, args: JSON, device: str, now: int) -> Decision:
     flags = args.get("flags")
     post = state.info.get("moderation") == "post" and not flags
     status = "approved" if post else "pending"
-    q = Question(qid, args["text"], args["name"], status, now, flags=flags, follows=follows)
+    q = Question(qid, args["text"], args["name"], status, now, flags=flags, follows=follows, channel=channel)
     private = {"device": device, "client_id": args["client_id"]}
     if args.get("contact"):
         private["contact"] = args["contact"]

@@ -3,7 +3,11 @@
 Episode No. 32 is live now (a deputy district head, a two-hour window); No. 33
 is announced for next week; No. 31 took place last week, 19:00-21:00, staged
 on that evening (:func:`live.events.staged_clock`), so replay plays an hour of
-questions and answers and the transcript shows when each came. Names are fictional.
+questions and answers and the transcript shows when each came. Its aftermath (有问必答) is
+done at start-up, as staff would do it days later: a question declined with a reason, one
+forwarded and made a commitment (so the programme's board has an entry), one not reached
+and carried over into the next scheduled episode (No. 33), a rating, and the episode
+archived with every question given an outcome. Names are fictional.
 """
 
 from __future__ import annotations
@@ -46,6 +50,10 @@ PAST_QUESTIONS = [
         "Yes. The 12345 hotline offers English service from 9:00 to 17:00 on working days.",
     ),
 ]
+
+NOT_TAKEN = ("我家楼上天天半夜装修，物业也不管，能帮我处理一下吗？", "一位居民")
+FORWARDED = ("学校门口的人行横道线已经看不清了，什么时候重新画？", "赵女士")
+NOT_REACHED = ("夜市什么时候恢复营业？", "小陈")
 
 LIVE_QUESTIONS = [
     (
@@ -121,6 +129,7 @@ async def seed(live: Services) -> dict[str, dict[str, str]]:
     live_now, links["32"] = await _episode(live, pid, 32, now - timedelta(minutes=30), "城市管理与民生实事")
     await _questions(live, live_now, LIVE_QUESTIONS)
     _, links["33"] = await _episode(live, pid, 33, now + timedelta(days=7), "乡村振兴与农业发展")
+    await _aftermath(live, int(links["31"]["id"]), now)
     return links
 
 
@@ -156,7 +165,40 @@ async def _past_episode(
             moment[0] = (start + timedelta(minutes=next(minutes))).timestamp()
 
         await _questions(live, sid, PAST_QUESTIONS, tick)
+        for text, name in (NOT_TAKEN, FORWARDED, NOT_REACHED):
+            tick()
+            await _ask(live, sid, text, name)
     return links
+
+
+async def _aftermath(live: Services, session_id: int, now: datetime) -> None:
+    """Every question of the past episode given an outcome, then the episode archived."""
+    staff = Actor(Role.ADMIN, "demo-staff")
+
+    async def run(kind: str, **args: object) -> None:
+        await live.sessions.handle(session_id, staff, Command(kind, dict(args)))
+
+    ids = {text: i for i, (text, *_) in enumerate([*PAST_QUESTIONS, NOT_TAKEN, FORWARDED, NOT_REACHED], 1)}
+    note = "请拨打 12345 热线或联系所在街道，由属地部门上门核实处理。"
+    await run("reject", question_id=ids[NOT_TAKEN[0]], reason="personal_case", note=note)
+    crossing = ids[FORWARDED[0]]
+    await run("approve", question_id=crossing)
+    await run("forward", question_id=crossing, department="区交通运输局", note="十个工作日内答复")
+    due = (now + timedelta(days=14)).date().isoformat()
+    await run(
+        "commitment",
+        question_id=crossing,
+        department="区交通运输局",
+        promise="重新施划学校门口人行横道线",
+        due=due,
+    )
+    await run("approve", question_id=ids[NOT_REACHED[0]])
+    await run("carry_over")
+    asker = Actor(Role.VIEWER, "demo-viewer-0")
+    await live.sessions.handle(
+        session_id, asker, Command("rate", {"question_id": 1, "level": "satisfied", "comment": "讲得很清楚"})
+    )
+    await run("archive")
 
 
 async def _questions(
@@ -167,13 +209,9 @@ async def _questions(
 ) -> None:
     """Each item asked, approved and answered; ``tick`` moves a staged clock before each step."""
     admin = Actor(Role.ADMIN, "demo-staff")
-    for i, (text, name, answer) in enumerate(items):
-        viewer = Actor(Role.VIEWER, f"demo-viewer-{i}")
+    for text, name, answer in items:
         tick()
-        ack = await live.sessions.handle(
-            session_id, viewer, Command("ask", {"client_id": str(uuid.uuid4()), "text": text, "name": name})
-        )
-        qid = ack["question_id"]
+        qid = await _ask(live, session_id, text, name)
         tick()
         await live.sessions.handle(session_id, admin, Command("approve", {"question_id": qid}))
         if answer:
@@ -181,3 +219,13 @@ async def _questions(
             await live.sessions.handle(
                 session_id, admin, Command("answer", {"question_id": qid, "text": answer})
             )
+
+
+async def _ask(live: Services, session_id: int, text: str, name: str) -> int:
+    """Ask as a citizen on a device of their own (``demo-viewer-<n>``, n the question's id)."""
+    state = await (await live.rooms.get(session_id)).settled()
+    viewer = Actor(Role.VIEWER, f"demo-viewer-{len(state.questions)}")
+    ack = await live.sessions.handle(
+        session_id, viewer, Command("ask", {"client_id": str(uuid.uuid4()), "text": text, "name": name})
+    )
+    return int(ack["question_id"])

@@ -11,7 +11,9 @@ inside every middleware layer, see :mod:`live.app`).
   record made while the request runs, so one line of a support ticket finds
   everything the server did for it.
 - **Security headers.** A CSP with no inline script or style, no framing
-  (except the big-screen page, for the origins in ``LIVE_SCREEN_FRAME_ANCESTORS``),
+  (except the big-screen page, for the origins in ``LIVE_SCREEN_FRAME_ANCESTORS``), media
+  only from the site itself (a session's viewer and replay pages add its stream's origin,
+  set by :mod:`live.stream_http`, which this keeps),
   ``nosniff``, and ``Referrer-Policy: no-referrer``.
 - **Body limits.** A request body is read here, before any route sees it:
   at most ``LIVE_MAX_BODY_BYTES`` (``413`` past it, before reading a byte when
@@ -63,6 +65,20 @@ CSP = (
 )
 
 
+def content_security_policy(frame_ancestors: str = "'none'", media: list[str] | None = None) -> str:
+    """The one policy every page has, but for who may frame it and, on a session's viewer and
+    replay pages, the origins of its stream and recording (:func:`live.stream.origins`): only
+    those may serve media (and ``blob:``, the Media Source hls.js plays through) and answer
+    the playlist and segment requests hls.js makes."""
+    policy = CSP
+    if media:
+        hosts = " ".join(media)
+        policy = policy.replace(
+            "connect-src 'self'; ", f"connect-src 'self' {hosts}; media-src 'self' blob: {hosts}; "
+        )
+    return policy + "frame-ancestors " + frame_ancestors
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record: time, level, logger, message, request id, extra fields."""
 
@@ -107,9 +123,9 @@ def security_headers(path: str, settings: Settings) -> dict[str, str]:
         "permissions-policy": "camera=(), microphone=(), geolocation=()",
     }
     if _SCREEN.match(path) and ancestors:
-        headers["content-security-policy"] = CSP + "frame-ancestors 'self' " + " ".join(ancestors)
+        headers["content-security-policy"] = content_security_policy("'self' " + " ".join(ancestors))
     else:
-        headers["content-security-policy"] = CSP + "frame-ancestors 'none'"
+        headers["content-security-policy"] = content_security_policy()
         headers["x-frame-options"] = "DENY"
     if settings.public_url.startswith("https://"):
         headers["strict-transport-security"] = "max-age=31536000"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+from . import channels
 from .events import JSON
 from .exceptions import BadRequest, TooLarge
 from .settings import Settings
@@ -63,6 +64,7 @@ def clean(command: str, args: JSON, settings: Settings) -> JSON:
         name = " ".join(_clean(args.get("name") or "").split())
         out["name"] = _limit("name", name, settings.max_name_chars) or DEFAULT_NAME
         out["contact"] = _limit("contact", _clean(args.get("contact") or ""), 100)
+        out["channel"] = channels.check(args.get("channel"))  # who may give which: live/sessions.py
     for field in ("note", "department", "promise"):
         if field in args:
             out[field] = _limit(field, _clean(args[field]), 1000)

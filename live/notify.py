@@ -65,8 +65,8 @@ OUTCOMES: dict[str, dict[str, str]] = {
     "declined": {"zh": "未被采用", "en": "was not taken up"},
     "forwarded": {"zh": "已转交{department}办理", "en": "has been forwarded to {department}"},
     "merged": {
-        "zh": "已与同类问题（第{into}号）合并，答复将在该问题下给出",
-        "en": "was merged with a similar question (no. {into}), where it will be answered",
+        "zh": "已与同类问题（第{into}号）合并，办理结果以该问题为准",
+        "en": "was merged with a similar question (no. {into}) and shares its outcome",
     },
     "carried_over": {
         "zh": "将在下一期节目中继续办理，查询编号不变",

@@ -39,6 +39,7 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         "text": (str, True, 100_000),
         "name": (str, False, 1000),
         "contact": (str, False, 200),
+        "channel": (str, False, 20),
     },
     "vote": {"question_id": (int, True, MAX_INT)},
     "unvote": {"question_id": (int, True, MAX_INT)},

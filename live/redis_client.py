@@ -39,7 +39,6 @@ from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import NoBackoff
 
-SCHEMES = ("redis://", "rediss://", "unix://", "redis+sentinel://")
 SENTINEL_PORT = 26379
 BUS_POOL = 32
 """Connections per worker for publishing and presence (the pub/sub reader has its own)."""
@@ -50,10 +49,6 @@ POOL_WAIT = 5.0
 """Seconds a command may wait for a free connection before it fails (see :class:`RedisClients`)."""
 TIMEOUTS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 """A silent network fails a command instead of hanging it."""
-
-
-def is_redis(url: str) -> bool:
-    return url.startswith(SCHEMES)
 
 
 @dataclass(frozen=True)

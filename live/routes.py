@@ -137,9 +137,12 @@ async def programmes(request: Request) -> Response:
     if request.method == "POST":
         await _require_admin(request)
         body = await _body(request)
-        slug, title = body.get("slug"), body.get("title")
-        if not isinstance(slug, str) or not slug or not isinstance(title, str) or not title:
-            raise BadRequest("missing_field", "需要 slug 和 title", "slug and title are required")
+        title = body.get("title")
+        if not isinstance(title, str) or not title.strip():
+            raise BadRequest(
+                "missing_field", "请填写栏目名称", "The programme's name is required", field="title"
+            )
+        slug = body.get("slug")
         desc = body.get("description") or ""
         pid = await live.programmes.create(slug, title, str(desc))
         return JSONResponse({"id": pid, "slug": slug, "title": title, "description": desc}, status_code=201)
@@ -171,7 +174,7 @@ async def sessions(request: Request) -> Response:
     pid = request.query_params.get("programme_id")
     rows = await live.programmes.sessions(int(pid) if pid and pid.isdigit() else None)
     now = now_ms()
-    return JSONResponse({"sessions": [_session_summary(r, now) for r in rows]})
+    return JSONResponse({"sessions": [_session_summary(r, now) for r in rows], "now": now})
 
 
 def _links(session_id: int, tokens: dict[str, str]) -> dict[str, str]:

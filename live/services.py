@@ -19,13 +19,12 @@ from dataclasses import dataclass, field
 from .archives import Archives
 from .auth import Devices, hash_token, new_token, token_matches
 from .board import Board
-from .bus import Bus, open_bus
+from .bus import Bus, open_bus, open_redis
 from .bus.base import Message
 from .exceptions import TooLarge
 from .limits import open_limiter
 from .notifier import Notifier
 from .programmes import Programmes
-from .redis_client import RedisClients, is_redis
 from .releases import Releases
 from .rooms import Rooms
 from .sessions import Sessions
@@ -107,7 +106,7 @@ class Services:
                 log.warning("generated admin token (shown once): %s", token)
             # One set of Redis clients for the bus and the limiter alike; closed after
             # both, so neither closes what the other uses.
-            redis = RedisClients(settings.bus) if is_redis(settings.bus) else None
+            redis = open_redis(settings.bus)
             if redis is not None:
                 opened.push_async_callback(redis.aclose)
             bus = open_bus(settings.bus, redis)

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from . import closing, ratings, review
+from . import channels, closing, commands, ratings, review, stream
 from .asker import COMMANDS as ASKER_COMMANDS
 from .asker import Askers
 from .auth import PERMISSIONS, Actor, Devices, hash_token, new_token
@@ -32,6 +32,7 @@ from .rooms import Room, Rooms
 from .settings import Settings
 from .state import State
 from .store import Catalog, Log, SessionRow, Votes
+from .store.outbox import Outbox
 from .wordfilter import WordFilter
 
 INFO_FIELDS: dict[str, type] = {
@@ -47,6 +48,8 @@ INFO_FIELDS: dict[str, type] = {
     "collect_from": str,
     "answer_review": str,
     "answer_delay_s": int,
+    "stream": dict,
+    "recording": dict,
 }
 
 
@@ -96,11 +99,13 @@ def session_info(fields: JSON, current: JSON, default_tz: str) -> JSON:
     if info["ends_at"] <= info["starts_at"]:
         raise BadRequest("bad_window", "结束时间必须晚于开始时间", "ends_at must be after starts_at")
     review.check_info(info)
+    stream.check_info(info, tz, parse_time)
     return info
 
 
-class SessionStore(Catalog, Log, Votes, Protocol):
-    """What the session service reads and writes: the catalogue, the log, the votes."""
+class SessionStore(Catalog, Log, Votes, Outbox, Protocol):
+    """What the session service reads and writes: the catalogue, the log, the votes, and the
+    contact an asker left (carried over and copied to a follow-up with its question)."""
 
 
 class Sessions:
@@ -163,10 +168,20 @@ class Sessions:
                 actor, "vote", self.settings.votes_per_minute, self.settings.votes_per_minute_ip
             )
             return await self._vote(room, actor, args["question_id"], command.type == "vote")
-        if command.type == "ask" and (actor.device, args["client_id"]) not in room.state.by_client:
-            await self._limit(
-                actor, "ask", self.settings.questions_per_minute, self.settings.questions_per_minute_ip
-            )
+        if command.type == "ask":
+            entered = args["channel"] != channels.WEB  # a call or message staff type in
+            if entered and not actor.role.staff:
+                raise Forbidden(
+                    "forbidden",
+                    "只有工作人员可以录入热线、短信等渠道的问题",
+                    "Only staff enter questions received by other channels",
+                    field="channel",
+                    role=actor.role.value,
+                )
+            if not entered and (actor.device, args["client_id"]) not in room.state.by_client:
+                await self._limit(
+                    actor, "ask", self.settings.questions_per_minute, self.settings.questions_per_minute_ip
+                )
             args["flags"] = self._screen(args["text"], args["name"])
         secret = ratings.new_secret() if command.type == "ask" else ""  # shown once, in the ack
         if secret:
@@ -207,10 +222,9 @@ class Sessions:
             # before this worker heard): catch up once before refusing.
             await room.refresh()
             state = await room.settled()
-        closing.check(state, "vote", {}, now_ms())
-        question = state.question(question_id)
-        if not question.public:
-            raise NotFound("question_not_found", "问题不存在", "No such question", id=question_id)
+        now = now_ms()
+        closing.check(state, "vote", {}, now)
+        commands.check_vote(state, question_id, actor.device, on, now)
         changed = await self.store.set_vote(session_id, question_id, actor.device, on)
         if changed:
             room.tallies.changed()
@@ -301,5 +315,5 @@ class Sessions:
             session_timezone=state.info.get("timezone", self.settings.timezone),
         )
         if q.carried_to is not None:
-            out["carried"] = await self.carry_over.follow(q.carried_to)
+            out["carried"] = await self.carry_over.follow(q.carried_to, self.settings.rating_days)
         return out

@@ -111,6 +111,8 @@ class Question:
     to its asker); empty for a question asked here, whose number is computed."""
     shown: bool = False
     """Published (approved) and not hidden since: forwarded after that, its text stays public."""
+    channel: str = "web"
+    """Where it came from (live/channels.py): ``web``, or the call or message staff entered it from."""
 
     @property
     def public(self) -> bool:
@@ -131,6 +133,8 @@ class Question:
         """
         out: JSON = {"id": self.id, "status": self.status, "asked_at": self.asked_at}
         out["outcome"] = self.settled_as
+        if self.channel != "web":  # absent: asked on the page
+            out["channel"] = self.channel
         if self.carried_to is not None:
             out["carried_to"] = self.carried_to
         if self.carried_from is not None:
@@ -305,6 +309,7 @@ def apply(state: State, event: Event) -> State:
                 follows=w.get("follows"),
                 seal=p.get("seal", ""),
                 shown=w["status"] == "approved",
+                channel=w.get("channel", "web"),
             )
         )
     elif t == "question.approved":
@@ -364,7 +369,9 @@ def apply(state: State, event: Event) -> State:
                 device=p.get("device", ""),
                 carried_from=w["carried_from"],
                 receipt=p.get("receipt", ""),
+                seal=p.get("seal", ""),
                 shown=True,
+                channel=w.get("channel", "web"),
             )
         )
     else:

@@ -17,6 +17,7 @@ import io
 import logging
 from typing import Protocol
 
+from . import channels
 from .archive import Record, local
 from .events import JSON, now_ms
 from .satisfaction import of_session
@@ -72,6 +73,14 @@ def question_counts(record: Record) -> JSON:
     return out
 
 
+def channel_counts(record: Record) -> JSON:
+    """How many questions came by each channel (live/channels.py), every channel named."""
+    out = dict.fromkeys(channels.channels(), 0)
+    for q in record.state.questions.values():
+        out[q.channel] = out.get(q.channel, 0) + 1
+    return out
+
+
 class StatsStore(Votes, Presence, Protocol):
     """What statistics read besides the log: the votes table and the presence samples."""
 
@@ -102,6 +111,7 @@ async def stats(store: StatsStore, record: Record, current: tuple[int, int] | No
         "episode": info.get("episode"),
         "timezone": info.get("timezone", ""),
         "questions": question_counts(record),
+        "channels": channel_counts(record),
         "votes": sum(votes.values()),
         "peak_viewers": peak,
         "peak_at": peak_at,
@@ -120,6 +130,8 @@ def to_csv(data: JSON, record: Record) -> str:
     w.writerow(["metric", "value"])
     for key, n in data["questions"].items():
         w.writerow([f"questions_{key}", n])
+    for key, n in data["channels"].items():
+        w.writerow([f"channel_{key}", n])
     w.writerows(
         [
             ["votes", data["votes"]],

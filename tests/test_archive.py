@@ -22,6 +22,8 @@ from typing import Any
 import httpx
 import pytest
 
+from live import archive
+
 from .conftest import ADMIN, TIMEOUT, LiveServer
 
 CONTACTS = ("13800000000", "lina@example.com", "13999999999")
@@ -100,7 +102,7 @@ async def _record(server: LiveServer) -> Recording:
         await mod.request("hide", question_id=rec.ids["hidden"])
         await pause()
         await official.request("answer", question_id=rec.ids["road"], text="下个月底前全部完工。")
-        for c, key in ((v1, "park"), (v2, "park"), (v2, "road")):
+        for c, key in ((v1, "park"), (watcher, "park"), (v2, "road")):  # v2 asked park
             await c.request("vote", question_id=rec.ids[key])
         await watcher.wait_for(
             lambda e: e["type"] == "votes.tallied" and e["data"]["votes"].get(str(rec.ids["road"])) == 1
@@ -272,6 +274,37 @@ def test_transcript_csv_rows_are_the_published_answers(recorded: Recording) -> N
     assert body[2][3] == "'" + recorded.texts["markup"], "a formula is defused"
     assert [row[5] for row in body][:1] == ["下个月底前全部完工。"]
     assert [row[9].rsplit("#q", 1)[1] for row in body] == [str(recorded.ids[k]) for k in PUBLISHED]
+    assert [(row[7], row[8]) for row in body] == [("Text", "Answered live")] * len(body), "words, not codes"
+    zh = _get(recorded, f"/api/sessions/{recorded.sid}/transcript", ADMIN, format="csv", unanswered="1").text
+    rows = list(csv.reader(io.StringIO(zh.lstrip("\ufeff"))))
+    assert rows[0][7:9] == ["答复方式", "状态"]
+    body = rows[1 : rows.index([])]
+    assert [(row[7], row[8]) for row in body] == [("文字", "现场回答")] * 3 + [("", "已公开，未答复")]
+
+
+def test_transcript_csv_names_each_answer_mode_in_words() -> None:
+    """答复方式 and 状态 hold the export's language's words for each mode (no ``text``, no blank)."""
+    item = {
+        "n": 1,
+        "id": 1,
+        "name": "",
+        "asked_at_local": "",
+        "question": "问",
+        "answered_at_local": "",
+        "link": "/s/1",
+    }
+    doc = {
+        "items": [
+            {**item, "answer": {"text": "答", "by": "李明", "mode": m}} for m in ("text", "video", "written")
+        ],
+        "outcomes": {"questions": []},
+    }
+    for lang, want in (
+        ("zh", [("文字", "现场回答"), ("口头（直播中）", "现场回答"), ("书面", "书面答复")]),
+        ("en", [("Text", "Answered live"), ("Spoken on air", "Answered live"), ("Written", "Written reply")]),
+    ):
+        rows = list(csv.reader(io.StringIO(archive.to_csv(doc, "https://x", lang).lstrip("\ufeff"))))
+        assert [(row[7], row[8]) for row in rows[1:4]] == want, lang
 
 
 def test_unanswered_questions_only_on_a_staff_request(recorded: Recording) -> None:

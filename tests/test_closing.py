@@ -244,7 +244,8 @@ async def test_carried_over_questions_keep_their_receipts_and_show_on_both_sessi
     r = get(server, f"/api/receipts/{first['receipt']}").json()
     assert r["status"] == "carried_over" and r["outcome"] == "carried_over" and r["session_id"] == sid
     assert r["carried_to"] == {"session_id": nxt["id"], "question_id": new}
-    assert r["carried"] == [{**copy, "session_id": nxt["id"], "session_title": "第33期"}]
+    there = {"session_id": nxt["id"], "session_title": "第33期", "rated": False, "rating_until": None}
+    assert r["carried"] == [{**copy, **there}], "not yet answered there: nothing to rate yet"
 
     # Answered in the next episode: the old receipt says so.
     async with (

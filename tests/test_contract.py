@@ -158,3 +158,15 @@ def test_uvicorn_still_has_what_fastws_and_guard_use() -> None:
     assert f"self.logger.exception({INVALID_UTF8!r})".replace("'", '"') in inspect.getsource(
         WebSocketsSansIOProtocol.send_receive_event_to_app
     ), "uvicorn logs invalid UTF-8 differently: live.fastws.ClientFaults no longer matches it"
+
+
+def test_no_heading_of_the_docs_says_it_is_unfinished() -> None:
+    """A heading of a contract that says it is still being built ("being implemented by the lead;
+    build against this") tells a reader not to trust it: once built, it says what holds."""
+    for path in (ROOT / "docs").glob("*.md"):
+        headings = re.findall(r"^#+ .*$", path.read_text(), re.M)
+        assert headings, path
+        unfinished = [
+            h for h in headings if re.search(r"being implemented|build against|\bTODO\b|\bWIP\b", h, re.I)
+        ]
+        assert unfinished == [], f"{path.name}: {unfinished}"

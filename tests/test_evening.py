@@ -51,6 +51,7 @@ WRITTEN = "自下月起，社区养老食堂晚餐延长到19:30。"
 COMMENTS = ("路灯当周就修好了", "拖了这么久才画线")
 """Rating comments: staff and the asker see them, the public only the rates."""
 FOLLOW_UP = "立体停车场建在哪里？收费标准是多少？"
+FOLLOW_UP_ANSWER = "建在老城区北、中、南三处，首小时免费。"
 
 
 @dataclass
@@ -415,11 +416,32 @@ async def the_next_episode(e: Evening) -> None:
             [where] = r["carried"]
             assert (where["session_id"], where["session_title"]) == (nid, "区长在线 第33期")
         await official.request("answer", question_id=e.carried[q["market"]], text="夜市下月一日恢复。")
-    assert e.receipt("market")["carried"][0]["answer"]["text"] == "夜市下月一日恢复。"
+        await official.request("answer", question_id=q["follow_up"], text=FOLLOW_UP_ANSWER)
+    there = e.receipt("market")["carried"][0]
+    assert there["answer"]["text"] == "夜市下月一日恢复。"
+    assert there["rated"] is False and there["rating_until"] > 0, "rated where it was answered"
     await until(lambda: len(e.mails("market")) == 2, "the answer, under the receipt number its asker holds")
     answered = e.mails("market")[-1]
     assert answered.rcpt == [CHEN] and "夜市下月一日恢复。" in answered.text
     assert "区长在线 第33期" in answered.text and f"/?receipt={e.acks['market']['receipt']}" in answered.text
+
+    # The number and secret from episode 32 rate the copy in episode 33, from any phone.
+    market = e.acks["market"]
+    by_receipt = {"type": "rate", "receipt": market["receipt"], "secret": market["secret"]}
+    status, body = http_command(srv, nid, {**by_receipt, "level": "basically_satisfied"})
+    assert status == 200 and body["result"]["question_id"] == e.carried[q["market"]], body
+    assert e.receipt("market")["carried"][0]["rated"] is True
+    status, body = http_command(srv, nid, {**by_receipt, "secret": "2222-2222", "level": "satisfied"})
+    assert (status, body["code"]) == (403, "wrong_secret"), body
+
+    # The follow-up's asker is told at the contact left with the original question.
+    def follow_up_sms() -> list[dict[str, Any]]:
+        key = (nid, q["follow_up"])
+        return [b for b in e.gateway.accepted.values() if (b["session_id"], b["question_id"]) == key]
+
+    await until(lambda: len(follow_up_sms()) == 1, "the follow-up's answer, by SMS")
+    [told] = follow_up_sms()
+    assert (told["to"], told["outcome"]["answer"]["text"]) == (ZHANG, FOLLOW_UP_ANSWER)
 
 
 def the_record(e: Evening, db: str, folder: Path) -> None:

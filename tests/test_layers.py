@@ -43,6 +43,8 @@ TOP = {
     "live.metrics",
     "live.middleware",
     "live.chain_http",
+    "live.schedule_http",
+    "live.stream_http",
 }
 DRIVERS = {"sqlite3", "aiosqlite", "asyncpg"}
 CLI_COPIES = ("live.backup", "live.pgcopy")

@@ -16,8 +16,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from live.exceptions import Unavailable
-from live.limits import Limiter, MemoryLimiter, RedisLimiter, open_limiter
+from live.limits import Limiter, MemoryLimiter, open_limiter
 from live.redis_client import RedisClients
+from live.redis_limiter import RedisLimiter
 
 from .conftest import REDIS
 

@@ -26,10 +26,11 @@ async def test_kill_9_during_merges_never_splits_a_merge_from_its_votes(tmp_path
         for trial in range(4):
             s = srv.create_session(moderation="post")
             sid = s["id"]
+            asker = srv.client(sid)  # not a voter: 同问 is for others' questions
             voters = [srv.client(sid) for _ in range(6)]
-            await asyncio.gather(*(v.connect() for v in voters))
+            await asyncio.gather(*(v.connect() for v in [asker, *voters]))
             ids = [
-                (await voters[0].request("ask", client_id=f"q{i}", text=f"第{trial}轮问题{i}"))["question_id"]
+                (await asker.request("ask", client_id=f"q{i}", text=f"第{trial}轮问题{i}"))["question_id"]
                 for i in range(12)
             ]
             for n, v in enumerate(voters):
@@ -42,7 +43,7 @@ async def test_kill_9_during_merges_never_splits_a_merge_from_its_votes(tmp_path
             await asyncio.wait_for(acked.wait(), TIMEOUT)  # the kill lands among the merges
             await asyncio.to_thread(srv.kill)
             await asyncio.gather(flying, return_exceptions=True)
-            for c in [*voters, mod]:
+            for c in [asker, *voters, mod]:
                 await c.close()
             await asyncio.to_thread(srv.start)
             stored.append(check(srv, sid, ids))

@@ -166,6 +166,7 @@ async def test_every_outcome_is_visible_by_receipt_and_audited(server: LiveServe
     async with (
         server.client(s["id"]) as v,
         server.client(s["id"]) as v2,
+        server.client(s["id"]) as v3,
         server.client(s["id"], token=s["moderator_token"], name="审核员") as mod,
         server.client(s["id"], token=s["presenter_token"]) as official,
     ):
@@ -177,7 +178,7 @@ async def test_every_outcome_is_visible_by_receipt_and_audited(server: LiveServe
         await mod.request("edit", question_id=live_q["question_id"], text="修改后的问题")
         await v2.request("vote", question_id=target["question_id"])
         await mod.request("approve", question_id=dup_q["question_id"])
-        await v.request("vote", question_id=dup_q["question_id"])
+        await v3.request("vote", question_id=dup_q["question_id"])  # v asked it: 同问 is for others
         await v2.request("vote", question_id=dup_q["question_id"])
         await mod.request("merge", question_id=dup_q["question_id"], into=target["question_id"])
         await mod.request(

@@ -193,13 +193,13 @@ async def test_backup_while_clients_write_is_a_consistent_prefix_with_new_epochs
         async def writer(n: int) -> None:
             """Ask and vote until a few writes after the backup finished (bounded either way)."""
             after = 0
-            async with srv.client(sid) as c:
+            async with srv.client(sid) as c, srv.client(sid) as fan:  # 同问 is for others' questions
                 for i in range(2000):
                     ack = await c.request("ask", client_id=f"{n}-{i}", text=f"备份时的问题{n}-{i}")
                     if not backing_up.is_set():
                         acked_before.append(ack["question_id"])
                     if i % 3 == 0:
-                        await c.request("vote", question_id=ack["question_id"])
+                        await fan.request("vote", question_id=ack["question_id"])
                     after += done.is_set()
                     if after > 5:
                         return
@@ -253,6 +253,7 @@ async def test_export_and_import_move_a_session_with_a_new_id_epoch_and_links(
         sid = s["id"]
         async with (
             a.client(sid) as v,
+            a.client(sid) as fan,  # 同问 is for others' questions
             a.client(sid, token=s["moderator_token"]) as mod,
             a.client(sid, token=s["presenter_token"]) as official,
         ):
@@ -262,7 +263,7 @@ async def test_export_and_import_move_a_session_with_a_new_id_epoch_and_links(
                 ]
                 if i < 3:
                     await mod.request("approve", question_id=q)
-                    await v.request("vote", question_id=q)
+                    await fan.request("vote", question_id=q)
                 if i == 0:
                     await official.request("answer", question_id=q, text="已经解决")
         await until(
@@ -379,21 +380,33 @@ def test_every_metric_and_promised_test_is_real() -> None:
 
 def test_the_quick_start_demo_stages_last_weeks_episode_on_its_evening(tmp_path: Path) -> None:
     """``live demo`` (the README's first command): episode 32 live now, 33 announced, and 31
-    recorded on last week's evening, so replay plays an evening, not one instant."""
+    recorded on last week's evening, so replay plays an evening, not one instant; then its
+    aftermath (有问必答), done since: every question given an outcome, one made a
+    commitment, one carried over into 33, one rated, and the episode archived."""
     srv = LiveServer(str(tmp_path / "demo.db"), command="demo").start()
     try:
         sessions = {s["episode"]: s for s in fetch(srv, "GET", "/api/sessions").json()["sessions"]}
-        assert {e: s["phase"] for e, s in sessions.items()} == {31: "closed", 32: "open", 33: "upcoming"}
+        assert {e: s["phase"] for e, s in sessions.items()} == {31: "archived", 32: "open", 33: "upcoming"}
         past = sessions[31]
         log = fetch(srv, "GET", f"/api/sessions/{past['id']}/events").json()["events"]
         assert log[0]["type"] == "session.created" and log[0]["at"] < past["starts_at"]
-        qa = [e for e in log if e["type"].startswith("question.")]
+        evening = [e for e in log if e["at"] < past["ends_at"]]
+        qa = [e for e in evening if e["type"].startswith("question.")]
         assert all(past["starts_at"] < e["at"] < past["ends_at"] for e in qa)
         assert qa[-1]["at"] - qa[0]["at"] >= 30 * 60_000
         answers = [e["data"]["question"]["answer"]["at"] for e in qa if e["type"] == "question.answered"]
         assert answers == [e["at"] for e in qa if e["type"] == "question.answered"]
         transcript = fetch(srv, "GET", f"/api/sessions/{past['id']}/transcript").json()
         assert transcript["answered"] == len(answers) == 3
+        outcomes = [
+            q["outcome"] for q in fetch(srv, "GET", f"/api/sessions/{past['id']}").json()["questions"]
+        ]
+        assert outcomes == ["answered"] * 3 + ["declined", "forwarded", "carried_over"]
+        assert transcript["satisfaction"]["rated"] == 1
+        later = fetch(srv, "GET", f"/api/sessions/{sessions[33]['id']}").json()["questions"]
+        assert [q["carried_from"]["session_id"] for q in later] == [past["id"]]
+        board = fetch(srv, "GET", "/api/commitments", params={"programme": "qzzx"}).json()
+        assert board["counts"]["in_progress"] == 1 and board["commitments"][0]["session_id"] == past["id"]
         live_log = fetch(srv, "GET", f"/api/sessions/{sessions[32]['id']}/events").json()["events"]
         assert sessions[32]["starts_at"] < live_log[-1]["at"] < sessions[32]["ends_at"]
         fanned_out = metric(srv, "live_broadcast_latency_seconds_count")  # on the log's own clock:

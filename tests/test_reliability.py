@@ -52,11 +52,16 @@ async def test_kill_9_loses_nothing_acknowledged(tmp_path: Path) -> None:
         async def citizen(n: int) -> None:
             async with srv.client(sid) as c:
                 mine = votes.setdefault(c.device or "", set())
+                own: set[int] = set()
                 for i in range(300):
                     text = f"市民{n}的第{i}个问题"
                     ack = await c.request("ask", client_id=f"{n}-{i}", text=text, name=f"市民{n}")
                     questions[ack["question_id"]] = text
-                    target = random.choice(list(questions))
+                    own.add(ack["question_id"])
+                    others = [q for q in questions if q not in own]  # 同问 is for others' questions
+                    if not others:
+                        continue
+                    target = random.choice(others)
                     if (await c.request("vote", question_id=target))["voted"]:
                         mine.add(target)
 
@@ -134,9 +139,11 @@ async def _dropped_viewers(srv: LiveServer, plan: list[tuple[int, int, str]]) ->
     sid = s["id"]
     epoch = state(srv, sid)["epoch"]
     asker = srv.client(sid)
+    fan = srv.client(sid)  # votes for the asker's questions: 同问 is for others' questions
     mod = srv.client(sid, token=s["moderator_token"])
     viewers = [srv.client(sid) for _ in range(3)]
     await asker.connect()
+    await fan.connect()
     await mod.connect()
     for v in viewers:
         await v.connect(since=0, epoch=epoch)
@@ -146,7 +153,7 @@ async def _dropped_viewers(srv: LiveServer, plan: list[tuple[int, int, str]]) ->
             ack = await asker.request("ask", client_id=f"{step}-{i}", text=f"第{step}轮问题{i}")
             if i % 2 == 0:
                 await mod.request("approve", question_id=ack["question_id"])
-                await asker.request("vote", question_id=ack["question_id"])
+                await fan.request("vote", question_id=ack["question_id"])
 
     try:
         for step, (who, k, drop) in enumerate(plan):
@@ -165,7 +172,7 @@ async def _dropped_viewers(srv: LiveServer, plan: list[tuple[int, int, str]]) ->
             assert v.gaps == [], "a resumed viewer saw a gap or a duplicate"
             assert v.events[: len(log)] == log, "a resumed viewer's stream differs from the log"
     finally:
-        for c in (asker, mod, *viewers):
+        for c in (asker, fan, mod, *viewers):
             await c.close()
 
 
@@ -334,7 +341,7 @@ async def test_full_disk_gets_unavailable_and_no_false_ack(tmp_path: Path) -> No
         s = srv.create_session(moderation="post")
         sid = s["id"]
         wal = Path(srv.db + "-wal")
-        async with srv.client(sid) as c:
+        async with srv.client(sid) as c, srv.client(sid) as fan:
             q = (await c.request("ask", client_id="a", text="磁盘满之前的问题"))["question_id"]
             seq = state(srv, sid)["seq"]
             full = wal.stat().st_size
@@ -346,7 +353,7 @@ async def test_full_disk_gets_unavailable_and_no_false_ack(tmp_path: Path) -> No
                         c.request("ask", client_id=f"c{n}", text=f"同一轮的问题 {n}" + "长" * 400)
                         for n in range(5)
                     ),
-                    c.request("vote", question_id=q),
+                    fan.request("vote", question_id=q),  # another's question: 同问 is for others
                     return_exceptions=True,
                 )
                 for r in refused:
@@ -362,7 +369,7 @@ async def test_full_disk_gets_unavailable_and_no_false_ack(tmp_path: Path) -> No
             assert fetch(srv, "GET", "/readyz").json() == {"ok": True}
             ack = await c.request("ask", client_id="b", text="磁盘满时的问题" + "长" * 400)
             assert "duplicate" not in ack
-            assert (await c.request("vote", question_id=q))["changed"] is True, "a refused vote stuck"
+            assert (await fan.request("vote", question_id=q))["changed"] is True, "a refused vote stuck"
         await asyncio.to_thread(srv.kill)
         await asyncio.to_thread(srv.start)
         log = full_log(srv, sid)

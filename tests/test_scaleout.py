@@ -132,8 +132,10 @@ async def test_two_workers_deliver_one_order_and_count_every_viewer(
         await official_b.request("answering", question_id=ids[0])
         await mod_a.request("hide", question_id=ids[1])
         await official_b.request("answer", question_id=ids[0], text="会延长到新区。")
-        await va.request("vote", question_id=ids[2])
-        await vb.request("vote", question_id=ids[2])
+        asked_by = {ack["question_id"]: c for ack, c in zip(acks, [va, vb] * 6, strict=True)}
+        voter = vb if asked_by[ids[2]] is va else va  # 同问 is for others' questions
+        await voter.request("vote", question_id=ids[2])
+        await vb2.request("vote", question_id=ids[2])
         await va.wait_for(lambda e: e["type"] == "votes.tallied" and e["data"]["votes"].get(str(ids[2])) == 2)
         full = await all_caught_up(everyone, b, sid)
 

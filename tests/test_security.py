@@ -278,8 +278,9 @@ async def test_reconnecting_never_adds_a_second_vote(srv: LiveServer) -> None:
 
 async def test_a_forged_or_edited_device_gets_a_fresh_one_never_someone_elses(srv: LiveServer) -> None:
     sid = srv.create_session(moderation="post")["id"]
+    qid = await _published_question(srv, sid)
     async with srv.client(sid) as victim:
-        qid = (await victim.request("ask", client_id="v", text="我家楼下的垃圾站"))["question_id"]
+        await victim.request("ask", client_id="v", text="我家楼下的垃圾站")
         await victim.request("vote", question_id=qid)
         signed = victim.device or ""
     other = Client(srv.ws, sid)

@@ -16,6 +16,7 @@ import json
 import re
 import shutil
 import subprocess
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from live.channels import channels
 from live.client import Client, ServerError
 from live.events import RESULTS
 from live.protocol import PROTOCOL
@@ -33,6 +35,8 @@ from .conftest import ADMIN, TIMEOUT, LiveServer
 from .test_notify import unclassified
 
 ROOT = Path(__file__).resolve().parent.parent
+CHANNELS = [c for c in channels() if c != "web"]
+"""The channels staff enter questions from (issue 21)."""
 FOLD = """
 import { Session } from 'MODEL';
 const input = JSON.parse(await new Promise((done) => {
@@ -103,13 +107,20 @@ RECEIPT_ONLY = {
 
 
 async def check_every_view_agrees(
-    srv: LiveServer, sid: int, watchers: dict[str, Client], asker: Client, receipts: dict[int, str]
+    srv: LiveServer,
+    sid: int,
+    watchers: dict[str, Client],
+    asker: Client,
+    receipts: dict[int, str],
+    entered: frozenset[int] | set[int] = frozenset(),
 ) -> None:
     """The snapshot of each audience == model.js over the logged events == model.js over the
     live wire events each watcher got; the receipt lookup == the public view; the search index
     holds exactly the answered questions, as they read; the asker's own view (``mine``) == the
     staff view less what only staff see; the programme's commitment board holds exactly the
-    questions with a commitment, as everyone sees them, late exactly when their receipts say."""
+    questions with a commitment, as everyone sees them, late exactly when their receipts say;
+    the statistics count each channel as the questions carry it. ``entered``: the questions
+    staff typed in from a call (issue 21), which are no device's own."""
     seq = snapshot(srv, sid, staff=True)["seq"]
     for c in watchers.values():
         await c.wait_seq(seq)
@@ -147,10 +158,18 @@ async def check_every_view_agrees(
         (q["id"], q["text"], q["answer"]["text"]) for q in public["questions"] if q["status"] == "answered"
     ], "the search index differs from the state"
     mine = (await asker.request("mine"))["mine"]
+    own = [q for q in staff["questions"] if q["id"] not in entered]
     assert [{k: v for k, v in m.items() if k not in ("receipt", "rating_until")} for m in mine] == [
-        {k: v for k, v in q.items() if k not in OWN_HIDDEN} for q in staff["questions"]
+        {k: v for k, v in q.items() if k not in OWN_HIDDEN} for q in own
     ]
-    assert [m["receipt"] for m in mine] == [receipts[q["id"]] for q in staff["questions"]]
+    assert [m["receipt"] for m in mine] == [receipts[q["id"]] for q in own]
+    stats = httpx.get(
+        f"{srv.http}/api/sessions/{sid}/stats", headers={"Authorization": f"Bearer {ADMIN}"}, timeout=TIMEOUT
+    ).json()
+    assert {k: n for k, n in stats["channels"].items() if n} == dict(
+        Counter(q.get("channel", "web") for q in staff["questions"])
+    ), "the statistics count each channel as the questions carry it"
+    assert {q["id"] for q in staff["questions"] if "channel" in q} == set(entered)
     assert unclassified(log(srv, sid, staff=False)) == set(), (
         "an outcome change notifies nobody: live/notify.py"
     )
@@ -179,6 +198,7 @@ ACTIONS = st.lists(
                 "rate",
                 "rate_by_receipt",
                 "follow_up",
+                "enter",
             ]
         ),
         st.integers(0, 5),
@@ -203,7 +223,8 @@ every example ends carrying over whatever approved question is left."""
 
 HELD = [
     *[("ask", n, n) for n in range(4)],
-    *[("approve", n, 0) for n in range(4)],
+    ("enter", 5, 0),
+    *[("approve", n, 0) for n in range(5)],
     ("type_answer", 0, 1),
     ("vote", 0, 0),
     ("release", 0, 0),
@@ -215,7 +236,8 @@ HELD = [
     ("answer", 0, 3),
 ]
 """Answers held for review, always among the examples: released, withdrawn, still held (one on a
-question hidden since), and a direct answer after a release."""
+question hidden since), and a direct answer after a release; and a question staff entered from a
+call (issue 21), published and, at the end, carried over with its channel."""
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
@@ -272,6 +294,7 @@ async def test_random_commands_leave_every_view_agreeing(server: LiveServer) -> 
                 done["progress"] += 1
 
         secrets: dict[int, str] = {}
+        entered: set[int] = set()
         try:
             for kind, a, b in actions:
                 ids = sorted(receipts)
@@ -280,15 +303,23 @@ async def test_random_commands_leave_every_view_agreeing(server: LiveServer) -> 
                 try:
                     if kind in ("commitment", "progress") and ids:
                         await commitment(kind, qid, a, b)
-                    elif kind == "ask" or not ids:
-                        ack = await asker.request(
+                    elif kind in ("ask", "enter") or not ids:
+                        by_phone = kind == "enter"  # staff type in a call (issue 21): the same ask
+                        ack = await (staff if by_phone else asker).request(
                             "ask",
                             client_id=f"c{len(ids)}",
                             text=f"问题{sid}x{len(ids)}·{a}{b}",
                             name=f"市民{b}",
+                            **(
+                                {"channel": CHANNELS[a % len(CHANNELS)], "contact": "139 0000 1234"}
+                                if by_phone
+                                else {}
+                            ),
                         )
                         receipts[ack["question_id"]] = ack["receipt"]
                         secrets[ack["question_id"]] = ack.get("secret", "")
+                        if by_phone:
+                            entered.add(ack["question_id"])
                     elif kind == "reject":
                         await staff.request("reject", question_id=qid, reason="off_topic", note=f"说明{a}")
                     elif kind == "edit":
@@ -350,7 +381,9 @@ async def test_random_commands_leave_every_view_agreeing(server: LiveServer) -> 
                 except ServerError:
                     pass  # refused (already handled, not published...): the views must agree still
             await asyncio.sleep(0.3)  # the last tally
-            await check_every_view_agrees(srv, sid, {"staff": staff, "viewer": viewer}, asker, receipts)
+            await check_every_view_agrees(
+                srv, sid, {"staff": staff, "viewer": viewer}, asker, receipts, entered
+            )
         finally:
             await asyncio.gather(*(c.close() for c in clients))
 

@@ -15,6 +15,19 @@ if TYPE_CHECKING:
     from ..redis_client import RedisClients
 
 
+SCHEMES = ("redis://", "rediss://", "unix://", "redis+sentinel://")
+"""The URL schemes of a Redis bus (:mod:`live.redis_client` parses them)."""
+
+
+def open_redis(url: str) -> RedisClients | None:
+    """The Redis clients for a Redis bus URL, else None; redis-py is imported only then."""
+    if not url.startswith(SCHEMES):
+        return None
+    from ..redis_client import RedisClients
+
+    return RedisClients(url)
+
+
 def open_bus(url: str, redis: RedisClients | None) -> Bus:
     """The bus ``url`` names: on ``redis``, the wiring's clients for that same URL."""
     if redis is not None:

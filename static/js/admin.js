@@ -6,7 +6,10 @@
  * links can be shown when a session is created or when they are rotated, never read back;
  * rotating makes the old ones stop working at once, which is why it asks for a second click.
  */
-import { date, errorText, t, time } from './i18n.js';
+import { actor } from './actor.js';
+import { fillStream, readStream } from './admin-stream.js';
+import { Confirm } from './confirm.js';
+import { date, errorText, has, t, time } from './i18n.js';
 import { $, announce, chrome, copy, episodeTitle, fragmentKey, h, toast } from './ui.js';
 
 const KEY = 'live.admin';
@@ -16,7 +19,7 @@ let sessions = [];
 let editingSession = null;
 let editingProgramme = null;
 let links = null;
-const confirming = new Map();
+const confirming = new Set();
 
 async function api(method, path, body) {
   const r = await fetch(path, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
@@ -48,6 +51,7 @@ async function load() {
 
 function render() {
   renderSessions();
+  renderAudit();
   renderProgrammes();
   renderLinks();
   $('#session-form-title').textContent = editingSession ? t('admin.edit_session', { n: editingSession.episode }) : t('admin.new_session');
@@ -62,19 +66,12 @@ function render() {
   if (value) select.value = value;
 }
 
-function twoClick(id, label, confirmLabel, action) {
-  const b = h('button', { type: 'button', class: 'btn small' }, t(confirming.get(id) > Date.now() ? confirmLabel : label));
-  b.addEventListener('click', () => {
-    if (confirming.get(id) > Date.now()) {
-      confirming.delete(id);
-      action();
-    } else {
-      confirming.set(id, Date.now() + 5000);
-      b.textContent = t(confirmLabel);
-      b.classList.add('primary');
-    }
-  });
-  return b;
+/** A button that asks before acting; the question stays open, across re-renders, until answered. */
+function confirmed(id, label, ask, yes, action) {
+  const b = h('button', { type: 'button', class: 'btn small' }, t(label));
+  const step = new Confirm(b, { ask, yes, run: action, changed: (open) => (open ? confirming.add(id) : confirming.delete(id)) });
+  if (confirming.has(id)) step.open(false);
+  return [b, step.box];
 }
 
 function renderSessions() {
@@ -89,7 +86,7 @@ function renderSessions() {
             `${date(s.starts_at, tz)} ${time(s.starts_at, tz)}–${time(s.ends_at, tz)} · ${s.guest_name} ${s.guest_post || ''}`)),
         h('div', { class: 'actions' },
           h('button', { type: 'button', class: 'btn small', on: { click: () => editSession(s) } }, t('admin.edit')),
-          twoClick(`rotate-${s.id}`, 'admin.rotate', 'admin.rotate_confirm', () => rotate(s)),
+          ...confirmed(`rotate-${s.id}`, 'admin.rotate', 'admin.rotate_ask', 'admin.rotate_confirm', () => rotate(s)),
           h('button', { type: 'button', class: 'btn small', on: { click: () => showAudit(s) } }, t('admin.audit')),
           h('a', { class: 'btn small', href: `/s/${s.id}/transcript#key=${key}`, target: '_blank', rel: 'noopener' },
             t('admin.open_record')),
@@ -99,8 +96,22 @@ function renderSessions() {
   }));
 }
 
+/** What an event type did, in words: one string per type that live/state.py applies. */
+function action(type) {
+  return has(`audit.event.${type}`) ? t(`audit.event.${type}`) : type;
+}
+
+/** One field's value in words: statuses, phases, modes and reasons by their labels. */
+function shown(k, v, tz) {
+  const key = { status: `status.${v}`, phase: `phase.${v}`, mode: `moderator.mode_${v}`, reason: `reason.${v}` }[k];
+  if (key && has(key)) return t(key);
+  if (k === 'ends_at' && typeof v === 'number') return `${date(v, tz)} ${time(v, tz)}`;
+  if (k === 'into') return `#${v}`;
+  return String(v);
+}
+
 /** What changed in one audited action, as plain text: before -> after, for the fields that differ. */
-function change(row) {
+function change(row, tz) {
   const before = row.before || {};
   const after = row.after && row.after.question ? { ...row.after, ...row.after.question } : (row.after || {});
   const status = { 'question.answered': 'answered', 'question.rejected': 'rejected', 'question.merged': 'merged',
@@ -109,30 +120,41 @@ function change(row) {
   const parts = [];
   if (after.id != null) parts.push(`#${after.id}`);
   for (const k of ['status', 'text', 'phase', 'mode', 'ends_at']) {
-    if (before[k] !== undefined && after[k] !== undefined && before[k] !== after[k]) parts.push(`${k}: ${before[k]} → ${after[k]}`);
+    if (before[k] !== undefined && after[k] !== undefined && before[k] !== after[k]) {
+      parts.push(`${t(`audit.field.${k}`)}${t('audit.colon')}${shown(k, before[k], tz)} → ${shown(k, after[k], tz)}`);
+    }
   }
-  if (after.answer) parts.push(after.answer.text || `(${after.answer.mode})`);
-  for (const k of ['reason', 'department', 'into', 'note']) if (after[k]) parts.push(`${k}: ${after[k]}`);
+  if (after.answer) parts.push(after.answer.text || t(`presenter.mode_${after.answer.mode || 'text'}`));
+  for (const k of ['reason', 'department', 'into', 'note']) if (after[k]) parts.push(`${t(`audit.field.${k}`)}${t('audit.colon')}${shown(k, after[k], tz)}`);
   const held = row.action.startsWith('question.answer_') && (after.held || before.held);
   if (held) parts.push(held.text);
-  if (row.typed_by) parts.push(t('admin.audit_typed_by', { who: row.typed_by }));
+  if (row.typed_by) parts.push(t('admin.audit_typed_by', { who: actor(row.typed_by) }));
   if (row.reason) parts.push(t('admin.audit_reason', { reason: row.reason }));
   return parts.join(' · ');
 }
 
+let audited = null;
+
 async function showAudit(s) {
   try {
-    const rows = (await api('GET', `/api/sessions/${s.id}/audit`)).audit;
-    const tz = s.timezone || 'Asia/Shanghai';
-    $('#audit-session').textContent = episodeTitle(s);
-    $('#audit-rows').replaceChildren(...rows.map((r) => h('tr', {},
-      h('td', {}, `${date(r.at, tz)} ${time(r.at, tz)}`), h('td', {}, r.who), h('td', {}, r.action), h('td', {}, change(r)))));
+    audited = { session: s, rows: (await api('GET', `/api/sessions/${s.id}/audit`)).audit };
+    renderAudit();
     $('#audit-csv').onclick = () => downloadAudit(s);
     $('#audit').hidden = false;
     $('#audit').focus();
   } catch (err) {
     toast(failure(err));
   }
+}
+
+function renderAudit() {
+  if (!audited) return;
+  const s = audited.session;
+  const tz = s.timezone || 'Asia/Shanghai';
+  $('#audit-session').textContent = episodeTitle(s);
+  $('#audit-rows').replaceChildren(...audited.rows.map((r) => h('tr', {},
+    h('td', {}, `${date(r.at, tz)} ${time(r.at, tz)}`), h('td', { title: r.who }, actor(r.who)),
+    h('td', { title: r.action }, action(r.action)), h('td', {}, change(r, tz)))));
 }
 
 async function downloadAudit(s) {
@@ -196,6 +218,7 @@ function editSession(s) {
   $('#s-moderation').value = s.moderation || 'pre';
   $('#s-review').value = s.answer_review || 'none';
   $('#s-delay').value = s.answer_delay_s || 30;
+  fillStream(s);
   render();
   $('#s-title').focus();
 }
@@ -205,6 +228,7 @@ function resetSession() {
   $('#session-form').reset();
   $('#s-programme').disabled = false;
   $('#s-tz').value = 'Asia/Shanghai';
+  fillStream(null);
   render();
 }
 
@@ -215,6 +239,7 @@ async function saveSession(ev) {
     timezone: $('#s-tz').value.trim(), description: $('#s-desc').value.trim(), moderation: $('#s-moderation').value };
   body.answer_review = $('#s-review').value;
   body.answer_delay_s = Number($('#s-delay').value) || 30;
+  Object.assign(body, readStream());
   const collect = $('#s-collect').value;
   $('#session-error').textContent = '';
   if (!body.episode || !body.title || !body.guest_name || !body.starts_at || !body.ends_at) {
@@ -261,7 +286,8 @@ async function saveProgramme(ev) {
   const slug = $('#p-slug').value.trim();
   const description = $('#p-desc').value.trim();
   $('#programme-error').textContent = '';
-  if (!title || (!editingProgramme && !/^[a-z0-9-]+$/.test(slug))) {
+  $('#p-slug').removeAttribute('aria-invalid');
+  if (!title) {
     $('#programme-error').textContent = t('admin.programme_required');
     return;
   }
@@ -272,7 +298,11 @@ async function saveProgramme(ev) {
     resetProgramme();
     await load();
   } catch (err) {
-    $('#programme-error').textContent = failure(err);
+    $('#programme-error').textContent = failure(err); // bad_slug: the server's message states the rule
+    if (err.body && err.body.code === 'bad_slug') {
+      $('#p-slug').setAttribute('aria-invalid', 'true');
+      $('#p-slug').focus();
+    }
   }
 }
 

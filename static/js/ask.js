@@ -8,6 +8,7 @@
  * The citizen's own questions come from the server: welcome.mine has this device's view of each
  * (what they wrote, as it now reads after any edit, with its outcome), asked for again (`mine`)
  * when one changes; localStorage keeps them across visits and holds a question while it is sent.
+ * When that view says one moved on (even while the page was closed), moved(view) is told.
  */
 import { errorText, t } from './i18n.js';
 import { randomId } from './live.js';
@@ -34,10 +35,11 @@ export function write(key, value) {
 
 export class Asker {
   /** changed() is called whenever the list of my questions changes. */
-  constructor(live, sid, changed) {
+  constructor(live, sid, changed, moved) {
     this.live = live;
     this.sid = sid;
     this.changed = changed;
+    this.moved = moved;
     this.key = `live.mine.${sid}`;
     this.mine = read(this.key, []);
     this.limit = Number($('#q-text').getAttribute('maxlength'));
@@ -48,12 +50,17 @@ export class Asker {
   /** The server's own view of each of my questions (welcome.mine), including those asked
    * elsewhere (another tab, or before storage was cleared). */
   merge(known) {
+    const moved = [];
     for (const m of known || []) {
       const entry = this.mine.find((x) => x.id === m.id);
-      if (entry) entry.view = m;
-      else this.mine.push({ id: m.id, receipt: m.receipt, at: 0, view: m });
+      if (entry) {
+        const before = entry.view?.status ?? entry.status;
+        if (before && before !== m.status) moved.push(m);
+        entry.view = m;
+      } else this.mine.push({ id: m.id, receipt: m.receipt, at: 0, view: m });
     }
     this.save();
+    for (const m of moved) this.moved(m);
   }
 
   /** One of my questions changed: ask for my own view again (`mine`), since no public event
@@ -126,7 +133,8 @@ export class Asker {
     try {
       const r = await this.live.request('ask', { client_id: entry.client_id, text, name,
         contact: $('#q-contact').value.trim() }, { resend: true });
-      Object.assign(entry, { id: r.question_id, receipt: r.receipt });
+      Object.assign(entry, { id: r.question_id, receipt: r.receipt, status: r.status });
+      this.last = r.question_id;
       delete entry.sending;
       this.save();
       write(ASKED, true);

@@ -12,7 +12,7 @@ import { errorText, t, time } from './i18n.js';
 import { Live } from './live.js';
 import { ENDED, OUTCOMES, Session } from './model.js';
 import { rateText, renderOutcomes } from './outcomes.js';
-import { $, announce, fragmentKey, h, keyed, sessionId, staffChrome, toast } from './ui.js';
+import { $, announce, channelTag, fragmentKey, h, keyed, sessionId, staffChrome, toast } from './ui.js';
 
 const sid = sessionId();
 const model = new Session();
@@ -83,7 +83,7 @@ function update(li, q) {
   li.tick.hidden = !moderates();
   li.tick.checked = selected.has(q.id);
   li.head.replaceChildren(h('span', { class: 'qid' }, `#${q.id}`), ` ${q.name || ''} · ${time(q.asked_at, tz())} `,
-    h('span', { class: 'chip', dataset: { status: q.status } }, t(`status.${q.status}`)),
+    h('span', { class: 'chip', dataset: { status: q.status } }, t(`status.${q.status}`)), channelTag(q),
     q.carried_from ? ` · ${t('outcomes.carried_from')}` : '');
   li.text.textContent = q.text || '';
   li.approve.hidden = !moderates() || q.status === 'approved';
@@ -132,7 +132,8 @@ function openBulk(kind) {
   } else if (kind === 'merge') {
     const targets = [...model.questions.values()].filter((q) => !selected.has(q.id) && ['approved', 'answered'].includes(q.status));
     fields.push(h('label', { htmlFor: 'bulk-into' }, t('moderator.merge_into')),
-      h('select', { id: 'bulk-into' }, targets.map((q) => h('option', { value: q.id }, `#${q.id} ${(q.text || '').slice(0, 40)}`))));
+      h('select', { id: 'bulk-into' }, h('option', { value: '' }, t('moderator.merge_choose')),
+        targets.map((q) => h('option', { value: q.id }, `#${q.id} ${(q.text || '').slice(0, 40)}`))));
   }
   if (kind === 'forward' || kind === 'decline') {
     fields.push(h('label', { htmlFor: 'bulk-note' }, t('moderator.note'), ' ', h('span', { class: 'opt' }, t('common.optional'))),
@@ -164,7 +165,7 @@ async function applyBulk() {
   } else if (bulk === 'decline') {
     result = await act('settle', { question_ids: ids, outcome: 'declined', reason: value('#bulk-reason'), note: value('#bulk-note') }, settled);
   } else if (bulk === 'merge') {
-    if (!value('#bulk-into')) return toast(t('moderator.merge_none'), 'error');
+    if (!value('#bulk-into')) return toast(t($('#bulk-into').options.length > 1 ? 'moderator.merge_pick' : 'moderator.merge_none'), 'error');
     result = await act('settle', { question_ids: ids, outcome: 'merged', into: Number(value('#bulk-into')) }, settled);
   }
   if (result) {

@@ -10,7 +10,7 @@
  */
 import { dateTime, errorText, t } from './i18n.js';
 import { commitmentView } from './commitment.js';
-import { $, chrome, episodeTitle, h, safeLink } from './ui.js';
+import { $, brand, chrome, episodeTitle, h, safeLink } from './ui.js';
 
 const slug = decodeURIComponent((location.pathname.match(/^\/p\/([^/]+)\/commitments/) || [])[1] || '');
 const FILTERS = ['total', 'overdue', 'in_progress', 'postponed', 'done'];
@@ -40,7 +40,7 @@ function render() {
   if (!board) return;
   const p = board.programme;
   document.title = `${t('board.title')} - ${p.title}`;
-  $('#programme').textContent = p.title;
+  brand(p.title);
   const tz = board.commitments[0]?.session.timezone || 'Asia/Shanghai';
   $('#as-of').textContent = t('board.as_of', { time: dateTime(board.now, tz) });
   $('#counts').replaceChildren(...FILTERS.map((f) => h('button', {

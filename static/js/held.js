@@ -9,6 +9,7 @@
  * hold the reader saw, so a hold replaced or released meanwhile is refused, never acted on twice.
  * The list is drawn from the page's model, like everything else on the page.
  */
+import { actor } from './actor.js';
 import { countdown, errorText, t, time } from './i18n.js';
 import { $, announce, h, keyed, toast } from './ui.js';
 
@@ -58,8 +59,8 @@ export class HeldPanel {
     li.question.replaceChildren(h('span', { class: 'qid' }, `#${q.id}`), ` ${q.text || ''}`);
     li.answer.textContent = held.text;
     const mode = held.mode === 'written' ? ` · ${t('presenter.mode_written')}` : '';
-    const approved = held.approved_by ? ` · ${t('held.approved_by', { who: held.approved_by })}` : '';
-    li.who.textContent = `${t('held.typed_by', { who: held.typed_by, time: time(held.at, tz) })}${mode}${approved}`;
+    const approved = held.approved_by ? ` · ${t('held.approved_by', { who: actor(held.approved_by) })}` : '';
+    li.who.textContent = `${t('held.typed_by', { who: actor(held.typed_by), time: time(held.at, tz) })}${mode}${approved}`;
     li.wait.textContent = this.waiting(held);
     const approve = held.review === 'both' && held.release_at == null;
     li.release.textContent = t(approve ? 'held.approve' : held.release_at == null ? 'held.release' : 'held.release_now');

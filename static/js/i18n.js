@@ -45,6 +45,11 @@ export function t(key, vars) {
   return s;
 }
 
+/** The keys under prefix ('channel.' gives 'channel.web', ...), in the order the strings file lists them. */
+export function keys(prefix) {
+  return Object.keys(dict).filter((k) => k.startsWith(prefix));
+}
+
 export function has(key) {
   return Object.prototype.hasOwnProperty.call(dict, key);
 }

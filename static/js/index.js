@@ -2,16 +2,21 @@
  * The programme page (/): for each programme, the episode that is live now, the announced ones
  * (预告) with date, time, topic and official, and the past ones with links to their replay;
  * and the receipt lookup, where an asker sees what became of a question without an account.
+ * 预约: a countdown to each programme's next episode (by the server's clock, every second; a
+ * link to the live page once it starts), each upcoming episode's calendar file (加入日历), and
+ * the programme's Atom feed of episodes (<link rel="alternate"> in the head, and a link).
  */
 import { commitmentView } from './commitment.js';
-import { date, day, errorText, t, time, windowText } from './i18n.js';
+import { countdown, date, day, errorText, t, time, windowText } from './i18n.js';
 import { Say } from './say.js';
-import { $, chrome, episodeTitle, h } from './ui.js';
+import { $, announce, answerView, chrome, episodeTitle, h } from './ui.js';
 
 let programmes = [];
 let sessions = [];
 let lastReceipt = null;
 let say = null; // the receipt's say block (./say.js), kept while the same receipt is shown
+let offset = 0; // the server's clock less this device's (GET /api/sessions says `now`)
+const now = () => Date.now() + offset;
 
 const tzOf = (s) => s.timezone || 'Asia/Shanghai';
 const guest = (s) => [s.guest_name, s.guest_post].filter(Boolean).join(' ');
@@ -32,11 +37,51 @@ function upcomingItem(s) {
     h('div', { class: 'ep-main' },
       h('h4', {}, h('a', { href: `/s/${s.id}` }, episodeTitle(s))),
       h('p', { class: 'meta' }, t('index.guest', { guest: guest(s) })),
+      calendarLink(s),
       s.phase === 'collecting' ? h('p', { class: 'meta' }, h('span', { class: 'badge', dataset: { phase: 'collecting' } }, t('phase.collecting'))) : null,
       s.collect_from != null ? h('p', { class: 'meta' }, t('index.collect_runs', {
         from: `${day(s.collect_from, tz)} ${time(s.collect_from, tz)}`,
         until: `${day(s.ends_at, tz)} ${time(s.ends_at, tz)}` })) : null));
 }
+
+/** 加入日历: the episode's .ics (its time in the session's timezone, a reminder before it). */
+function calendarLink(s) {
+  return h('p', { class: 'small' }, h('a', { class: 'cal-link', href: `/s/${s.id}/calendar.ics`,
+    attrs: { type: 'text/calendar', 'aria-label': t('index.calendar_label', { episode: episodeTitle(s) }) } }, t('index.calendar')));
+}
+
+/** The next episode's countdown; tick() keeps it to the second, and turns it into a link at the start. */
+function countdownCard(s) {
+  const box = h('div', { class: 'card countdown', dataset: { id: s.id, start: s.starts_at } },
+    h('p', { class: 'cd-next' }, t('index.next', { episode: episodeTitle(s) })),
+    h('p', { class: 'cd-clock', attrs: { role: 'timer' } }, h('span', { class: 'cd-label' }, t('index.countdown')), ' ',
+      h('span', { class: 'cd-time' })),
+    h('a', { class: 'btn primary big cd-live', href: `/s/${s.id}`, hidden: true }, t('index.started', { episode: episodeTitle(s) })),
+    h('p', { class: 'meta' }, windowText(s.starts_at, s.ends_at, tzOf(s))), calendarLink(s));
+  tickOne(box);
+  return box;
+}
+
+function tickOne(box) {
+  const left = Number(box.dataset.start) - now();
+  const started = left <= 0;
+  box.querySelector('.cd-time').textContent = countdown(left);
+  for (const el of box.querySelectorAll('.cd-next, .cd-clock, .cal-link')) el.hidden = started;
+  box.querySelector('.cd-live').hidden = !started;
+}
+
+function tick() {
+  for (const box of document.querySelectorAll('.countdown')) tickOne(box);
+}
+
+/** Each programme's feed of episodes, announced in the head for feed readers and browsers. */
+function feedLinks() {
+  for (const el of document.head.querySelectorAll('link[data-feed]')) el.remove();
+  document.head.append(...programmes.map((p) => h('link', { rel: 'alternate', type: 'application/atom+xml',
+    title: t('index.feed_title', { programme: p.title }), href: feedHref(p), dataset: { feed: p.slug } })));
+}
+
+const feedHref = (p) => `/p/${encodeURIComponent(p.slug)}/episodes.atom`;
 
 function pastItem(s) {
   return h('li', {},
@@ -58,14 +103,17 @@ function render() {
     return h('section', { class: 'programme', attrs: { 'aria-label': p.title } },
       h('h2', {}, p.title),
       p.description ? h('p', { class: 'muted' }, p.description) : null,
-      h('p', { class: 'small' }, h('a', { href: `/p/${encodeURIComponent(p.slug)}/commitments` }, t('index.commitments'))),
+      h('p', { class: 'small links' }, h('a', { href: `/p/${encodeURIComponent(p.slug)}/commitments` }, t('index.commitments')),
+        h('a', { class: 'feed-link', href: feedHref(p), attrs: { type: 'application/atom+xml' } }, t('index.feed'))),
       live.map(liveCard),
+      upcoming.length ? countdownCard(upcoming[0]) : null,
       h('div', { class: 'card' },
         h('h3', { class: 'sub' }, t('index.upcoming')),
         upcoming.length ? h('ul', { class: 'list episodes' }, upcoming.map(upcomingItem)) : h('p', { class: 'empty' }, t('index.no_upcoming')),
         h('h3', { class: 'sub' }, t('index.past')),
         past.length ? h('ul', { class: 'list episodes' }, past.map(pastItem)) : h('p', { class: 'empty' }, t('index.no_past'))));
   }));
+  feedLinks();
   if (lastReceipt) showReceipt(lastReceipt);
 }
 
@@ -73,7 +121,9 @@ async function load() {
   try {
     const [p, s] = await Promise.all([fetch('/api/programmes'), fetch('/api/sessions')]);
     programmes = (await p.json()).programmes || [];
-    sessions = (await s.json()).sessions || [];
+    const listing = await s.json();
+    sessions = listing.sessions || [];
+    if (listing.now) offset = listing.now - Date.now();
     $('#loading').hidden = programmes.length > 0;
     $('#loading').textContent = t('index.none');
   } catch {
@@ -98,19 +148,17 @@ function showReceipt(r) {
   const later = (r.carried || []).map((c) => h('div', { class: 'result carried' },
     h('p', { class: 'meta' }, t('index.carried_to'), ' ', h('a', { href: `/s/${c.session_id}#q-${c.id}` }, c.session_title || '')),
     h('p', {}, h('span', { class: 'chip', dataset: { status: c.status } }, t(`status.${c.status}`))),
-    c.answer ? h('div', { class: 'answer' },
-      h('p', { class: 'answer-by' }, t(`answer.by_${c.answer.mode || 'text'}`, { name: c.answer.by || '', post: '' })),
-      c.answer.text ? h('p', { class: 'answer-text' }, c.answer.text) : null) : null));
+    c.answer ? answerView(c.answer, { tz: r.session_timezone || 'Asia/Shanghai' }) : null));
   box.replaceChildren(h('div', { class: 'result' },
     h('p', { class: 'meta' }, h('a', { href: `/s/${r.session_id}` }, r.session_title || ''), ` · ${t('common.receipt')}${r.receipt}`),
     h('p', { class: 'q-text' }, r.text || ''),
     h('p', {}, h('span', { class: 'chip', dataset: { status: r.status } }, t(`status.${r.status}`)), ' ',
       extra.map((x) => h('span', { class: 'meta' }, x))),
-    a ? h('div', { class: 'answer' },
-      h('p', { class: 'answer-by' }, t(`answer.by_${a.mode || 'text'}`, { name: a.by || '', post: '' })),
-      a.text ? h('p', { class: 'answer-text' }, a.text) : null) : null,
+    a ? answerView(a, { tz: r.session_timezone || 'Asia/Shanghai' }) : null,
     r.commitment ? commitmentView(r.commitment, 'Asia/Shanghai', r.overdue) : null,
-    sayFor(r)), ...later);
+    later.length ? null : sayFor(r)), ...later,
+  // Carried over: rated where the outcome was given, the last episode it reached (same number).
+  ...(later.length ? [sayFor({ ...r.carried.at(-1), receipt: r.receipt, session_timezone: r.session_timezone })] : []));
 }
 
 /** Rating and follow-up by receipt number and secret, over the same command API as the pages. */
@@ -151,11 +199,24 @@ async function fetchReceipt(value) {
   }
 }
 
+/** Bring el into view, below the sticky top bar (html's scroll-padding-top), unless it already is. */
+function reveal(el) {
+  const box = el.getBoundingClientRect();
+  if (box.top >= $('.topbar').getBoundingClientRect().bottom && box.top < window.innerHeight * 0.6) return;
+  const still = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+  el.scrollIntoView({ block: 'start', behavior: still ? 'auto' : 'smooth' });
+}
+
+/** Look a receipt up; the result is brought into view (on a phone it appears under the fold,
+ * and tapping 查询 seemed to do nothing) and said in a few words to screen readers. */
 async function lookup(ev) {
   ev.preventDefault();
   const value = $('#receipt-input').value.trim().toUpperCase();
   lastReceipt = value ? await fetchReceipt(value) : { error: t('index.lookup_empty') };
   showReceipt(lastReceipt);
+  const r = lastReceipt;
+  announce(r.error || `${t('common.receipt')}${r.receipt} ${t(`status.${r.status}`)}`);
+  reveal($('#lookup-result'));
 }
 
 chrome(render);
@@ -166,3 +227,4 @@ if (fromUrl) {
   $('#lookup-form').requestSubmit();
 }
 load();
+setInterval(tick, 1000);

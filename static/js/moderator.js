@@ -5,14 +5,18 @@
  * a protocol request; the server decides, so two moderators can work the same queue and the
  * slower one is told that the question was already handled instead of acting twice. Similar,
  * already answered questions (from /api/suggest) sit next to each pending one to help merging.
+ * Questions received by hotline, SMS, WeChat or 12345 are typed in here (录入) as the same `ask`
+ * with their channel, and their receipt number is shown large to be read back to the caller.
  */
+import { actor } from './actor.js';
 import { commitmentFields, commitmentView } from './commitment.js';
+import { Confirm } from './confirm.js';
 import { HeldPanel } from './held.js';
-import { dateTime, errorText, t, time, windowText } from './i18n.js';
-import { Live } from './live.js';
+import { dateTime, errorText, keys, onLang, t, time, windowText } from './i18n.js';
+import { Live, randomId } from './live.js';
 import { ENDED, PUBLIC, Session } from './model.js';
-import { Similar } from './similar.js';
-import { $, announce, fragmentKey, h, keyed, sessionId, staffChrome, toast } from './ui.js';
+import { Similar, mergeable } from './similar.js';
+import { $, announce, channelTag, copy, fragmentKey, h, keyed, sessionId, staffChrome, toast } from './ui.js';
 
 const sid = sessionId();
 const model = new Session();
@@ -68,7 +72,7 @@ async function act(type, fields, done) {
     return true;
   } catch (err) {
     if (err.code === 'question_already_handled') {
-      toast(t('moderator.already_handled', { status: t(`status.${err.details.status}`), by: err.details.by || t('moderator.someone') }), 'error');
+      toast(t('moderator.already_handled', { status: t(`status.${err.details.status}`), by: err.details.by ? actor(err.details.by) : t('moderator.someone') }), 'error');
     } else toast(errorText(err), 'error');
     return false;
   }
@@ -119,7 +123,7 @@ function update(li, q) {
   li.classList.toggle('flagged', !!(q.flags && q.flags.words && q.flags.words.length));
   if (fresh.delete(q.id)) li.classList.add('fresh');
   li.head.replaceChildren(h('span', { class: 'qid' }, `#${q.id}`), ` ${q.name || ''} · ${time(q.asked_at, tz())} `,
-    h('span', { class: 'chip', dataset: { status } }, t(`status.${status}`)),
+    h('span', { class: 'chip', dataset: { status } }, t(`status.${status}`)), channelTag(q),
     PUBLIC.has(status) ? ` · ${t('presenter.votes', { n: q.votes || 0 })}` : '',
     q.id === model.answering ? h('span', { class: 'chip now-chip' }, t('viewer.answering_now')) : '');
   const words = (q.flags && q.flags.words) || [];
@@ -137,6 +141,7 @@ function update(li, q) {
   li.buttons.commitment.hidden ||= !!q.commitment;
   li.buttons.progress.hidden ||= !q.commitment || q.commitment.status === 'done';
   if (li.open && !panels.has(q.id)) closePanel(li);
+  if (li.open === 'merge' && li.targets) fillTargets(li.targets, q);
   if (status === 'pending') {
     similar.show(li.similar, q, (into) => act('merge', { question_id: q.id, into }, t('moderator.merged')));
   } else li.similar.hidden = true;
@@ -152,9 +157,31 @@ function outcome(q) {
   return out;
 }
 
+/**
+ * The merge list under q, kept up to date as questions arrive and change: every question q may
+ * be merged into (a pending one too), newest first, each with its status. Nothing is chosen
+ * unless one of them is probably the same question (similar.js), and a choice the moderator
+ * made stays as long as that question can still be merged into.
+ */
+function fillTargets(box, q) {
+  const targets = [...model.questions.values()].filter((x) => mergeable(q, x)).sort((a, b) => b.id - a.id);
+  const option = (x) => `#${x.id} · ${t(`status.${x.status}`)} · ${Array.from(x.text || '').slice(0, 40).join('')}`;
+  const signature = `${t('lang.html')}|${targets.map((x) => `${x.id}:${x.status}:${x.text}`).join('|')}`;
+  const chosen = box.into.dataset.chosen ?? String(similar.closest(q) ?? '');
+  if (box.into.dataset.signature !== signature) {
+    box.into.dataset.signature = signature;
+    box.into.replaceChildren(h('option', { value: '' }, t('moderator.merge_choose')), ...targets.map((x) => h('option', { value: x.id }, option(x))));
+  }
+  const value = targets.some((x) => String(x.id) === chosen) ? chosen : '';
+  if (box.into.value !== value) box.into.value = value;
+  box.into.hidden = box.label.hidden = targets.length === 0;
+  box.none.hidden = targets.length > 0;
+}
+
 function closePanel(li) {
   panels.delete(Number(li.dataset.key));
   li.open = null;
+  li.targets = null;
   li.panel.hidden = true;
   li.panel.replaceChildren();
 }
@@ -185,10 +212,12 @@ function panel(li, id, kind) {
     submit = () => (area.value.trim() ? act('answer', { question_id: id, text: area.value.trim() }, t('held.sent'))
       : (toast(t('presenter.err_empty'), 'error'), false));
   } else if (kind === 'merge') {
-    const targets = [...model.questions.values()].filter((x) => x.id !== id && PUBLIC.has(x.status)).sort((a, b) => b.id - a.id);
-    const into = h('select', { id: uid }, targets.map((x) => h('option', { value: x.id }, `#${x.id} ${(x.text || '').slice(0, 40)}`)));
-    fields = targets.length ? [h('label', { htmlFor: uid }, t('moderator.merge_into')), into] : [h('p', { class: 'meta' }, t('moderator.merge_none'))];
-    submit = () => targets.length && act('merge', { question_id: id, into: Number(into.value) }, t('moderator.merged'));
+    const into = h('select', { id: uid, on: { change: () => { into.dataset.chosen = into.value; } } });
+    li.targets = { into, none: h('p', { class: 'meta' }, t('moderator.merge_none')), label: h('label', { htmlFor: uid }, t('moderator.merge_into')) };
+    fillTargets(li.targets, q);
+    fields = [li.targets.label, into, li.targets.none];
+    submit = () => (into.value ? act('merge', { question_id: id, into: Number(into.value) }, t('moderator.merged'))
+      : (toast(t('moderator.merge_pick'), 'error'), false));
   } else if (kind === 'commitment' || kind === 'progress') {
     const done = t(kind === 'commitment' ? 'moderator.committed' : 'moderator.progressed');
     ({ fields, submit } = commitmentFields(kind, q, uid, (args) => act(kind, { question_id: id, ...args }, done)));
@@ -236,6 +265,7 @@ function render() {
     handled: all.filter((q) => HANDLED.has(q.status)).sort((a, b) => b.id - a.id),
   };
   held.render();
+  renderEntered();
   for (const [name, items] of Object.entries(lists)) {
     $(`#n-${name}`).textContent = String(items.length);
     $(`#${name}-empty`).hidden = items.length > 0;
@@ -244,16 +274,57 @@ function render() {
   tick();
 }
 
-let confirmClose = 0;
+let entered = null; // the last question typed in from a call: its ack and channel
+
+/** The channels a call or message comes by: the strings file's channel.* keys but the web page's. */
+function channelOptions() {
+  const select = $('#enter-channel');
+  const chosen = select.value;
+  select.replaceChildren(...keys('channel.').map((k) => k.slice('channel.'.length)).filter((c) => c !== 'web')
+    .map((c) => h('option', { value: c }, t(`channel.${c}`))));
+  if (chosen) select.value = chosen;
+}
+
+function renderEntered() {
+  $('#enter-receipt').hidden = !entered;
+  if (!entered) return;
+  const q = model.questions.get(entered.question_id);
+  $('#enter-about').textContent = t('enter.about', { id: entered.question_id, channel: t(`channel.${entered.channel}`),
+    status: t(`status.${q ? q.status : entered.status}`) });
+  $('#enter-receipt-no').textContent = entered.receipt;
+  $('#enter-secret').textContent = entered.secret || '';
+}
+
+async function enter(ev) {
+  ev.preventDefault();
+  const text = $('#enter-text').value.trim();
+  if (!text) {
+    toast(t('enter.empty'), 'error');
+    $('#enter-text').focus();
+    return;
+  }
+  const channel = $('#enter-channel').value;
+  const fields = { client_id: randomId(), channel, text, name: $('#enter-name').value.trim(), contact: $('#enter-contact').value.trim() };
+  try {
+    entered = { ...(await live.request('ask', fields, { resend: true })), channel };
+    for (const id of ['#enter-text', '#enter-name', '#enter-contact']) $(id).value = '';
+    renderEntered();
+    toast(t('enter.sent'));
+  } catch (err) {
+    toast(errorText(err), 'error');
+  }
+}
+
+let ending = null;
 function tick() {
   if (!ready) return;
   const phase = model.phase(live.now());
   $('#phase').dataset.phase = phase;
   $('#phase').textContent = t(`phase.${phase}`);
   $('#open').hidden = phase === 'open';
-  $('#close').hidden = ENDED.has(phase);
+  if (ENDED.has(phase)) ending.close(false);
+  $('#close').hidden = ENDED.has(phase) || ending.isOpen;
   $('#closing-link').classList.toggle('primary', ENDED.has(phase));
-  $('#close').textContent = t(Date.now() < confirmClose ? 'moderator.close_confirm' : 'moderator.close');
   held.tick();
 }
 
@@ -276,16 +347,16 @@ function showTab(name) {
 function setup() {
   staffChrome(live, render);
   $('#open').addEventListener('click', () => act('open', {}, t('moderator.opened')));
-  $('#close').addEventListener('click', () => {
-    if (Date.now() < confirmClose) {
-      confirmClose = 0;
-      act('close', {}, t('moderator.closed'));
-    } else confirmClose = Date.now() + 5000;
-    tick();
-  });
+  ending = new Confirm($('#close'), { ask: 'moderator.close_ask', yes: 'moderator.close_confirm',
+    run: () => act('close', {}, t('moderator.closed')), changed: tick });
+  $('#close').after(ending.box);
   $('#extend15').addEventListener('click', () => extend(15));
   $('#extend30').addEventListener('click', () => extend(30));
   $('#closing-link').href = `/s/${sid}/closing#key=${encodeURIComponent(fragmentKey())}`;
+  channelOptions();
+  onLang(channelOptions);
+  $('#enter-form').addEventListener('submit', enter);
+  $('#enter-copy').addEventListener('click', (e) => entered && copy(entered.receipt, e.target));
   $('#mode').addEventListener('change', (e) => act('set_moderation', { mode: e.target.value }, t('moderator.mode_set')));
   const tabs = [...document.querySelectorAll('.tab')];
   for (const b of tabs) {

@@ -11,7 +11,7 @@
  */
 import { t, time } from './i18n.js';
 import { OUTCOMES } from './model.js';
-import { h } from './ui.js';
+import { answerView, channelTag, h } from './ui.js';
 
 /** "回复率 66.7%（已答复 2 / 应答复 3）", or that nothing was due. */
 export function rateText(c) {
@@ -28,13 +28,7 @@ function elsewhere(ref, key) {
 export function detail(q, ctx) {
   const out = [];
   const a = q.answer;
-  if (a && (q.outcome === 'answered' || q.outcome === 'written')) {
-    const mode = a.mode || 'text';
-    out.push(h('div', { class: 'answer' },
-      h('p', { class: 'answer-by' }, t(`answer.by_${mode}`, { name: a.by || ctx.guest || '', post: ctx.post || '' })),
-      a.text ? h('p', { class: 'answer-text' }, a.text) : null,
-      a.at ? h('p', { class: 'meta' }, time(a.at, ctx.tz)) : null));
-  }
+  if (a && (q.outcome === 'answered' || q.outcome === 'written')) out.push(answerView(a, ctx));
   const words = [];
   if (q.department) words.push(t('viewer.forwarded', { dept: q.department }));
   if (q.outcome === 'declined') words.push(t('viewer.reason', { reason: t(`reason.${q.reason || 'other'}`) }));
@@ -51,7 +45,7 @@ function item(q, ctx) {
   return h('li', { class: 'q', id: `o-${q.id}`, dataset: { outcome: q.outcome || 'none' } },
     h('p', { class: q.text ? 'q-text' : 'q-text private' }, q.text || t('outcomes.private')),
     h('p', { class: 'meta' }, `#${q.id} · `, q.name ? t('viewer.asked_by', { name: q.name, time: time(q.asked_at, ctx.tz) }) : time(q.asked_at, ctx.tz),
-      ctx.extra ? ctx.extra(q) : null),
+      channelTag(q), ctx.extra ? ctx.extra(q) : null),
     ...detail(q, ctx),
     ctx.actions ? ctx.actions(q) : null);
 }

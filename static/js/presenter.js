@@ -9,7 +9,7 @@ import { HeldPanel } from './held.js';
 import { countdown, errorText, t, time } from './i18n.js';
 import { Live } from './live.js';
 import { ENDED, Session } from './model.js';
-import { $, announce, fragmentKey, h, keyed, sessionId, staffChrome, toast, typing } from './ui.js';
+import { $, announce, channelTag, fragmentKey, h, keyed, sessionId, staffChrome, toast, typing } from './ui.js';
 
 const sid = sessionId();
 const key = fragmentKey();
@@ -71,7 +71,7 @@ function renderCurrent() {
     ? 'presenter.amend' : q ? 'presenter.selected' : 'presenter.current');
   $('#cur-empty').hidden = !!q;
   $('#cur-text').textContent = q ? q.text : '';
-  $('#cur-meta').textContent = q ? `${q.name} · ${time(q.asked_at, tz())} · ${t('presenter.votes', { n: q.votes || 0 })}` : '';
+  $('#cur-meta').replaceChildren(q ? `${q.name} · ${time(q.asked_at, tz())} · ${t('presenter.votes', { n: q.votes || 0 })}` : '', channelTag(q));
   $('#start').hidden = !q || answering || q.status !== 'approved';
   $('#stop').hidden = model.answering == null;
   $('#answer-form').hidden = !q;
@@ -100,7 +100,7 @@ function renderQueue(items) {
     li.replaceChildren(
       h('span', { class: 'votes-n', attrs: { 'aria-label': t('presenter.votes', { n: q.votes || 0 }) } }, String(q.votes || 0)),
       h('div', { class: 'pq-main' }, h('p', { class: 'pq-text' }, q.text),
-        h('p', { class: 'meta' }, `${q.name} · ${time(q.asked_at, tz())}`)),
+        h('p', { class: 'meta' }, `${q.name} · ${time(q.asked_at, tz())}`, channelTag(q))),
       li.go);
   });
   const el = $('#queue .selected');

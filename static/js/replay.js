@@ -13,7 +13,7 @@ import { ENDED, PUBLIC, Session } from './model.js';
 import { renderOutcomes } from './outcomes.js';
 import { SPEEDS, chapters, countAt, delay, offsetAt, schedule } from './timeline.js';
 import { speakable } from './speak.js';
-import { $, announce, chrome, copy, h, keyed, retract, sessionId, typing } from './ui.js';
+import { $, announce, answerView, brand, channelTag, chrome, copy, episodeLabel, h, keyed, retract, sessionId, typing } from './ui.js';
 
 const sid = sessionId();
 const PAGE = 1000;
@@ -35,6 +35,7 @@ let marks = [];
 let touched = new Set();
 let programme = '';
 let drawn = -1;
+let recording = null; // the session's recording (./recording.js), when it has one: then it is the clock
 
 function tz() {
   return final.info.timezone || 'Asia/Shanghai';
@@ -119,6 +120,7 @@ function announceLatest(from) {
 }
 
 function play() {
+  if (recording) return recording.play();
   if (position >= plan.duration) seek(0);
   playing = true;
   lastTick = performance.now();
@@ -126,15 +128,29 @@ function play() {
 }
 
 function pause(ended = false) {
+  recording?.pause();
   playing = false;
   clearTimeout(timer);
   player.dataset.state = ended ? 'ended' : 'paused';
   render();
 }
 
+/** A person moved the timeline: the recording goes there too. */
+function moveTo(p) {
+  seek(p);
+  recording?.seek(position);
+}
+
+/** The recording played, paused or was seeked: the timeline follows it. */
+function follow(p, on) {
+  playing = on;
+  player.dataset.state = on ? 'playing' : 'paused';
+  seek(p);
+}
+
 function jump(chapter) {
   target = chapter.id;
-  seek(chapter.offset);
+  moveTo(chapter.offset);
   render(true);
   history.replaceState(null, '', `#q${chapter.id}`);
   const card = document.getElementById(`q${chapter.id}`);
@@ -169,7 +185,7 @@ function renderHeader() {
   const i = final.info;
   document.title = `${t('replay.badge')} · ${i.title || ''}${programme ? ` - ${programme}` : ''}`;
   $('#title').textContent = i.title || '';
-  $('#episode').textContent = i.episode ? t('common.episode', { n: i.episode }) : '';
+  $('#episode').textContent = episodeLabel(i);
   $('#guest-name').textContent = i.guest_name || '';
   $('#guest-post').textContent = i.guest_post || '';
   if (i.starts_at) $('#window').textContent = windowText(i.starts_at, i.ends_at, tz());
@@ -186,15 +202,12 @@ function renderNow() {
 
 function card(q) {
   const a = q.answer;
-  const mode = a?.mode || 'text';
   return [
     h('p', { class: 'q-text' }, q.text || ''),
-    h('p', { class: 'meta' }, t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) }),
+    h('p', { class: 'meta' }, t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) }), channelTag(q),
       q.votes ? ` · ${t('replay.votes', { n: q.votes })}` : ''),
-    a ? h('div', { class: 'answer' },
-      h('p', { class: 'answer-by' }, t(`answer.by_${mode}`, { name: a.by || final.info.guest_name || '', post: final.info.guest_post || '' })),
-      a.text ? h('p', { class: 'answer-text' }, a.text) : null,
-      h('p', { class: 'meta' }, a.at ? time(a.at, tz()) : '', a.revision > 1 ? ` · ${t('answer.revised')}` : '')) : null,
+    a ? answerView(a, { guest: final.info.guest_name, post: final.info.guest_post, tz: tz() }) : null,
+    a && a.mode === 'video' ? recording?.answerLink(q.id) : null,
   ];
 }
 
@@ -253,13 +266,14 @@ function setup() {
   $('#speed').value = String(speed);
   $('#speed').addEventListener('change', (e) => {
     speed = Number(e.target.value);
-    if (playing) loop();
+    recording?.rate(speed);
+    if (playing && !recording) loop();
   });
   $('#play').addEventListener('click', () => (playing ? pause() : play()));
   $('#seek').addEventListener('input', (e) => {
     target = null;
     if (!playing) player.dataset.state = 'paused';
-    seek(Number(e.target.value));
+    moveTo(Number(e.target.value));
     lastTick = performance.now();
   });
   $('#share').addEventListener('click', (e) => {
@@ -281,7 +295,7 @@ async function loadProgramme() {
     const p = ((await r.json()).programmes || []).find((x) => x.id === final.info.programme_id);
     if (p) {
       programme = p.title;
-      $('#programme').textContent = p.title;
+      brand(p.title);
       render(true);
     }
   } catch {
@@ -297,7 +311,7 @@ async function main() {
     renderEnd();
   });
   setup();
-  speakable($('main'), '.answer-text'); // 朗读 under every answer
+  speakable($('main'), '.answer-text:not(.answer-oral)'); // 朗读 under every answer
   player.dataset.state = 'loading';
   try {
     await load();
@@ -316,13 +330,21 @@ async function main() {
   renderChapters();
   renderEnd();
   loadProgramme();
+  if (final.info.recording) {
+    const { Recording } = await import('./recording.js');
+    recording = new Recording($('#recording'), final.info.recording, { start: plan.start, events, offsets: plan.offsets,
+      moved: follow,
+      jump: (p) => { target = null; moveTo(p); },
+      lost: () => { recording = null; render(true); } }); // a broken recording: the replay's own clock
+    recording.rate(speed);
+  }
   const fromHash = location.hash.match(/^#q(\d+)$/);
   const chapter = fromHash && marks.find((c) => c.id === Number(fromHash[1]));
   const at = Number(new URLSearchParams(location.search).get('t'));
   const wall = Number(new URLSearchParams(location.search).get('at')); // a moment (ms since the epoch)
   if (chapter) jump(chapter);
-  else if (wall > 0) seek(offsetAt(events, plan.offsets, wall));
-  else seek(Number.isFinite(at) ? at : 0);
+  else if (wall > 0) moveTo(offsetAt(events, plan.offsets, wall));
+  else moveTo(Number.isFinite(at) ? at : 0);
 }
 
 main();

@@ -7,7 +7,7 @@
  * by writing HTML.
  */
 import { date, errorText, t, time } from './i18n.js';
-import { $, chrome, h, safeLink } from './ui.js';
+import { $, chrome, episodeTitle, h, safeLink } from './ui.js';
 
 let programmes = [];
 let last = null;
@@ -50,8 +50,9 @@ function renderResults() {
   $('#result-count').textContent = t('search.count', { n: last.results.length, q: last.q });
   $('#results').replaceChildren(...last.results.map((r) => h('li', { class: 'result' },
     h('a', { class: 'q-link', href: safeLink(r.link) || `/s/${r.session_id}/replay` }, ...highlight(r.question, words)),
-    h('p', { class: 'answer-text' }, ...highlight(clip(r.answer, words), words)),
-    h('p', { class: 'meta' }, [r.episode ? t('common.episode', { n: r.episode }) : '', r.title, r.name,
+    r.answer ? h('p', { class: 'answer-text' }, ...highlight(clip(r.answer, words), words))
+      : h('p', { class: 'answer-text answer-oral' }, t('answer.oral', { time: time(r.at, r.timezone) })), // no text: said on air
+    h('p', { class: 'meta' }, [episodeTitle(r), r.name,
       r.at ? `${date(r.at, r.timezone)} ${time(r.at, r.timezone)}` : ''].filter(Boolean).join(' · ')))));
 }
 
@@ -82,7 +83,7 @@ function renderArchive() {
   $('#archive').replaceChildren(...shown.map((p) => h('section', {},
     h('h3', {}, p.title),
     h('ul', { class: 'episodes' }, ...p.sessions.map((s) => h('li', {},
-      h('span', { class: 'ep-title' }, s.episode ? `${t('common.episode', { n: s.episode })} ${s.title}` : s.title),
+      h('span', { class: 'ep-title' }, episodeTitle(s)),
       h('span', { class: 'meta' }, s.starts_at ? date(s.starts_at, s.timezone) : ''),
       h('span', { class: 'meta' }, t('archive.answered', { n: s.answered })),
       h('a', { href: s.links.replay }, t('archive.replay')),

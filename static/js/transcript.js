@@ -10,7 +10,7 @@ import { errorText, t, time, windowText } from './i18n.js';
 import { satisfactionText } from './say.js';
 import { renderOutcomes } from './outcomes.js';
 import { speakable } from './speak.js';
-import { $, chrome, fragmentKey, h, sessionId } from './ui.js';
+import { $, brand, channelTag, chrome, episodeLabel, fragmentKey, h, sessionId } from './ui.js';
 
 const sid = sessionId();
 const key = fragmentKey();
@@ -36,12 +36,14 @@ function tz() {
 function entry(item) {
   const a = item.answer;
   const mode = a?.mode || 'text';
+  const oral = a && !a.text; // answered on air only: the record says so, with the time, as its reply
   return h('li', { class: a ? 'entry' : 'entry unanswered', id: `q${item.id}` },
-    h('h3', {}, t('transcript.asked', { n: item.n, name: item.name || '', time: time(item.asked_at, tz()) })),
+    h('h3', {}, t('transcript.asked', { n: item.n, name: item.name || '', time: time(item.asked_at, tz()) }), channelTag(item)),
     h('p', { class: 'ask' }, item.question),
     a ? h('p', {}, h('span', { class: 'who' }, t('transcript.answered', { name: a.by || doc.session.guest_name || '', time: time(item.answered_at || a.at, tz()) })),
-      mode !== 'text' ? h('span', { class: 'meta' }, ` ${t(`transcript.mode_${mode}`)}`) : null) : h('p', { class: 'who' }, t('transcript.not_answered')),
+      mode !== 'text' && !oral ? h('span', { class: 'meta' }, ` ${t(`transcript.mode_${mode}`)}`) : null) : h('p', { class: 'who' }, t('transcript.not_answered')),
     a && a.text ? h('p', { class: 'reply' }, a.text) : null,
+    oral ? h('p', { class: 'reply answer-oral' }, t('answer.oral', { time: time(a.at, tz()) })) : null,
     h('p', { class: 'meta no-print' }, h('a', { href: `/s/${sid}/replay#q${item.id}` }, t('transcript.in_replay'))));
 }
 
@@ -49,8 +51,8 @@ function render() {
   if (!doc) return;
   const s = doc.session;
   document.title = `${s.title || ''} · ${t('transcript.badge')}`;
-  $('#programme').textContent = s.programme.title || t('site.name');
-  $('#episode').textContent = s.episode ? t('common.episode', { n: s.episode }) : '';
+  brand(s.programme.title);
+  $('#episode').textContent = episodeLabel(s);
   $('#title').textContent = s.title || '';
   $('#m-programme').textContent = s.programme.title || '';
   $('#m-guest').textContent = [s.guest_name, s.guest_post].filter(Boolean).join(' · ');
@@ -105,6 +107,9 @@ function renderStats() {
     tile(t('stats.asked'), q.asked), tile(t('stats.approved'), q.approved),
     tile(t('stats.answered'), q.answered), tile(t('stats.rejected'), q.rejected),
     tile(t('stats.votes'), stats.votes), tile(t('stats.peak'), stats.peak_viewers));
+  const channels = Object.entries(stats.channels || {}).filter(([, n]) => n);
+  $('#stats-channels').textContent = channels.length ? t('stats.channels', {
+    list: channels.map(([c, n]) => `${t(`channel.${c}`)} ${n}`).join(t('common.list_sep')) }) : '';
   $('#peak').textContent = stats.peak_at
     ? t('stats.peak_at', { n: stats.peak_viewers, time: time(stats.peak_at, tz()) }) : t('stats.no_viewers');
   const v = stats.viewers;
@@ -159,7 +164,7 @@ async function loadStaff() {
 
 async function main() {
   chrome(render);
-  speakable($('main'), '.reply, .answer-text'); // 朗读 under every answer
+  speakable($('main'), '.reply:not(.answer-oral), .answer-text:not(.answer-oral)'); // 朗读 under every answer
   $('#print').addEventListener('click', () => window.print());
   for (const f of ['md', 'csv', 'json']) $(`#dl-${f}`).href = `/api/sessions/${sid}/transcript?format=${f}`;
   $('#dl-chain').href = `/api/sessions/${sid}/chain`;

@@ -4,7 +4,7 @@
  * h() is the only way pages build elements, and it only ever creates text nodes from strings:
  * whatever a citizen typed reaches the page through textContent, never as HTML.
  */
-import { apply, lang, onLang, setLang, t } from './i18n.js';
+import { apply, lang, onLang, setLang, t, time } from './i18n.js';
 import { onSize, setSize, size, SIZES } from './textsize.js';
 
 export const $ = (sel, root = document) => root.querySelector(sel);
@@ -71,11 +71,52 @@ export function keyed(list, items, create, update) {
   }
 }
 
+/** An answer, as every public page shows it; one given orally on air says so, with its time.
+ * ctx: {guest, post, tz} of the session. */
+export function answerView(a, ctx) {
+  const at = a.at ? time(a.at, ctx.tz) : '';
+  const who = { name: a.by || ctx.guest || '', post: ctx.post || '' };
+  const by = a.text ? t(`answer.by_${a.mode || 'text'}`, who) : `${who.name} ${who.post}`;
+  const revised = a.revision > 1 ? t('answer.revised') : '';
+  return h('div', { class: 'answer' }, h('p', { class: 'answer-by' }, by.trim()),
+    a.text ? h('p', { class: 'answer-text' }, a.text) : h('p', { class: 'answer-text answer-oral' }, t('answer.oral', { time: at })),
+    a.text || revised ? h('p', { class: 'meta' }, [a.text && at, revised].filter(Boolean).join(' · ')) : null);
+}
+
+/**
+ * Name the page's brand (#programme) after its programme. A programme's title is the same in
+ * every language, so the brand stops following the site name's string (data-i18n), which a
+ * language switch would otherwise put back ("Online Q&A" on 区长在线's pages).
+ */
+export function brand(title) {
+  const el = $('#programme');
+  if (!el || !title) return;
+  el.removeAttribute('data-i18n');
+  el.textContent = title;
+}
+
+/**
+ * A session's episode number in words ("第31期", "No. 31"), or nothing when its title already
+ * says it in either language's words: "区长在线 第31期：…" is never shown as
+ * "第31期 区长在线 第31期：…", nor as "No. 31 区长在线 第31期：…".
+ */
+export function episodeLabel(s) {
+  if (!s.episode) return '';
+  const n = Number(s.episode);
+  const said = new RegExp(`第\\s*${n}\\s*期|(?:No\\.|Episode|#)\\s*${n}(?!\\d)`, 'i');
+  return said.test(s.title || '') ? '' : t('common.episode', { n });
+}
+
 /** A session's title with its episode number in front, unless the title already says it. */
 export function episodeTitle(s) {
-  const ep = s.episode ? t('common.episode', { n: s.episode }) : '';
-  const title = s.title || '';
-  return !ep || title.includes(ep) ? title : `${ep} ${title}`;
+  const ep = episodeLabel(s);
+  return ep ? `${ep} ${s.title || ''}` : s.title || '';
+}
+
+/** Where a question came from, when not the web page: 热线, 短信, 微信, 12345 (live/channels.py);
+ * else '' (replaceChildren writes null as text). */
+export function channelTag(q) {
+  return q && q.channel ? h('span', { class: 'chip channel', dataset: { channel: q.channel } }, t(`channel.${q.channel}`)) : '';
 }
 
 /** The session id in /s/{id}/... */

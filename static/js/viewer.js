@@ -5,19 +5,19 @@
  * floating button) and explains itself: the "how to ask" steps stay open until this device
  * has asked once. Everything else follows the live event stream: the question being answered
  * now, answers newest first (announced to screen readers), the questions others asked with
- * their "me too" votes, and the status of my own questions.
+ * their "me too" votes, and the status of my own questions (a notice when one moves on).
  */
 import { countdown, dateTime, errorText, t, time, windowText } from './i18n.js';
 import { Asker } from './ask.js';
 import { Live } from './live.js';
 import { ENDED, PUBLIC, Session } from './model.js';
 import { speakable } from './speak.js';
-import { $, announce, chrome, h, indicator, keyed, retract, sessionId, toast } from './ui.js';
+import { $, announce, answerView, brand, channelTag, chrome, episodeLabel, h, indicator, keyed, retract, sessionId, toast } from './ui.js';
 
 const sid = sessionId();
 const model = new Session();
 const live = new Live(sid, { handlers: { welcome, snapshot, event, presence, error: (f) => toast(errorText(f), 'error') } });
-const asker = new Asker(live, sid, () => render());
+const asker = new Asker(live, sid, () => render(), (m) => notify(m));
 let ready = false;
 let voted = new Set();
 let viewers = null;
@@ -46,11 +46,8 @@ function event(e) {
     announce(t(own ? 'viewer.new_answer_mine' : 'viewer.new_answer', { q: q.text || '' }), q.id);
   } else if (e.type === 'question.answering' && q) {
     announce(t('viewer.now_announce', { q: q.text || '' }), q.id);
-  } else if (own && e.type !== 'question.asked' && e.type !== 'votes.tallied' && !e.type.startsWith('question.answer_')) {
-    // question.answer_held, _approved, _withdrawn: an answer in review, of which a viewer sees nothing
-    announce(t('viewer.mine_changed', { status: t(`status.${q.status}`) }));
   }
-  if (own) asker.refresh();
+  if (own) asker.refresh(); // then notify()
   schedule();
 }
 
@@ -82,9 +79,9 @@ function render() {
   const i = model.info;
   if (!ready) return;
   document.title = programme ? `${i.title} - ${programme}` : i.title;
+  if (programme) $('#programme').textContent = programme; // a language switch re-labels it site.name
   $('#title').textContent = i.title || '';
-  const ep = i.episode ? t('common.episode', { n: i.episode }) : '';
-  $('#episode').textContent = (i.title || '').includes(ep) ? '' : ep;
+  $('#episode').textContent = episodeLabel(i);
   $('#guest-name').textContent = i.guest_name || '';
   $('#guest-post').textContent = i.guest_post || '';
   $('#window').textContent = windowText(i.starts_at, i.ends_at, tz());
@@ -96,6 +93,7 @@ function render() {
   tick();
   renderNow();
   renderMine();
+  notice?.render();
   renderAnswered();
   renderOpen();
   renderEnded();
@@ -114,11 +112,28 @@ async function renderEnded() {
     { tz: tz(), guest: model.info.guest_name, post: model.info.guest_post });
 }
 
+/** The broadcast above the Q&A (./stream.js), fetched once the session has a stream or recording;
+ * atLoad: the URLs the page loaded with, which its CSP lets media in from. */
+let broadcast = null;
+let atLoad = null;
+function renderStream(phase) {
+  const i = model.info;
+  atLoad ??= [i.stream?.url, i.recording?.url];
+  if (!broadcast && (i.stream || i.recording)) {
+    broadcast = import('./stream.js').then((m) => {
+      broadcast = new m.Broadcast($('#stream'), { sid, tz, allowed: atLoad });
+      tick();
+    }, () => { broadcast = null; });
+  }
+  broadcast?.update?.(i, phase);
+}
+
 /** Everything that depends on the clock: the phase badge, the countdown, whether asking is possible. */
 function tick() {
   if (!ready) return;
   const now = live.now();
   const phase = model.phase(now);
+  renderStream(phase);
   const i = model.info;
   $('#phase').dataset.phase = phase;
   $('#phase').textContent = t(`phase.${phase}`);
@@ -154,17 +169,11 @@ function renderNow() {
   $('#now').hidden = !q || !q.text;
   if (!q || !q.text) return;
   $('#now-text').textContent = q.text;
-  $('#now-meta').textContent = t('viewer.asked_by', { name: q.name, time: time(q.asked_at, tz()) });
+  $('#now-meta').replaceChildren(t('viewer.asked_by', { name: q.name, time: time(q.asked_at, tz()) }), channelTag(q));
 }
 
 function answerBlock(q) {
-  const a = q.answer || {};
-  const by = a.by || model.info.guest_name || '';
-  const mode = a.mode || 'text';
-  return h('div', { class: 'answer' },
-    h('p', { class: 'answer-by' }, t(`answer.by_${mode}`, { name: by, post: model.info.guest_post || '' })),
-    a.text ? h('p', { class: 'answer-text' }, a.text) : null,
-    h('p', { class: 'meta' }, a.at ? time(a.at, tz()) : '', a.revision > 1 ? ` · ${t('answer.revised')}` : ''));
+  return answerView(q.answer || {}, { guest: model.info.guest_name, post: model.info.guest_post, tz: tz() });
 }
 
 function renderAnswered() {
@@ -174,7 +183,8 @@ function renderAnswered() {
   keyed($('#answered-list'), items, (q) => h('li', { class: 'q', id: `q-${q.id}` }), (li, q) => {
     li.replaceChildren(
       h('p', { class: 'q-text' }, q.text || ''),
-      h('p', { class: 'meta' }, t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) })),
+      h('p', { class: 'meta' }, t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) }), channelTag(q)),
+      origin(q),
       answerBlock(q));
     if (fresh.delete(q.id)) li.classList.add('fresh');
   });
@@ -215,17 +225,33 @@ function renderOpen() {
   $('#open-count').textContent = items.length ? String(items.length) : '';
   $('#open-empty').hidden = items.length > 0;
   keyed($('#open-list'), items, (q) => {
-    // Built once: the vote button never leaves the page, so it keeps keyboard focus after 同问.
+    // built once: the vote button keeps focus
     const li = h('li', { class: 'q', id: `q-${q.id}` });
     li.main = h('div', { class: 'q-main' });
     li.vote = voteButton(q);
-    li.append(li.main, li.vote);
+    li.own = h('span', { class: 'chip', dataset: { status: 'approved' } });
+    li.append(li.main, li.vote, li.own);
     return li;
   }, (li, q) => {
+    const own = asker.owns(q.id); // no 同问 on one's own
+    li.vote.hidden = own;
+    li.own.hidden = !own;
+    li.own.textContent = t('viewer.own_question');
     paintVote(li.vote, q);
     li.main.replaceChildren(h('p', { class: 'q-text' }, q.text || ''),
-      h('p', { class: 'meta' }, t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) })));
+      h('p', { class: 'meta' }, t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) }), channelTag(q)),
+      origin(q));
   });
+}
+
+/** Where a question came from, when an earlier episode: carried over (结转) or a follow-up (追问)
+ * of one of its questions, linked to that question among the earlier episode's outcomes. */
+function origin(q) {
+  const kind = q.carried_from ? 'carried' : q.follows ? 'follows' : null;
+  if (!kind) return ''; // not null, which replaceChildren writes
+  const from = q.carried_from || q.follows;
+  return h('p', { class: 'meta origin' }, h('span', { class: 'chip' }, t(`viewer.origin_${kind}`)), ' ',
+    h('a', { href: `/s/${from.session_id}#o-${from.question_id}` }, t(`viewer.origin_${kind}_link`)));
 }
 
 function renderMine() {
@@ -240,14 +266,26 @@ function renderMine() {
       h('p', { class: 'q-text' }, text),
       h('p', { class: 'meta' }, h('span', { class: 'chip', dataset: { status } }, t(`status.${status}`)),
         m.receipt ? ` ${t('common.receipt')}${m.receipt}` : ''),
-      ...[outcome(q)].filter(Boolean));
+      ...[outcome(q), promised(q)].filter(Boolean));
     if (q?.rating_until != null) say(li, { ...q, id: m.id });
   });
 }
 
+let Commitment = null;
+/** The promise made on one of my questions (承诺事项) and its progress, as the receipt lookup
+ * shows it; its code and style are fetched when one of my questions first has one. */
+function promised(q) {
+  if (!q?.commitment) return null;
+  if (!Commitment) {
+    document.head.append(h('link', { rel: 'stylesheet', href: '/static/css/commitment.css' }));
+    Commitment = import('./commitment.js').then((m) => { Commitment = m; schedule(); }, () => {}); // offline: none
+  }
+  return Commitment.commitmentView ? Commitment.commitmentView(q.commitment, tz()) : null;
+}
+
 /** One of my questions: what became of it, then (once it has an outcome) my say on it. */
-function mineItem() {
-  const li = h('li', { class: 'q' });
+function mineItem(m) {
+  const li = h('li', { class: 'q', id: `mine-${m.id}`, tabIndex: -1 });
   li.head = h('div');
   li.append(li.head);
   return li;
@@ -265,6 +303,14 @@ function say(li, q) {
     now: () => live.now(), tz, changed: () => asker.refresh() });
   if (!li.say.el.isConnected) li.append(li.say.el);
   li.say.update(q);
+}
+
+let notice = null;
+let noticing = null;
+/** One of my questions moved on: say so (./notice.js, loaded when first needed, like ./say.js). */
+function notify(m) {
+  noticing ??= import('./notice.js').then((x) => (notice = new x.Notice(tz, asker)));
+  noticing.then((n) => n.show(m), () => { noticing = null; }); // offline: 我的问题 says it
 }
 
 /** What became of one of my questions, in words (reason, department, merged into). */
@@ -292,7 +338,7 @@ async function loadProgramme() {
     const p = ((await r.json()).programmes || []).find((x) => x.id === model.info.programme_id);
     if (p) {
       programme = p.title;
-      $('#programme').textContent = p.title;
+      brand(p.title);
       render();
     }
   } catch {
@@ -302,7 +348,7 @@ async function loadProgramme() {
 
 function setup() {
   asker.setup();
-  speakable($('main'), '.answer-text'); // 朗读 under every answer
+  speakable($('main'), '.answer-text:not(.answer-oral)'); // 朗读 under every answer
   $('#fab').addEventListener('click', (e) => {
     e.preventDefault();
     $('#ask').scrollIntoView({ behavior: 'smooth', block: 'start' });

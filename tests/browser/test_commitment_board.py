@@ -1,10 +1,13 @@
 """Commitments in real Chromium: recorded and updated on the moderator page, read on the
 programme's board (phone and desktop, zh-CN and English) and in the receipt lookup, and the
-board's replay link landing at the moment the promise was said."""
+board's replay link landing at the moment the promise was said. And the programme page's
+预约 (issue 21): the countdown to the next episode, its calendar file and the programme's feed."""
 
 from __future__ import annotations
 
 import asyncio
+import re
+import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta
 
 import pytest
@@ -14,6 +17,7 @@ from ..conftest import TZ, LiveServer
 from .conftest import DESKTOP, PHONE, context, open_page, shot
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
+ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 async def english(page: Page) -> None:
@@ -126,3 +130,44 @@ async def test_a_commitment_from_the_moderator_page_reaches_the_board_and_the_re
     await shot(lookup, "commitment-receipt")
     await lw.check()
     await ctx.close()
+
+
+async def test_the_programme_page_counts_down_to_the_next_episode(site: LiveServer, browser: Browser) -> None:
+    """预约 (issue 21): the programme page counts down to the next episode every second, by the
+    server's clock, in both languages; offers its calendar file and the programme's feed (in
+    the head, for feed readers); and once the episode starts, the countdown is a link to it."""
+    s = site.create_session(start=timedelta(hours=1), episode=34, title="养老服务专场")
+    sid = s["id"]
+    phone = await context(browser, PHONE)
+    await phone.clock.install()  # this page's clock, to be moved an hour on below
+    page, watch = await open_page(phone, f"{site.http}/", live=False)
+    card = page.locator(f'.countdown[data-id="{sid}"]')
+    await expect(card.locator(".cd-next")).to_have_text("下一期：第34期 养老服务专场")
+    clock = card.locator(".cd-time")
+    await expect(clock).to_have_text(re.compile(r"^00:59:[0-5]\d$"))
+    before = await clock.text_content()
+    await page.clock.run_for(2000)
+    await expect(clock).not_to_have_text(before or "")
+    await expect(card).to_contain_text("（北京时间）")
+    calendar = card.get_by_role("link", name="把第34期 养老服务专场加入日历")
+    await expect(calendar).to_have_attribute("href", f"/s/{sid}/calendar.ics")
+    upcoming = page.locator(".episodes li", has_text="养老服务专场")
+    await expect(upcoming.get_by_role("link", name="把第34期 养老服务专场加入日历")).to_be_visible()
+    feed = page.locator('head link[rel="alternate"][type="application/atom+xml"]')
+    await expect(feed).to_have_attribute("href", "/p/qzzx/episodes.atom")
+    entries = ET.fromstring(await (await page.request.get(f"{site.http}/p/qzzx/episodes.atom")).body())
+    assert f"{site.http}/s/{sid}" in [e.findtext(f"{ATOM}id") for e in entries.iter(f"{ATOM}entry")]
+    await shot(page, "programme-countdown-phone-zh")
+    await english(page)
+    await expect(card.locator(".cd-label")).to_have_text("Starts in")
+    await expect(card.get_by_role("link", name="Add No. 34 养老服务专场 to your calendar")).to_be_visible()
+    await expect(card).to_contain_text("(Beijing time)")
+    await shot(page, "programme-countdown-phone-en")
+    await page.clock.fast_forward("01:00:01")
+    live = card.get_by_role("link", name="No. 34 养老服务专场 has started · join now")
+    await expect(live).to_have_attribute("href", f"/s/{sid}")
+    await expect(card.locator(".cd-clock")).to_be_hidden()
+    await expect(card.locator(".cal-link")).to_be_hidden()
+    await shot(page, "programme-countdown-started-en")
+    await watch.check()
+    await phone.close()

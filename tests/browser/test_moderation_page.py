@@ -3,17 +3,20 @@
 Blocked-word hits are marked in the queue; a typo is fixed with the original
 kept; a duplicate is merged into the question it repeats (offered beside it);
 a personal case is declined with a reason the asker reads on the phone. An
-admin sets the blocked words from the admin page.
+admin sets the blocked words from the admin page. A question received by 12345 is typed in
+with its channel and read back its receipt number (issue 21).
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 
+import httpx
 import pytest
 from playwright.async_api import Browser, expect
 
-from ..conftest import LiveServer
+from ..conftest import TIMEOUT, LiveServer
 from .conftest import PHONE, context, open_page, shot
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -86,3 +89,65 @@ async def test_moderator_tools_and_what_the_asker_sees(site: LiveServer, browser
         await w.check()
     await phone.close()
     await moderator.context.close()
+
+
+async def test_a_phoned_in_question_entered_on_the_moderator_page(site: LiveServer, browser: Browser) -> None:
+    """Issue 21: staff type in a question received by 12345 with the caller's contact; it joins the
+    queue marked 12345, its receipt number is shown large and is a real one, and once approved
+    the presenter and the citizens' page show where it came from."""
+    s = site.create_session()
+    sid, key = s["id"], s["moderator_token"]
+    phone = await context(browser, PHONE)
+    moderator, mw = await open_page(phone, f"{site.http}/s/{sid}/moderator#key={key}")
+    await moderator.get_by_text("录入热线、短信、微信、12345 收到的问题").click()
+    await expect(moderator.get_by_label("来源渠道").locator("option")).to_have_text(
+        ["热线", "短信", "微信", "12345"]
+    )
+    await moderator.get_by_label("来源渠道").select_option("12345")
+    await moderator.get_by_label("问题内容").fill("老街菜市场门口晚上没有路灯，老人走路不安全")
+    await moderator.get_by_label("群众称呼（公开显示）").fill("张先生")
+    await moderator.get_by_label("联系方式（不公开").fill("139 0000 1234")
+    await moderator.get_by_role("button", name="录入到审核队列").click()
+    number = moderator.locator("#enter-receipt-no")
+    await expect(number).to_have_text(re.compile(rf"^{sid}-\d+-[A-Z0-9]{{6}}$"))
+    await expect(moderator.locator("#enter-about")).to_have_text(re.compile(r"^#\d+ · 12345 · 等待审核$"))
+    await expect(moderator.get_by_label("问题内容")).to_have_value("")
+    receipt = (await number.text_content()) or ""
+    looked = httpx.get(f"{site.http}/api/receipts/{receipt}", timeout=TIMEOUT).json()
+    assert looked["channel"] == "12345" and looked["status"] == "pending", looked
+    item = moderator.locator("#pending li", has_text="老街菜市场")
+    await expect(item.locator(".chip.channel")).to_have_text("12345")
+    await shot(moderator, "channel-moderator-phone")
+    await moderator.locator("#lang").click()
+    await expect(item.locator(".chip.channel")).to_have_text("12345")
+    await expect(moderator.locator("#enter-about")).to_have_text(
+        re.compile(r"^#\d+ · 12345 · Waiting for review$")
+    )
+    await expect(moderator.get_by_label("Channel").locator("option")).to_have_text(
+        ["Hotline", "SMS", "WeChat", "12345"]
+    )
+    await shot(moderator, "channel-moderator-phone-en")
+    await moderator.locator("#lang").click()
+
+    desk, dw = await open_page(browser, f"{site.http}/s/{sid}/moderator#key={key}")
+    await desk.get_by_text("录入热线、短信、微信、12345 收到的问题").click()
+    await desk.get_by_label("来源渠道").select_option("wechat")
+    await desk.get_by_label("问题内容").fill("微信上问：幼儿园学位够不够？")
+    await desk.get_by_role("button", name="录入到审核队列").click()
+    await expect(desk.locator("#enter-about")).to_have_text(re.compile(r"^#\d+ · 微信 · 等待审核$"))
+    await desk.locator("#pending li", has_text="老街菜市场").get_by_role("button", name="通过").click()
+    await shot(desk, "channel-moderator-desktop")
+    presenter, pw = await open_page(desk.context, f"{site.http}/s/{sid}/presenter#key={s['presenter_token']}")
+    await expect(presenter.locator("#queue li", has_text="老街菜市场").locator(".chip.channel")).to_have_text(
+        "12345"
+    )
+    viewer, vw = await open_page(phone, f"{site.http}/s/{sid}")
+    await expect(
+        viewer.locator("#open-list li", has_text="老街菜市场").locator(".chip.channel")
+    ).to_have_text("12345")
+    await shot(viewer, "channel-viewer-phone")
+    assert await viewer.get_by_text("139 0000 1234").count() == 0, "a caller's contact is never shown"
+    for w in (mw, dw, pw, vw):
+        await w.check()
+    await phone.close()
+    await desk.context.close()

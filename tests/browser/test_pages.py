@@ -92,7 +92,7 @@ async def test_ask_approve_answer_arrives_live_everywhere(site: LiveServer, brow
     await expect(viewer.locator("#announcer")).to_contain_text("新回答")
     await expect(mine).to_contain_text("已回答")
     await expect(viewer.locator("#now")).to_be_hidden()
-    await expect(screen.locator("#current")).to_be_hidden()
+    await expect(screen.locator("#current-reply")).to_have_text("下个月底前完工，施工期间保留一条车道通行。")
     assert await viewer.evaluate("window.__sameDocument") is True, "the viewer page was reloaded"
     await shot(viewer, "viewer-phone")
 
@@ -217,7 +217,7 @@ async def test_admin_creates_a_session_and_rotates_its_links(site: LiveServer, b
     presenter, pw = await open_page(browser, presenter_url)
     await expect(presenter.locator("#title")).to_have_text("区长在线 第40期：老旧小区改造")
     await row.get_by_role("button", name="生成新链接").click()
-    await row.get_by_role("button", name="旧链接将失效，确认？").click()
+    await row.get_by_role("button", name="确认生成新链接").click()
     await expect(admin.locator("#toast")).to_contain_text("旧链接已失效")
     new_url = (
         await links.locator("dd", has=admin.locator("[data-copy='presenter']")).locator("code").text_content()
@@ -240,9 +240,9 @@ async def test_admin_creates_a_session_and_rotates_its_links(site: LiveServer, b
     audit = admin.locator("#audit")
     await expect(audit).to_be_visible()
     await expect(audit.locator("tbody tr")).to_have_count(1)
-    await expect(audit.locator("tbody tr")).to_contain_text("moderator:审核员甲")
-    await expect(audit.locator("tbody tr")).to_contain_text("question.approved")
-    await expect(audit.locator("tbody tr")).to_contain_text("status: pending → approved")
+    await expect(audit.locator("tbody tr")).to_contain_text("审核员 审核员甲")
+    await expect(audit.locator("tbody tr")).to_contain_text("审核通过")
+    await expect(audit.locator("tbody tr")).to_contain_text("状态：等待审核 → 已公开，等待回答")
     await watch.check()
     await pw.check()
     await sw.check()
@@ -297,10 +297,10 @@ async def test_viewer_page_weight(site: LiveServer, browser: Browser) -> None:
     assert any(u.endswith("/static/js/lang/zh.js") for u in sizes), sizes
     assert not any(u.endswith("/static/js/lang/en.js") for u in sizes), "both languages were loaded"
     assert not any("-staff.js" in u for u in sizes), "a viewer downloaded the staff pages' strings"
-    assert wire_total < 50_000, (
-        f"the viewer page takes {wire_total} bytes on the wire: {transferred} {frames}"
-    )
-    assert total < 100_000, f"viewer page grew to {total} bytes before compression: {sizes}"
+    # Issue 20's budget is what a phone downloads, on the wire: under 50 KB. The raw bytes
+    # are held too, loosely, so that compression cannot hide a page that keeps growing.
+    assert wire_total < 50_000, f"viewer page takes {wire_total} bytes on the wire: {transferred} {frames}"
+    assert total < 100_000, f"viewer page grew to {total} bytes: {sizes}"
     await phone.close()
 
 

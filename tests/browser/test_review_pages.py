@@ -133,7 +133,7 @@ async def test_typed_on_the_officials_behalf_then_withdrawn_never_reaches_a_view
         held = page.locator("#held")
         await expect(held.locator(".held-text")).to_have_text(secret)
         await expect(held).to_contain_text("后自动播出")
-        await expect(held).to_contain_text("moderator:")
+        await expect(held).to_contain_text("审核员 ")
         assert await held.locator("b").count() == 0, "typed text became markup"
     countdown = await presenter.locator("#held .held-wait").text_content()
     await expect(presenter.locator("#held .held-wait")).not_to_have_text(countdown or "")  # it moves
@@ -183,7 +183,7 @@ async def test_held_answers_on_a_phone_in_both_languages(site: LiveServer, brows
     await expect(held.locator("li")).to_have_count(2)
     await expect(held).to_contain_text("等待另一位工作人员审核")
     await held.get_by_role("button", name="审核通过：社区食堂什么时候开到我们街道？").click()
-    await expect(held).to_contain_text("已由 moderator:")
+    await expect(held).to_contain_text("已由 审核员 ")
     await expect(held).to_contain_text("后自动播出")
     await shot(moderator, "review-held-moderator-phone")
     await shot(presenter, "review-held-presenter-phone")

@@ -8,8 +8,13 @@ refuse, and no way for typed text to become HTML.
 
 from __future__ import annotations
 
+import ast
+import inspect
 import re
 from pathlib import Path
+
+from live import review, state
+from live.auth import Role
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
 PAGES = [
@@ -46,6 +51,13 @@ SCRIPTS = [
     "say.js",
     "closing.js",
     "outcomes.js",
+    "notice.js",
+    "actor.js",
+    "confirm.js",
+    "player.js",
+    "stream.js",
+    "recording.js",
+    "admin-stream.js",
     "textsize.js",
     "speak.js",
 ]
@@ -116,6 +128,14 @@ def test_every_string_a_page_or_script_names_exists() -> None:
     assert sorted(used - set(zh)) == []
 
 
+def test_every_page_shows_the_sites_icon() -> None:
+    """Without a ``<link rel="icon">`` a browser shows no icon in the tab and asks for a
+    ``/favicon.ico`` there is not (the replay, search and transcript pages did)."""
+    icon = '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
+    assert (STATIC / "favicon.svg").read_text().startswith("<svg")
+    assert [page for page in PAGES if icon not in (STATIC / page).read_text()] == []
+
+
 def test_pages_have_nothing_inline_that_the_csp_would_refuse() -> None:
     for page in PAGES:
         html = (STATIC / page).read_text()
@@ -139,3 +159,32 @@ def test_scripts_never_build_html_from_strings() -> None:
             ".style.",
         ):
             assert sink not in code, f"{script} uses {sink}"
+
+
+def applied_event_types() -> set[str]:
+    """Every event type :func:`live.state.apply` gives a meaning to: the one definition of them."""
+    tree = ast.parse(inspect.getsource(state.apply))
+    return {
+        n.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Compare) and isinstance(node.left, ast.Name) and node.left.id == "t"
+        for c in node.comparators
+        for n in ast.walk(c)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str)
+    }
+
+
+def test_every_event_type_and_actor_has_an_audit_label() -> None:
+    """The admin's audit log names each action and each actor in words (static/js/actor.js,
+    admin.js), from strings checked here against the server's own definitions: the event types
+    ``state.apply`` knows, the roles of :class:`live.auth.Role`, and the clock that releases
+    delayed answers (``review.CLOCK``), so a new one cannot reach the page as a raw code."""
+    types = applied_event_types()
+    assert {"question.approved", "question.carried_in", "session.archived"} <= types, "apply's shape changed"
+    wanted = {f"audit.event.{t}" for t in types} | {f"audit.role.{r.value}" for r in Role}
+    wanted.add(f"audit.actor.{review.CLOCK}")
+    for lang in ("zh", "en"):
+        labels = dictionary(f"{lang}-staff")
+        assert sorted(wanted - set(labels)) == [], lang
+        stale = {k for k in labels if k.startswith(("audit.event.", "audit.role.", "audit.actor."))} - wanted
+        assert sorted(stale) == [], f"labels of nothing in {lang}-staff.js"
