@@ -9,8 +9,6 @@
  * session's own timezone (Asia/Shanghai by default), whatever the reader's device is set to.
  */
 
-import './textsize.js'; // the reader's text size, applied before anything waits for a dictionary
-
 const STORE = 'live.lang';
 export const LANGS = ['zh', 'en'];
 const listeners = new Set();

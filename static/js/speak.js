@@ -3,7 +3,7 @@
  *
  * speakable(root, selector) puts a 朗读 button after every element under root that matches
  * selector (an answer's text), now and whenever the page adds one, so the pages keep building
- * their answers as they did. Pressing it reads that text in the language it is written in (a
+ * their answers as they did (ui.js speakAnswers loads this module once a page shows an answer). Pressing it reads that text in the language it is written in (a
  * Chinese answer in a zh-CN voice even on the English page); pressing it again, or another
  * answer's button, stops it. Where the browser has no speech synthesis there is no button.
  *
@@ -14,7 +14,7 @@
 import { t, onLang } from './i18n.js';
 import { h, toast } from './ui.js';
 
-const synth = 'speechSynthesis' in window && 'SpeechSynthesisUtterance' in window ? window.speechSynthesis : null;
+const synth = window.speechSynthesis;
 const buttons = new Set();
 const done = new WeakSet();
 let current = null; // { text, utterance } being read
@@ -85,7 +85,6 @@ function button(el) {
 
 /** Give every element matching selector under root (now and later) a 朗读 button after it. */
 export function speakable(root, selector) {
-  if (!synth || !root) return;
   const add = (el) => {
     if (done.has(el) || !el.textContent.trim()) return;
     done.add(el);

@@ -9,8 +9,7 @@
 import { errorText, t, time, windowText } from './i18n.js';
 import { satisfactionText } from './say.js';
 import { renderOutcomes } from './outcomes.js';
-import { speakable } from './speak.js';
-import { $, brand, channelTag, chrome, episodeLabel, fragmentKey, h, sessionId } from './ui.js';
+import { $, brand, channelTag, chrome, episodeLabel, fragmentKey, h, sessionId, speakAnswers } from './ui.js';
 
 const sid = sessionId();
 const key = fragmentKey();
@@ -164,7 +163,7 @@ async function loadStaff() {
 
 async function main() {
   chrome(render);
-  speakable($('main'), '.reply:not(.answer-oral), .answer-text:not(.answer-oral)'); // 朗读 under every answer
+  speakAnswers($('main'), '.reply:not(.answer-oral), .answer-text:not(.answer-oral)'); // 朗读 under every answer
   $('#print').addEventListener('click', () => window.print());
   for (const f of ['md', 'csv', 'json']) $(`#dl-${f}`).href = `/api/sessions/${sid}/transcript?format=${f}`;
   $('#dl-chain').href = `/api/sessions/${sid}/chain`;

@@ -5,7 +5,6 @@
  * whatever a citizen typed reaches the page through textContent, never as HTML.
  */
 import { apply, lang, onLang, setLang, t, time } from './i18n.js';
-import { onSize, setSize, size, SIZES } from './textsize.js';
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 
@@ -208,6 +207,21 @@ export function chrome(render) {
 }
 
 /**
+ * The reader's text size (适老化): standard, large or extra large. Every length in the style
+ * sheets that should grow with the text is in rem, so one attribute on <html> (data-size, read by
+ * base.css) scales the whole page. The choice is kept in a cookie (live_size), like the language,
+ * so a page rendered on the server can carry it from its first byte; here it is applied as soon as
+ * this module runs.
+ */
+const SIZES = ['standard', 'large', 'xlarge'];
+let size = document.cookie.match(/(?:^|;\s*)live_size=(large|xlarge)\b/)?.[1] || 'standard';
+const paintSize = () => {
+  if (size === 'standard') delete document.documentElement.dataset.size;
+  else document.documentElement.dataset.size = size;
+};
+paintSize();
+
+/**
  * 字号: a button in the top bar that opens a row of three (标准 / 大 / 特大), each a toggle
  * button (aria-pressed) that applies at once and stays open to compare; Escape, a tap elsewhere
  * or leaving it with Tab closes it. Three buttons side by side would not fit a phone's top bar.
@@ -216,7 +230,7 @@ function sizeSwitch() {
   const toggle = h('button', { type: 'button', class: 'lang size-toggle', id: 'size',
     attrs: { 'aria-expanded': 'false', 'aria-controls': 'size-panel' } });
   const options = SIZES.map((value) => h('button', { type: 'button', class: 'size-option',
-    dataset: { size: value }, on: { click: () => setSize(value) } }));
+    dataset: { size: value }, on: { click: () => choose(value) } }));
   const panel = h('div', { class: 'size-panel', id: 'size-panel', hidden: true, attrs: { role: 'group' } }, options);
   const box = h('div', { class: 'size-switch' }, toggle, panel);
   const open = (yes) => {
@@ -244,10 +258,29 @@ function sizeSwitch() {
   document.addEventListener('pointerdown', (e) => {
     if (!box.contains(e.target)) open(false);
   });
+  const choose = (value) => {
+    size = value;
+    document.cookie = `live_size=${value}; path=/; max-age=${400 * 24 * 3600}; samesite=lax`;
+    paintSize();
+    paint();
+  };
   paint();
   onLang(paint);
-  onSize(paint);
   return box;
+}
+
+/** 朗读 under every answer (selector) in root: ./speak.js, fetched once the page shows an answer,
+ * and only where the browser can speak. */
+export function speakAnswers(root, selector) {
+  if (!window.speechSynthesis || !window.SpeechSynthesisUtterance) return;
+  const load = () => {
+    if (!root.querySelector(selector)) return false;
+    watch.disconnect();
+    import('./speak.js').then((m) => m.speakable(root, selector), () => {}); // offline: no button
+    return true;
+  };
+  const watch = new MutationObserver(load);
+  if (!load()) watch.observe(root, { childList: true, subtree: true });
 }
 
 /** Keep a connection indicator (.conn with a .conn-text inside) in step with a Live client. */

@@ -80,7 +80,9 @@ MEASURE = """(sel) => {
     const ratio = s.lineHeight === 'normal' ? 0 : parseFloat(s.lineHeight) / parseFloat(s.fontSize);
     if (ratio < 1.3 - 0.001) tight.push(`${el.tagName}.${el.className} ${s.lineHeight}/${s.fontSize}`);
   }
-  return { small, tight, overflow: document.documentElement.scrollWidth - innerWidth };
+  // On a phone a page wider than the screen widens the layout viewport (innerWidth) to fit it.
+  const wide = Math.max(document.documentElement.scrollWidth, innerWidth);
+  return { small, tight, overflow: wide - screen.width };
 }"""
 
 FOCUS = """() => {

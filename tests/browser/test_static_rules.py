@@ -58,7 +58,6 @@ SCRIPTS = [
     "stream.js",
     "recording.js",
     "admin-stream.js",
-    "textsize.js",
     "speak.js",
 ]
 
