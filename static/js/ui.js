@@ -187,8 +187,12 @@ export async function copy(text, button) {
   toast(t('common.copied'));
 }
 
-/** Translate the page and wire the language switch (#lang) and, beside it, the text-size
- * switch; render() runs after a language switch. */
+/**
+ * Translate the page and wire the language switch (#lang) and, beside it, the text-size switch;
+ * render() runs after a language switch. On a page the server renders (its switch is a form
+ * marked data-reload), the switch asks the server for the page again in the other language;
+ * elsewhere it switches in place.
+ */
 export function chrome(render) {
   apply(document);
   const button = $('#lang');
@@ -196,12 +200,20 @@ export function chrome(render) {
     const label = () => {
       button.textContent = t('lang.switch');
       button.setAttribute('aria-label', t('lang.switch_label'));
+      button.value = lang === 'zh' ? 'en' : 'zh';
       button.lang = lang === 'zh' ? 'en' : 'zh-CN'; // its words are in the other language
     };
     label();
-    button.addEventListener('click', () => setLang(lang === 'zh' ? 'en' : 'zh'));
+    button.addEventListener('click', (ev) => {
+      if (button.form?.hasAttribute('data-reload')) {
+        button.form.action = location.pathname + location.hash; // a staff #key= or an #anchor stays
+        return;
+      }
+      ev.preventDefault();
+      setLang(lang === 'zh' ? 'en' : 'zh');
+    });
     onLang(label);
-    button.before(sizeSwitch());
+    (button.form || button).before(sizeSwitch());
   }
   if (render) onLang(render);
 }

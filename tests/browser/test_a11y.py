@@ -421,7 +421,8 @@ async def test_text_size_switch_by_keyboard_is_announced_remembered_and_scales_t
     await expect(group).to_be_hidden()
     await expect(toggle).to_be_focused()
 
-    await page.reload()
+    response = await page.reload()
+    assert response is not None and 'data-size="xlarge"' in await response.text(), "not from the first byte"
     await expect(page.locator("html")).to_have_attribute("data-size", "xlarge")
     await page.goto(world.pages["index"][0])
     await expect(page.locator("html")).to_have_attribute("data-size", "xlarge")
