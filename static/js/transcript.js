@@ -132,7 +132,7 @@ async function loadStaff() {
 
 function main() {
   chrome();
-  speakAnswers($('main'), '.answer-text:not(.answer-oral)'); // 朗读 under every answer
+  speakAnswers($('main'), '.reply:not(.answer-oral), .answer-text:not(.answer-oral)'); // 朗读 under every answer
   $('#print').hidden = false;
   $('#print').addEventListener('click', () => window.print());
   if (key) loadStaff();

@@ -271,13 +271,14 @@ async def choose(page: Page, size: str) -> None:
 
 async def switch_language(page: Page) -> str:
     """Switch to the other language with the page's own switch; the screen has none (it
-    follows the language chosen on this device), so it is reloaded in the other one."""
+    follows the language chosen on this device, in the live_lang cookie), so it is reloaded
+    in the other one."""
     now = await page.locator("html").get_attribute("lang")
     other = "en" if now == "zh-CN" else "zh-CN"
     if await page.locator("#lang").count():
         await page.locator("#lang").click()
     else:
-        await page.evaluate("(l) => localStorage.setItem('live.lang', l)", other[:2])
+        await page.evaluate("(l) => { document.cookie = `live_lang=${l}; path=/`; }", other[:2])
         await page.reload()
     await expect(page.locator("html")).to_have_attribute("lang", other)
     return other

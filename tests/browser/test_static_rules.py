@@ -68,6 +68,7 @@ SCRIPTS = [
     "recording.js",
     "admin-stream.js",
     "speak.js",
+    "chrome.js",
 ]
 
 
