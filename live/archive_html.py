@@ -69,6 +69,7 @@ def to_html(doc: JSON, lang: str, signed: JSON, base: str = "") -> str:
             "title": title,
             "description": description,
             "bundle": True,
+            "size": "",  # a published file is read at the reader's own browser's text size
             "links": base.rstrip("/") or None,  # to the site's pages when its address is known
             "css": _css(),
             "signed": signed,

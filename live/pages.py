@@ -54,6 +54,8 @@ TEMPLATES = Jinja2Templates(
     )
 )
 """Every page's template; autoescaped whatever the file's name."""
+SIZE_COOKIE = "live_size"
+"""The reader's text size, set by the 字号 switch (static/js/ui.js)."""
 BOARD_FILTERS = ("total", "overdue", "in_progress", "postponed", "done")
 SESSION_FIELDS = ("episode", "title", "guest_name", "guest_post", "description", "collect_from")
 """What pages show of a session, absent ones as None."""
@@ -130,6 +132,12 @@ class Page:
     def t(self, key: str, **values: Any) -> str:
         return i18n.t(self.lang, key, **values)
 
+    def size(self) -> str:
+        """The reader's text size (the 字号 switch in static/js/ui.js keeps it in a cookie), so the
+        page is drawn at that size from its first byte: "large", "xlarge" or "" (standard)."""
+        size = self.request.cookies.get(SIZE_COOKIE, "")
+        return size if size in ("large", "xlarge") else ""
+
     def context(
         self, title: str, description: str, *, reload: bool = True, brand: str = "", **more: Any
     ) -> JSON:
@@ -159,6 +167,7 @@ class Page:
             "path": self.request.url.path,
             "keep": [(k, v) for k, v in self.request.query_params.multi_items() if k != "lang"],
             "reload": reload,
+            "size": self.size(),
             "bundle": False,
             "links": "",
             **more,

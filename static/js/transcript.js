@@ -8,7 +8,7 @@
  * is defined once, in the template. The key travels only in an Authorization header.
  */
 import { errorText, t, time } from './i18n.js';
-import { $, chrome, fragmentKey, h, sessionId } from './ui.js';
+import { $, chrome, fragmentKey, h, sessionId, speakAnswers } from './ui.js';
 
 const sid = sessionId();
 const key = fragmentKey();
@@ -132,6 +132,7 @@ async function loadStaff() {
 
 function main() {
   chrome();
+  speakAnswers($('main'), '.reply:not(.answer-oral), .answer-text:not(.answer-oral)'); // 朗读 under every answer
   $('#print').hidden = false;
   $('#print').addEventListener('click', () => window.print());
   if (key) loadStaff();

@@ -97,11 +97,12 @@ async def test_with_scripts_off_a_citizen_reads_looks_up_and_searches(e: Evening
     await ctx.close()
 
 
-CANON = """el => [...el.querySelectorAll('*')].map((n) => [n.tagName, n.className, n.id,
+CANON = """el => [...el.querySelectorAll('*:not(button.speak)')].map((n) => [n.tagName, n.className, n.id,
   n.getAttribute('data-outcome') || '', n.getAttribute('href') || '',
   n.children.length ? '' : n.textContent.trim()].join('|'))"""
 """An element's descendants as tag, class, id, outcome, link and text: its markup, without the
-white space a template leaves between elements."""
+white space a template leaves between elements, nor the 朗读 buttons a script adds under answers
+where the browser can speak (static/js/speak.js)."""
 
 WATCH = """document.addEventListener('DOMContentLoaded', () => new MutationObserver(() => {
   document.documentElement.dataset.redrawn = 'yes'; }).observe(document.querySelector('#outcomes-body'),

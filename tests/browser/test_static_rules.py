@@ -67,6 +67,8 @@ SCRIPTS = [
     "stream.js",
     "recording.js",
     "admin-stream.js",
+    "speak.js",
+    "chrome.js",
 ]
 
 

@@ -5,6 +5,16 @@ export default {
   'lang.switch': '中文',
   'lang.switch_label': '切换到中文',
 
+  'size.switch': 'Text size',
+  'size.label': 'Text size',
+  'size.standard': 'Standard',
+  'size.large': 'Large',
+  'size.xlarge': 'Extra large',
+
+  'speak.start': 'Read aloud',
+  'speak.stop': 'Stop reading',
+  'speak.failed': 'This device cannot read aloud right now (no voice available)',
+
   'site.name': 'Online Q&A',
   'tz.Asia/Shanghai': 'Beijing time',
   'time.window': '{range} ({tz})',
@@ -293,7 +303,7 @@ export default {
   'board.count_postponed': 'Postponed',
   'board.count_done': 'Done',
   'board.feed': 'Follow the commitments (Atom feed)',
-  'board.list': 'Commitments',
+  'board.list': 'List of commitments',
   'board.empty': 'This programme has no commitments yet.',
   'board.none_shown': 'No commitment matches this filter.',
   'board.question': '{name} asked: {text}',

@@ -5,6 +5,16 @@ export default {
   'lang.switch': 'English',
   'lang.switch_label': 'Switch to English',
 
+  'size.switch': '字号',
+  'size.label': '文字大小',
+  'size.standard': '标准',
+  'size.large': '大',
+  'size.xlarge': '特大',
+
+  'speak.start': '朗读',
+  'speak.stop': '停止朗读',
+  'speak.failed': '这台设备现在无法朗读（没有可用的语音）',
+
   'site.name': '在线访谈',
   'tz.Asia/Shanghai': '北京时间',
   'time.window': '{range}（{tz}）',
