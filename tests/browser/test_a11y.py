@@ -264,7 +264,8 @@ CHOOSE = """(size) => {
 
 
 async def choose(page: Page, size: str) -> None:
-    """Pick a text size with the page's own switch."""
+    """Pick a text size with the page's own switch (once its script has drawn it)."""
+    await page.locator(f'#size-panel [data-size="{size}"]').wait_for(state="attached")
     root = await page.evaluate(CHOOSE, size)
     assert root == ROOT_PX[size], (page.url, size, root)
 
