@@ -134,6 +134,8 @@ class Devices:
         return f"{session_id}-{question_id}-{code}"
 
     def parse_receipt(self, receipt: str) -> tuple[int, int] | None:
+        if not receipt.isascii():  # compare_digest takes ASCII strings only: anything else is no receipt
+            return None
         parts = receipt.strip().upper().split("-")
         if len(parts) != 3 or not all(p.isdigit() and len(p) <= 12 for p in parts[:2]):
             return None

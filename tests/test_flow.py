@@ -67,6 +67,14 @@ async def test_full_flow_seen_by_everyone_in_the_same_order(server: LiveServer) 
     assert r.json()["status"] == "answered" and r.json()["answer"]["text"] == "下个月完工。"
     assert "13800000000" not in r.text
     assert httpx.get(f"{server.http}/api/receipts/{sid}-{q}-AAAAAA").status_code == 404
+    for typed in (
+        f"{sid}-{q}-回执",
+        f"{sid}-{q}-ＡＢＣ１２３",
+    ):  # typed on a Chinese keyboard: no receipt, no 500
+        missing = httpx.get(f"{server.http}/api/receipts/{typed}")
+        assert (missing.status_code, missing.json()["code"]) == (404, "receipt_not_found"), missing.text
+        page = httpx.get(f"{server.http}/", params={"receipt": typed})
+        assert page.status_code == 200, page.text[:300]
     transcript = httpx.get(f"{server.http}/api/sessions/{sid}/transcript").json()
     assert [i["question"] for i in transcript["items"]] == ["小区门口的路什么时候修好？"]
     assert "13800000000" not in str(transcript)
