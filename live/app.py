@@ -35,7 +35,6 @@ from . import (
     qr,
     routes,
     schedule_http,
-    stream_http,
     websocket,
 )
 from .exceptions import LiveError
@@ -125,9 +124,9 @@ def create_app(settings: Settings | None = None) -> App:
                 Route("/s/{session_id:int}", pages.viewer),
                 Route("/s/{session_id:int}/presenter", routes.page("presenter.html")),
                 Route("/s/{session_id:int}/moderator", routes.page("moderator.html")),
-                Route("/s/{session_id:int}/screen", routes.page("screen.html")),
+                Route("/s/{session_id:int}/screen", pages.screen),
                 Route("/s/{session_id:int}/qr.svg", qr.session_qr),
-                Route("/s/{session_id:int}/replay", stream_http.page("replay.html")),
+                Route("/s/{session_id:int}/replay", pages.replay),
                 Route("/s/{session_id:int}/transcript", pages.transcript),
                 Route("/search", pages.search),
                 Route("/admin", routes.page("admin.html")),

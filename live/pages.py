@@ -7,10 +7,11 @@ each public page is a Jinja2 template (``live/templates/``, through Starlette's
 text) filled here from the same services the JSON API reads: the programme page with its
 live, upcoming and past episodes and the receipt lookup (``/?receipt=``), the search
 (``/search?q=``), the transcript (访谈实录), the commitment board, and a session's viewer
-page (its head, heading and, once the window is over, every question's outcome). Every page
-has a real ``<title>``, description and Open Graph tags, per session where it is a
-session's. Its words come from the scripts' own language files (:mod:`live.i18n`), in the
-reader's language (``?lang=``, the ``live_lang`` cookie, ``Accept-Language``; zh-CN first).
+page (its head, heading and, once the window is over, every question's outcome); the replay
+and the big screen have their head here, their content is their scripts'. Every page has a
+real ``<title>``, description and Open Graph tags, per session where it is a session's. Its
+words come from the scripts' own language files (:mod:`live.i18n`), in the reader's language
+(``?lang=``, the ``live_lang`` cookie, ``Accept-Language``; zh-CN first).
 
 What each thing looks like (an answer, an outcome, a transcript entry, a commitment, a
 receipt) is one macro in ``templates/parts.html``; the static bundle's pages
@@ -32,12 +33,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from . import archive, i18n, outcomes, stream
+from . import archive, i18n, outcomes, stream_http
 from .archive_http import flag, int_param, require_staff
 from .auth import DEVICE_COOKIE
 from .events import JSON, now_ms
 from .exceptions import LiveError, NotFound, Unavailable
-from .middleware import content_security_policy
 from .ratings import LEVELS
 from .routes import COOKIE_AGE
 from .services import Services
@@ -458,7 +458,50 @@ async def viewer(p: Page) -> Response:
             },
         ),
     )
-    media = stream.origins(row.info)  # the broadcast's hosts may serve media (live/stream_http.py)
-    if media:
-        response.headers["content-security-policy"] = content_security_policy(media=media)
-    return response
+    return stream_http.allow_media(response, row.info)  # the broadcast's hosts may serve media
+
+
+async def _session_page(
+    p: Page, name: str, title: Callable[[JSON, str], str], media: bool = False
+) -> Response:
+    """A session's page whose content is its script's (the replay, the big screen): its head is
+    the session's (``title(info, programme)``, its description, Open Graph), and with ``media``
+    its broadcast's hosts may serve media. Not ready, or the database away: the page without its
+    session (its script retries); no such session: a 404 page."""
+    sid = p.request.path_params["session_id"]
+    shell = p.context(p.t("site.name"), p.t("index.intro"), reload=False, sid=sid, info=None, tz=None)
+    if p.live is None:
+        return p.render(name, shell)
+    try:
+        row = await p.live.sessions.row(sid)
+        if row is None:
+            raise NotFound("session_not_found", "该期访谈不存在", "This session does not exist", id=sid)
+        programmes = await p.live.programmes.all()
+    except Unavailable:
+        return p.render(name, shell)
+    info = {**dict.fromkeys(SESSION_FIELDS), **row.info}
+    programme = next((x["title"] for x in programmes if x["id"] == row.programme_id), "")
+    tz = info.get("timezone") or "Asia/Shanghai"
+    context = p.context(
+        title(info, programme), _about(p, info), reload=False, brand=programme, sid=sid, info=info, tz=tz
+    )
+    response = p.render(name, context)
+    return stream_http.allow_media(response, row.info) if media else response
+
+
+@page
+async def replay(p: Page) -> Response:
+    """``/s/{id}/replay``: the session played back from its log (replay.js)."""
+
+    def title(info: JSON, programme: str) -> str:  # as replay.js names it
+        return f"{p.t('replay.badge')} · {info.get('title') or ''}" + (f" - {programme}" if programme else "")
+
+    return await _session_page(p, "replay.html", title, media=True)
+
+
+@page
+async def screen(p: Page) -> Response:
+    """``/s/{id}/screen``: the big screen (screen.js); framed only where configured (live.middleware)."""
+    return await _session_page(
+        p, "screen.html", lambda info, _: f"{p.t('screen.doc_title')} - {info.get('title') or ''}"
+    )

@@ -208,6 +208,23 @@ async def test_english_by_cookie_or_accept_language_and_the_switch_remembers(e: 
     assert "Overdue" in page.text and e.texts["promise"] in page.text
 
 
+async def test_the_replay_and_the_big_screen_name_their_session_in_a_preview(e: Evening) -> None:
+    """Their content is their scripts', but a link to them is previewed with the session's
+    title, official and window, in the reader's language (issue 20, point 1)."""
+    for path, lang, head in (
+        (f"/s/{e.closed['id']}/replay", "zh-CN", "回放 · 区长在线 第40期：路灯与停车 - 区长在线"),
+        (f"/s/{e.closed['id']}/replay", "en", "Replay · 区长在线 第40期：路灯与停车 - 区长在线"),
+        (f"/s/{e.live['id']}/screen", "zh-CN", "大屏 - 区长在线 第41期：教育"),
+    ):
+        r, page = get(e, path, **{"accept-language": lang})
+        assert r.status_code == 200 and page.lang == lang and page.title == head, (path, page.title)
+        assert page.metas["og:title"] == head and page.metas["og:url"] == f"{e.server.http}{path}"
+        assert "李明" in page.metas["description"] == page.metas["og:description"]
+        assert ("北京时间" if lang == "zh-CN" else "Beijing time") in page.metas["description"]
+    r, page = get(e, "/s/999999/replay")
+    assert r.status_code == 404 and page.title == "该期访谈不存在"
+
+
 async def test_a_missing_session_or_programme_is_a_page_that_says_so(e: Evening) -> None:
     r, page = get(e, "/s/999999/transcript", **{"accept-language": "en"})
     assert r.status_code == 404 and page.lang == "en" and page.title == "No such session"
