@@ -122,6 +122,8 @@ def create_app(settings: Settings | None = None) -> App:
             routes=[
                 Route("/", pages.index),
                 Route("/s/{session_id:int}", pages.viewer),
+                # the ask form with scripts off: a form post, CSRF-checked, to Sessions.handle
+                Route("/s/{session_id:int}/ask", pages.ask, methods=["GET", "POST"]),
                 Route("/s/{session_id:int}/presenter", routes.page("presenter.html")),
                 Route("/s/{session_id:int}/moderator", routes.page("moderator.html")),
                 Route("/s/{session_id:int}/screen", pages.screen),
@@ -154,7 +156,7 @@ def create_app(settings: Settings | None = None) -> App:
                 Route("/api/sessions/{session_id:int}/chain", chain_http.public_chain),
                 Route("/api/signing-key", chain_http.signing_key),
                 Route("/api/satisfaction", archive_http.satisfaction),
-                Route("/s/{session_id:int}/closing", routes.page("closing.html")),
+                Route("/s/{session_id:int}/closing", pages.closing),
                 Mount("/static", StaticFiles(directory=routes.STATIC), name="static"),
                 Route("/api/sessions/{session_id:int}/notifications", notify_http.notifications),
                 Route("/s/{session_id:int}/notifications", routes.page("notifications.html")),

@@ -89,14 +89,16 @@ export class Asker {
   }
 
   setup() {
-    $('#q-name').value = read(NAME, '') || '';
+    if (!$('#q-name').value) $('#q-name').value = read(NAME, '') || ''; // not over the server's
     $('#howto').open = !read(ASKED, false);
+    this.done = !$('#ask-done').hidden; // the server's receipt (a form post)
     $('#ask-form').addEventListener('submit', (e) => this.submit(e));
     $('#q-text').addEventListener('input', () => {
       this.count();
       this.suggest();
     });
-    $('#ask-again').addEventListener('click', () => {
+    $('#ask-again').addEventListener('click', (e) => {
+      e.preventDefault(); // without script: a form
       this.done = false;
       this.show(true);
       $('#q-text').focus();

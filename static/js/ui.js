@@ -70,16 +70,58 @@ export function keyed(list, items, create, update) {
   }
 }
 
-/** An answer, as every public page shows it; one given orally on air says so, with its time.
- * ctx: {guest, post, tz} of the session. */
+/** A clone of <template id="t-{name}"> (a macro of live/templates/parts.html, docs/pages.md),
+ * filled: [data-slot=x] gets the text values[x]; [data-if=x] goes when values[x] is empty;
+ * [data-bind="attr:x"] sets attr to values[x] (true: there, empty; null or false: not there). */
+export function fill(name, values) {
+  const el = document.getElementById(`t-${name}`).content.firstElementChild.cloneNode(true);
+  for (const node of [el, ...el.querySelectorAll('[data-slot], [data-if], [data-bind]')]) {
+    const { slot, bind } = node.dataset;
+    if ('if' in node.dataset && !values[node.dataset.if]) {
+      node.remove();
+      continue;
+    }
+    for (const pair of bind ? bind.split(' ') : []) {
+      const [attr, key] = pair.split(':');
+      const v = values[key];
+      if (v == null || v === false) node.removeAttribute(attr);
+      else node.setAttribute(attr, v === true ? '' : String(v));
+    }
+    if (slot !== undefined) node.textContent = values[slot] ?? '';
+  }
+  return el;
+}
+
+/** Make el (an item on the page) look like fresh (a filled clone), keeping the nodes that stay:
+ * an unchanged item, the server's, is not written to (no flash); a focused button keeps focus.
+ * What a script added to an item (data-added: 朗读) stays while its part does. */
+export function sync(el, fresh) {
+  for (const a of [...el.attributes]) if (!fresh.hasAttribute(a.name)) el.removeAttribute(a.name);
+  for (const a of fresh.attributes) if (el.getAttribute(a.name) !== a.value) el.setAttribute(a.name, a.value);
+  const had = [...el.childNodes].filter((n) => !n.dataset?.added);
+  const now = [...fresh.childNodes];
+  if (had.length !== now.length || had.some((n, i) => n.nodeName !== now[i].nodeName)) {
+    el.replaceChildren(...now);
+    return;
+  }
+  had.forEach((n, i) => {
+    if (n.nodeType === Node.ELEMENT_NODE) sync(n, now[i]);
+    else if (n.nodeValue !== now[i].nodeValue) n.nodeValue = now[i].nodeValue;
+  });
+}
+
+/** An answer, as every public page shows it (the page's t-answer): who answered and how, the
+ * text, or that it was said on air, and when. ctx: {guest, post, tz} of the session. */
 export function answerView(a, ctx) {
   const at = a.at ? time(a.at, ctx.tz) : '';
   const who = { name: a.by || ctx.guest || '', post: ctx.post || '' };
-  const by = a.text ? t(`answer.by_${a.mode || 'text'}`, who) : `${who.name} ${who.post}`;
-  const revised = a.revision > 1 ? t('answer.revised') : '';
-  return h('div', { class: 'answer' }, h('p', { class: 'answer-by' }, by.trim()),
-    a.text ? h('p', { class: 'answer-text' }, a.text) : h('p', { class: 'answer-text answer-oral' }, t('answer.oral', { time: at })),
-    a.text || revised ? h('p', { class: 'meta' }, [a.text && at, revised].filter(Boolean).join(' · ')) : null);
+  const text = a.text || '';
+  return fill('answer', {
+    answer_by: (text ? t(`answer.by_${a.mode || 'text'}`, who) : `${who.name} ${who.post}`).trim(),
+    answer_text: text,
+    answer_oral: text ? '' : t('answer.oral', { time: at }),
+    answer_meta: [text && at, a.revision > 1 ? t('answer.revised') : ''].filter(Boolean).join(' · '),
+  });
 }
 
 /**

@@ -23,7 +23,6 @@ PAGES = [
     "moderator.html",
     "admin.html",
     "notifications.html",
-    "closing.html",
 ]
 """The pages served as files from ``static/``; the public pages are templates (live/pages.py)."""
 RENDERED = [
@@ -37,6 +36,7 @@ RENDERED = [
     "transcript.html",
     "replay.html",
     "screen.html",
+    "closing.html",
     "preview.html",
 ]
 """The templates in ``live/templates/``: the same rules hold for what they render."""
@@ -73,7 +73,13 @@ SCRIPTS = [
 ]
 
 
-STAFF_PAGES = {"presenter.html", "moderator.html", "admin.html", "notifications.html", "closing.html"}
+STAFF_PAGES = {
+    "presenter.html",
+    "moderator.html",
+    "admin.html",
+    "notifications.html",
+    "templates/closing.html",
+}
 """Pages marked ``<html data-staff>``: they also download ``lang/<code>-staff.js`` (see i18n.js)."""
 
 
@@ -157,7 +163,9 @@ def test_every_page_shows_the_sites_icon() -> None:
     icon = '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
     assert (STATIC / "favicon.svg").read_text().startswith("<svg")
     assert [page for page in PAGES if icon not in (STATIC / page).read_text()] == []
-    assert icon in (TEMPLATES / "preview.html").read_text()
+    assert (
+        icon in (TEMPLATES / "preview.html").read_text() and icon in (TEMPLATES / "closing.html").read_text()
+    )
     for page in ("base.html", "screen.html"):  # the rendered pages' head: their preview
         assert '{% include "preview.html" %}' in (TEMPLATES / page).read_text(), page
 
