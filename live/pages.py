@@ -23,8 +23,8 @@ one (the live stream, rating a reply, staff tools): see ``docs/pages.md``.
 
 from __future__ import annotations
 
+import hashlib
 import re
-import secrets
 from collections.abc import Awaitable, Callable
 from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
@@ -140,7 +140,7 @@ class Page:
 
     def device(self) -> str | None:
         """This browser's device (its signed cookie), minted now if it has none; None while the
-        worker is not ready. A page's forms carry a token bound to it (:meth:`form_token`)."""
+        worker is not ready. A page's forms carry a token bound to it (``Devices.form_token``)."""
         if self._device is None and self.live is not None:
             self._device = self.live.devices.verify(self.request.cookies.get(DEVICE_COOKIE))
             if self._device is None:
@@ -473,7 +473,6 @@ async def _viewer(p: Page, asking: JSON | None = None, status: int = 200) -> Res
         "name": "",
         "contact": "",
         **asking.get("fields", {}),
-        "client_id": asking.get("client_id") or secrets.token_urlsafe(12),
         "csrf": p.live.devices.form_token(device) if p.live and device else "",
     }
     error = asking.get("error")
@@ -574,14 +573,14 @@ async def _form(request: Request) -> dict[str, str]:
 async def ask(request: Request) -> Response:
     """``POST /s/{id}/ask``: the viewer page's ask form with scripts off (docs/protocol.md).
 
-    A plain form post, form-encoded: ``text``, ``name``, ``contact``, ``client_id`` and
-    ``csrf``, the token the page's form carries for this browser's device cookie
-    (:meth:`live.auth.Devices.form_token`); without a valid one, a ``403 bad_csrf_token``
-    page. The question goes the one way every question goes, :meth:`Sessions.handle` with
-    the cookie's device and the request's address, so the same limits, screening and
-    idempotency hold (a resent form with its ``client_id`` is the question stored first,
-    without its secret). The answer is the viewer page again: the receipt number and the
-    secret (查询码), shown this once; or the refusal in words with the form still filled,
+    A plain form post, form-encoded: ``text``, ``name``, ``contact`` and ``csrf``, the token
+    the page's form carries for this browser's device cookie (:meth:`Devices.form_token`);
+    without a valid one, a ``403 bad_csrf_token`` page. The question goes the one way every
+    question goes, :meth:`Sessions.handle` with the cookie's device and the request's
+    address, so the same limits, screening and idempotency hold: its ``client_id`` is the
+    text's hash, so a form sent again (a reload, the back button) is the question stored
+    first, without its secret. The answer is the viewer page again: the receipt number and
+    the secret (查询码), shown this once; or the refusal in words with the form still filled,
     with the refusal's status. ``GET`` goes back to the page.
     """
     p = Page(request)
@@ -603,7 +602,7 @@ async def ask(request: Request) -> Response:
         metrics.refused(exc.code, "http")
         return p.error(exc)
     fields = {name: form.get(name, "") for name in ("text", "name", "contact")}
-    client_id = form.get("client_id") or secrets.token_urlsafe(12)
+    client_id = "form:" + hashlib.sha256(fields["text"].encode()).hexdigest()[:32]
     ip = request.client.host if request.client else ""  # the same per-IP limits as elsewhere
     try:
         check_text(fields)
@@ -611,7 +610,7 @@ async def ask(request: Request) -> Response:
         result = await live.sessions.handle(sid, Actor(Role.VIEWER, device, ip), cmd)
     except LiveError as exc:
         metrics.refused(exc.code, "http")
-        asking: JSON = {"fields": fields, "client_id": client_id, "error": exc}
+        asking: JSON = {"fields": fields, "error": exc}
         status = exc.status
     else:
         asking, status = {"done": result}, 200

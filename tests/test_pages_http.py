@@ -269,10 +269,10 @@ async def test_asking_with_a_plain_form_takes_the_one_ask_path_and_refuses_a_for
     with httpx.Client(base_url=base, timeout=TIMEOUT) as browser:  # keeps the device cookie
         page = browser.get(f"/s/{sid}")
         hidden = form_of(page.text)
-        assert hidden["csrf"] and hidden["client_id"] and browser.cookies.get("live_device")
+        assert hidden["csrf"] and browser.cookies.get("live_device")
         url = f"/s/{sid}/ask"
         for forged in ({}, {"csrf": "x" + hidden["csrf"]}):  # no token, or one that is not this device's
-            r = browser.post(url, data={"text": "伪造的问题", "client_id": "forged", **forged})
+            r = browser.post(url, data={"text": "伪造的问题", **forged})
             assert r.status_code == 403 and 'data-code="bad_csrf_token"' in r.text
             assert "表单已失效" in r.text
         with httpx.Client(base_url=base, timeout=TIMEOUT) as other:  # another device, this one's token

@@ -89,16 +89,16 @@ export class Asker {
   }
 
   setup() {
-    if (!$('#q-name').value) $('#q-name').value = read(NAME, '') || ''; // not over the server's
+    if (!$('#q-name').value) $('#q-name').value = read(NAME, '') || '';
     $('#howto').open = !read(ASKED, false);
-    this.done = !$('#ask-done').hidden; // the server's receipt (a form post)
+    this.done = !$('#ask-done').hidden; // a form post's receipt
     $('#ask-form').addEventListener('submit', (e) => this.submit(e));
     $('#q-text').addEventListener('input', () => {
       this.count();
       this.suggest();
     });
     $('#ask-again').addEventListener('click', (e) => {
-      e.preventDefault(); // without script: a form
+      e.preventDefault();
       this.done = false;
       this.show(true);
       $('#q-text').focus();

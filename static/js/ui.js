@@ -31,11 +31,9 @@ export function h(tag, props = {}, ...children) {
 }
 
 /**
- * Show items in list (a ul/ol) in order, reusing each item's element: create(item) makes one,
- * update(el, item) refreshes it. Keyboard focus stays where it was while the list re-sorts (a
- * moved element loses it, so it is given back); when the item a keyboard user is on leaves the
- * list (approved, answered), focus goes to the item that takes its place, else to the list, not
- * to <body> (after a click it stays put: a mouse user's next Enter must not hit another item).
+ * Show items in list in order, reusing each one's element (create(item), update(el, item)).
+ * Focus stays while the list re-sorts; when a keyboard user's item leaves, it goes to the item
+ * taking its place, else to the list, not <body> (after a click it stays put).
  */
 export function keyed(list, items, create, update) {
   const active = document.activeElement;
@@ -70,35 +68,27 @@ export function keyed(list, items, create, update) {
   }
 }
 
-/** A clone of <template id="t-{name}"> (a macro of live/templates/parts.html, docs/pages.md),
- * filled: [data-slot=x] gets the text values[x]; [data-if=x] goes when values[x] is empty;
- * [data-bind="attr:x"] sets attr to values[x] (true: there, empty; null or false: not there). */
+/** A clone of <template id="t-{name}">, filled by slot name (docs/pages.md, parts.html). */
 export function fill(name, values) {
   const el = document.getElementById(`t-${name}`).content.firstElementChild.cloneNode(true);
   for (const node of [el, ...el.querySelectorAll('[data-slot], [data-if], [data-bind]')]) {
-    const { slot, bind } = node.dataset;
-    if ('if' in node.dataset && !values[node.dataset.if]) {
-      node.remove();
-      continue;
-    }
-    for (const pair of bind ? bind.split(' ') : []) {
-      const [attr, key] = pair.split(':');
+    const { slot, bind, if: part } = node.dataset;
+    if (part !== undefined && !values[part]) node.remove(); // a part without a value
+    for (const [attr, key] of bind ? bind.split(' ').map((x) => x.split(':')) : []) {
       const v = values[key];
       if (v == null || v === false) node.removeAttribute(attr);
-      else node.setAttribute(attr, v === true ? '' : String(v));
+      else node.setAttribute(attr, v === true ? '' : v);
     }
     if (slot !== undefined) node.textContent = values[slot] ?? '';
   }
   return el;
 }
 
-/** Make el (an item on the page) look like fresh (a filled clone), keeping the nodes that stay:
- * an unchanged item, the server's, is not written to (no flash); a focused button keeps focus.
- * What a script added to an item (data-added: 朗读) stays while its part does. */
+/** Make el look like fresh (a filled clone), keeping the nodes that stay (docs/pages.md). */
 export function sync(el, fresh) {
-  for (const a of [...el.attributes]) if (!fresh.hasAttribute(a.name)) el.removeAttribute(a.name);
-  for (const a of fresh.attributes) if (el.getAttribute(a.name) !== a.value) el.setAttribute(a.name, a.value);
-  const had = [...el.childNodes].filter((n) => !n.dataset?.added);
+  for (const { name } of [...el.attributes]) if (!fresh.hasAttribute(name)) el.removeAttribute(name);
+  for (const { name, value } of fresh.attributes) if (el.getAttribute(name) !== value) el.setAttribute(name, value);
+  const had = [...el.childNodes].filter((n) => !n.dataset?.added); // 朗读 stays
   const now = [...fresh.childNodes];
   if (had.length !== now.length || had.some((n, i) => n.nodeName !== now[i].nodeName)) {
     el.replaceChildren(...now);
@@ -106,12 +96,11 @@ export function sync(el, fresh) {
   }
   had.forEach((n, i) => {
     if (n.nodeType === Node.ELEMENT_NODE) sync(n, now[i]);
-    else if (n.nodeValue !== now[i].nodeValue) n.nodeValue = now[i].nodeValue;
+    else if (n.data !== now[i].data) n.data = now[i].data;
   });
 }
 
-/** An answer, as every public page shows it (the page's t-answer): who answered and how, the
- * text, or that it was said on air, and when. ctx: {guest, post, tz} of the session. */
+/** An answer, as every page shows it (t-answer). ctx: {guest, post, tz} of the session. */
 export function answerView(a, ctx) {
   const at = a.at ? time(a.at, ctx.tz) : '';
   const who = { name: a.by || ctx.guest || '', post: ctx.post || '' };
@@ -124,11 +113,8 @@ export function answerView(a, ctx) {
   });
 }
 
-/**
- * Name the page's brand (#programme) after its programme. A programme's title is the same in
- * every language, so the brand stops following the site name's string (data-i18n), which a
- * language switch would otherwise put back ("Online Q&A" on 区长在线's pages).
- */
+/** Name the brand (#programme) after the programme, in every language: no longer the site
+ * name's string, which a language switch would put back ("Online Q&A" on 区长在线's pages). */
 export function brand(title) {
   const el = $('#programme');
   if (!el || !title) return;
@@ -136,11 +122,8 @@ export function brand(title) {
   el.textContent = title;
 }
 
-/**
- * A session's episode number in words ("第31期", "No. 31"), or nothing when its title already
- * says it in either language's words: "区长在线 第31期：…" is never shown as
- * "第31期 区长在线 第31期：…", nor as "No. 31 区长在线 第31期：…".
- */
+/** A session's episode number in words ("第31期", "No. 31"), or nothing when its title already
+ * says it in either language ("区长在线 第31期：…" is never "第31期 区长在线 第31期：…"). */
 export function episodeLabel(s) {
   if (!s.episode) return '';
   const n = Number(s.episode);
@@ -173,10 +156,7 @@ export function fragmentKey() {
 
 let announced = { about: null, timer: 0 };
 
-/**
- * Tell screen-reader users about something that happened (new answer, result of an action).
- * `about` names the question the words quote, so that they can be taken back (`retract`).
- */
+/** Tell screen-reader users what happened; `about`: the question quoted, to take it back. */
 export function announce(text, about = null) {
   const region = $('#announcer');
   if (!region) return;
@@ -185,10 +165,7 @@ export function announce(text, about = null) {
   announced = { about, timer: setTimeout(() => { region.textContent = text; }, 50) };
 }
 
-/**
- * Take back the last announcement if the question it quotes is no longer shown: the region
- * keeps its words in the page until the next one, and a question hidden since must not stay.
- */
+/** Take back the last announcement if the question it quotes is no longer shown (hidden). */
 export function retract(shown) {
   if (announced.about == null || shown(announced.about)) return;
   clearTimeout(announced.timer);
@@ -229,12 +206,8 @@ export async function copy(text, button) {
   toast(t('common.copied'));
 }
 
-/**
- * Translate the page and wire the language switch (#lang) and, beside it, the text-size switch;
- * render() runs after a language switch. On a page the server renders (its switch is a form
- * marked data-reload), the switch asks the server for the page again in the other language;
- * elsewhere it switches in place.
- */
+/** Translate the page, wire the language switch (#lang: a form; marked data-reload, the server
+ * renders the page again, else it switches in place) and the text size; then render(). */
 export function chrome(render) {
   apply(document);
   const button = $('#lang');

@@ -6,8 +6,7 @@
  * has asked once. Everything else follows the live event stream: the question being answered
  * now, answers newest first (announced to screen readers), the questions others asked with
  * their "me too" votes, and the status of my own questions (a notice when one moves on).
- * The server renders the first state with the macros of the page's <template>s: this adopts
- * its items, then fills clones of the templates (ui.js fill, sync): no markup of its own.
+ * It adopts the server's items and fills the page's <template>s (docs/pages.md).
  */
 import { countdown, dateTime, errorText, t, time, windowText } from './i18n.js';
 import { Asker } from './ask.js';
@@ -87,8 +86,6 @@ function render() {
   $('#guest-post').textContent = i.guest_post || '';
   $('#window').textContent = windowText(i.starts_at, i.ends_at, tz());
   $('#description').textContent = i.description || '';
-  $('#replay-link').href = `/s/${sid}/replay`;
-  $('#transcript-link').href = `/s/${sid}/transcript`;
   retract((id) => PUBLIC.has(model.questions.get(id)?.status));
   paintPresence();
   tick();
@@ -165,13 +162,12 @@ function tick() {
   } else if (phase === 'collecting') state.textContent = t('viewer.ask_collecting');
 }
 
-/** Who asked and when, and the channel if not the web page. */
 function asked(q) {
   return { asked: t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) }),
     channel: q.channel ? t(`channel.${q.channel}`) : '', channel_code: q.channel || '' };
 }
 
-/** Where a question came from, when an earlier episode: carried over (结转) or a follow-up (追问). */
+/** Carried over (结转) from an earlier episode, or a follow-up (追问) of one of its questions. */
 function origin(q) {
   const kind = q.carried_from ? 'carried' : q.follows ? 'follows' : null;
   if (!kind) return { origin: '' };
@@ -180,7 +176,6 @@ function origin(q) {
     origin_href: `/s/${from.session_id}#o-${from.question_id}` };
 }
 
-/** A question's slots in the lists. */
 function item(q) {
   return { key: String(q.id), dom_id: `q-${q.id}`, text: q.text || '', ...asked(q), ...origin(q) };
 }
@@ -208,15 +203,14 @@ function renderAnswered() {
   $('#answered-empty').hidden = items.length > 0;
   keyed($('#answered-list'), items, answeredItem, (li, q) => {
     const now = answeredItem(q);
-    if (li.classList.contains('fresh') || fresh.delete(q.id)) now.classList.add('fresh'); // just answered
+    if (li.classList.contains('fresh') || fresh.delete(q.id)) now.classList.add('fresh');
     sync(li, now);
   });
 }
 
-/** A question open to 同问 (pressed if this device voted), or 我提的问题. */
 function openItem(q) {
   const on = voted.has(q.id);
-  const own = asker.owns(q.id); // no 同问 on one's own
+  const own = asker.owns(q.id); // no 同问 on one's own: 我提的问题
   const n = q.votes || 0;
   return fill('open', { ...item(q), pressed: String(on), vote_label: t(on ? 'viewer.unvote_label' : 'viewer.vote_label', { n }),
     vote_word: t(on ? 'viewer.voted' : 'viewer.vote'), votes: String(n), own, not_own: !own, own_word: t('viewer.own_question') });
@@ -245,7 +239,7 @@ function renderOpen() {
   const items = model.list('approved', 'votes').filter((q) => q.id !== model.answering);
   $('#open-count').textContent = items.length ? String(items.length) : '';
   $('#open-empty').hidden = items.length > 0;
-  keyed($('#open-list'), items, openItem, (li, q) => sync(li, openItem(q))); // the vote button keeps focus
+  keyed($('#open-list'), items, openItem, (li, q) => sync(li, openItem(q)));
 }
 
 function renderMine() {
@@ -343,7 +337,7 @@ async function loadProgramme() {
 function setup() {
   asker.setup();
   speakAnswers($('main'), '.answer-text:not(.answer-oral)'); // 朗读 under every answer
-  $('#open-list').addEventListener('click', (e) => { // 同问, on an item built here or by the server
+  $('#open-list').addEventListener('click', (e) => { // 同问
     const button = e.target.closest('.vote');
     if (button) toggleVote(Number(button.closest('li').dataset.key));
   });
