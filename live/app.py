@@ -35,7 +35,6 @@ from . import (
     qr,
     routes,
     schedule_http,
-    stream_http,
     websocket,
 )
 from .exceptions import LiveError
@@ -123,11 +122,13 @@ def create_app(settings: Settings | None = None) -> App:
             routes=[
                 Route("/", pages.index),
                 Route("/s/{session_id:int}", pages.viewer),
+                # the ask form with scripts off: a form post, CSRF-checked, to Sessions.handle
+                Route("/s/{session_id:int}/ask", pages.ask, methods=["GET", "POST"]),
                 Route("/s/{session_id:int}/presenter", routes.page("presenter.html")),
                 Route("/s/{session_id:int}/moderator", routes.page("moderator.html")),
-                Route("/s/{session_id:int}/screen", routes.page("screen.html")),
+                Route("/s/{session_id:int}/screen", pages.screen),
                 Route("/s/{session_id:int}/qr.svg", qr.session_qr),
-                Route("/s/{session_id:int}/replay", stream_http.page("replay.html")),
+                Route("/s/{session_id:int}/replay", pages.replay),
                 Route("/s/{session_id:int}/transcript", pages.transcript),
                 Route("/search", pages.search),
                 Route("/admin", routes.page("admin.html")),
@@ -155,7 +156,7 @@ def create_app(settings: Settings | None = None) -> App:
                 Route("/api/sessions/{session_id:int}/chain", chain_http.public_chain),
                 Route("/api/signing-key", chain_http.signing_key),
                 Route("/api/satisfaction", archive_http.satisfaction),
-                Route("/s/{session_id:int}/closing", routes.page("closing.html")),
+                Route("/s/{session_id:int}/closing", pages.closing),
                 Mount("/static", StaticFiles(directory=routes.STATIC), name="static"),
                 Route("/api/sessions/{session_id:int}/notifications", notify_http.notifications),
                 Route("/s/{session_id:int}/notifications", routes.page("notifications.html")),

@@ -114,6 +114,7 @@ class Devices:
 
     def __init__(self, secret: str) -> None:
         self._signer = Signer(secret, salt="live.device")
+        self._forms = Signer(secret, salt="live.form")
 
     def mint(self) -> tuple[str, str]:
         device = secrets.token_hex(12)
@@ -126,6 +127,20 @@ class Devices:
             return self._signer.unsign(signed).decode()
         except (BadSignature, UnicodeDecodeError):
             return None
+
+    def form_token(self, device: str) -> str:
+        """The token a page's form carries for this device: its CSRF token (docs/pages.md).
+
+        Bound to the signed device cookie (``HttpOnly``, ``SameSite=Lax``) by a MAC under
+        the server's secret with a salt of its own: another site can neither read it (the
+        same-origin policy keeps our page from it) nor make it (it needs the secret), and
+        no second cookie or stored session is needed. It is the same for every page of
+        one device, so two tabs and the back button keep working.
+        """
+        return self._forms.get_signature(device).decode()
+
+    def form_token_ok(self, device: str, token: str) -> bool:
+        return hmac.compare_digest(self.form_token(device).encode(), token.encode())
 
     def receipt(self, session_id: int, question_id: int) -> str:
         """A receipt number (回执编号): readable, and unguessable without the server's secret."""

@@ -7,42 +7,47 @@ each public page is a Jinja2 template (``live/templates/``, through Starlette's
 text) filled here from the same services the JSON API reads: the programme page with its
 live, upcoming and past episodes and the receipt lookup (``/?receipt=``), the search
 (``/search?q=``), the transcript (访谈实录), the commitment board, and a session's viewer
-page (its head, heading and, once the window is over, every question's outcome). Every page
-has a real ``<title>``, description and Open Graph tags, per session where it is a
-session's. Its words come from the scripts' own language files (:mod:`live.i18n`), in the
+page (its head, heading, its published questions and answers while it runs, every question's
+outcome once the window is over, and an ask form that also works as a plain form post:
+:func:`ask`); the replay and the big screen have their head here, their content is their
+scripts'. Every page has a real ``<title>``, description and Open Graph tags, per session
+where it is a session's. Its words come from the scripts' own language files (:mod:`live.i18n`), in the
 reader's language (``?lang=``, the ``live_lang`` cookie, ``Accept-Language``; zh-CN first).
 
-What each thing looks like (an answer, an outcome, a transcript entry, a commitment, a
-receipt) is one macro in ``templates/parts.html``; the static bundle's pages
-(:mod:`live.archive_html`) render the same transcript template. Scripts then only add what
-needs one (the live stream, rating a reply, staff tools): see ``docs/pages.md``.
+What each thing looks like (an answer, a question in the viewer's lists, an outcome, a
+transcript entry, a commitment, a receipt) is one macro in ``templates/parts.html``; the static
+bundle's pages (:mod:`live.archive_html`) render the same transcript template, and the live
+pages' scripts fill ``<template>``s the same macros render. Scripts then only add what needs
+one (the live stream, rating a reply, staff tools): see ``docs/pages.md``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Awaitable, Callable
 from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import jinja2
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from . import archive, i18n, outcomes, stream
+from . import archive, i18n, metrics, outcomes, stream_http
 from .archive_http import flag, int_param, require_staff
-from .auth import DEVICE_COOKIE
+from .auth import DEVICE_COOKIE, Actor, Role
 from .events import JSON, now_ms
-from .exceptions import LiveError, NotFound, Unavailable
-from .middleware import content_security_policy
+from .exceptions import BadRequest, Forbidden, LiveError, NotFound, Unavailable
+from .protocol import check_text, command
 from .ratings import LEVELS
 from .routes import COOKIE_AGE
 from .services import Services
 from .startup import not_ready
-from .state import ENDED, OUTCOMES, phase
+from .state import ENDED, OUTCOMES, State, phase
 
 TEMPLATES = Jinja2Templates(
     env=jinja2.Environment(
@@ -128,6 +133,19 @@ class Page:
         )
         public = self.live.settings.public_url if self.live else ""
         self.base = (public or str(request.base_url)).rstrip("/")
+        self.path = request.url.path
+        """The page's own address (the language switch's and the canonical one)."""
+        self._device: str | None = None
+        self.minted = ""
+
+    def device(self) -> str | None:
+        """This browser's device (its signed cookie), minted now if it has none; None while the
+        worker is not ready. A page's forms carry a token bound to it (``Devices.form_token``)."""
+        if self._device is None and self.live is not None:
+            self._device = self.live.devices.verify(self.request.cookies.get(DEVICE_COOKIE))
+            if self._device is None:
+                self._device, self.minted = self.live.devices.mint()
+        return self._device
 
     def t(self, key: str, **values: Any) -> str:
         return i18n.t(self.lang, key, **values)
@@ -163,8 +181,8 @@ class Page:
             "site_name": self.t("site.name"),
             "brand": brand or self.t("site.name"),
             "base": self.base,
-            "canonical": self.base + self.request.url.path,
-            "path": self.request.url.path,
+            "canonical": self.base + self.path,
+            "path": self.path,
             "keep": [(k, v) for k, v in self.request.query_params.multi_items() if k != "lang"],
             "reload": reload,
             "size": self.size(),
@@ -186,19 +204,18 @@ class Page:
             response.set_cookie(
                 i18n.COOKIE, self.lang, max_age=i18n.COOKIE_AGE, samesite="lax", secure=secure
             )
-        if (
-            self.live is not None
-            and self.live.devices.verify(self.request.cookies.get(DEVICE_COOKIE)) is None
-        ):
-            _, signed = self.live.devices.mint()  # the device a citizen asks and rates as
+        self.device()  # the device a citizen asks, votes and rates as
+        if self.minted:
             response.set_cookie(
-                DEVICE_COOKIE, signed, max_age=COOKIE_AGE, httponly=True, samesite="lax", secure=secure
+                DEVICE_COOKIE, self.minted, max_age=COOKIE_AGE, httponly=True, samesite="lax", secure=secure
             )
         return response
 
     def error(self, exc: LiveError) -> Response:
         message = exc.en if self.lang == "en" else exc.zh
-        return self.render("error.html", self.context(message, message, message=message), exc.status)
+        return self.render(
+            "error.html", self.context(message, message, message=message, code=exc.code), exc.status
+        )
 
 
 Render = Callable[[Page], Awaitable[Response]]
@@ -401,29 +418,87 @@ async def board(p: Page) -> Response:
     )
 
 
-@page
-async def viewer(p: Page) -> Response:
-    """``/s/{id}``: the session's heading and state now; after the window, every outcome.
+def live_lists(state: State, device: str | None, votes: list[int]) -> JSON:
+    """What the viewer page lists while a session runs, as its script lists it (viewer.js, from
+    model.js's ``list``): the answered questions, newest answer first; the published ones open
+    to 同问, most votes first (then the oldest), but the one being answered now; and that one.
+    Each as everyone may see it (:meth:`Question.to_wire`: never a pending or hidden text, never
+    a contact), with whether it is this device's own (no 同问 on it) and whether it voted."""
+    wires = [q.to_wire() for q in state.questions.values()]
+    answered = sorted(
+        (w for w in wires if w["status"] == "answered"),
+        key=lambda w: -((w.get("answer") or {}).get("at") or 0),
+    )
+    mine, voted = set(state.by_device.get(device or "", ())), set(votes)
+    open_ = sorted(
+        (w for w in wires if w["status"] == "approved" and w["id"] != state.answering),
+        key=lambda w: (-(w.get("votes") or 0), w["asked_at"]),
+    )
+    now = state.questions.get(state.answering) if state.answering is not None else None
+    now_wire = now.to_wire() if now is not None else None
+    return {
+        "answered": answered,
+        "open": [(w, w["id"] in mine, w["id"] in voted) for w in open_],
+        "now_q": now_wire if now_wire and now_wire.get("text") else None,
+    }
 
-    The questions and answers of a session still running are the script's (the live stream):
-    see docs/pages.md. A worker not ready yet, or one whose database is away, still serves the
-    page, without the session (its script retries the live connection, whose first message
-    carries it): a citizen who opens the link during an outage sees the page wait, not an error."""
+
+NO_LISTS: JSON = {"answered": [], "open": [], "now_q": None}
+
+
+def _posts_a_form(response: Response) -> Response:
+    """The viewer page, whose ask form is posted without script: its ``Referrer-Policy`` is
+    ``same-origin`` where every other page's is ``no-referrer``, under which Chromium sends a
+    form post with ``Origin: null``, and the cross-site guard (:mod:`live.middleware`) rightly
+    refuses that. Cross-origin requests (a broadcast's media) still carry no referrer."""
+    response.headers["referrer-policy"] = "same-origin"
+    return response
+
+
+async def _viewer(p: Page, asking: JSON | None = None, status: int = 200) -> Response:
+    """``/s/{id}``: the session's heading and state now; while it runs, its published questions
+    and answers; after the window, every outcome. ``asking``: the ask form as a form post left
+    it (:func:`ask`): its fields and the refusal, or the receipt (``done``).
+
+    The script takes the page over: it adopts the items rendered here (same markup, same
+    ``data-key``) and keeps them current from the live stream (docs/pages.md). A worker not
+    ready yet, or one whose database is away, still serves the page, without the session (its
+    script retries the live connection, whose first message carries it): a citizen who opens
+    the link during an outage sees the page wait, not an error."""
     sid = p.request.path_params["session_id"]
+    asking = asking or {}
+    device = p.device()
+    form = {
+        "text": "",
+        "name": "",
+        "contact": "",
+        **asking.get("fields", {}),
+        "csrf": p.live.devices.form_token(device) if p.live and device else "",
+    }
+    error = asking.get("error")
+    common = {
+        "sid": sid,
+        "form": form,
+        "ask_error": (error.en if p.lang == "en" else error.zh) if error else "",
+        "ask_error_code": error.code if error else "",
+        "done": asking.get("done"),
+        "reload": False,
+    }
     shell = p.context(
         p.t("viewer.doc_title"),
         p.t("index.intro"),
-        reload=False,
         info=None,
-        sid=sid,
         phase=None,
         ended=False,
         section=None,
         tz="Asia/Shanghai",
         ctx={},
+        ask_state="",
+        **NO_LISTS,
+        **common,
     )
     if p.live is None:
-        return p.render("viewer.html", shell)
+        return _posts_a_form(p.render("viewer.html", shell, status))
     try:
         row = await p.live.sessions.row(sid)
         if row is None:
@@ -431,34 +506,167 @@ async def viewer(p: Page) -> Response:
         info, now = {**dict.fromkeys(SESSION_FIELDS), **row.info}, now_ms()
         state = phase(info, now)
         programmes = await p.live.programmes.all()
-        section = None
+        settled = await (await p.live.rooms.get(sid)).settled()
+        section, lists = None, NO_LISTS
         if state in ENDED:
-            section = outcomes.section(await (await p.live.rooms.get(sid)).settled())
+            section = outcomes.section(settled)
+        else:
+            fresh = device is None or p.minted  # a device minted just now has voted for nothing
+            votes = [] if fresh else await p.live.sessions.device_votes(sid, str(device))
+            lists = live_lists(settled, device, votes)
     except Unavailable:
-        return p.render("viewer.html", shell)
+        return _posts_a_form(p.render("viewer.html", shell, status))
     programme = next((x["title"] for x in programmes if x["id"] == row.programme_id), "")
     title = f"{info.get('title') or ''} - {programme}" if programme else str(info.get("title") or "")
+    tz = info.get("timezone") or "Asia/Shanghai"
+    ask_state = ""  # why the form is not there yet (as viewer.js's tick says it)
+    if state == "upcoming":
+        ask_state = p.t(
+            "viewer.ask_upcoming",
+            time=i18n.date_time(p.lang, info.get("collect_from") or info["starts_at"], tz),
+        )
+    elif state == "collecting":
+        ask_state = p.t("viewer.ask_collecting")
     response = p.render(
         "viewer.html",
         p.context(
             title,
             _about(p, info),
-            reload=False,
             brand=programme,
-            sid=sid,
             info=info,
             phase=state,
             ended=state in ENDED,
-            tz=info.get("timezone") or "Asia/Shanghai",
+            tz=tz,
             section=section,
-            ctx={
-                "tz": info.get("timezone") or "Asia/Shanghai",
-                "guest": info.get("guest_name"),
-                "post": info.get("guest_post"),
-            },
+            ctx={"tz": tz, "guest": info.get("guest_name"), "post": info.get("guest_post")},
+            ask_state=ask_state,
+            **lists,
+            **common,
         ),
+        status,
     )
-    media = stream.origins(row.info)  # the broadcast's hosts may serve media (live/stream_http.py)
-    if media:
-        response.headers["content-security-policy"] = content_security_policy(media=media)
-    return response
+    return _posts_a_form(stream_http.allow_media(response, row.info))  # its broadcast's media too
+
+
+@page
+async def viewer(p: Page) -> Response:
+    return await _viewer(p)
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """A plain HTML form's fields (the first of each name); none unless it is form-encoded."""
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM:
+        return {}
+    try:
+        pairs = parse_qsl((await request.body()).decode(), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        raise BadRequest("invalid_text", "内容包含无法读取的字符", "The form is not UTF-8 text") from None
+    out: dict[str, str] = {}
+    for name, value in pairs:
+        out.setdefault(name, value)
+    return out
+
+
+async def ask(request: Request) -> Response:
+    """``POST /s/{id}/ask``: the viewer page's ask form with scripts off (docs/protocol.md).
+
+    A plain form post, form-encoded: ``text``, ``name``, ``contact`` and ``csrf``, the token
+    the page's form carries for this browser's device cookie (:meth:`Devices.form_token`);
+    without a valid one, a ``403 bad_csrf_token`` page. The question goes the one way every
+    question goes, :meth:`Sessions.handle` with the cookie's device and the request's
+    address, so the same limits, screening and idempotency hold: its ``client_id`` is the
+    text's hash, so a form sent again (a reload, the back button) is the question stored
+    first, without its secret. The answer is the viewer page again: the receipt number and
+    the secret (查询码), shown this once; or the refusal in words with the form still filled,
+    with the refusal's status. ``GET`` goes back to the page.
+    """
+    p = Page(request)
+    sid = request.path_params["session_id"]
+    p.path = f"/s/{sid}"  # the language switch and the canonical address: the page itself
+    if request.method != "POST":
+        return RedirectResponse(f"/s/{sid}#ask", status_code=303)
+    try:
+        live = _live(p)
+        form = await _form(request)
+        device = live.devices.verify(request.cookies.get(DEVICE_COOKIE))
+        if device is None or not live.devices.form_token_ok(device, form.get("csrf", "")):
+            raise Forbidden(
+                "bad_csrf_token",
+                "表单已失效或不是从本站提交的，请重新打开本页后再提交",
+                "This form has expired or was not sent from this site: open the page again and resubmit",
+            )
+    except LiveError as exc:
+        metrics.refused(exc.code, "http")
+        return p.error(exc)
+    fields = {name: form.get(name, "") for name in ("text", "name", "contact")}
+    client_id = "form:" + hashlib.sha256(fields["text"].encode()).hexdigest()[:32]
+    ip = request.client.host if request.client else ""  # the same per-IP limits as elsewhere
+    try:
+        check_text(fields)
+        cmd = command({"type": "ask", "client_id": client_id, **fields})
+        result = await live.sessions.handle(sid, Actor(Role.VIEWER, device, ip), cmd)
+    except LiveError as exc:
+        metrics.refused(exc.code, "http")
+        asking: JSON = {"fields": fields, "error": exc}
+        status = exc.status
+    else:
+        asking, status = {"done": result}, 200
+    try:
+        return await _viewer(p, asking, status)
+    except LiveError as exc:
+        return p.error(exc)
+
+
+async def _session_page(
+    p: Page, name: str, title: Callable[[JSON, str], str], media: bool = False
+) -> Response:
+    """A session's page whose content is its script's (the replay, the big screen): its head is
+    the session's (``title(info, programme)``, its description, Open Graph), and with ``media``
+    its broadcast's hosts may serve media. Not ready, or the database away: the page without its
+    session (its script retries); no such session: a 404 page."""
+    sid = p.request.path_params["session_id"]
+    shell = p.context(p.t("site.name"), p.t("index.intro"), reload=False, sid=sid, info=None, tz=None)
+    if p.live is None:
+        return p.render(name, shell)
+    try:
+        row = await p.live.sessions.row(sid)
+        if row is None:
+            raise NotFound("session_not_found", "该期访谈不存在", "This session does not exist", id=sid)
+        programmes = await p.live.programmes.all()
+    except Unavailable:
+        return p.render(name, shell)
+    info = {**dict.fromkeys(SESSION_FIELDS), **row.info}
+    programme = next((x["title"] for x in programmes if x["id"] == row.programme_id), "")
+    tz = info.get("timezone") or "Asia/Shanghai"
+    context = p.context(
+        title(info, programme), _about(p, info), reload=False, brand=programme, sid=sid, info=info, tz=tz
+    )
+    response = p.render(name, context)
+    return stream_http.allow_media(response, row.info) if media else response
+
+
+@page
+async def replay(p: Page) -> Response:
+    """``/s/{id}/replay``: the session played back from its log (replay.js)."""
+
+    def title(info: JSON, programme: str) -> str:  # as replay.js names it
+        return f"{p.t('replay.badge')} · {info.get('title') or ''}" + (f" - {programme}" if programme else "")
+
+    return await _session_page(p, "replay.html", title, media=True)
+
+
+@page
+async def screen(p: Page) -> Response:
+    """``/s/{id}/screen``: the big screen (screen.js); framed only where configured (live.middleware)."""
+    return await _session_page(
+        p, "screen.html", lambda info, _: f"{p.t('screen.doc_title')} - {info.get('title') or ''}"
+    )
+
+
+@page
+async def closing(p: Page) -> Response:
+    """``/s/{id}/closing#key=``: the staff's closing page, static but for its answer template."""
+    return p.render("closing.html", {})

@@ -181,6 +181,14 @@ def parse(text: str) -> Command:
         )
     if "\\u" in text:
         check_text(obj, re=rid)
+    return command(obj, rid)
+
+
+def command(obj: JSON, rid: str | int | None = None) -> Command:
+    """The command an object asks for, each field checked against its type's schema.
+
+    A frame (:func:`parse`) and a plain HTML form (the viewer page's ask form without
+    script, :mod:`live.pages`) both come through here, so both meet the same checks."""
     kind = obj.get("type")
     if not isinstance(kind, str) or (schema := SCHEMAS.get(kind)) is None:
         raise BadRequest(

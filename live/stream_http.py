@@ -1,7 +1,6 @@
-"""A session's replay page, with a CSP that lets in its broadcast's media (the viewer page,
-rendered by :mod:`live.pages`, sets the same policy).
+"""A session's viewer and replay pages, with a CSP that lets in its broadcast's media.
 
-The page is the same static file :func:`live.routes.page` serves; only its policy differs:
+The pages are rendered by :mod:`live.pages`; only their policy differs from every other page's:
 the origins of the session's ``stream`` and ``recording`` as stored now (:mod:`live.stream`)
 may serve media and answer hls.js's requests, and no other. The policy is fixed when the page
 loads, so a page open when a stream on a new host is set learns of it from the feed
@@ -10,32 +9,16 @@ loads, so a page open when a stream on a new host is set learns of it from the f
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from starlette.requests import Request
 from starlette.responses import Response
 
-from . import routes, stream
-from .exceptions import Unavailable
+from . import stream
+from .events import JSON
 from .middleware import content_security_policy
-from .services import Services
 
 
-def page(name: str) -> Callable[[Request], Awaitable[Response]]:
-    serve = routes.page(name)
-
-    async def endpoint(request: Request) -> Response:
-        response = await serve(request)
-        live: Services | None = request.app.state.live
-        if live is None:  # not ready: the strict policy; the page retries its connection
-            return response
-        try:
-            row = await live.sessions.row(request.path_params["session_id"])
-        except Unavailable:  # the database away: the page still loads, and waits for it
-            return response
-        media = stream.origins(row.info) if row is not None else []
-        if media:
-            response.headers["content-security-policy"] = content_security_policy(media=media)
-        return response
-
-    return endpoint
+def allow_media(response: Response, info: JSON) -> Response:
+    """``response`` (a session's page), its policy letting in the media of ``info``'s broadcast."""
+    media = stream.origins(info)
+    if media:
+        response.headers["content-security-policy"] = content_security_policy(media=media)
+    return response

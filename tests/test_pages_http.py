@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import shutil
 import subprocess
 from collections.abc import AsyncIterator
@@ -38,7 +39,7 @@ XSS = "<img src=x onerror=alert(1)>"
 @dataclass
 class Evening:
     """A programme with a closed episode (answered, declined, forwarded with a promise now
-    overdue), one live now and one next week."""
+    overdue), one live now (a question answered, one open to 同问, one pending) and one next week."""
 
     server: LiveServer
     closed: dict[str, Any]
@@ -60,6 +61,10 @@ async def evening(srv: LiveServer) -> Evening:
         "private": "我家的私事",
         "bus": "公交站牌太旧了",
         "promise": f"两周内更换全部站牌{XSS}",
+        "school": f"学校门口接送车辆太多怎么办？{XSS}",
+        "school_answer": "下周起增派交警疏导。",
+        "open": "菜市场什么时候翻新？",
+        "pending": "这个问题还在审核中",
     }
     sid = closed["id"]
     async with (
@@ -87,6 +92,17 @@ async def evening(srv: LiveServer) -> Evening:
         )
         await mod.request("close")
         e.receipt = lamp["receipt"]
+    async with (
+        srv.client(live["id"]) as asker,
+        srv.client(live["id"], token=live["moderator_token"]) as mod,
+        srv.client(live["id"], token=live["presenter_token"]) as official,
+    ):
+        school = await asker.request("ask", client_id="school", text=e.texts["school"], name=XSS)
+        await mod.request("approve", question_id=school["question_id"])
+        await official.request("answer", question_id=school["question_id"], text=e.texts["school_answer"])
+        market = await asker.request("ask", client_id="market", text=e.texts["open"], name="孙")
+        await mod.request("approve", question_id=market["question_id"])
+        await asker.request("ask", client_id="pending", text=e.texts["pending"], name="周")
     doc = httpx.get(f"{srv.http}/api/sessions/{sid}/transcript", timeout=TIMEOUT).json()
     e.head = doc["chain"]["head"]
     return e
@@ -157,7 +173,18 @@ def pages(e: Evening) -> dict[str, tuple[str, list[str]]]:
             f"/s/{closed}",
             ["区长在线 第40期：路灯与停车", "已结束 · 办结中", t["lamp"], "回复率 66.7%", "未采用 1"],
         ),
-        "live": (f"/s/{e.live['id']}", ["区长在线 第41期：教育", "直播中", "李明 副区长"]),
+        "live": (
+            f"/s/{e.live['id']}",
+            [
+                "区长在线 第41期：教育",
+                "直播中",
+                "李明 副区长",
+                t["school"],
+                t["school_answer"],
+                t["open"],
+                "同问",
+            ],
+        ),
     }
 
 
@@ -175,6 +202,7 @@ async def test_the_first_response_holds_the_page_its_title_and_its_preview(e: Ev
     assert page.metas["og:image"] == f"{e.server.http}/static/img/share.png"
     assert "img" not in page.tags, "typed markup became an element"
     assert XSS not in r.text, "typed markup arrived unescaped"
+    assert e.texts["pending"] not in r.text, "a question not published is never on a page"
     if name in ("transcript", "closed", "live"):  # per session: its title, its official and time
         title = e.live["title"] if name == "live" else e.closed["title"]
         assert title in page.title and "李明" in page.metas["description"], name
@@ -206,6 +234,89 @@ async def test_english_by_cookie_or_accept_language_and_the_switch_remembers(e: 
         assert page.lang == "en" and "中文" in page.text, name
     _, page = get(e, pages(e)["board"][0], cookie="live_lang=en")
     assert "Overdue" in page.text and e.texts["promise"] in page.text
+
+
+async def test_the_viewer_page_lists_the_published_questions_in_either_language(e: Evening) -> None:
+    """Issue 20: a session's page holds its questions and answers in the first response, as the
+    script lists them (answered with the answer, then those open to 同问 with their counts), in
+    the session's timezone, in Chinese or English; never a pending one's text."""
+    path, t = f"/s/{e.live['id']}", e.texts
+    for lang, words in (
+        ("zh", ["已回答", "大家在问", "同问", "下周起增派交警疏导。"]),
+        ("en", ["Answered", "Me too"]),
+    ):
+        r, page = get(e, path, cookie=f"live_lang={lang}")
+        assert page.lang == ("en" if lang == "en" else "zh-CN")
+        for text in [t["school"], t["school_answer"], t["open"], *words]:
+            assert text in page.text, (lang, text)
+        assert t["pending"] not in r.text
+        assert XSS not in r.text and "&lt;img src=x onerror=alert(1)&gt;" in r.text
+        answered, open_ = r.text.index('id="answered-list"'), r.text.index('id="open-list"')
+        assert answered < r.text.index(t["school_answer"]) < open_ < r.text.index(t["open"])
+        assert 'data-key="' in r.text and '<template id="t-answered">' in r.text  # the script adopts them
+
+
+def form_of(html: str) -> dict[str, str]:
+    """The hidden fields of the page's ask form."""
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', html))
+
+
+async def test_asking_with_a_plain_form_takes_the_one_ask_path_and_refuses_a_forged_post(e: Evening) -> None:
+    """Issue 20 point 2: the ask form posted without script goes through Sessions.handle (the
+    same receipt, secret, idempotency and limits as the live stream's ask), answers with the
+    page in the reader's language, and a post without the page's token is refused (CSRF)."""
+    sid, base = e.live["id"], e.server.http
+    with httpx.Client(base_url=base, timeout=TIMEOUT) as browser:  # keeps the device cookie
+        page = browser.get(f"/s/{sid}")
+        hidden = form_of(page.text)
+        assert hidden["csrf"] and browser.cookies.get("live_device")
+        url = f"/s/{sid}/ask"
+        for forged in ({}, {"csrf": "x" + hidden["csrf"]}):  # no token, or one that is not this device's
+            r = browser.post(url, data={"text": "伪造的问题", **forged})
+            assert r.status_code == 403 and 'data-code="bad_csrf_token"' in r.text
+            assert "表单已失效" in r.text
+        with httpx.Client(base_url=base, timeout=TIMEOUT) as other:  # another device, this one's token
+            other.get(f"/s/{sid}")
+            r = other.post(url, data={"text": "伪造的问题", **hidden})
+            assert r.status_code == 403 and 'data-code="bad_csrf_token"' in r.text
+        r = browser.post(url, data={"text": "长" * 501, "name": "留着", **hidden})
+        assert r.status_code == 413 and 'data-code="text_too_long"' in r.text and "最多 500 字" in r.text
+        assert 'value="留着"' in r.text and "长" * 501 in r.text, "the form is kept filled"
+        text = f"无脚本提问{XSS}"
+        browser.cookies.set("live_lang", "en")
+        r = browser.post(url, data={"text": text, "name": "吴", **hidden})
+        assert r.status_code == 200 and "Submitted, waiting for review" in r.text
+        receipt = re.search(r'id="receipt">([^<]+)<', r.text)
+        secret = re.search(r'id="secret">([^<]+)<', r.text)
+        assert receipt and secret and re.fullmatch(rf"{sid}-\d+-[A-Z0-9]{{6}}", receipt[1]), r.text
+        again = browser.post(url, data={"text": text, "name": "吴", **hidden})  # a reload resends it
+        assert again.status_code == 200 and f'id="receipt">{receipt[1]}<' in again.text
+        assert f">{secret[1]}<" not in again.text, "the secret is shown once"
+        state = httpx.get(f"{base}/api/sessions/{sid}", timeout=TIMEOUT).json()
+        stored = [q for q in state["questions"] if q["id"] == int(receipt[1].split("-")[1])]
+        assert stored and stored[0]["status"] == "pending" and "text" not in stored[0], "stored once, pending"
+        assert f"{XSS}" not in r.text and "无脚本提问" not in browser.get(f"/s/{sid}").text
+        closed = browser.get(f"/s/{e.closed['id']}")
+        r = browser.post(f"/s/{e.closed['id']}/ask", data={"text": "太晚了", **form_of(closed.text)})
+        assert r.status_code == 409 and 'data-code="session_not_open"' in r.text and "太晚了" in r.text
+        assert browser.get(url, follow_redirects=False).headers["location"] == f"/s/{sid}#ask"
+
+
+async def test_the_replay_and_the_big_screen_name_their_session_in_a_preview(e: Evening) -> None:
+    """Their content is their scripts', but a link to them is previewed with the session's
+    title, official and window, in the reader's language (issue 20, point 1)."""
+    for path, lang, head in (
+        (f"/s/{e.closed['id']}/replay", "zh-CN", "回放 · 区长在线 第40期：路灯与停车 - 区长在线"),
+        (f"/s/{e.closed['id']}/replay", "en", "Replay · 区长在线 第40期：路灯与停车 - 区长在线"),
+        (f"/s/{e.live['id']}/screen", "zh-CN", "大屏 - 区长在线 第41期：教育"),
+    ):
+        r, page = get(e, path, **{"accept-language": lang})
+        assert r.status_code == 200 and page.lang == lang and page.title == head, (path, page.title)
+        assert page.metas["og:title"] == head and page.metas["og:url"] == f"{e.server.http}{path}"
+        assert "李明" in page.metas["description"] == page.metas["og:description"]
+        assert ("北京时间" if lang == "zh-CN" else "Beijing time") in page.metas["description"]
+    r, page = get(e, "/s/999999/replay")
+    assert r.status_code == 404 and page.title == "该期访谈不存在"
 
 
 async def test_a_missing_session_or_programme_is_a_page_that_says_so(e: Evening) -> None:

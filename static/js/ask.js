@@ -89,14 +89,16 @@ export class Asker {
   }
 
   setup() {
-    $('#q-name').value = read(NAME, '') || '';
+    if (!$('#q-name').value) $('#q-name').value = read(NAME, '') || '';
     $('#howto').open = !read(ASKED, false);
+    this.done = !$('#ask-done').hidden; // a form post's receipt
     $('#ask-form').addEventListener('submit', (e) => this.submit(e));
     $('#q-text').addEventListener('input', () => {
       this.count();
       this.suggest();
     });
-    $('#ask-again').addEventListener('click', () => {
+    $('#ask-again').addEventListener('click', (e) => {
+      e.preventDefault();
       this.done = false;
       this.show(true);
       $('#q-text').focus();

@@ -75,7 +75,8 @@ function toggle(text) {
 
 function button(el) {
   const text = el.textContent.trim();
-  const b = h('button', { type: 'button', class: 'btn small speak', on: { click: () => toggle(text) } });
+  const b = h('button', { type: 'button', class: 'btn small speak', dataset: { added: 'speak' }, // kept by ui.js sync
+    on: { click: () => toggle(text) } });
   b.speakText = text;
   b.addEventListener('focus', () => { focused = b; });
   buttons.add(b);

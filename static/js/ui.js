@@ -31,11 +31,9 @@ export function h(tag, props = {}, ...children) {
 }
 
 /**
- * Show items in list (a ul/ol) in order, reusing each item's element: create(item) makes one,
- * update(el, item) refreshes it. Keyboard focus stays where it was while the list re-sorts (a
- * moved element loses it, so it is given back); when the item a keyboard user is on leaves the
- * list (approved, answered), focus goes to the item that takes its place, else to the list, not
- * to <body> (after a click it stays put: a mouse user's next Enter must not hit another item).
+ * Show items in list in order, reusing each one's element (create(item), update(el, item)).
+ * Focus stays while the list re-sorts; when a keyboard user's item leaves, it goes to the item
+ * taking its place, else to the list, not <body> (after a click it stays put).
  */
 export function keyed(list, items, create, update) {
   const active = document.activeElement;
@@ -70,23 +68,53 @@ export function keyed(list, items, create, update) {
   }
 }
 
-/** An answer, as every public page shows it; one given orally on air says so, with its time.
- * ctx: {guest, post, tz} of the session. */
+/** A clone of <template id="t-{name}">, filled by slot name (docs/pages.md, parts.html). */
+export function fill(name, values) {
+  const el = document.getElementById(`t-${name}`).content.firstElementChild.cloneNode(true);
+  for (const node of [el, ...el.querySelectorAll('[data-slot], [data-if], [data-bind]')]) {
+    const { slot, bind, if: part } = node.dataset;
+    if (part !== undefined && !values[part]) node.remove(); // a part without a value
+    for (const [attr, key] of bind ? bind.split(' ').map((x) => x.split(':')) : []) {
+      const v = values[key];
+      if (v == null || v === false) node.removeAttribute(attr);
+      else node.setAttribute(attr, v === true ? '' : v);
+    }
+    if (slot !== undefined) node.textContent = values[slot] ?? '';
+  }
+  return el;
+}
+
+/** Make el look like fresh (a filled clone), keeping the nodes that stay (docs/pages.md). */
+export function sync(el, fresh) {
+  for (const { name } of [...el.attributes]) if (!fresh.hasAttribute(name)) el.removeAttribute(name);
+  for (const { name, value } of fresh.attributes) if (el.getAttribute(name) !== value) el.setAttribute(name, value);
+  const had = [...el.childNodes].filter((n) => !n.dataset?.added); // 朗读 stays
+  const now = [...fresh.childNodes];
+  if (had.length !== now.length || had.some((n, i) => n.nodeName !== now[i].nodeName)) {
+    el.replaceChildren(...now);
+    return;
+  }
+  had.forEach((n, i) => {
+    if (n.nodeType === Node.ELEMENT_NODE) sync(n, now[i]);
+    else if (n.data !== now[i].data) n.data = now[i].data;
+  });
+}
+
+/** An answer, as every page shows it (t-answer). ctx: {guest, post, tz} of the session. */
 export function answerView(a, ctx) {
   const at = a.at ? time(a.at, ctx.tz) : '';
   const who = { name: a.by || ctx.guest || '', post: ctx.post || '' };
-  const by = a.text ? t(`answer.by_${a.mode || 'text'}`, who) : `${who.name} ${who.post}`;
-  const revised = a.revision > 1 ? t('answer.revised') : '';
-  return h('div', { class: 'answer' }, h('p', { class: 'answer-by' }, by.trim()),
-    a.text ? h('p', { class: 'answer-text' }, a.text) : h('p', { class: 'answer-text answer-oral' }, t('answer.oral', { time: at })),
-    a.text || revised ? h('p', { class: 'meta' }, [a.text && at, revised].filter(Boolean).join(' · ')) : null);
+  const text = a.text || '';
+  return fill('answer', {
+    answer_by: (text ? t(`answer.by_${a.mode || 'text'}`, who) : `${who.name} ${who.post}`).trim(),
+    answer_text: text,
+    answer_oral: text ? '' : t('answer.oral', { time: at }),
+    answer_meta: [text && at, a.revision > 1 ? t('answer.revised') : ''].filter(Boolean).join(' · '),
+  });
 }
 
-/**
- * Name the page's brand (#programme) after its programme. A programme's title is the same in
- * every language, so the brand stops following the site name's string (data-i18n), which a
- * language switch would otherwise put back ("Online Q&A" on 区长在线's pages).
- */
+/** Name the brand (#programme) after the programme, in every language: no longer the site
+ * name's string, which a language switch would put back ("Online Q&A" on 区长在线's pages). */
 export function brand(title) {
   const el = $('#programme');
   if (!el || !title) return;
@@ -94,11 +122,8 @@ export function brand(title) {
   el.textContent = title;
 }
 
-/**
- * A session's episode number in words ("第31期", "No. 31"), or nothing when its title already
- * says it in either language's words: "区长在线 第31期：…" is never shown as
- * "第31期 区长在线 第31期：…", nor as "No. 31 区长在线 第31期：…".
- */
+/** A session's episode number in words ("第31期", "No. 31"), or nothing when its title already
+ * says it in either language ("区长在线 第31期：…" is never "第31期 区长在线 第31期：…"). */
 export function episodeLabel(s) {
   if (!s.episode) return '';
   const n = Number(s.episode);
@@ -131,10 +156,7 @@ export function fragmentKey() {
 
 let announced = { about: null, timer: 0 };
 
-/**
- * Tell screen-reader users about something that happened (new answer, result of an action).
- * `about` names the question the words quote, so that they can be taken back (`retract`).
- */
+/** Tell screen-reader users what happened; `about`: the question quoted, to take it back. */
 export function announce(text, about = null) {
   const region = $('#announcer');
   if (!region) return;
@@ -143,10 +165,7 @@ export function announce(text, about = null) {
   announced = { about, timer: setTimeout(() => { region.textContent = text; }, 50) };
 }
 
-/**
- * Take back the last announcement if the question it quotes is no longer shown: the region
- * keeps its words in the page until the next one, and a question hidden since must not stay.
- */
+/** Take back the last announcement if the question it quotes is no longer shown (hidden). */
 export function retract(shown) {
   if (announced.about == null || shown(announced.about)) return;
   clearTimeout(announced.timer);
@@ -187,12 +206,8 @@ export async function copy(text, button) {
   toast(t('common.copied'));
 }
 
-/**
- * Translate the page and wire the language switch (#lang) and, beside it, the text-size switch;
- * render() runs after a language switch. On a page the server renders (its switch is a form
- * marked data-reload), the switch asks the server for the page again in the other language;
- * elsewhere it switches in place.
- */
+/** Translate the page, wire the language switch (#lang: a form; marked data-reload, the server
+ * renders the page again, else it switches in place) and the text size; then render(). */
 export function chrome(render) {
   apply(document);
   const button = $('#lang');

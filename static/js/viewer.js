@@ -6,12 +6,13 @@
  * has asked once. Everything else follows the live event stream: the question being answered
  * now, answers newest first (announced to screen readers), the questions others asked with
  * their "me too" votes, and the status of my own questions (a notice when one moves on).
+ * It adopts the server's items and fills the page's <template>s (docs/pages.md).
  */
 import { countdown, dateTime, errorText, t, time, windowText } from './i18n.js';
 import { Asker } from './ask.js';
 import { Live } from './live.js';
 import { ENDED, PUBLIC, Session } from './model.js';
-import { $, announce, answerView, brand, channelTag, chrome, episodeLabel, h, indicator, keyed, retract, sessionId, speakAnswers, toast } from './ui.js';
+import { $, announce, answerView, brand, chrome, episodeLabel, fill, h, indicator, keyed, retract, sessionId, speakAnswers, sync, toast } from './ui.js';
 
 const sid = sessionId();
 const model = new Session();
@@ -85,8 +86,6 @@ function render() {
   $('#guest-post').textContent = i.guest_post || '';
   $('#window').textContent = windowText(i.starts_at, i.ends_at, tz());
   $('#description').textContent = i.description || '';
-  $('#replay-link').href = `/s/${sid}/replay`;
-  $('#transcript-link').href = `/s/${sid}/transcript`;
   retract((id) => PUBLIC.has(model.questions.get(id)?.status));
   paintPresence();
   tick();
@@ -163,41 +162,58 @@ function tick() {
   } else if (phase === 'collecting') state.textContent = t('viewer.ask_collecting');
 }
 
+function asked(q) {
+  return { asked: t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) }),
+    channel: q.channel ? t(`channel.${q.channel}`) : '', channel_code: q.channel || '' };
+}
+
+/** Carried over (结转) from an earlier episode, or a follow-up (追问) of one of its questions. */
+function origin(q) {
+  const kind = q.carried_from ? 'carried' : q.follows ? 'follows' : null;
+  if (!kind) return { origin: '' };
+  const from = q.carried_from || q.follows;
+  return { origin: t(`viewer.origin_${kind}`), origin_link: t(`viewer.origin_${kind}_link`),
+    origin_href: `/s/${from.session_id}#o-${from.question_id}` };
+}
+
+function item(q) {
+  return { key: String(q.id), dom_id: `q-${q.id}`, text: q.text || '', ...asked(q), ...origin(q) };
+}
+
 function renderNow() {
   const q = model.answering == null ? null : model.questions.get(model.answering);
   $('#now').hidden = !q || !q.text;
   if (!q || !q.text) return;
-  $('#now-text').textContent = q.text;
-  $('#now-meta').replaceChildren(t('viewer.asked_by', { name: q.name, time: time(q.asked_at, tz()) }), channelTag(q));
+  sync($('#now .now-q'), fill('now', { text: q.text, ...asked(q) }));
 }
 
 function answerBlock(q) {
   return answerView(q.answer || {}, { guest: model.info.guest_name, post: model.info.guest_post, tz: tz() });
 }
 
+function answeredItem(q) {
+  const li = fill('answered', item(q));
+  li.append(answerBlock(q));
+  return li;
+}
+
 function renderAnswered() {
   const items = model.list('answered', 'answered');
   $('#answered-count').textContent = items.length ? String(items.length) : '';
   $('#answered-empty').hidden = items.length > 0;
-  keyed($('#answered-list'), items, (q) => h('li', { class: 'q', id: `q-${q.id}` }), (li, q) => {
-    li.replaceChildren(
-      h('p', { class: 'q-text' }, q.text || ''),
-      h('p', { class: 'meta' }, t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) }), channelTag(q)),
-      origin(q),
-      answerBlock(q));
-    if (fresh.delete(q.id)) li.classList.add('fresh');
+  keyed($('#answered-list'), items, answeredItem, (li, q) => {
+    const now = answeredItem(q);
+    if (li.classList.contains('fresh') || fresh.delete(q.id)) now.classList.add('fresh');
+    sync(li, now);
   });
 }
 
-function voteButton(q) {
-  return h('button', { type: 'button', class: 'btn small vote', on: { click: () => toggleVote(q.id) } });
-}
-
-function paintVote(button, q) {
+function openItem(q) {
   const on = voted.has(q.id);
-  button.setAttribute('aria-pressed', String(on));
-  button.setAttribute('aria-label', t(on ? 'viewer.unvote_label' : 'viewer.vote_label', { n: q.votes || 0 }));
-  button.replaceChildren(h('span', {}, t(on ? 'viewer.voted' : 'viewer.vote')), h('span', { class: 'votes' }, String(q.votes || 0)));
+  const own = asker.owns(q.id); // no 同问 on one's own: 我提的问题
+  const n = q.votes || 0;
+  return fill('open', { ...item(q), pressed: String(on), vote_label: t(on ? 'viewer.unvote_label' : 'viewer.vote_label', { n }),
+    vote_word: t(on ? 'viewer.voted' : 'viewer.vote'), votes: String(n), own, not_own: !own, own_word: t('viewer.own_question') });
 }
 
 async function toggleVote(id) {
@@ -223,34 +239,7 @@ function renderOpen() {
   const items = model.list('approved', 'votes').filter((q) => q.id !== model.answering);
   $('#open-count').textContent = items.length ? String(items.length) : '';
   $('#open-empty').hidden = items.length > 0;
-  keyed($('#open-list'), items, (q) => {
-    // built once: the vote button keeps focus
-    const li = h('li', { class: 'q', id: `q-${q.id}` });
-    li.main = h('div', { class: 'q-main' });
-    li.vote = voteButton(q);
-    li.own = h('span', { class: 'chip', dataset: { status: 'approved' } });
-    li.append(li.main, li.vote, li.own);
-    return li;
-  }, (li, q) => {
-    const own = asker.owns(q.id); // no 同问 on one's own
-    li.vote.hidden = own;
-    li.own.hidden = !own;
-    li.own.textContent = t('viewer.own_question');
-    paintVote(li.vote, q);
-    li.main.replaceChildren(h('p', { class: 'q-text' }, q.text || ''),
-      h('p', { class: 'meta' }, t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) }), channelTag(q)),
-      origin(q));
-  });
-}
-
-/** Where a question came from, when an earlier episode: carried over (结转) or a follow-up (追问)
- * of one of its questions, linked to that question among the earlier episode's outcomes. */
-function origin(q) {
-  const kind = q.carried_from ? 'carried' : q.follows ? 'follows' : null;
-  if (!kind) return ''; // not null, which replaceChildren writes
-  const from = q.carried_from || q.follows;
-  return h('p', { class: 'meta origin' }, h('span', { class: 'chip' }, t(`viewer.origin_${kind}`)), ' ',
-    h('a', { href: `/s/${from.session_id}#o-${from.question_id}` }, t(`viewer.origin_${kind}_link`)));
+  keyed($('#open-list'), items, openItem, (li, q) => sync(li, openItem(q)));
 }
 
 function renderMine() {
@@ -348,6 +337,10 @@ async function loadProgramme() {
 function setup() {
   asker.setup();
   speakAnswers($('main'), '.answer-text:not(.answer-oral)'); // 朗读 under every answer
+  $('#open-list').addEventListener('click', (e) => { // 同问
+    const button = e.target.closest('.vote');
+    if (button) toggleVote(Number(button.closest('li').dataset.key));
+  });
   $('#fab').addEventListener('click', (e) => {
     e.preventDefault();
     $('#ask').scrollIntoView({ behavior: 'smooth', block: 'start' });

@@ -21,11 +21,8 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "live" / "templates"
 PAGES = [
     "presenter.html",
     "moderator.html",
-    "screen.html",
     "admin.html",
     "notifications.html",
-    "closing.html",
-    "replay.html",
 ]
 """The pages served as files from ``static/``; the public pages are templates (live/pages.py)."""
 RENDERED = [
@@ -37,6 +34,10 @@ RENDERED = [
     "commitments.html",
     "search.html",
     "transcript.html",
+    "replay.html",
+    "screen.html",
+    "closing.html",
+    "preview.html",
 ]
 """The templates in ``live/templates/``: the same rules hold for what they render."""
 SCRIPTS = [
@@ -72,7 +73,13 @@ SCRIPTS = [
 ]
 
 
-STAFF_PAGES = {"presenter.html", "moderator.html", "admin.html", "notifications.html", "closing.html"}
+STAFF_PAGES = {
+    "presenter.html",
+    "moderator.html",
+    "admin.html",
+    "notifications.html",
+    "templates/closing.html",
+}
 """Pages marked ``<html data-staff>``: they also download ``lang/<code>-staff.js`` (see i18n.js)."""
 
 
@@ -156,6 +163,11 @@ def test_every_page_shows_the_sites_icon() -> None:
     icon = '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
     assert (STATIC / "favicon.svg").read_text().startswith("<svg")
     assert [page for page in PAGES if icon not in (STATIC / page).read_text()] == []
+    assert (
+        icon in (TEMPLATES / "preview.html").read_text() and icon in (TEMPLATES / "closing.html").read_text()
+    )
+    for page in ("base.html", "screen.html"):  # the rendered pages' head: their preview
+        assert '{% include "preview.html" %}' in (TEMPLATES / page).read_text(), page
 
 
 def test_pages_have_nothing_inline_that_the_csp_would_refuse() -> None:
