@@ -18,7 +18,7 @@ from __future__ import annotations
 from html import escape
 
 from . import outcomes
-from .archive import LABELS, asker
+from .archive import LABELS, asker, said, speaker, studio, when
 from .events import JSON
 from .routes import STATIC
 
@@ -103,6 +103,25 @@ def _entry(item: JSON, doc: JSON, lang: str) -> str:
     return "".join(parts) + "</li>"
 
 
+def _line(line: JSON, lang: str) -> str:
+    """One line of the run (访谈实录): who says it and when, then what; a photo as its file,
+    which the bundle holds beside the page (``photos/``)."""
+    lab = LABELS[lang]
+    said_when = _paren(escape(when(line, lang)), lang)
+    who = f'<span class="who">{escape(speaker(line, lang))}{said_when}{lab["colon"]}</span>'
+    if line["kind"] == "photo":
+        return (
+            f'<li class="line photo" data-role="photo"><figure class="photo">'
+            f'<img src="{escape(line["file"])}" width="{int(line["width"])}" height="{int(line["height"])}" '
+            f'alt="{escape(line["caption"])}"><figcaption>{who}{escape(line["caption"])}</figcaption>'
+            "</figure></li>"
+        )
+    key = f' id="q{line["id"]}"' if line["kind"] in ("announce", "question") else ""
+    body = escape(said(line, lang))
+    text = f'<p class="reply">{body}</p>' if line["kind"] == "answer" else f'<p class="ask">{body}</p>'
+    return f'<li class="line" data-role="{line["role"]}"{key}><p>{who}</p>{text}</li>'
+
+
 def _outcomes(doc: JSON, lang: str, base: str) -> list[str]:
     """Every question the session received, grouped by outcome: a question never published
     shows its outcome alone (the transcript's section carries no text for it)."""
@@ -137,6 +156,8 @@ def to_html(doc: JSON, lang: str, signed: JSON, base: str = "") -> str:
     guest = " · ".join(x for x in (s["guest_name"], s["guest_post"]) if x)
     when = f"{s['starts_at_local']}–{(s['ends_at_local'] or '')[-5:]}{_paren(s['timezone'], lang)}"
     entries = [_entry(item, doc, lang) for item in doc["items"] if item["answer"]]
+    if studio(doc):  # the run of [主持人] and [嘉宾] lines, as a published 访谈实录 reads
+        entries = [_line(line, lang) for line in doc["lines"]]
     meta = [
         (lab["programme"], s["programme"]["title"]),
         (lab["guest"], guest),
@@ -158,7 +179,7 @@ def to_html(doc: JSON, lang: str, signed: JSON, base: str = "") -> str:
             f'<!doctype html>\n<html lang="{txt["lang"]}">\n<head>\n<meta charset="utf-8">\n',
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
             '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-            "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'\">\n",
+            "style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'none'\">\n",
             f"<title>{escape(s['title'] or '')} · {txt['badge']}</title>\n<style>{_css()}</style>\n</head>\n",
             '<body class="transcript-page">\n<header class="topbar">',
             f'<span class="brand">{escape(s["programme"]["title"] or "")}</span>',
