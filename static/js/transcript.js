@@ -46,6 +46,37 @@ function entry(item) {
     h('p', { class: 'meta no-print' }, h('a', { href: `/s/${sid}/replay#q${item.id}` }, t('transcript.in_replay'))));
 }
 
+/** The run of lines (访谈实录, doc.lines: live/archive.py), shown when the record has the host's
+ * lines or photos: who says it ([主持人], [嘉宾], [网友 …], [图片]) and when, then what. */
+function studio() {
+  return doc.lines.some((l) => l.role === 'host' || l.role === 'photo');
+}
+
+function whenSaid(l) {
+  const at = l.kind === 'question' ? t('post.asked_when', { time: time(l.asked_at, tz()) }) : time(l.at, tz());
+  return l.n != null && l.kind !== 'answer' ? `${at} · ${t('post.item_n', { n: l.n })}` : at;
+}
+
+function line(l) {
+  const speaker = l.role === 'citizen' ? t('post.citizen', { name: [l.name, l.channel ? t(`channel.${l.channel}`) : '']
+    .filter(Boolean).join(' · ') }) : t(`post.${l.role === 'host' ? 'host' : l.role}`);
+  const who = h('span', { class: 'who' }, t('transcript.line_who', { who: speaker, time: whenSaid(l) }));
+  if (l.kind === 'photo') {
+    return h('li', { class: 'line photo', dataset: { role: 'photo' } }, h('figure', { class: 'photo' },
+      h('img', { src: l.url, width: l.width, height: l.height, alt: l.caption || speaker, loading: 'lazy' }),
+      h('figcaption', {}, who, l.caption)));
+  }
+  const a = l.answer;
+  let text = l.text;
+  if (l.kind === 'announce') text = `${t('post.announce', { name: l.name || '' })}${l.question}`;
+  if (l.kind === 'question') text = l.question;
+  return h('li', { class: 'line', dataset: { role: l.role }, id: l.kind === 'answer' ? null : `q${l.id}` },
+    h('p', {}, who, a && a.mode !== 'text' && a.text ? h('span', { class: 'meta' }, ` ${t(`transcript.mode_${a.mode}`)}`) : null),
+    a ? (a.text ? h('p', { class: 'reply' }, a.text) : h('p', { class: 'reply answer-oral' }, t('answer.oral', { time: time(a.at, tz()) })))
+      : h('p', { class: 'ask' }, text),
+    a ? h('p', { class: 'meta no-print' }, h('a', { href: `/s/${sid}/replay#q${l.id}` }, t('transcript.in_replay'))) : null);
+}
+
 function render() {
   if (!doc) return;
   const s = doc.session;
@@ -64,8 +95,9 @@ function render() {
   $('#satisfaction').textContent = satisfactionText(doc.satisfaction);
   const answered = doc.items.filter((i) => i.answer);
   const waiting = doc.items.filter((i) => !i.answer);
-  $('#entries').replaceChildren(...answered.map(entry));
-  $('#entries-empty').hidden = answered.length > 0;
+  $('#entries').replaceChildren(...(studio() ? doc.lines.map(line) : answered.map(entry)));
+  $('#entries').classList.toggle('record', studio());
+  $('#entries-empty').hidden = answered.length > 0 || studio();
   $('#unanswered-title').hidden = waiting.length === 0;
   $('#unanswered-list').replaceChildren(...waiting.map(entry));
   renderOutcomes($('#outcomes-body'), doc.outcomes.questions, doc.outcomes.counts,

@@ -12,6 +12,7 @@ import { Asker } from './ask.js';
 import { Live } from './live.js';
 import { ENDED, PUBLIC, Session } from './model.js';
 import { $, announce, answerView, brand, channelTag, chrome, episodeLabel, h, indicator, keyed, retract, sessionId, toast } from './ui.js';
+import { postItem, timeline } from './studio.js';
 
 const sid = sessionId();
 const model = new Session();
@@ -45,7 +46,10 @@ function event(e) {
     announce(t(own ? 'viewer.new_answer_mine' : 'viewer.new_answer', { q: q.text || '' }), q.id);
   } else if (e.type === 'question.answering' && q) {
     announce(t('viewer.now_announce', { q: q.text || '' }), q.id);
-  }
+  } else if (e.type === 'host.remarked') {
+    fresh.add(`p${e.data.post.id}`);
+    announce(`${t('post.host')} ${e.data.post.text}`);
+  } else if (e.type === 'host.announced' || e.type === 'photo.posted') fresh.add(`p${e.data.post.id}`);
   if (own) asker.refresh(); // then notify()
   schedule();
 }
@@ -175,17 +179,24 @@ function answerBlock(q) {
   return answerView(q.answer || {}, { guest: model.info.guest_name, post: model.info.guest_post, tz: tz() });
 }
 
+/** The answers, newest first, with the studio's posts among them: the host's lines, photos. */
 function renderAnswered() {
-  const items = model.list('answered', 'answered');
-  $('#answered-count').textContent = items.length ? String(items.length) : '';
+  const answered = model.list('answered', 'answered');
+  const items = timeline(answered, model.posts, model.questions);
+  $('#answered-title > span').textContent = t(model.posts.size ? 'viewer.record_title' : 'viewer.answered_title');
+  $('#answered-count').textContent = answered.length ? String(answered.length) : '';
   $('#answered-empty').hidden = items.length > 0;
-  keyed($('#answered-list'), items, (q) => h('li', { class: 'q', id: `q-${q.id}` }), (li, q) => {
-    li.replaceChildren(
-      h('p', { class: 'q-text' }, q.text || ''),
-      h('p', { class: 'meta' }, t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) }), channelTag(q)),
-      origin(q),
-      answerBlock(q));
-    if (fresh.delete(q.id)) li.classList.add('fresh');
+  keyed($('#answered-list'), items, (x) => h('li', { class: 'q', id: x.q ? `q-${x.id}` : x.id }), (li, x) => {
+    if (x.post) postItem(li, x.post, { sid, tz: tz(), questions: model.questions });
+    else {
+      const q = x.q;
+      li.replaceChildren(
+        h('p', { class: 'q-text' }, q.text || ''),
+        h('p', { class: 'meta' }, t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) }), channelTag(q)),
+        origin(q),
+        answerBlock(q));
+    }
+    if (fresh.delete(x.id)) li.classList.add('fresh');
   });
 }
 

@@ -22,6 +22,7 @@ PAGES = [
     "viewer.html",
     "presenter.html",
     "moderator.html",
+    "host.html",
     "screen.html",
     "admin.html",
     "notifications.html",
@@ -58,10 +59,19 @@ SCRIPTS = [
     "stream.js",
     "recording.js",
     "admin-stream.js",
+    "host.js",
+    "studio.js",
 ]
 
 
-STAFF_PAGES = {"presenter.html", "moderator.html", "admin.html", "notifications.html", "closing.html"}
+STAFF_PAGES = {
+    "presenter.html",
+    "moderator.html",
+    "host.html",
+    "admin.html",
+    "notifications.html",
+    "closing.html",
+}
 """Pages marked ``<html data-staff>``: they also download ``lang/<code>-staff.js`` (see i18n.js)."""
 
 
