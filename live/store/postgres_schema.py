@@ -83,12 +83,13 @@ async def _chain(conn: Connection) -> None:
 Migration = str | Callable[[Connection], Awaitable[None]]
 
 STUDIO_MIGRATION = """
-    ALTER TABLE sessions ADD COLUMN host_hash text NOT NULL DEFAULT '';
-    CREATE TABLE photos (
+    ALTER TABLE sessions ADD COLUMN IF NOT EXISTS host_hash text NOT NULL DEFAULT '';
+    CREATE TABLE IF NOT EXISTS photos (
         session_id bigint NOT NULL REFERENCES sessions(id), id text NOT NULL, at bigint NOT NULL,
         image bytea NOT NULL, PRIMARY KEY (session_id, id));
 """
-"""The studio (issue 21): the host's key, and the photos' bytes (as SQLite's ``STUDIO_MIGRATION``)."""
+"""The studio (issue 21): the host's key, and the photos' bytes (as SQLite's ``_studio``), each
+only unless it is there (a schema taken back by hand keeps them)."""
 
 MIGRATIONS: tuple[Migration, ...] = (
     """

@@ -112,14 +112,19 @@ def _chain(w: sqlite3.Connection) -> None:
 
 Migration = str | Callable[[sqlite3.Connection], None]
 
-STUDIO_MIGRATION = """
-    ALTER TABLE sessions ADD COLUMN host_hash TEXT NOT NULL DEFAULT '';
-    CREATE TABLE photos (
-        session_id INTEGER NOT NULL REFERENCES sessions(id), id TEXT NOT NULL, at INTEGER NOT NULL,
-        image BLOB NOT NULL, PRIMARY KEY (session_id, id)) WITHOUT ROWID;
-"""
-"""The studio (issue 21): the host's key beside the other staff keys, and the photos' bytes
-(:class:`live.store.base.Photos`); the photos' events are in the log like any other."""
+
+def _studio(w: sqlite3.Connection) -> None:
+    """The studio (issue 21): the host's key beside the other staff keys, and the photos' bytes
+    (:class:`live.store.base.Photos`; their events are in the log like any other). Each only
+    unless it is there, like :func:`_chain`'s column (a schema taken back by hand keeps them)."""
+    if "host_hash" not in {r[1] for r in w.execute("PRAGMA table_info(sessions)")}:
+        w.execute("ALTER TABLE sessions ADD COLUMN host_hash TEXT NOT NULL DEFAULT ''")
+    w.execute(
+        "CREATE TABLE IF NOT EXISTS photos (session_id INTEGER NOT NULL REFERENCES sessions(id), "
+        "id TEXT NOT NULL, at INTEGER NOT NULL, image BLOB NOT NULL, PRIMARY KEY (session_id, id)) "
+        "WITHOUT ROWID"
+    )
+
 
 MIGRATIONS: tuple[Migration, ...] = (
     """
@@ -146,7 +151,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     OUTBOX_MIGRATION,
     COMMITMENTS_MIGRATION,
     _chain,
-    STUDIO_MIGRATION,
+    _studio,
 )
 """The schema's history, in order: SQL run as one script, or Python run in one transaction."""
 
