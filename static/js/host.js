@@ -94,10 +94,10 @@ function renderPosts() {
     li.append(li.main, li.withdraw, li.confirm.box);
     return li;
   }, (li, p) => {
-    li.main.replaceChildren(
+    li.main.replaceChildren(...[ // replaceChildren writes null as text: none of it
       h('p', { class: 'meta' }, h('span', { class: 'chip' }, t(`host.kind_${p.kind}_label`)), ` ${time(p.at, tz())}`),
       p.kind === 'photo' ? h('img', { class: 'thumb', src: `/s/${sid}/${p.url}`, width: p.width, height: p.height, alt: p.caption || t('host.kind_photo_label') }) : null,
-      h('p', { class: 'pq-text' }, said(p)));
+      h('p', { class: 'pq-text' }, said(p))].filter(Boolean));
   });
 }
 

@@ -238,7 +238,7 @@ function renderLists() {
   const shownItems = fillRecord($('#answered-list'), answered);
   $('#answered-title > span').textContent = t(final.posts.size ? 'viewer.record_title' : 'viewer.answered_title');
   fill($('#open-list'), open);
-  $('#answered-count').textContent = answered.length ? String(answered.length) : '';
+  $('#answered-count').textContent = answered.length && !final.posts.size ? String(answered.length) : '';
   $('#open-count').textContent = open.length ? String(open.length) : '';
   $('#answered-empty').hidden = shownItems > 0;
   $('#open-empty').hidden = open.length > 0;

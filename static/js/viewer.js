@@ -184,7 +184,7 @@ function renderAnswered() {
   const answered = model.list('answered', 'answered');
   const items = timeline(answered, model.posts, model.questions);
   $('#answered-title > span').textContent = t(model.posts.size ? 'viewer.record_title' : 'viewer.answered_title');
-  $('#answered-count').textContent = answered.length ? String(answered.length) : '';
+  $('#answered-count').textContent = answered.length && !model.posts.size ? String(answered.length) : '';
   $('#answered-empty').hidden = items.length > 0;
   keyed($('#answered-list'), items, (x) => h('li', { class: 'q', id: x.q ? `q-${x.id}` : x.id }), (li, x) => {
     if (x.post) postItem(li, x.post, { sid, tz: tz(), questions: model.questions });
