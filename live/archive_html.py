@@ -8,7 +8,9 @@ words of :mod:`live.outcomes`, as the Markdown transcript has them), with the
 same markup classes and the site's own stylesheets inlined (``base.css`` and
 ``replay.css``, which have no ``url()`` in them), so it looks like the page it copies.
 Everything a person typed is escaped (:func:`html.escape`); the page's
-Content-Security-Policy allows no script, no request and no style but its own.
+Content-Security-Policy allows no script, no request and no style but its own, and images only
+from beside it (the studio's photos, ``photos/``). A record with the host's lines or photos is
+the run of lines a published 访谈实录 is (:func:`live.archive.lines`), in place of the answers.
 
 One page per language, zh-CN first: ``index.html`` and ``en.html`` link to each other.
 """

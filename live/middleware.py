@@ -20,6 +20,8 @@ inside every middleware layer, see :mod:`live.app`).
   ``Content-Length`` already says so) within ``LIVE_BODY_TIMEOUT`` seconds
   (``408``). Starlette reads a whole body into memory on demand, so without
   this one 256 MiB POST grew the server by 730 MB before any route refused it.
+  One route takes more: a studio photo's upload, up to ``LIVE_MAX_PHOTO_BYTES`` and its
+  form (``photo_too_large`` past it; :mod:`live.photos`).
 - **Cross-site guard.** A state-changing request whose ``Origin`` is another
   site is refused before it reaches a route. Staff act with Bearer tokens, never
   cookies, so a forged cross-site form could not act as staff anyway; the guard

@@ -15,6 +15,8 @@ import asyncio
 import io
 import json
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -245,7 +247,8 @@ async def test_a_photo_comes_back_without_its_metadata_and_bad_ones_are_refused(
 
 async def test_a_photo_travels_by_export_import_and_copy_to(tmp_path: Path) -> None:
     """From SQLite, into PostgreSQL: ``live export`` / ``live import`` (base64 rows), then the
-    whole installation by ``live copy-to``; the image and its post come along byte for byte."""
+    whole installation by ``live copy-to``; the image and its post come along byte for byte. And
+    ``live bundle`` holds it as a file its pages show, which ``live verify`` checks."""
     a = LiveServer(str(tmp_path / "a.db"), env=UNLIMITED).start()
     try:
         s = a.create_session()
@@ -254,11 +257,27 @@ async def test_a_photo_travels_by_export_import_and_copy_to(tmp_path: Path) -> N
         assert r.status_code == 200, r.text
         photo = r.json()["result"]["photo"]
         image = httpx.get(f"{a.http}/s/{sid}/photos/{photo}.jpg", timeout=TIMEOUT).content
+        async with a.client(sid, token=s["moderator_token"]) as mod:
+            await mod.request("close")
         log = full_log(a, sid)
         exported = tmp_path / "session.jsonl"
         live_cli("export", str(sid), str(exported), "--db", a.db)
+        live_cli("bundle", str(sid), str(tmp_path / "bundle"), "--db", a.db)
     finally:
         a.stop()
+    bundle = tmp_path / "bundle"
+    assert (bundle / "photos" / f"{photo}.jpg").read_bytes() == image, "a bundle holds the photo as a file"
+    assert f'<img src="photos/{photo}.jpg"' in (bundle / "index.html").read_text()
+    assert json.loads((bundle / "manifest.json").read_text())["files"][f"photos/{photo}.jpg"]
+    assert "ok: bundle" in live_cli("verify", str(bundle))
+    (bundle / "photos" / f"{photo}.jpg").write_bytes(image + b"\0")
+    tampered = subprocess.run(
+        [sys.executable, "-m", "live", "verify", str(bundle)], capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert (
+        tampered.returncode != 0
+        and f"photos/{photo}.jpg: SHA-256 expected" in tampered.stdout + tampered.stderr
+    )
     async with fresh_pg_database() as url:
         printed = live_cli("import", str(exported), "--db", url)
         assert "/host#key=" in printed, "new staff links, the host's among them"

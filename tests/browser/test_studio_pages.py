@@ -3,8 +3,9 @@
 The host posts a remark and reads out a published question from the host page; a citizen's
 phone shows both live, marked [主持人]. A moderator follows the moderator page's link to the
 host desk and uploads a photo with a caption; the phone shows it, loaded, with its caption.
-After the answers and the close, the transcript reads as a published 访谈实录: [主持人] and
-[嘉宾] lines with the photo among them. Screenshots of the viewer, the host page and the
+The big screen shows the host's remark, then the question read out, then the answer. After the
+close, the transcript reads as a published 访谈实录: [主持人] and [嘉宾] lines with the photo
+among them, and the replay has the posts at their moments. Screenshots of the viewer, the host page and the
 transcript, phone and desktop, Chinese and English, go to ``test-artifacts/screenshots``.
 """
 
@@ -55,6 +56,7 @@ async def test_the_host_and_a_photo_reach_the_viewer_and_the_transcript(
     phone = await context(browser, PHONE)
     viewer, vw = await open_page(phone, f"{site.http}/s/{sid}")
     host, hw = await open_page(browser, f"{site.http}/s/{sid}/host#key={s['host_token']}")
+    screen, sw = await open_page(browser, f"{site.http}/s/{sid}/screen")
 
     await host.get_by_label("发言内容").fill("各位网友，大家晚上好！欢迎收看本期区长在线。")
     await host.get_by_role("button", name="发布发言").click()
@@ -62,6 +64,8 @@ async def test_the_host_and_a_photo_reach_the_viewer_and_the_transcript(
     await expect(posts.first).to_contain_text("[主持人]")
     await expect(posts.first).to_contain_text("各位网友，大家晚上好！欢迎收看本期区长在线。")
     await expect(viewer.locator("#answered-title")).to_contain_text("访谈实况")
+    await expect(screen.locator("#current-label")).to_have_text("主持人")  # the big screen too
+    await expect(screen.locator("#current-text")).to_have_text("各位网友，大家晚上好！欢迎收看本期区长在线。")
 
     async with site.client(sid) as citizen, site.client(sid, token=s["moderator_token"]) as mod:
         asked = await citizen.request(
@@ -75,6 +79,9 @@ async def test_the_host_and_a_photo_reach_the_viewer_and_the_transcript(
         await expect(announced).to_contain_text("下面请看网友“王先生”的提问：")
         await expect(announced).to_contain_text("小区门口的路灯坏了一个月，什么时候修？")
         await expect(queued).to_contain_text("报题")  # the queue says it was read out
+        await expect(screen.locator("#current-label")).to_have_text("下一个问题")
+        await expect(screen.locator("#current-text")).to_have_text("小区门口的路灯坏了一个月，什么时候修？")
+        await expect(screen.locator("#current-name")).to_contain_text("王先生")
         await expect(host.locator("#posts li")).to_have_count(2)
 
         desk, mw = await open_page(browser, f"{site.http}/s/{sid}/moderator#key={s['moderator_token']}")
@@ -96,6 +103,7 @@ async def test_the_host_and_a_photo_reach_the_viewer_and_the_transcript(
             await official.request("answering", question_id=qid)
             await official.request("answer", question_id=qid, text="已安排维修，本周内修好。")
         await expect(viewer.locator(f"#q-{qid}")).to_contain_text("已安排维修，本周内修好。")
+        await expect(screen.locator("#current-reply")).to_have_text("已安排维修，本周内修好。")
         await host.get_by_label("发言内容").fill("本期访谈到此结束，感谢各位网友的参与！")
         await host.get_by_role("button", name="发布发言").click()
         await expect(posts.first).to_contain_text("本期访谈到此结束")
@@ -128,7 +136,10 @@ async def test_the_host_and_a_photo_reach_the_viewer_and_the_transcript(
         await expect(lines.nth(0)).to_contain_text("[主持人]")
         await rw.check()
         await record.context.close()
-    for w in (vw, hw, mw, ww, nw):
+    replay, pw = await open_page(browser, f"{site.http}/s/{sid}/replay?t=99999999", live=False)
+    await expect(replay.locator("#answered-list li.post")).to_have_count(4)  # at their moments
+    await expect(replay.locator('#answered-list li.post[data-kind="photo"]')).to_contain_text("访谈现场")
+    for w in (vw, hw, mw, ww, nw, sw, pw):
         await w.check()
-    for ctx in (phone, host.context, desk.context, wide.context):
+    for ctx in (phone, host.context, desk.context, wide.context, screen.context, replay.context):
         await ctx.close()
