@@ -478,6 +478,7 @@ CSP_BASE = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'se
         "/s/{sid}",
         "/s/{sid}/presenter",
         "/s/{sid}/moderator",
+        "/s/{sid}/host",
         "/s/{sid}/replay",
         "/admin",
         "/api/sessions",

@@ -221,7 +221,9 @@ function fill(list, items) {
 
 /** The answers as of this moment, newest first, with the studio's posts among them. */
 function fillRecord(list, answered) {
-  const items = timeline(answered, view.posts, view.questions);
+  // A post withdrawn later is gone from every view, the moments before its withdrawal too.
+  const standing = new Map([...view.posts].filter(([id]) => final.posts.has(id)));
+  const items = timeline(answered, standing, view.questions);
   keyed(list, items, (x) => h('li', { class: 'q', id: x.q ? `q${x.id}` : x.id, tabIndex: -1 }), (li, x) => {
     if (x.post) return postItem(li, x.post, { sid, tz: tz(), questions: view.questions });
     li.replaceChildren(...card(x.q).filter(Boolean));

@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 from playwright.async_api import Browser, Page, expect
 
 from ..conftest import LiveServer
-from .conftest import DESKTOP, PHONE, context, open_page, shot
+from .conftest import DESKTOP, PHONE, XSS, context, open_page, shot
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -99,14 +99,23 @@ async def test_the_host_and_a_photo_reach_the_viewer_and_the_transcript(
         await expect(photo.locator("img")).to_have_js_property("naturalWidth", 640)
         await expect(desk.locator("#posts li img")).to_have_count(1)
 
+        await host.get_by_label("发言内容").fill("这句说错了")  # then taken back (撤回)
+        await host.get_by_role("button", name="发布发言").click()
+        await expect(posts.first).to_contain_text("这句说错了")
+        mistake = host.locator("#posts li", has_text="这句说错了")
+        await mistake.get_by_role("button", name="撤回").click()
+        await mistake.get_by_role("button", name="确认撤回").click()
+        await expect(viewer.locator("#answered-list")).not_to_contain_text("这句说错了")
+        await expect(mistake).to_have_count(0)
+
         async with site.client(sid, token=s["presenter_token"]) as official:
             await official.request("answering", question_id=qid)
             await official.request("answer", question_id=qid, text="已安排维修，本周内修好。")
         await expect(viewer.locator(f"#q-{qid}")).to_contain_text("已安排维修，本周内修好。")
         await expect(screen.locator("#current-reply")).to_have_text("已安排维修，本周内修好。")
-        await host.get_by_label("发言内容").fill("本期访谈到此结束，感谢各位网友的参与！")
+        await host.get_by_label("发言内容").fill(f"本期访谈到此结束，感谢各位网友的参与！{XSS}")
         await host.get_by_role("button", name="发布发言").click()
-        await expect(posts.first).to_contain_text("本期访谈到此结束")
+        await expect(posts.first).to_contain_text(f"本期访谈到此结束，感谢各位网友的参与！{XSS}")  # as text
 
         await both_languages(viewer, "studio-viewer-phone", "#answered-list li.post")
         wide, ww = await open_page(browser, f"{site.http}/s/{sid}", device=DESKTOP)
@@ -129,6 +138,7 @@ async def test_the_host_and_a_photo_reach_the_viewer_and_the_transcript(
         await expect(lines.nth(1)).to_contain_text("下面请看网友“王先生”的提问：小区门口的路灯坏了一个月")
         await expect(lines.nth(3)).to_contain_text("[嘉宾]")
         await expect(lines.nth(3)).to_contain_text("已安排维修，本周内修好。")
+        await expect(lines.nth(4)).to_contain_text(XSS)
         await expect(lines.nth(2)).to_contain_text("访谈现场：副区长李明（左）与主持人")
         await lines.nth(2).scroll_into_view_if_needed()
         await expect(lines.nth(2).locator("img")).to_have_js_property("naturalWidth", 640)
@@ -138,6 +148,12 @@ async def test_the_host_and_a_photo_reach_the_viewer_and_the_transcript(
         await record.context.close()
     replay, pw = await open_page(browser, f"{site.http}/s/{sid}/replay?t=99999999", live=False)
     await expect(replay.locator("#answered-list li.post")).to_have_count(4)  # at their moments
+    log = (await (await replay.request.get(f"{site.http}/api/sessions/{sid}/events")).json())["events"]
+    [said] = [e for e in log if e["type"] == "host.remarked" and e["data"]["post"]["text"] == "这句说错了"]
+    await replay.goto(f"{site.http}/s/{sid}/replay?at={said['at']}")  # the moment it was said:
+    await expect(replay.locator("#player")).to_have_attribute("data-seq", str(said["seq"]))
+    await expect(replay.locator('#answered-list li.post[data-kind="photo"]')).to_have_count(1)
+    assert "这句说错了" not in await replay.locator("main").inner_text(), "withdrawn: gone then too"
     await expect(replay.locator('#answered-list li.post[data-kind="photo"]')).to_contain_text("访谈现场")
     for w in (vw, hw, mw, ww, nw, sw, pw):
         await w.check()
