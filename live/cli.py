@@ -3,7 +3,7 @@ verify, bundle (:mod:`.verify`).
 
 ``live demo`` builds a fresh demo database and serves it, printing every link
 a newcomer needs, staff links included. ``live serve`` prints the links it can:
-staff secrets are stored hashed, so presenter and moderator links are shown
+staff secrets are stored hashed, so presenter, moderator and host links are shown
 when created (by the admin page or ``live demo``) and can be rotated there.
 """
 

@@ -177,7 +177,7 @@ export default {
   'admin.open_viewer': 'Viewer page',
   'admin.open_screen': 'Big screen',
   'admin.links_title': 'Staff links: ',
-  'admin.links_warning': 'Keep these safe: whoever has the guest or moderator link can act as one. They are shown only here, once; if lost, make new links.',
+  'admin.links_warning': 'Keep these safe: whoever has the guest, moderator or host link can act as one. They are shown only here, once; if lost, make new links.',
   'admin.links_ready': 'Links are ready',
   'admin.link_viewer': 'Viewer page',
   'admin.link_screen': 'Big screen',

@@ -177,7 +177,7 @@ export default {
   'admin.open_viewer': '观众页',
   'admin.open_screen': '大屏',
   'admin.links_title': '工作链接：',
-  'admin.links_warning': '请妥善保管：拿到嘉宾或审核链接的人即有相应权限。链接只在此处显示一次；遗失后请生成新链接。',
+  'admin.links_warning': '请妥善保管：拿到嘉宾、审核或主持人链接的人即有相应权限。链接只在此处显示一次；遗失后请生成新链接。',
   'admin.links_ready': '链接已生成',
   'admin.link_viewer': '观众页',
   'admin.link_screen': '大屏',
