@@ -29,6 +29,7 @@ so a few large uploads neither block the event loop nor hold many decoded images
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import io
 import secrets
@@ -43,6 +44,7 @@ from .protocol import Command
 from .rooms import Rooms
 from .sessions import Sessions
 from .settings import Settings
+from .state import State
 from .store import Photos
 
 FORMATS = ("JPEG", "PNG", "WEBP")
@@ -179,16 +181,29 @@ class PhotoDesk:
         try:
             result = await self.sessions.handle(session_id, actor, Command("photo", args))
         except BaseException:
-            await self.store.drop_photo(session_id, photo)  # never posted: not kept
+            with contextlib.suppress(Exception):  # never posted: not kept (the refusal is the answer)
+                await self.store.drop_photo(session_id, photo)
             raise
         return {**result, "photo": photo, "width": cleaned.width, "height": cleaned.height}
 
     async def image(self, session_id: int, photo: str) -> bytes:
         """The JPEG of a photo whose post stands, or ``photo_not_found``."""
-        state = await (await self.rooms.get(session_id)).settled()
-        if not any(p.photo and p.photo["photo"] == photo and not p.withdrawn for p in state.posts.values()):
-            raise NotFound("photo_not_found", "照片不存在或已撤回", "No such photo", photo=photo[:40])
+        room = await self.rooms.get(session_id)
+
+        def standing(state: State) -> bool:
+            return any(
+                p.photo and p.photo["photo"] == photo and not p.withdrawn for p in state.posts.values()
+            )
+
+        if not standing(await room.settled()):  # posted a moment ago through another worker: catch up
+            await room.refresh()
+            if not standing(await room.settled()):
+                raise _missing(photo)
         image = await self.store.get_photo(session_id, photo)
         if image is None:
-            raise NotFound("photo_not_found", "照片不存在或已撤回", "No such photo", photo=photo[:40])
+            raise _missing(photo)
         return image
+
+
+def _missing(photo: str) -> NotFound:
+    return NotFound("photo_not_found", "照片不存在或已撤回", "No such photo", photo=photo[:40])
