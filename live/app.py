@@ -1,10 +1,11 @@
 """The ASGI application: every route, and the lifespan that opens each layer.
 
-Read this file first. Pages and the JSON API are in :mod:`live.routes`, the
-live stream in :mod:`live.websocket`; both call :mod:`live.sessions`, which
-decides with :mod:`live.commands` and writes through :mod:`live.rooms` (in
-rounds, :mod:`live.rounds`) to the store (:mod:`live.store`) and the bus
-(:mod:`live.bus`). WebSockets reach :mod:`live.websocket` through :class:`App`.
+Read this file first. The public pages are rendered in :mod:`live.pages`; the
+staff pages and the JSON API are in :mod:`live.routes`, the live stream in
+:mod:`live.websocket`; both call :mod:`live.sessions`, which decides with
+:mod:`live.commands` and writes through :mod:`live.rooms` (in rounds,
+:mod:`live.rounds`) to the store (:mod:`live.store`) and the bus (:mod:`live.bus`).
+WebSockets reach :mod:`live.websocket` through :class:`App`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from . import (
     gcpolicy,
     metrics,
     notify_http,
+    pages,
     photos_http,
     qr,
     routes,
@@ -120,16 +122,16 @@ def create_app(settings: Settings | None = None) -> App:
     return App(
         Starlette(
             routes=[
-                Route("/", routes.page("index.html")),
-                Route("/s/{session_id:int}", stream_http.page("viewer.html")),
+                Route("/", pages.index),
+                Route("/s/{session_id:int}", pages.viewer),
                 Route("/s/{session_id:int}/presenter", routes.page("presenter.html")),
                 Route("/s/{session_id:int}/moderator", routes.page("moderator.html")),
                 Route("/s/{session_id:int}/host", routes.page("host.html")),
                 Route("/s/{session_id:int}/screen", routes.page("screen.html")),
                 Route("/s/{session_id:int}/qr.svg", qr.session_qr),
                 Route("/s/{session_id:int}/replay", stream_http.page("replay.html")),
-                Route("/s/{session_id:int}/transcript", routes.page("transcript.html")),
-                Route("/search", routes.page("search.html")),
+                Route("/s/{session_id:int}/transcript", pages.transcript),
+                Route("/search", pages.search),
                 Route("/admin", routes.page("admin.html")),
                 Route("/healthz", routes.healthz),
                 Route("/readyz", routes.readyz),
@@ -149,7 +151,7 @@ def create_app(settings: Settings | None = None) -> App:
                 Route("/api/sessions/{session_id:int}/audit", routes.audit_trail),
                 Route("/api/filter/words", routes.words, methods=["GET", "PUT"]),
                 Route("/api/receipts/{receipt}", routes.receipt),
-                Route("/p/{slug}/commitments", routes.page("commitments.html")),
+                Route("/p/{slug}/commitments", pages.board),
                 Route("/p/{slug}/commitments.atom", board_http.feed),
                 Route("/api/commitments", board_http.board),
                 Route("/api/sessions/{session_id:int}/chain", chain_http.public_chain),

@@ -25,11 +25,11 @@ from .routes import request_role, services
 FORMATS = {"md": "text/markdown; charset=utf-8", "csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 
-def _flag(request: Request, name: str) -> bool:
+def flag(request: Request, name: str) -> bool:
     return request.query_params.get(name, "") in ("1", "true", "yes")
 
 
-def _int_param(request: Request, name: str) -> int | None:
+def int_param(request: Request, name: str) -> int | None:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return None
@@ -38,7 +38,7 @@ def _int_param(request: Request, name: str) -> int | None:
     return int(raw)
 
 
-async def _require_staff(request: Request, session_id: int) -> None:
+async def require_staff(request: Request, session_id: int) -> None:
     if not (await request_role(request, session_id)).staff:
         raise Forbidden("staff_only", "需要工作人员权限", "Staff only: send a staff key")
 
@@ -56,9 +56,9 @@ async def transcript(request: Request) -> Response:
             "bad_format", "格式只能是 md、csv 或 json", "format is md, csv or json", field="format"
         )
     lang = "en" if request.query_params.get("lang") == "en" else "zh"
-    unanswered = _flag(request, "unanswered")
+    unanswered = flag(request, "unanswered")
     if unanswered:
-        await _require_staff(request, sid)
+        await require_staff(request, sid)
     record = await services(request).archives.record(sid)
     doc = archive.transcript(record, include_unanswered=unanswered)
     if not fmt:
@@ -72,7 +72,7 @@ async def transcript(request: Request) -> Response:
 
 async def stats(request: Request) -> Response:
     sid = request.path_params["session_id"]
-    await _require_staff(request, sid)
+    await require_staff(request, sid)
     live = services(request)
     record = await live.archives.record(sid)
     room = await live.rooms.get(sid)
@@ -89,21 +89,21 @@ async def stats(request: Request) -> Response:
 
 async def archive_list(request: Request) -> Response:
     """Every programme with its finished episodes, newest first."""
-    finished = await services(request).archives.finished(_int_param(request, "programme_id"), now_ms())
+    finished = await services(request).archives.finished(int_param(request, "programme_id"), now_ms())
     return JSONResponse({"programmes": finished})
 
 
 async def search_answers(request: Request) -> Response:
     results = await services(request).archives.search(
         request.query_params.get("q"),
-        _int_param(request, "programme_id"),
+        int_param(request, "programme_id"),
         request.query_params.get("limit"),
     )
     return JSONResponse({"results": results})
 
 
 async def suggest(request: Request) -> Response:
-    sid = _int_param(request, "session_id")
+    sid = int_param(request, "session_id")
     if sid is None:
         raise BadRequest("missing_field", "缺少 session_id", "session_id is required", field="session_id")
     results = await services(request).archives.suggest(sid, request.query_params.get("q"))
@@ -112,4 +112,4 @@ async def suggest(request: Request) -> Response:
 
 async def satisfaction(request: Request) -> Response:
     """Published satisfaction rates (满意度): every programme's, or ``?programme_id=``'s."""
-    return JSONResponse(await services(request).archives.satisfaction(_int_param(request, "programme_id")))
+    return JSONResponse(await services(request).archives.satisfaction(int_param(request, "programme_id")))

@@ -9,35 +9,26 @@ channel"). A question asked on the page is channel ``web``, the only one a citiz
 The one table of channels and their names is in the pages' string files, every page's
 ``static/js/lang/zh.js`` and ``en.js``: the lines ``'channel.<id>': '<name>'``, in order,
 ``web`` first. The pages show a question's channel with ``t('channel.' + q.channel)`` and list
-the choices from the same keys; the server reads the same lines here for its own formats (the
-transcript's Markdown and CSV, a bundle, the statistics), so a channel or a name is added or
-changed in one place.
+the choices from the same keys; the server reads the same file (:mod:`live.i18n`) for its own
+formats and pages (the transcript's Markdown and CSV, a bundle, the statistics), so a channel
+or a name is added or changed in one place.
 """
 
 from __future__ import annotations
 
-import re
 from functools import cache
-from pathlib import Path
 
+from . import i18n
 from .exceptions import BadRequest
 
 WEB = "web"
 """The channel of a question asked on the page; a question without ``channel`` on the wire is one."""
-LANGS = ("zh", "en")
-_HERE = Path(__file__).resolve().parent
-_LANG_DIR = next(
-    (d for d in (_HERE / "static" / "js" / "lang", _HERE.parent / "static" / "js" / "lang") if d.is_dir()),
-    _HERE / "static" / "js" / "lang",
-)
-_LINE = re.compile(r"^\s*'channel\.([a-z0-9_]+)':\s*'((?:[^'\\]|\\.)*)',?$", re.M)
 
 
 @cache
 def names(lang: str = "zh") -> dict[str, str]:
     """Each channel's name in ``lang`` (``zh`` or ``en``), in the table's order."""
-    text = (_LANG_DIR / f"{lang if lang in LANGS else 'zh'}.js").read_text(encoding="utf-8")
-    return {key: value.replace("\\'", "'") for key, value in _LINE.findall(text)}
+    return {key[8:]: value for key, value in i18n.strings(lang).items() if key.startswith("channel.")}
 
 
 def channels() -> tuple[str, ...]:

@@ -52,6 +52,8 @@ BATCH = 16
 """Messages claimed, and sent concurrently, at a time by one worker."""
 MAX_AGE = 3 * 24 * 3600 * 1000
 """Milliseconds: an outcome older than this when the scan reads it is not sent."""
+MAX_MERGED = 1000
+"""Askers told of one outcome by way of merged questions, at most (a bound, not a policy)."""
 MAX_BACKOFF = 3600.0
 
 
@@ -155,16 +157,36 @@ class Notifier:
             for e in events
             if e.type in NOTIFYING and e.at >= oldest and (qid := question_id(e)) is not None
         ]
-        contacts = await self.store.contacts(session_id, sorted({qid for _, qid in telling}))
+        merged = await self._merged(session_id, {qid for e, qid in telling if e.type != "question.merged"})
+        whom = [(e, qid, "") for e, qid in telling]
+        whom += [
+            (e, m, f"-{m}") for e, qid in telling if e.type != "question.merged" for m in merged.get(qid, ())
+        ]
+        contacts = await self.store.contacts(session_id, sorted({qid for _, qid, _ in whom}))
         out = []
-        for e, qid in telling:
+        for e, qid, suffix in whom:
             how = channel(contacts.get(qid, ""))
             if how in self.channels:
                 due = e.at + int(self.settings.notify_delay * 1000)
-                out.append(
-                    NewDelivery(f"{self.namespace}-{session_id}-{e.seq}", session_id, e.seq, qid, how, due)
-                )
+                key = f"{self.namespace}-{session_id}-{e.seq}{suffix}"
+                out.append(NewDelivery(key, session_id, e.seq, qid, how, due))
         return out
+
+    async def _merged(self, session_id: int, ids: set[int]) -> dict[int, list[int]]:
+        """Every question merged into each of ``ids``, also by way of another merged one: its
+        asker was told that the outcome is the target's, so each outcome of it is told them too
+        (under a delivery id of their own: the event's id and the question's)."""
+        found: dict[int, list[int]] = {}
+        for qid in ids:
+            seen: list[int] = []
+            frontier = [qid]
+            while frontier and len(seen) < MAX_MERGED:
+                step = await self.store.merged_into(session_id, frontier)
+                frontier = [m for into in frontier for m in step.get(into, ()) if m not in seen and m != qid]
+                seen += frontier
+            if seen:
+                found[qid] = seen
+        return found
 
     async def send_due(self, limit: int = BATCH) -> int:
         """Claim up to ``limit`` messages that are due and start one attempt at each; how many."""
@@ -216,7 +238,9 @@ class Notifier:
         kept = await self.store.receipts(d.session_id, [d.question_id])  # carried over: the first number
         receipt = kept.get(d.question_id) or self.devices.receipt(d.session_id, d.question_id)
         link = receipt_link(self.settings.public_url, receipt)
-        said = message(NOTIFYING.get(event.type, "update"), event, row.info, receipt, link)
+        target = question_id(event)
+        into = target if target is not None and target != d.question_id else None  # told as merged
+        said = message(NOTIFYING.get(event.type, "update"), event, row.info, receipt, link, into)
         if d.channel == "email":
             assert self.mailer is not None
             await self.mailer.send(d.id, contact, said)
@@ -235,6 +259,8 @@ class Notifier:
             "outcome": public_question(event),
             "text": said.short,
         }
+        if into is not None:
+            body["merged_into"] = into
         await self.webhook.send(d.id, d.attempts, dumps(body).encode())
 
     async def listing(self, session_id: int) -> JSON:

@@ -161,11 +161,12 @@ def _outcome(kind: str, q: JSON) -> str:
     return kind if kind in OUTCOMES else "update"
 
 
-def _details(q: JSON, lang: str) -> list[str]:
-    """What the public view says beyond the outcome: the reason, the note, the answer."""
+def _details(q: JSON, lang: str, whose: str) -> list[str]:
+    """What the public view says beyond the outcome: the text (``whose`` it is), the reason,
+    the note, the answer."""
     lines = []
     if "text" in q:
-        lines.append(("您的问题：" if lang == "zh" else "Your question: ") + str(q["text"]))
+        lines.append(whose + ("：" if lang == "zh" else ": ") + str(q["text"]))
     reason = REASONS.get(str(q.get("reason", "")))
     if reason:
         lines.append(("原因：" if lang == "zh" else "Reason: ") + reason[lang])
@@ -185,8 +186,10 @@ def receipt_link(base: str, receipt: str) -> str:
     return f"{base.rstrip('/')}/?receipt={quote(receipt)}"
 
 
-def message(kind: str, event: Event, info: JSON, receipt: str, link: str) -> Message:
-    """The message ``event`` (of :data:`NOTIFYING` kind ``kind``) makes for its asker."""
+def message(kind: str, event: Event, info: JSON, receipt: str, link: str, into: int | None = None) -> Message:
+    """The message ``event`` (of :data:`NOTIFYING` kind ``kind``) makes for its asker; with
+    ``into``, for the asker of a question merged into that one (``receipt`` is theirs): the
+    outcome is the target's, said as such."""
     q = public_question(event)
     said = OUTCOMES[_outcome(kind, q)]
     promised = q.get("commitment") or {}
@@ -197,12 +200,21 @@ def message(kind: str, event: Event, info: JSON, receipt: str, link: str) -> Mes
     title = str(info.get("title", ""))
     timezone = str(info.get("timezone") or "Asia/Shanghai")
     zh, en = said["zh"].format(**fill), said["en"].format(**fill)
+    whose = {"zh": "您的问题", "en": "Your question"}
+    merged = ("（已合并）", " (merged)") if into is not None else ("", "")
+    subject = (
+        f"【{title}】您的问题{merged[0]}{zh.split('，')[0]} / Your question{merged[1]} {en.split(',')[0]}"
+    )
+    if into is not None:  # the asker's question shares this one's outcome
+        zh = f"已与第{into}号问题合并，该问题{zh}"
+        en = f"was merged into no. {into}, which {en}"
+        whose = {"zh": "合并后的问题", "en": "The question it was merged into"}
     text_zh = [
         "您好：",
         "",
         f"您在“{title}”中提出的问题（回执编号 {receipt}）{zh}。",
         f"时间：{_when(event.at, timezone, 'zh')}",
-        *_details(q, "zh"),
+        *_details(q, "zh", whose["zh"]),
         "",
         f"查看处理结果：{link}",
         "",
@@ -213,14 +225,14 @@ def message(kind: str, event: Event, info: JSON, receipt: str, link: str) -> Mes
         "",
         f"Your question in “{title}” (receipt no. {receipt}) {en}.",
         f"Time: {_when(event.at, timezone, 'en')}",
-        *_details(q, "en"),
+        *_details(q, "en", whose["en"]),
         "",
         f"See the outcome: {link}",
         "",
         "This message was sent automatically; please do not reply to it.",
     ]
     return Message(
-        subject=f"【{title}】您的问题{zh.split('，')[0]} / Your question {en.split(',')[0]}",
+        subject=subject,
         text="\n".join([*text_zh, "", "——", "", *text_en]) + "\n",
         short={
             "zh": f"【{title}】您的问题（回执编号 {receipt}）{zh}。查看：{link}",

@@ -5,8 +5,9 @@ received, grouped by outcome in the order of :data:`live.state.OUTCOMES`, each a
 see it (:meth:`live.state.Question.to_wire`: a question never published shows its outcome, not
 its text; nobody's contact is in the state at all), with the counts and the reply rate of
 :meth:`live.state.State.outcomes`. The pages draw the same section from the same fields
-(``static/js/outcomes.js``). This module holds the section's data and its words in both
-languages; the formats lay it out.
+(``live/templates/parts.html`` on the server, ``static/js/outcomes.js`` from the live stream),
+in the words of the pages' own string files. This module holds the section's data, and the words
+of the Markdown and CSV formats in both languages; the formats lay it out.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""A session's viewer and replay pages, with a CSP that lets in its broadcast's media.
+"""A session's replay page, with a CSP that lets in its broadcast's media (the viewer page,
+rendered by :mod:`live.pages`, sets the same policy).
 
 The page is the same static file :func:`live.routes.page` serves; only its policy differs:
 the origins of the session's ``stream`` and ``recording`` as stored now (:mod:`live.stream`)
@@ -15,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from . import routes, stream
+from .exceptions import Unavailable
 from .middleware import content_security_policy
 from .services import Services
 
@@ -27,7 +29,10 @@ def page(name: str) -> Callable[[Request], Awaitable[Response]]:
         live: Services | None = request.app.state.live
         if live is None:  # not ready: the strict policy; the page retries its connection
             return response
-        row = await live.sessions.row(request.path_params["session_id"])
+        try:
+            row = await live.sessions.row(request.path_params["session_id"])
+        except Unavailable:  # the database away: the page still loads, and waits for it
+            return response
         media = stream.origins(row.info) if row is not None else []
         if media:
             response.headers["content-security-policy"] = content_security_policy(media=media)

@@ -225,8 +225,11 @@ async def test_the_board_spans_a_programmes_episodes_and_no_other(server: LiveSe
     assert (missing.status_code, missing.json()["code"]) == (404, "programme_not_found")
     bare = httpx.get(f"{server.http}/api/commitments", timeout=TIMEOUT)
     assert (bare.status_code, bare.json()["code"]) == (400, "missing_field")
-    page = httpx.get(f"{server.http}/p/qzzx/commitments", timeout=TIMEOUT)
-    assert page.status_code == 200 and "commitments.js" in page.text
+    page = httpx.get(f"{server.http}/p/qzzx/commitments", timeout=TIMEOUT)  # rendered on the server
+    assert page.status_code == 200 and "承诺0" in page.text and "承诺1" in page.text
+    assert "承诺2" not in page.text  # another programme's
+    missing_page = httpx.get(f"{server.http}/p/nope/commitments", timeout=TIMEOUT)
+    assert missing_page.status_code == 404 and "栏目不存在" in missing_page.text
 
 
 def entries(feed: ET.Element) -> dict[str, ET.Element]:

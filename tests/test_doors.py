@@ -152,8 +152,10 @@ def test_a_body_that_trickles_in_gets_408(tmp_path: Path) -> None:
 async def _slow(port: int, source: str, stop: asyncio.Event) -> float:
     """A slowloris socket: a request line, then one header line a second; return when the
     server closed it (seconds after opening), or ``inf`` if it never did."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
+    # From before the connect: on a busy loop this task may resume long after the handshake,
+    # and a clock started then would see the server's deadline come early.
     opened = time.monotonic()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
     try:
         writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         while not stop.is_set():

@@ -473,7 +473,8 @@ def the_record(e: Evening, db: str, folder: Path) -> None:
     assert f"ok: bundle {folder}: session {sid}, " in verified(str(folder))
     page = (folder / "index.html").read_text()
     assert head in page and "回复率 66.7%（已答复 4 / 应答复 6）" in page
-    assert "结转下一期（2）" in page and "夜市什么时候恢复？" in page and "（未公开的问题）" in page
+    assert '结转下一期 <span class="count-badge">2</span>' in page and "夜市什么时候恢复？" in page
+    assert "（未公开的问题）" in page, "a declined, never published question: its outcome, not its text"
 
     published = [json.dumps(get(srv, f"/api/sessions/{x}"), ensure_ascii=False) for x in (sid, e.nxt["id"])]
     published += [

@@ -190,6 +190,52 @@ async def test_outcomes_reach_askers_by_email_and_by_signed_webhook(backend: Bac
         gateway.stop()
 
 
+async def test_askers_merged_into_a_question_are_told_its_outcome(backend: Backend) -> None:
+    """Merged, an asker is told the outcome is the target's; so when the target is answered
+    (also by way of a question merged into one merged in turn), they are told, under their own
+    receipt number, with the answer, once each."""
+    sink, gateway = MailSink().start(), Gateway(SECRET).start()
+    try:
+        with serving(backend, sink.url, gateway.url) as srv:
+            s = srv.create_session()
+            sid = s["id"]
+            async with (
+                srv.client(sid) as v,
+                srv.client(sid, token=s["moderator_token"]) as mod,
+                srv.client(sid, token=s["presenter_token"]) as guest,
+            ):
+                target = await ask(v, "夜市什么时候恢复？", PHONE)
+                first = await ask(v, "夜市还开吗？", MAIL)
+                second = await ask(v, "夜市啥时候开", "li.na@example.cn")
+                await mod.request("approve", question_id=target["question_id"])
+                await mod.request("merge", question_id=second["question_id"], into=first["question_id"])
+                await mod.request("merge", question_id=first["question_id"], into=target["question_id"])
+                # Each waits for its message: a newer outcome replaces one not yet sent.
+                await until(lambda: len(sink.mails) == 2, "the two merges")
+                await guest.request("answer", question_id=target["question_id"], text="下月一日恢复。")
+            await until(lambda: len(sink.mails) == 4 and len(gateway.accepted) == 1, "four e-mails, one SMS")
+            mails = {(m.rcpt[0], "合并，该问题已得到答复" in m.text): m for m in sink.mails}
+            assert set(mails) == {
+                (MAIL, False),
+                (MAIL, True),
+                ("li.na@example.cn", False),
+                ("li.na@example.cn", True),
+            }
+            told = mails[(MAIL, True)]
+            tid = target["question_id"]
+            assert f"回执编号 {first['receipt']}）已与第{tid}号问题合并，该问题已得到答复" in told.text
+            assert "合并后的问题：夜市什么时候恢复？" in told.text and "下月一日恢复。" in told.text
+            assert receipt_link(srv, first["receipt"]) in told.text and "(merged)" in told.message["Subject"]
+            assert f"回执编号 {second['receipt']}" in mails[("li.na@example.cn", True)].text
+            [sms] = gateway.accepted.values()
+            assert (sms["to"], sms["question_id"], "merged_into" in sms) == (PHONE, tid, False)
+            rows = listing(srv, sid)["notifications"]
+            assert len(rows) == 5 and len({r["id"] for r in rows}) == 5 and gateway.duplicates == 0
+    finally:
+        sink.stop()
+        gateway.stop()
+
+
 async def test_a_failing_gateway_is_retried_until_it_takes_the_message(backend: Backend) -> None:
     gateway = Gateway(SECRET, script=[500, 503, 429]).start()
     refusing = Gateway(SECRET, script=[400]).start()

@@ -445,12 +445,16 @@ def test_an_installed_wheel_serves_its_pages(tmp_path: Path) -> None:
     srv = LiveServer(str(tmp_path / "live.db"), env=env).start()
     try:
         for path, file in (
-            ("/", "index.html"),
-            ("/s/1", "viewer.html"),
             ("/static/js/ui.js", "js/ui.js"),
             ("/static/css/base.css", "css/base.css"),
+            ("/static/js/lang/zh.js", "js/lang/zh.js"),
         ):
             r = fetch(srv, "GET", path)
             assert r.status_code == 200 and r.content == (ROOT / "static" / file).read_bytes(), path
+        # The public pages are rendered from the wheel's templates, in the words of its lang files.
+        home = fetch(srv, "GET", "/")
+        assert home.status_code == 200 and "<title>在线访谈 · 栏目首页</title>" in home.text
+        missing = fetch(srv, "GET", "/s/1", headers={"accept-language": "en"})
+        assert missing.status_code == 404 and "This session does not exist" in missing.text
     finally:
         srv.stop()

@@ -527,10 +527,11 @@ async def test_a_vote_tallied_after_its_question_was_hidden_stays_off_viewers_pa
     async with (
         server.client(sid) as one,
         server.client(sid) as two,
+        server.client(sid) as three,
         server.client(sid, token=s["moderator_token"]) as mod,
     ):
         qid = (await one.request("ask", client_id="a", text="路灯坏了"))["question_id"]
-        await one.request("vote", question_id=qid)  # tallied at once
+        await three.request("vote", question_id=qid)  # tallied at once (not its asker: 同问 is for others)
         await two.request("vote", question_id=qid)  # tallied after the interval...
         await mod.request("hide", question_id=qid)  # ...which this falls in
         staff = await mod.wait_for(

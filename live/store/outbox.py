@@ -76,6 +76,10 @@ class Outbox(Protocol):
         """The receipt number each of these questions kept when it was carried in from an
         earlier episode (``question.carried_in``); a question asked here is not listed."""
 
+    async def merged_into(self, session_id: int, question_ids: list[int]) -> dict[int, list[int]]:
+        """The questions merged (``question.merged``) into each of these, in the order they were
+        merged; a question nothing was merged into is not listed."""
+
     async def enqueue(self, session_id: int, upto: int, deliveries: list[NewDelivery], now: int) -> int:
         """Queue ``deliveries`` (one already queued under its id is left alone) and move the
         session's cursor to at least ``upto``, in one transaction; how many were new.

@@ -74,6 +74,22 @@ class PostgresOutbox:
             )
         return {qid: receipt for qid, receipt in rows if receipt}
 
+    async def merged_into(self, session_id: int, question_ids: list[int]) -> dict[int, list[int]]:
+        if not question_ids:
+            return {}
+        async with self._conn() as conn:
+            rows = await conn.fetch(
+                "SELECT (data ->> 'into')::bigint, (data ->> 'id')::bigint FROM events "
+                "WHERE session_id = $1 AND type = 'question.merged' "
+                "AND (data ->> 'into')::bigint = ANY($2::bigint[]) ORDER BY seq",
+                session_id,
+                question_ids,
+            )
+        found: dict[int, list[int]] = {}
+        for into, qid in rows:
+            found.setdefault(into, []).append(qid)
+        return found
+
     async def enqueue(self, session_id: int, upto: int, deliveries: list[NewDelivery], now: int) -> int:
         added = 0
         async with self._tx() as conn:

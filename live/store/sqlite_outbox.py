@@ -79,6 +79,21 @@ class SQLiteOutbox:
         )
         return {qid: receipt for qid, receipt in rows if isinstance(receipt, str) and receipt}
 
+    async def merged_into(self, session_id: int, question_ids: list[int]) -> dict[int, list[int]]:
+        if not question_ids:
+            return {}
+        marks = ",".join("?" * len(question_ids))
+        rows = await self.r.execute_fetchall(
+            "SELECT json_extract(data, '$.into'), json_extract(data, '$.id') FROM events "
+            "WHERE session_id = ? AND type = 'question.merged' "
+            f"AND json_extract(data, '$.into') IN ({marks}) ORDER BY seq",
+            (session_id, *question_ids),
+        )
+        found: dict[int, list[int]] = {}
+        for into, qid in rows:
+            found.setdefault(into, []).append(qid)
+        return found
+
     async def enqueue(self, session_id: int, upto: int, deliveries: list[NewDelivery], now: int) -> int:
         def job(w: sqlite3.Connection) -> int:
             added = 0

@@ -4,9 +4,10 @@
  *
  * The server keeps the record (live/commitments.py; each event carries the question with its
  * `commitment`) and decides whether it is overdue, by its own clock in the session's timezone:
- * pages only show what they are given. One markup for the board, the receipt lookup and the
- * moderator page, so a promise reads the same wherever a resident meets it. Every string a
- * person typed goes in through text nodes (h()).
+ * pages only show what they are given. The board and the receipt lookup are rendered by the
+ * server (live/templates/parts.html, `commitment`, the same markup); this draws it where the page
+ * follows the live stream (我的问题, the moderator page). Every string a person typed goes in
+ * through text nodes (h()).
  */
 import { date, t } from './i18n.js';
 import { h } from './ui.js';

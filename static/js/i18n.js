@@ -7,18 +7,39 @@
  * downloaded, which keeps the viewer page light on a weak phone; the staff pages' strings are in
  * ./lang/<code>-staff.js, which only pages marked <html data-staff> download besides. Times are always shown in the
  * session's own timezone (Asia/Shanghai by default), whatever the reader's device is set to.
+ *
+ * The language: the reader's choice (the live_lang cookie, or this device's storage from before
+ * the cookie), else what the server chose for a page it rendered (<html data-lang>: ?lang=, the
+ * cookie, Accept-Language; live/i18n.py reads these same files), else Chinese. A choice is kept
+ * in the cookie, so the server renders the next page in it; a choice kept only on this device
+ * is moved to the cookie, and a page whose words are the server's is asked for again in it.
  */
 
 const STORE = 'live.lang';
+const COOKIE = 'live_lang'; // live/i18n.py COOKIE
 export const LANGS = ['zh', 'en'];
 const listeners = new Set();
 const formats = new Map();
 
-function stored() {
+function cookie() {
+  const m = typeof document === 'undefined' ? null : document.cookie.match(/(?:^|;\s*)live_lang=(\w+)/);
+  return m ? m[1] : null;
+}
+
+function kept() {
   try {
     return localStorage.getItem(STORE);
   } catch {
     return null;
+  }
+}
+
+function remember(code) {
+  document.cookie = `${COOKIE}=${code}; path=/; max-age=${400 * 24 * 3600}; samesite=lax`;
+  try {
+    localStorage.setItem(STORE, code);
+  } catch {
+    /* private mode: the cookie still holds it */
   }
 }
 
@@ -29,7 +50,12 @@ async function load(code) {
   return STAFF ? { ...base, ...(await import(`./lang/${code}-staff.js`)).default } : base;
 }
 
-export let lang = LANGS.includes(stored()) ? stored() : 'zh';
+const rendered = typeof document === 'undefined' ? null : document.documentElement.dataset.lang;
+export let lang = [cookie(), kept(), rendered].find((code) => LANGS.includes(code)) || 'zh';
+if (rendered && lang !== rendered) { // chosen on this device before the cookie: the server did not know
+  remember(lang);
+  if (cookie() === lang && document.querySelector('form[data-reload]')) location.reload();
+}
 let dict = await load(lang);
 
 /** The string for key in the current language, with {name} placeholders filled in. */
@@ -75,11 +101,7 @@ export async function setLang(code) {
   dict = await load(code);
   lang = code;
   formats.clear();
-  try {
-    localStorage.setItem(STORE, code);
-  } catch {
-    /* private mode: the choice lasts for this page only */
-  }
+  remember(code);
   apply(document);
   for (const fn of listeners) fn();
 }

@@ -1,13 +1,14 @@
 /**
- * The outcomes section (办理结果), one fragment for every page that shows it: the session page
- * once the window is over, the replay, the transcript and the staff's closing page.
+ * The outcomes section (办理结果) on the pages that draw it from the live stream: the session page
+ * once the window is over, the replay and the staff's closing page. The server renders the same
+ * section (live/templates/parts.html, `outcomes`) on the transcript and in the session page's
+ * first response; a browser test holds the two to the same markup (docs/pages.md).
  *
  * Every question under its outcome (answered live, written reply, forwarded, carried over,
  * merged, declined, none yet), with the counts and the reply rate. The server decides each
  * question's `outcome` and what of it an audience may see (live/state.py, Question.to_wire): a
  * question never published arrives without its text, and this shows what arrived, as text.
- * The counts come from the page's model (Session.outcomes(), the server's rule in the browser)
- * or, on the transcript, from the server's record.
+ * The counts come from the page's model (Session.outcomes(), the server's rule in the browser).
  */
 import { t, time } from './i18n.js';
 import { OUTCOMES } from './model.js';
@@ -63,7 +64,7 @@ export function renderOutcomes(box, questions, counts, ctx) {
     h('p', { class: 'meta' }, t('outcomes.rate_hint')),
     h('ul', { class: 'outcome-counts', attrs: { 'aria-label': t('outcomes.counts') } },
       OUTCOMES.filter((name) => counts[name]).map((name) => h('li', { dataset: { outcome: name } },
-        h('span', {}, t(`outcome.${name}`)), ' ', h('b', {}, String(counts[name]))))),
+        h('span', {}, t(`outcome.${name}`)), ' ', h('strong', {}, String(counts[name]))))),
     ...groups.map(([name, items]) => h('section', { class: 'outcome-group', dataset: { outcome: name } },
       h('h3', {}, t(`outcome.${name}`), ' ', h('span', { class: 'count-badge' }, String(items.length))),
       h('ol', { class: 'list qlist' }, items.map((q) => item(q, ctx))))));

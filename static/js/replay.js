@@ -12,7 +12,7 @@ import { errorText, t, time, windowText } from './i18n.js';
 import { ENDED, PUBLIC, Session } from './model.js';
 import { renderOutcomes } from './outcomes.js';
 import { SPEEDS, chapters, countAt, delay, offsetAt, schedule } from './timeline.js';
-import { $, announce, answerView, brand, channelTag, chrome, copy, episodeLabel, h, keyed, retract, sessionId, typing } from './ui.js';
+import { $, announce, answerView, brand, channelTag, chrome, copy, episodeLabel, h, keyed, retract, sessionId, speakAnswers, typing } from './ui.js';
 import { postItem, timeline } from './studio.js';
 
 const sid = sessionId();
@@ -327,6 +327,7 @@ async function main() {
     renderEnd();
   });
   setup();
+  speakAnswers($('main'), '.answer-text:not(.answer-oral)'); // 朗读 under every answer
   player.dataset.state = 'loading';
   try {
     await load();

@@ -1,108 +1,46 @@
 /**
- * The transcript page (/s/{id}/transcript): the published record (访谈实录), printable.
- *
- * The server decides what is published (GET /api/sessions/{id}/transcript) and this page only
- * lays it out, with textContent throughout. Staff who open it with their link's #key= also get
- * the unanswered approved questions on request, downloads that include them, and the session's
- * statistics; the key travels only in an Authorization header, never in a URL.
+ * The transcript page (/s/{id}/transcript): the published record (访谈实录) is rendered by the
+ * server (live/pages.py, the same template as a static bundle's pages), so it reads with scripts
+ * off. This adds what needs a script: the print button, and for staff who open it with their
+ * link's #key=, the session's statistics, downloads that include the unanswered approved
+ * questions, and those questions on the page: the server renders them too (the same page asked
+ * for with ?unanswered=1 and the key), and this moves its list into place, so an entry's markup
+ * is defined once, in the template. The key travels only in an Authorization header.
  */
-import { errorText, t, time, windowText } from './i18n.js';
-import { satisfactionText } from './say.js';
-import { renderOutcomes } from './outcomes.js';
-import { $, brand, channelTag, chrome, episodeLabel, fragmentKey, h, sessionId } from './ui.js';
+import { errorText, t, time } from './i18n.js';
+import { $, chrome, fragmentKey, h, sessionId, speakAnswers } from './ui.js';
 
 const sid = sessionId();
 const key = fragmentKey();
 const SVG = 'http://www.w3.org/2000/svg';
-let doc = null;
+const tz = document.querySelector('#entries')?.dataset.tz || 'Asia/Shanghai';
 let stats = null;
 
 function auth() {
   return key ? { Authorization: `Bearer ${key}` } : {};
 }
 
-async function getJSON(url, staff = false) {
-  const r = await fetch(url, { headers: staff ? auth() : {} });
+async function getJSON(url) {
+  const r = await fetch(url, { headers: auth() });
   const body = await r.json();
   if (!r.ok) throw body;
   return body;
 }
 
-function tz() {
-  return doc?.session.timezone || 'Asia/Shanghai';
-}
-
-function entry(item) {
-  const a = item.answer;
-  const mode = a?.mode || 'text';
-  const oral = a && !a.text; // answered on air only: the record says so, with the time, as its reply
-  return h('li', { class: a ? 'entry' : 'entry unanswered', id: `q${item.id}` },
-    h('h3', {}, t('transcript.asked', { n: item.n, name: item.name || '', time: time(item.asked_at, tz()) }), channelTag(item)),
-    h('p', { class: 'ask' }, item.question),
-    a ? h('p', {}, h('span', { class: 'who' }, t('transcript.answered', { name: a.by || doc.session.guest_name || '', time: time(item.answered_at || a.at, tz()) })),
-      mode !== 'text' && !oral ? h('span', { class: 'meta' }, ` ${t(`transcript.mode_${mode}`)}`) : null) : h('p', { class: 'who' }, t('transcript.not_answered')),
-    a && a.text ? h('p', { class: 'reply' }, a.text) : null,
-    oral ? h('p', { class: 'reply answer-oral' }, t('answer.oral', { time: time(a.at, tz()) })) : null,
-    h('p', { class: 'meta no-print' }, h('a', { href: `/s/${sid}/replay#q${item.id}` }, t('transcript.in_replay'))));
-}
-
-/** The run of lines (访谈实录, doc.lines: live/archive.py), shown when the record has the host's
- * lines or photos: who says it ([主持人], [嘉宾], [网友 …], [图片]) and when, then what. */
-function studio() {
-  return doc.lines.some((l) => l.role === 'host' || l.role === 'photo');
-}
-
-function whenSaid(l) {
-  const at = l.kind === 'question' ? t('post.asked_when', { time: time(l.asked_at, tz()) }) : time(l.at, tz());
-  return l.n != null && l.kind !== 'answer' ? `${at} · ${t('post.item_n', { n: l.n })}` : at;
-}
-
-function line(l) {
-  const speaker = l.role === 'citizen' ? t('post.citizen', { name: [l.name, l.channel ? t(`channel.${l.channel}`) : '']
-    .filter(Boolean).join(' · ') }) : t(`post.${l.role === 'host' ? 'host' : l.role}`);
-  const who = h('span', { class: 'who' }, t('transcript.line_who', { who: speaker, time: whenSaid(l) }));
-  if (l.kind === 'photo') {
-    return h('li', { class: 'line photo', dataset: { role: 'photo' } }, h('figure', { class: 'photo' },
-      h('img', { src: l.url, width: l.width, height: l.height, alt: l.caption || speaker, loading: 'lazy' }),
-      h('figcaption', {}, who, l.caption)));
+/** The unanswered questions as the server renders them, or none. */
+async function showUnanswered(on) {
+  let items = [];
+  if (on) {
+    const r = await fetch(`/s/${sid}/transcript?unanswered=1`, { headers: auth() });
+    const page = new DOMParser().parseFromString(await r.text(), 'text/html');
+    if (!r.ok) { // the server's refusal, as its page words it (live/templates/error.html)
+      const words = page.querySelector('#error-title')?.textContent || t('error.generic');
+      throw { message: { zh: words, en: words } };
+    }
+    items = [...page.querySelectorAll('#unanswered-list > li')].map((li) => document.importNode(li, true));
   }
-  const a = l.answer;
-  let text = l.text;
-  if (l.kind === 'announce') text = `${t('post.announce', { name: l.name || '' })}${l.question}`;
-  if (l.kind === 'question') text = l.question;
-  return h('li', { class: 'line', dataset: { role: l.role }, id: l.kind === 'answer' ? null : `q${l.id}` },
-    h('p', {}, who, a && a.mode !== 'text' && a.text ? h('span', { class: 'meta' }, ` ${t(`transcript.mode_${a.mode}`)}`) : null),
-    a ? (a.text ? h('p', { class: 'reply' }, a.text) : h('p', { class: 'reply answer-oral' }, t('answer.oral', { time: time(a.at, tz()) })))
-      : h('p', { class: 'ask' }, text),
-    a ? h('p', { class: 'meta no-print' }, h('a', { href: `/s/${sid}/replay#q${l.id}` }, t('transcript.in_replay'))) : null);
-}
-
-function render() {
-  if (!doc) return;
-  const s = doc.session;
-  document.title = `${s.title || ''} · ${t('transcript.badge')}`;
-  brand(s.programme.title);
-  $('#episode').textContent = episodeLabel(s);
-  $('#title').textContent = s.title || '';
-  $('#m-programme').textContent = s.programme.title || '';
-  $('#m-guest').textContent = [s.guest_name, s.guest_post].filter(Boolean).join(' · ');
-  $('#m-time').textContent = s.starts_at ? windowText(s.starts_at, s.ends_at, tz()) : '';
-  $('#description').textContent = s.description || '';
-  $('#summary').textContent = t('transcript.summary', { n: doc.answered });
-  $('#chain').hidden = !doc.chain?.head;
-  $('#chain-head').textContent = doc.chain?.head || '';
-  $('#chain-seq').textContent = doc.chain?.head ? t('transcript.chain_seq', { n: doc.chain.seq }) : '';
-  $('#satisfaction').textContent = satisfactionText(doc.satisfaction);
-  const answered = doc.items.filter((i) => i.answer);
-  const waiting = doc.items.filter((i) => !i.answer);
-  $('#entries').replaceChildren(...(studio() ? doc.lines.map(line) : answered.map(entry)));
-  $('#entries').classList.toggle('record', studio());
-  $('#entries-empty').hidden = answered.length > 0 || studio();
-  $('#unanswered-title').hidden = waiting.length === 0;
-  $('#unanswered-list').replaceChildren(...waiting.map(entry));
-  renderOutcomes($('#outcomes-body'), doc.outcomes.questions, doc.outcomes.counts,
-    { tz: tz(), guest: s.guest_name, post: s.guest_post });
-  renderStats();
+  $('#unanswered-list').replaceChildren(...items);
+  $('#unanswered-title').hidden = items.length === 0;
 }
 
 function tile(label, value) {
@@ -142,10 +80,10 @@ function renderStats() {
   $('#stats-channels').textContent = channels.length ? t('stats.channels', {
     list: channels.map(([c, n]) => `${t(`channel.${c}`)} ${n}`).join(t('common.list_sep')) }) : '';
   $('#peak').textContent = stats.peak_at
-    ? t('stats.peak_at', { n: stats.peak_viewers, time: time(stats.peak_at, tz()) }) : t('stats.no_viewers');
+    ? t('stats.peak_at', { n: stats.peak_viewers, time: time(stats.peak_at, tz) }) : t('stats.no_viewers');
   const v = stats.viewers;
   $('#chart-box').replaceChildren(chart(v), v.length ? h('p', { class: 'chart-axis meta' },
-    h('span', {}, time(v[0].at, tz())), h('span', {}, time(v[v.length - 1].at, tz()))) : '');
+    h('span', {}, time(v[0].at, tz)), h('span', {}, time(v[v.length - 1].at, tz))) : '');
 }
 
 /** A download that needs the staff key: fetched with the header, saved from a blob. */
@@ -178,36 +116,25 @@ async function loadStaff() {
   $('#stats-csv').addEventListener('click', () => staffDownload(`/api/sessions/${sid}/stats?format=csv`, 'stats.csv'));
   $('#unanswered').addEventListener('change', async (e) => {
     try {
-      doc = await getJSON(e.target.checked ? `/api/sessions/${sid}/transcript?unanswered=1` : `/api/sessions/${sid}/transcript`, true);
-      render();
+      await showUnanswered(e.target.checked);
     } catch (err) {
       e.target.checked = false;
       $('#stats-error').textContent = errorText(err);
     }
   });
   try {
-    stats = await getJSON(`/api/sessions/${sid}/stats`, true);
+    stats = await getJSON(`/api/sessions/${sid}/stats`);
     renderStats();
   } catch (err) {
     $('#stats-error').textContent = errorText(err);
   }
 }
 
-async function main() {
-  chrome(render);
+function main() {
+  chrome();
+  speakAnswers($('main'), '.reply:not(.answer-oral), .answer-text:not(.answer-oral)'); // 朗读 under every answer
+  $('#print').hidden = false;
   $('#print').addEventListener('click', () => window.print());
-  for (const f of ['md', 'csv', 'json']) $(`#dl-${f}`).href = `/api/sessions/${sid}/transcript?format=${f}`;
-  $('#dl-chain').href = `/api/sessions/${sid}/chain`;
-  $('#replay-link').href = `/s/${sid}/replay`;
-  try {
-    doc = await getJSON(`/api/sessions/${sid}/transcript`);
-  } catch (err) {
-    $('#load-error').textContent = errorText(err);
-    return;
-  }
-  render();
-  const target = location.hash && document.getElementById(location.hash.slice(1));
-  if (target) target.scrollIntoView({ block: 'center' });
   if (key) loadStaff();
 }
 

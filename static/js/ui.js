@@ -32,11 +32,17 @@ export function h(tag, props = {}, ...children) {
 
 /**
  * Show items in list (a ul/ol) in order, reusing each item's element: create(item) makes one,
- * update(el, item) refreshes it. Reused elements keep keyboard focus while the list re-sorts.
+ * update(el, item) refreshes it. Keyboard focus stays where it was while the list re-sorts (a
+ * moved element loses it, so it is given back); when the item a keyboard user is on leaves the
+ * list (approved, answered), focus goes to the item that takes its place, else to the list, not
+ * to <body> (after a click it stays put: a mouse user's next Enter must not hit another item).
  */
 export function keyed(list, items, create, update) {
-  const focused = document.activeElement;
-  const old = new Map([...list.children].map((el) => [el.dataset.key, el]));
+  const active = document.activeElement;
+  const keyboard = active instanceof Element && active.matches(':focus-visible'); // not after a click
+  const children = [...list.children];
+  const at = children.findIndex((el) => el.contains(active));
+  const old = new Map(children.map((el) => [el.dataset.key, el]));
   items.forEach((item, i) => {
     const key = String(item.id);
     let el = old.get(key);
@@ -49,7 +55,19 @@ export function keyed(list, items, create, update) {
     if (list.children[i] !== el) list.insertBefore(el, list.children[i] || null);
   });
   for (const el of old.values()) el.remove();
-  if (focused !== document.activeElement && list.contains(focused)) focused.focus();
+  if (at < 0 || (document.activeElement !== document.body && document.activeElement !== null)) return;
+  if (active.isConnected) {
+    active.focus({ preventScroll: true });
+    return;
+  }
+  if (!keyboard) return;
+  const next = list.children[at] || list.children[at - 1];
+  const control = next && next.querySelector('button:not([disabled]), a[href], input, select, textarea');
+  if (control) control.focus({ preventScroll: true });
+  else {
+    if (!list.hasAttribute('tabindex')) list.tabIndex = -1;
+    list.focus({ preventScroll: true });
+  }
 }
 
 /** An answer, as every public page shows it; one given orally on air says so, with its time.
@@ -169,7 +187,12 @@ export async function copy(text, button) {
   toast(t('common.copied'));
 }
 
-/** Translate the page and wire the language switch (#lang); render() runs after a switch. */
+/**
+ * Translate the page and wire the language switch (#lang) and, beside it, the text-size switch;
+ * render() runs after a language switch. On a page the server renders (its switch is a form
+ * marked data-reload), the switch asks the server for the page again in the other language;
+ * elsewhere it switches in place.
+ */
 export function chrome(render) {
   apply(document);
   const button = $('#lang');
@@ -177,12 +200,99 @@ export function chrome(render) {
     const label = () => {
       button.textContent = t('lang.switch');
       button.setAttribute('aria-label', t('lang.switch_label'));
+      button.value = lang === 'zh' ? 'en' : 'zh';
+      button.lang = lang === 'zh' ? 'en' : 'zh-CN'; // its words are in the other language
     };
     label();
-    button.addEventListener('click', () => setLang(lang === 'zh' ? 'en' : 'zh'));
+    button.addEventListener('click', (ev) => {
+      if (button.form?.hasAttribute('data-reload')) {
+        button.form.action = location.pathname + location.hash; // a staff #key= or an #anchor stays
+        return;
+      }
+      ev.preventDefault();
+      setLang(lang === 'zh' ? 'en' : 'zh');
+    });
     onLang(label);
+    (button.form || button).before(sizeSwitch());
   }
   if (render) onLang(render);
+}
+
+/**
+ * The reader's text size (适老化): standard, large or extra large. Every length in the style
+ * sheets that should grow with the text is in rem, so one attribute on <html> (data-size, read by
+ * base.css) scales the whole page. The choice is kept in a cookie (live_size), like the language,
+ * so a page rendered on the server can carry it from its first byte; here it is applied as soon as
+ * this module runs.
+ */
+const SIZES = ['standard', 'large', 'xlarge'];
+let size = document.cookie.match(/(?:^|;\s*)live_size=(large|xlarge)\b/)?.[1] || 'standard';
+const paintSize = () => {
+  if (size === 'standard') delete document.documentElement.dataset.size;
+  else document.documentElement.dataset.size = size;
+};
+paintSize();
+
+/**
+ * 字号: a button in the top bar that opens a row of three (标准 / 大 / 特大), each a toggle
+ * button (aria-pressed) that applies at once and stays open to compare; Escape, a tap elsewhere
+ * or leaving it with Tab closes it. Three buttons side by side would not fit a phone's top bar.
+ */
+function sizeSwitch() {
+  const toggle = h('button', { type: 'button', class: 'lang size-toggle', id: 'size',
+    attrs: { 'aria-expanded': 'false', 'aria-controls': 'size-panel' } });
+  const options = SIZES.map((value) => h('button', { type: 'button', class: 'size-option',
+    dataset: { size: value }, on: { click: () => choose(value) } }));
+  const panel = h('div', { class: 'size-panel', id: 'size-panel', hidden: true, attrs: { role: 'group' } }, options);
+  const box = h('div', { class: 'size-switch' }, toggle, panel);
+  const open = (yes) => {
+    panel.hidden = !yes;
+    toggle.setAttribute('aria-expanded', String(yes));
+  };
+  const paint = () => {
+    toggle.textContent = t('size.switch');
+    panel.setAttribute('aria-label', t('size.label'));
+    for (const b of options) {
+      b.textContent = t(`size.${b.dataset.size}`);
+      b.setAttribute('aria-pressed', String(b.dataset.size === size));
+    }
+  };
+  toggle.addEventListener('click', () => open(panel.hidden));
+  box.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && !panel.hidden) {
+      open(false);
+      toggle.focus();
+    }
+  });
+  box.addEventListener('focusout', (e) => {
+    if (!box.contains(e.relatedTarget)) open(false);
+  });
+  document.addEventListener('pointerdown', (e) => {
+    if (!box.contains(e.target)) open(false);
+  });
+  const choose = (value) => {
+    size = value;
+    document.cookie = `live_size=${value}; path=/; max-age=${400 * 24 * 3600}; samesite=lax`;
+    paintSize();
+    paint();
+  };
+  paint();
+  onLang(paint);
+  return box;
+}
+
+/** 朗读 under every answer (selector) in root: ./speak.js, fetched once the page shows an answer,
+ * and only where the browser can speak. */
+export function speakAnswers(root, selector) {
+  if (!window.speechSynthesis || !window.SpeechSynthesisUtterance) return;
+  const load = () => {
+    if (!root.querySelector(selector)) return false;
+    watch.disconnect();
+    import('./speak.js').then((m) => m.speakable(root, selector), () => {}); // offline: no button
+    return true;
+  };
+  const watch = new MutationObserver(load);
+  if (!load()) watch.observe(root, { childList: true, subtree: true });
 }
 
 /** Keep a connection indicator (.conn with a .conn-text inside) in step with a Live client. */

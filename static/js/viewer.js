@@ -11,7 +11,7 @@ import { countdown, dateTime, errorText, t, time, windowText } from './i18n.js';
 import { Asker } from './ask.js';
 import { Live } from './live.js';
 import { ENDED, PUBLIC, Session } from './model.js';
-import { $, announce, answerView, brand, channelTag, chrome, episodeLabel, h, indicator, keyed, retract, sessionId, toast } from './ui.js';
+import { $, announce, answerView, brand, channelTag, chrome, episodeLabel, h, indicator, keyed, retract, sessionId, speakAnswers, toast } from './ui.js';
 import { postItem, timeline } from './studio.js';
 
 const sid = sessionId();
@@ -358,6 +358,7 @@ async function loadProgramme() {
 
 function setup() {
   asker.setup();
+  speakAnswers($('main'), '.answer-text:not(.answer-oral)'); // 朗读 under every answer
   $('#fab').addEventListener('click', (e) => {
     e.preventDefault();
     $('#ask').scrollIntoView({ behavior: 'smooth', block: 'start' });

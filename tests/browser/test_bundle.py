@@ -77,7 +77,7 @@ async def test_the_bundle_reads_from_file_with_no_network(
 ) -> None:
     page, watch, asked = await offline_page(browser, SIZES[size])
     await page.goto((published.folder / "index.html").as_uri())
-    for lang, heading in (("zh-CN", "问答"), ("en", "Questions and answers")):
+    for lang, heading in (("zh-CN", "问答实录"), ("en", "Questions and answers")):  # the site's page
         await expect(page.locator("html")).to_have_attribute("lang", lang)
         await expect(page.locator("h2").first).to_have_text(heading)
         entries = page.locator("#entries .entry")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -327,15 +328,16 @@ async def test_the_whole_evening_through_the_pages(
     published = bundle.locator("#outcomes")
     await expect(published).to_contain_text("回复率 66.7%（已答复 2 / 应答复 3）")
     for said in (
-        "现场回答（1）",
+        "现场回答 1",
         CROSSING,
-        "转交：区交通局",
-        "结转下一期（1）",
+        "已转交区交通局办理。",
+        "结转下一期 1",
         MARKET,
-        f"已结转到下一期：{site.http}/s/{nid}#q-",
         "（未公开的问题）",
     ):
         await expect(published).to_contain_text(said)
+    carried = published.get_by_role("link", name="已结转到下一期，点此查看")  # the site's page
+    await expect(carried).to_have_attribute("href", re.compile(rf"^{re.escape(site.http)}/s/{nid}#q-\d+$"))
     await expect(bundle.locator("#entries .entry")).to_contain_text(ANSWER)
     await expect(bundle.locator("#check code").first).to_have_text(head)
     await shot(bundle, "walk-7-bundle-phone-zh")

@@ -5,6 +5,16 @@ export default {
   'lang.switch': 'English',
   'lang.switch_label': 'Switch to English',
 
+  'size.switch': '字号',
+  'size.label': '文字大小',
+  'size.standard': '标准',
+  'size.large': '大',
+  'size.xlarge': '特大',
+
+  'speak.start': '朗读',
+  'speak.stop': '停止朗读',
+  'speak.failed': '这台设备现在无法朗读（没有可用的语音）',
+
   'site.name': '在线访谈',
   'tz.Asia/Shanghai': '北京时间',
   'time.window': '{range}（{tz}）',
@@ -301,6 +311,15 @@ export default {
   'board.replay': '回看承诺时刻',
   'board.session': '本期页面',
   'index.commitments': '承诺事项',
+  // 静态记录包（live bundle）的页面
+  'bundle.check': '记录校验',
+  'bundle.about': '本文件夹是直播问答系统导出的静态记录，无需服务器即可阅读。每条记录都带有与前一条相连的 SHA-256 哈希，最后一条的哈希（哈希链头）代表整场记录；manifest.json 列出每个文件的 SHA-256，manifest.sig 是用本系统签名密钥对它的 Ed25519 签名。',
+  'bundle.head': '哈希链头（SHA-256）：',
+  'bundle.events': '记录条数：',
+  'bundle.key': '签名密钥：',
+  'bundle.made': '导出时间：',
+  'bundle.source': '原始页面：',
+  'bundle.how': '核对方法：',
   'transcript.chain': '记录校验值（SHA-256 哈希链头）：',
   'transcript.chain_seq': '（截至第 {n} 条记录；可用 live verify 核对）',
   'transcript.dl_chain': '哈希链（JSON lines）',

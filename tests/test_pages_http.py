@@ -1,0 +1,265 @@
+"""The public pages' first response, read as a link preview or a phone with no script reads it.
+
+Every public page the server renders (live/pages.py) is fetched over HTTP and parsed, with no
+script run: its ``<title>``, description and Open Graph tags (per session, with an image the
+server serves), and its content (questions, answers, counts, the reply rate, the head hash),
+in zh-CN by default and in English by the ``live_lang`` cookie or ``Accept-Language``; what a
+citizen typed (``<img src=x onerror=alert(1)>``) arrives as text. The server reads the scripts'
+own language files and formats times as they do: both are compared with Node's reading.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import shutil
+import subprocess
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from live import i18n
+
+from .conftest import TIMEOUT, TZ, LiveServer
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+ROOT = Path(__file__).resolve().parents[1]
+XSS = "<img src=x onerror=alert(1)>"
+
+
+@dataclass
+class Evening:
+    """A programme with a closed episode (answered, declined, forwarded with a promise now
+    overdue), one live now and one next week."""
+
+    server: LiveServer
+    closed: dict[str, Any]
+    live: dict[str, Any]
+    upcoming: dict[str, Any]
+    receipt: str = ""
+    head: str = ""
+    texts: dict[str, str] = field(default_factory=dict)
+
+
+async def evening(srv: LiveServer) -> Evening:
+    closed = srv.create_session(start=timedelta(minutes=-5), episode=40, title="区长在线 第40期：路灯与停车")
+    live = srv.create_session(start=timedelta(minutes=-5), episode=41, title="区长在线 第41期：教育")
+    upcoming = srv.create_session(start=timedelta(days=7), episode=42, title="区长在线 第42期：养老")
+    e = Evening(srv, closed, live, upcoming)
+    e.texts = {
+        "lamp": f"老街的路灯什么时候修？{XSS}",
+        "answer": "本月底前修好。<b>一定</b>",
+        "private": "我家的私事",
+        "bus": "公交站牌太旧了",
+        "promise": f"两周内更换全部站牌{XSS}",
+    }
+    sid = closed["id"]
+    async with (
+        srv.client(sid) as asker,
+        srv.client(sid, token=closed["moderator_token"]) as mod,
+        srv.client(sid, token=closed["presenter_token"]) as official,
+    ):
+        lamp = await asker.request("ask", client_id="lamp", text=e.texts["lamp"], name=XSS)
+        await mod.request("approve", question_id=lamp["question_id"])
+        await official.request("answer", question_id=lamp["question_id"], text=e.texts["answer"])
+        private = await asker.request("ask", client_id="private", text=e.texts["private"], name="李")
+        await mod.request(
+            "reject", question_id=private["question_id"], reason="personal_case", note="请联系社区"
+        )
+        bus = await asker.request("ask", client_id="bus", text=e.texts["bus"], name="赵")
+        await mod.request("approve", question_id=bus["question_id"])
+        await mod.request("forward", question_id=bus["question_id"], department="区交通局")
+        due = (datetime.now(TZ).date() - timedelta(days=2)).isoformat()
+        await mod.request(
+            "commitment",
+            question_id=bus["question_id"],
+            department="区交通局",
+            promise=e.texts["promise"],
+            due=due,
+        )
+        await mod.request("close")
+        e.receipt = lamp["receipt"]
+    doc = httpx.get(f"{srv.http}/api/sessions/{sid}/transcript", timeout=TIMEOUT).json()
+    e.head = doc["chain"]["head"]
+    return e
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def e(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Evening]:
+    srv = await asyncio.to_thread(LiveServer(str(tmp_path_factory.mktemp("pages") / "live.db")).start)
+    try:
+        yield await evening(srv)
+    finally:
+        srv.kill()
+
+
+class Page(HTMLParser):
+    """A page as a preview or a screen reader with no script gets it: its language, title,
+    meta tags, the elements it holds, and its text."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lang, self.title, self.metas, self.tags, self.chunks = "", "", {}, [], []
+        self._in_title, self._skip = False, 0
+        self.feed(html)
+        self.text = " ".join(" ".join(self.chunks).split())
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        self.tags.append(tag)
+        if tag == "html":
+            self.lang = a.get("lang", "")
+        elif tag == "meta" and ("name" in a or "property" in a):
+            self.metas[a.get("name") or a["property"]] = a.get("content", "")
+        self._in_title = tag == "title"
+        self._skip += tag in ("script", "style")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_title = False
+        self._skip -= tag in ("script", "style")
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+        elif not self._skip:
+            self.chunks.append(data)
+
+
+def get(e: Evening, path: str, **headers: str) -> tuple[httpx.Response, Page]:
+    r = httpx.get(f"{e.server.http}{path}", headers=headers, timeout=TIMEOUT)
+    return r, Page(r.text)
+
+
+def pages(e: Evening) -> dict[str, tuple[str, list[str]]]:
+    """Each page: its path, and what its first response must hold (zh-CN)."""
+    closed, t = e.closed["id"], e.texts
+    return {
+        "home": (
+            "/",
+            ["区长在线 第40期：路灯与停车", "区长在线 第41期：教育", "区长在线 第42期：养老", "直播中"],
+        ),
+        "receipt": (f"/?receipt={e.receipt}", [t["lamp"], t["answer"], "已回答", e.receipt]),
+        "search": ("/search?q=路灯", ["“路灯”共找到 1 条结果", t["answer"], "区长在线 第40期：路灯与停车"]),
+        "transcript": (
+            f"/s/{closed}/transcript",
+            [t["lamp"], t["answer"], f"1. {XSS} 问", "回复率 66.7%（已答复 2 / 应答复 3）", e.head],
+        ),
+        "board": ("/p/qzzx/commitments", [t["promise"], "已逾期", "区交通局", t["bus"]]),
+        "closed": (
+            f"/s/{closed}",
+            ["区长在线 第40期：路灯与停车", "已结束 · 办结中", t["lamp"], "回复率 66.7%", "未采用 1"],
+        ),
+        "live": (f"/s/{e.live['id']}", ["区长在线 第41期：教育", "直播中", "李明 副区长"]),
+    }
+
+
+@pytest.mark.parametrize("name", ["home", "receipt", "search", "transcript", "board", "closed", "live"])
+async def test_the_first_response_holds_the_page_its_title_and_its_preview(e: Evening, name: str) -> None:
+    path, wanted = pages(e)[name]
+    r, page = get(e, path, **{"accept-language": "zh-CN,zh;q=0.9"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert page.lang == "zh-CN"
+    for text in wanted:
+        assert text in page.text, (name, text)
+    assert page.title.strip() and page.metas["description"].strip(), name
+    assert page.metas["og:title"] == page.title and page.metas["og:description"] == page.metas["description"]
+    assert page.metas["og:url"] == f"{e.server.http}{path.split('?')[0]}"
+    assert page.metas["og:image"] == f"{e.server.http}/static/img/share.png"
+    assert "img" not in page.tags, "typed markup became an element"
+    assert XSS not in r.text, "typed markup arrived unescaped"
+    if name in ("transcript", "closed", "live"):  # per session: its title, its official and time
+        title = e.live["title"] if name == "live" else e.closed["title"]
+        assert title in page.title and "李明" in page.metas["description"], name
+        assert "北京时间" in page.metas["description"], name
+
+
+async def test_the_preview_image_is_served(e: Evening) -> None:
+    r = httpx.get(f"{e.server.http}/static/img/share.png", timeout=TIMEOUT)
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png" and r.content[:4] == b"\x89PNG"
+
+
+async def test_english_by_cookie_or_accept_language_and_the_switch_remembers(e: Evening) -> None:
+    path = f"/s/{e.closed['id']}/transcript"
+    english = ["Transcript", "Outcomes", "Reply rate 66.7% (2 replied of 3 due)", f"1. {XSS} asked"]
+    for headers in (
+        {"accept-language": "en-GB,en;q=0.9,zh;q=0.5"},
+        {"accept-language": "zh-CN", "cookie": "live_lang=en"},
+    ):
+        _, page = get(e, path, **headers)
+        assert page.lang == "en" and page.title.endswith("· Transcript"), headers
+        for text in english:
+            assert text in page.text, (headers, text)
+    _, page = get(e, path, **{"accept-language": "en", "cookie": "live_lang=zh"})
+    assert page.lang == "zh-CN" and "办理结果" in page.text, "a choice made outweighs the browser's"
+    r, page = get(e, f"{path}?lang=en", **{"accept-language": "zh-CN"})
+    assert page.lang == "en" and r.cookies.get(i18n.COOKIE) == "en", "the switch is remembered"
+    for name in ("home", "board", "closed", "search"):
+        _, page = get(e, pages(e)[name][0], **{"accept-language": "en"})
+        assert page.lang == "en" and "中文" in page.text, name
+    _, page = get(e, pages(e)["board"][0], cookie="live_lang=en")
+    assert "Overdue" in page.text and e.texts["promise"] in page.text
+
+
+async def test_a_missing_session_or_programme_is_a_page_that_says_so(e: Evening) -> None:
+    r, page = get(e, "/s/999999/transcript", **{"accept-language": "en"})
+    assert r.status_code == 404 and page.lang == "en" and page.title == "No such session"
+    r, page = get(e, "/p/nope/commitments")
+    assert r.status_code == 404 and "栏目不存在" in page.text
+
+
+def node(script: str) -> Any:
+    exe = shutil.which("node")
+    assert exe, "node is needed to read the scripts' files as the browser does"
+    done = subprocess.run(
+        [exe, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+async def test_the_server_reads_the_language_files_and_writes_times_as_the_scripts_do() -> None:
+    """One definition of every string (static/js/lang/*.js) and a test for the one copy that
+    cannot be avoided: Intl's date formats, written again in Python (live/i18n.py)."""
+    rng = random.Random(20)
+    moments = [rng.randrange(1_500_000_000_000, 2_100_000_000_000) for _ in range(60)]
+    zones = ["Asia/Shanghai", "Europe/London", "America/New_York", "Asia/Urumqi"]
+    cases = [(ms, zones[n % len(zones)]) for n, ms in enumerate(moments)]
+    formats = {
+        "time": "{hour: '2-digit', minute: '2-digit'}",
+        "date": "{year: 'numeric', month: 'long', day: 'numeric', weekday: 'short'}",
+        "day": "{month: 'long', day: 'numeric', weekday: 'short'}",
+        "date_time": "{month: 'long', day: 'numeric', weekday: 'short', hour: '2-digit', minute: '2-digit'}",
+    }
+    read, js = node(
+        "const strings = {};"
+        "for (const l of ['zh', 'en']) strings[l] = (await import(`./static/js/lang/${l}.js`)).default;"
+        f"const cases = {json.dumps(cases)}; const out = [];"
+        "for (const l of ['zh', 'en']) for (const [ms, tz] of cases) out.push(["
+        + ", ".join(
+            f"new Intl.DateTimeFormat(strings[l]['lang.locale'], {{...{f}, hourCycle: 'h23', timeZone: tz}})"
+            ".format(ms)"
+            for f in formats.values()
+        )
+        + "]); console.log(JSON.stringify([strings, out]));"
+    )
+    assert read == {"zh": i18n.strings("zh"), "en": i18n.strings("en")}
+    py = [
+        [getattr(i18n, name)(lang, ms, tz) for name in formats] for lang in ("zh", "en") for ms, tz in cases
+    ]
+    assert py == js
+    assert i18n.choose(None, None, "en-US,en;q=0.9,zh-CN;q=0.8") == "en"
+    assert i18n.choose(None, None, "zh-TW,zh;q=0.9,en;q=0.8") == "zh"
+    assert i18n.choose(None, None, "fr, en;q=0.1") == "en"
+    assert i18n.choose(None, None, "") == i18n.choose("xx", "yy", "fr") == "zh"
+    with pytest.raises(ValueError, match="not a string table"):
+        i18n.parse("export default { 'a': `template` };")
+    with pytest.raises(ValueError, match="defined twice"):
+        i18n.parse("export default { 'a': 'x', 'a': 'y' };")
