@@ -12,7 +12,6 @@ import { Asker } from './ask.js';
 import { Live } from './live.js';
 import { ENDED, PUBLIC, Session } from './model.js';
 import { $, announce, answerView, brand, channelTag, chrome, episodeLabel, h, indicator, keyed, retract, sessionId, speakAnswers, toast } from './ui.js';
-import { postItem, timeline } from './studio.js';
 
 const sid = sessionId();
 const model = new Session();
@@ -179,15 +178,27 @@ function answerBlock(q) {
   return answerView(q.answer || {}, { guest: model.info.guest_name, post: model.info.guest_post, tz: tz() });
 }
 
+let Studio = null;
+/** How the studio's posts look (./studio.js, css/studio.css), fetched when the session first
+ * has one: a session without a host costs a phone nothing for them. */
+function studio() {
+  if (!Studio && model.posts.size) {
+    document.head.append(h('link', { rel: 'stylesheet', href: '/static/css/studio.css' }));
+    Studio = import('./studio.js').then((m) => { Studio = m; schedule(); }, () => { Studio = null; });
+  }
+  return Studio?.timeline ? Studio : null;
+}
+
 /** The answers, newest first, with the studio's posts among them: the host's lines, photos. */
 function renderAnswered() {
   const answered = model.list('answered', 'answered');
-  const items = timeline(answered, model.posts, model.questions);
+  const S = studio();
+  const items = S ? S.timeline(answered, model.posts, model.questions) : answered.map((q) => ({ id: q.id, q }));
   $('#answered-title > span').textContent = t(model.posts.size ? 'viewer.record_title' : 'viewer.answered_title');
   $('#answered-count').textContent = answered.length && !model.posts.size ? String(answered.length) : '';
   $('#answered-empty').hidden = items.length > 0;
   keyed($('#answered-list'), items, (x) => h('li', { class: 'q', id: x.q ? `q-${x.id}` : x.id }), (li, x) => {
-    if (x.post) postItem(li, x.post, { sid, tz: tz(), questions: model.questions });
+    if (x.post) S.postItem(li, x.post, { sid, tz: tz(), questions: model.questions });
     else {
       const q = x.q;
       li.replaceChildren(
