@@ -66,6 +66,16 @@ LABELS: dict[str, dict[str, str]] = {
         "mode_written": "书面",
         "colon": "：",
         "chain": "记录校验值（SHA-256 哈希链头，截至第 {n} 条记录）",
+        "record": "访谈实录",
+        "role_host": "[主持人]",
+        "role_guest": "[嘉宾]",
+        "role_citizen": "[网友 {name}]",
+        "role_photo": "[图片]",
+        "announce": "下面请看网友“{name}”的提问：",
+        "asked_when": "{time} 提问",
+        "item_n": "第 {n} 条",
+        "role": "角色",
+        "content": "内容",
     },
     "en": {
         "programme": "Programme",
@@ -95,9 +105,21 @@ LABELS: dict[str, dict[str, str]] = {
         "mode_written": "Written",
         "colon": ": ",
         "chain": "Record check value (SHA-256 hash chain head, as of event {n})",
+        "record": "Transcript",
+        "role_host": "[Host]",
+        "role_guest": "[Guest]",
+        "role_citizen": "[Citizen {name}]",
+        "role_photo": "[Photo]",
+        "announce": "Next, a question from {name}:",
+        "asked_when": "asked {time}",
+        "item_n": "No. {n}",
+        "role": "Speaker",
+        "content": "Content",
     },
 }
 ANSWER_FIELDS = ("text", "at", "by", "mode", "revision")
+LINE_ORDER = {"remark": 0, "photo": 0, "announce": 0, "question": 1, "answer": 2}
+"""Lines of one moment in the run: the host's first, then a question and its answer."""
 
 
 @dataclass
@@ -211,6 +233,81 @@ def asker(q: JSON, lang: str) -> str:
     return " · ".join(p for p in parts if p)
 
 
+def lines(record: Record, items: list[JSON]) -> list[JSON]:
+    """The 访谈实录 as it was said: the host's remarks and the questions read out (``role``
+    ``host``), each answer at its first answering (``guest``), the studio's photos, in time order.
+
+    An answered question that no announcement read out before its answer is a ``question`` line
+    of its asker's (``citizen``) just before the answer. An announcement of a question no longer
+    published is left out, as the question is (its post carries no text). Each line has ``at``
+    (its place in the run) and ``at_local``; a line naming a question has its ``id`` and, if it
+    was answered, its ``n`` in ``items``.
+    """
+    state, tz = record.state, record.tz
+    answered = {item["id"]: item for item in items if item["answer"]}
+    out: list[JSON] = []
+    read_out: dict[int, int] = {}
+    for post in state.posts.values():
+        if post.withdrawn:
+            continue
+        line: JSON = {"kind": post.kind, "role": "host", "at": post.at}
+        if post.kind == "remark":
+            line["text"] = post.text
+        elif post.kind == "announce":
+            q = state.questions.get(post.question_id or 0)
+            if q is None or not q.public:
+                continue
+            line.update(id=q.id, name=q.name, question=q.text)
+            if q.channel != channels.WEB:
+                line["channel"] = q.channel
+            if q.id in answered:
+                line["n"] = answered[q.id]["n"]
+            read_out.setdefault(q.id, post.at)
+        else:
+            assert post.photo is not None
+            line = {
+                "kind": "photo",
+                "role": "photo",
+                "at": post.at,
+                "caption": post.photo["caption"],
+                "width": post.photo["width"],
+                "height": post.photo["height"],
+                "sha256": post.photo["sha256"],
+                "photo": post.photo["photo"],
+                "file": f"photos/{post.photo['photo']}.jpg",
+                "url": f"/s/{state.session_id}/photos/{post.photo['photo']}.jpg",
+            }
+        out.append(line)
+    for item in answered.values():
+        at = item["answered_at"] or item["answer"]["at"]
+        who: JSON = {k: item[k] for k in ("id", "n", "name") if k in item}
+        if item.get("channel"):
+            who["channel"] = item["channel"]
+        if read_out.get(item["id"], at + 1) > at:  # nobody read it out first: the asker's own line
+            out.append(
+                {
+                    "kind": "question",
+                    "role": "citizen",
+                    "at": at,
+                    **who,
+                    "question": item["question"],
+                    "asked_at": item["asked_at"],
+                    "asked_at_local": item["asked_at_local"],
+                }
+            )
+        out.append({"kind": "answer", "role": "guest", "at": at, **who, "answer": item["answer"]})
+    out.sort(key=lambda line: (line["at"], LINE_ORDER[line["kind"]]))
+    for line in out:
+        line["at_local"] = local(line["at"], tz)
+    return out
+
+
+def studio(doc: JSON) -> bool:
+    """Whether the record has the studio's lines (the host's, photos): then every format gives the
+    run of lines (:func:`lines`), as a published 访谈实录 reads; else the answers one by one."""
+    return any(line["role"] in ("host", "photo") for line in doc.get("lines", ()))
+
+
 def transcript(record: Record, include_unanswered: bool = False) -> JSON:
     """The published record as data; every other format is rendered from this."""
     info, tz = record.state.info, record.tz
@@ -254,6 +351,7 @@ def transcript(record: Record, include_unanswered: bool = False) -> JSON:
         "answered": len(answered),
         "generated_at": now_ms(),
         "items": items,
+        "lines": lines(record, items),
         "chain": {"spec": chain.SPEC, "seq": record.state.seq, "head": record.head},
         "satisfaction": of_session(record.state),
         "outcomes": section,
@@ -297,7 +395,13 @@ def to_markdown(doc: JSON, base: str, lang: str = "zh") -> str:
     if s.get("description"):
         out += [md_escape(s["description"]), ""]
     out += [lab["answered"].format(n=doc["answered"]), ""]
-    for item in doc["items"]:
+    items = doc["items"]
+    if studio(doc):  # the run of [主持人] and [嘉宾] lines, then only the unanswered items
+        out += [f"## {lab['record']}", ""]
+        for line in doc["lines"]:
+            out += _markdown_line(line, s, base, lang)
+        items = [item for item in items if not item["answer"]]
+    for item in items:
         if item["n"] == doc["answered"] + 1:
             out += ["---", "", f"## {lab['unanswered']}", ""]
         when = item["asked_at_local"][-5:]
@@ -317,6 +421,51 @@ def to_markdown(doc: JSON, base: str, lang: str = "zh") -> str:
             "",
         ]
     return "\n".join(out)
+
+
+def speaker(line: JSON, lang: str) -> str:
+    """Who says a line of the run, as a published 访谈实录 marks it: [主持人], [嘉宾], [网友 …], [图片]."""
+    lab = LABELS.get(lang, LABELS["zh"])
+    return lab[f"role_{line['role']}"].format(name=asker(line, lang) if line["role"] == "citizen" else "")
+
+
+def said(line: JSON, lang: str) -> str:
+    """What a line of the run says, as plain text (each format escapes it): a remark, a question
+    read out or asked, an answer (with how it was given), a photo's caption."""
+    lab = LABELS.get(lang, LABELS["zh"])
+    if line["kind"] == "remark":
+        return str(line["text"])
+    if line["kind"] == "announce":
+        return f"{lab['announce'].format(name=asker(line, lang))}{line['question']}"
+    if line["kind"] == "question":
+        return str(line["question"])
+    if line["kind"] == "answer":
+        return _answer_text(line, lab)
+    return str(line["caption"])
+
+
+def when(line: JSON, lang: str) -> str:
+    """When a line of the run was said (a question not read out: when it was asked), and the
+    number of the question it names among the answered (which the outcomes refer to)."""
+    lab = LABELS.get(lang, LABELS["zh"])
+    at: str = line["at_local"][-5:]
+    if line["kind"] == "question":
+        at = lab["asked_when"].format(time=line["asked_at_local"][-5:])
+    if "n" in line and line["kind"] != "answer":
+        at = f"{at} · {lab['item_n'].format(n=line['n'])}"
+    return at
+
+
+def _markdown_line(line: JSON, session: JSON, base: str, lang: str) -> list[str]:
+    lab = LABELS.get(lang, LABELS["zh"])
+    head = f"**{md_escape(speaker(line, lang))}**（{when(line, lang)}）{lab['colon']}"
+    text = md_escape(said(line, lang)).replace("\n", "  \n")
+    if line["kind"] == "photo":
+        return [f"{head}{text}", "", f"![{md_escape(line['caption'])}]({base}{line['url']})", ""]
+    out = [f"{head}{text}", ""]
+    if line["kind"] == "answer":
+        out += [f"<{base}/s/{session['id']}/replay#q{line['id']}>", ""]
+    return out
 
 
 def _outcomes_markdown(doc: JSON, base: str, lang: str) -> list[str]:
@@ -424,6 +573,14 @@ def to_csv(doc: JSON, base: str, lang: str = "zh") -> str:
                 )
             ]
         )
+    if studio(doc):  # the run as said: time, who, what (a third block)
+        w.writerow([])
+        w.writerow([lab["time"], lab["role"], lab["content"], lab["link"]])
+        for line in doc["lines"]:
+            link = base + line["url"] if line["kind"] == "photo" else ""
+            if line["kind"] == "answer":
+                link = f"{base}/s/{doc['session']['id']}/replay#q{line['id']}"
+            w.writerow([_cell(v) for v in (line["at_local"], speaker(line, lang), said(line, lang), link)])
     return "\ufeff" + buf.getvalue()
 
 

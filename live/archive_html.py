@@ -4,13 +4,15 @@ A bundle must be read with no server, no network and no script, and look like th
 transcript page: so it is that page. The same template (``live/templates/transcript.html``,
 rendered by :mod:`live.pages` for ``/s/{id}/transcript``) with the same words
 (``static/js/lang/*.js``, through :mod:`live.i18n`) renders the transcript
-(:func:`live.archive.transcript`): the answers, then every question under its outcome with the
-counts and the reply rate (有问必答), then how to check the record. In a bundle the template
-inlines the site's own stylesheets (``base.css``, ``replay.css``, ``outcomes.css``: no ``url()``
-in them) under the page's own Content-Security-Policy, which allows no script, no request and no
-style but its own; it links to the other language's page, and to the site's pages (the replay,
-a carried-over question's episode) only when the site's address is known. Everything a person
-typed is escaped (the template is autoescaped).
+(:func:`live.archive.transcript`): the answers (with the host's lines or photos, the run of
+[主持人] and [嘉宾] lines), then every question under its outcome with the counts and the reply
+rate (有问必答), then how to check the record. In a bundle the template inlines the site's own
+stylesheets (``base.css``, ``replay.css``, ``outcomes.css``, ``studio.css``: no ``url()`` in
+them) under the page's own Content-Security-Policy, which allows no script, no request and no
+style but its own, and images only from beside it (the studio's photos, ``photos/``, which
+:mod:`live.bundle` writes there); it links to the other language's page, and to the site's
+pages (the replay, a carried-over question's episode) only when the site's address is known.
+Everything a person typed is escaped (the template is autoescaped).
 
 One page per language, zh-CN first: ``index.html`` and ``en.html`` link to each other.
 """
@@ -44,7 +46,7 @@ EXTRA_CSS = """
 
 
 def _css() -> str:
-    sheets = ("base.css", "replay.css", "outcomes.css")
+    sheets = ("base.css", "replay.css", "outcomes.css", "studio.css")
     return "".join((STATIC / "css" / name).read_text(encoding="utf-8") for name in sheets) + EXTRA_CSS
 
 

@@ -31,6 +31,8 @@ class Role(enum.StrEnum):
     VIEWER = "viewer"
     MODERATOR = "moderator"
     PRESENTER = "presenter"
+    HOST = "host"
+    """The programme's host (主持人): remarks, the next question, studio photos (live/studio.py)."""
     ADMIN = "admin"
 
     @property
@@ -66,6 +68,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "follow_up": frozenset(Role),
     **dict.fromkeys(("settle", "carry_over", "archive"), frozenset({Role.MODERATOR, Role.ADMIN})),
     "archive_override": frozenset({Role.ADMIN}),
+    # The studio (live/studio.py): the host's lines and photos. A moderator may stand in for a
+    # host (a small team has none of its own); the official answers and does not post.
+    **dict.fromkeys(
+        ("remark", "announce", "photo", "withdraw_post"), frozenset({Role.HOST, Role.MODERATOR, Role.ADMIN})
+    ),
 }
 """Which roles may send which command; checked on the server for every transport."""
 
@@ -93,6 +100,8 @@ def role_for(token: str | None, session: SessionRow | None, admin_hash: str) -> 
             return Role.PRESENTER
         if token_matches(token, session.moderator_hash):
             return Role.MODERATOR
+        if token_matches(token, session.host_hash):
+            return Role.HOST
     return Role.VIEWER
 
 

@@ -11,7 +11,7 @@ events, so every client that saw the live log must be told to reset
 ``live export SESSION_ID FILE`` writes one session as JSON lines: a header
 (format, programme, session info, the chain's head), its events in order, each
 with its hash (:mod:`live.chain`), then the rows that belong to it outside the
-log (votes, presence samples). ``live import FILE``
+log (votes, presence samples, the studio's photos as base64). ``live import FILE``
 adds it to another database as a new session with a new id, a new epoch and
 new staff links, keeping event timestamps so replay still works (and so its
 hash chain and head: the chain does not cover the session's id), refusing a file
@@ -30,6 +30,8 @@ schemas it must match.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -79,8 +81,28 @@ def export_session(db: str, session_id: int, file: str) -> int:
             out.write(dumps(line) + "\n")
         for table, rows in copy.rows.items():
             for row in rows:
-                out.write(dumps({"kind": "row", "table": table, "row": row}) + "\n")
+                out.write(dumps({"kind": "row", "table": table, "row": _to_file(table, row)}) + "\n")
     return len(copy.events)
+
+
+def _to_file(table: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A row as an export line holds it: a ``bytes`` column (a photo) as base64 text."""
+    kinds = ROW_TABLES[table]
+    return {c: base64.b64encode(v).decode() if kinds[c] is bytes else v for c, v in row.items()}
+
+
+def _from_file(table: str, row: dict[str, Any]) -> dict[str, Any] | None:
+    """The row an export line holds, its ``bytes`` columns decoded; None if one is not base64."""
+    kinds, out = ROW_TABLES[table], dict(row)
+    for c, kind in kinds.items():
+        if kind is bytes:
+            if not isinstance(row.get(c), str):
+                return None
+            try:
+                out[c] = base64.b64decode(row[c], validate=True)
+            except binascii.Error:
+                return None
+    return out
 
 
 def _read(file: str) -> tuple[dict[str, Any], list[Event], list[dict[str, Any]]]:
@@ -134,13 +156,14 @@ def _read(file: str) -> tuple[dict[str, Any], list[Event], list[dict[str, Any]]]
         columns = ROW_TABLES.get(r.get("table"))
         if columns is None:
             raise SystemExit(f"{file}: rows for an unknown table")
-        row = r.get("row")
+        row = _from_file(r["table"], r["row"]) if isinstance(r.get("row"), dict) else None
         if not (
             isinstance(row, dict)
             and set(row) == set(columns)
             and all(type(row[c]) is kind for c, kind in columns.items())
         ):
             raise SystemExit(f"{file}: a {r['table']} row is not {', '.join(columns)}")
+        r["row"] = row
     return header, events, rows
 
 
@@ -167,13 +190,13 @@ def import_session(db: str, file: str, migrate: Callable[[], None]) -> tuple[int
     """
     header, events, rows = _read(file)
     migrate()
-    tokens = {"presenter": new_token(), "moderator": new_token()}
+    tokens = {"presenter": new_token(), "moderator": new_token(), "host": new_token()}
     grouped: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         grouped.setdefault(r["table"], []).append(r["row"])
     copy = SessionCopy(header["programme"], header["session"], events, grouped)
     sid = open_imports(db).import_session(
-        copy, hash_token(tokens["presenter"]), hash_token(tokens["moderator"])
+        copy, hash_token(tokens["presenter"]), hash_token(tokens["moderator"]), hash_token(tokens["host"])
     )
     return sid, tokens
 
@@ -222,5 +245,6 @@ def run(args: Any, db: str, base: str, migrate: Callable[[], None]) -> None:
             f"  观众 Viewer    : {base}/s/{sid}",
             f"  嘉宾 Presenter : {base}/s/{sid}/presenter#key={tokens['presenter']}",
             f"  审核 Moderator : {base}/s/{sid}/moderator#key={tokens['moderator']}",
+            f"  主持 Host      : {base}/s/{sid}/host#key={tokens['host']}",
             sep="\n",
         )

@@ -11,6 +11,8 @@
   ``public`` part), the digests of the parts left out, and its hash. Nothing private is
   in it: never the private part, never staff data that a ``public`` part stood in for;
 * ``signing-key.pem``: the installation's public key (:mod:`live.signing`);
+* ``photos/``: the studio's photos (图文直播, :mod:`live.photos`) the pages show, each as the
+  JPEG served live, named as in the transcript's ``lines`` (``photos/{photo}.jpg``);
 * ``manifest.json``: the session, the chain's head, the key, and the SHA-256 of each file
   above; ``manifest.sig``: the Ed25519 signature of ``manifest.json``'s exact bytes (64
   raw bytes, as ``openssl pkeyutl -rawin`` makes and checks them).
@@ -34,7 +36,7 @@ from . import archive, chain, signing
 from .archive_html import PAGES, to_html
 from .events import JSON, now_ms
 from .state import ENDED, phase
-from .store import Catalog, Chain, Log, Meta
+from .store import Catalog, Chain, Log, Meta, Photos
 
 KIND, VERSION = "live-bundle", 1
 MANIFEST, SIGNATURE, KEY, CHAIN, TRANSCRIPT = (
@@ -46,7 +48,11 @@ MANIFEST, SIGNATURE, KEY, CHAIN, TRANSCRIPT = (
 )
 
 
-class BundleStore(Catalog, Log, Chain, Meta, Protocol):
+PHOTOS = "photos"
+"""The one folder in a bundle: the photos its pages show."""
+
+
+class BundleStore(Catalog, Log, Chain, Meta, Photos, Protocol):
     """What a bundle is made from: the session's record and hashes, and the signing key."""
 
 
@@ -80,6 +86,14 @@ async def write(store: BundleStore, session_id: int, folder: Path, base: str = "
         CHAIN: chain.public_chain(session_id, links).encode(),
         KEY: public["pem"].encode(),
     }
+    for line in doc["lines"]:
+        if line["kind"] == "photo":
+            image = await store.get_photo(session_id, line["photo"])
+            if image is None:
+                raise SystemExit(
+                    f"session {session_id}: the photo {line['file']} is missing from the database"
+                )
+            files[line["file"]] = image
     s = doc["session"]
     manifest = {
         "kind": KIND,
@@ -97,6 +111,8 @@ async def write(store: BundleStore, session_id: int, folder: Path, base: str = "
     }
     text = json.dumps(manifest, ensure_ascii=False, indent=1).encode()
     folder.mkdir(exist_ok=True)
+    if any(name.startswith(f"{PHOTOS}/") for name in files):
+        (folder / PHOTOS).mkdir()
     for name, data in {**files, MANIFEST: text, SIGNATURE: key.sign(text)}.items():
         (folder / name).write_bytes(data)
     return manifest
@@ -155,15 +171,20 @@ def _signed(
 
 
 def _files(folder: Path, files: dict[str, str]) -> list[str]:
-    """Each listed file present (in the folder itself) with its digest, and nothing else there."""
+    """Each listed file present (in the folder itself, or its ``photos/``) with its digest, and
+    nothing else there."""
     problems = []
+    places = (folder, folder / PHOTOS)
     for name, expected in files.items():
         path = folder / name
-        if path.parent != folder or not path.is_file():
+        if path.parent not in places or ".." in Path(name).parts or not path.is_file():
             problems.append(f"{name}: missing")
         elif (found := sha256(path.read_bytes())) != expected:
             problems.append(f"{name}: SHA-256 expected {expected}, found {found}")
-    for path in sorted(folder.iterdir()):
-        if path.name not in (*files, MANIFEST, SIGNATURE):
-            problems.append(f"{path.name}: not in the manifest")
+    found_names = [p.name for p in folder.iterdir() if p.name != PHOTOS or not p.is_dir()]
+    if (folder / PHOTOS).is_dir():
+        found_names += [f"{PHOTOS}/{p.name}" for p in (folder / PHOTOS).iterdir()]
+    for name in sorted(found_names):
+        if name not in (*files, MANIFEST, SIGNATURE):
+            problems.append(f"{name}: not in the manifest")
     return problems

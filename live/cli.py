@@ -3,7 +3,7 @@ verify, bundle (:mod:`.verify`).
 
 ``live demo`` builds a fresh demo database and serves it, printing every link
 a newcomer needs, staff links included. ``live serve`` prints the links it can:
-staff secrets are stored hashed, so presenter and moderator links are shown
+staff secrets are stored hashed, so presenter, moderator and host links are shown
 when created (by the admin page or ``live demo``) and can be rotated there.
 """
 
@@ -111,7 +111,7 @@ async def _prepare(settings: Settings, demo: bool) -> list[str]:
         for row in current:
             lines.append(
                 f"  第{row.info.get('episode', '?')}期 {row.info.get('title', '')}: "
-                f"{base}/s/{row.id}  (嘉宾/审核链接见管理后台 staff links: admin page)"
+                f"{base}/s/{row.id}  (嘉宾/审核/主持链接见管理后台 staff links: admin page)"
             )
     for episode, item in links.items():
         sid = item["id"]
@@ -120,6 +120,7 @@ async def _prepare(settings: Settings, demo: bool) -> list[str]:
             f"    观众 Viewer       : {base}/s/{sid}",
             f"    嘉宾 Presenter    : {base}/s/{sid}/presenter#key={item['presenter']}",
             f"    审核 Moderator    : {base}/s/{sid}/moderator#key={item['moderator']}",
+            f"    主持 Host         : {base}/s/{sid}/host#key={item['host']}",
         ]
     return lines
 

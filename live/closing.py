@@ -53,10 +53,13 @@ FINAL = frozenset(
         "archive_override",
         "vote",
         "unvote",
+        "remark",
+        "announce",
+        "photo",
     }
 )
 """The commands an archived session refuses: whatever would change a question, its votes or
-the window."""
+the window, and a new post of the studio's (one may still be withdrawn: :mod:`live.studio`)."""
 MAX_IDS = 1000
 """Questions one ``settle`` or ``carry_over`` may name."""
 

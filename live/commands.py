@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from . import channels, commitments
+from . import channels, commitments, studio
 from .events import JSON, NewEvent
 from .exceptions import BadRequest, Conflict, Forbidden, NotFound
 from .state import ENDED, Question, State, text_key
@@ -189,6 +189,8 @@ def decide(state: State, command: str, args: JSON, device: str, actor: str, now:
         return _answer(state, args, actor, now)
     if command in ("open", "close", "extend", "set_moderation"):
         return _window(state, command, args, actor, now)
+    if command in studio.COMMANDS:  # the host's lines and the studio's photos
+        return Decision(*studio.decide(state, command, args, actor, now))
     if command == "answering":
         qid = args.get("question_id")
         if qid is not None:

@@ -33,6 +33,14 @@ MARK = "demo"
 
 GUEST = {"guest_name": "李明", "guest_post": "区人民政府副区长"}
 
+OPENING = (
+    "各位网友，大家晚上好！欢迎收看本期《区长在线》。今晚我们请到了副区长，与大家交流教育、交通与营商环境方面的问题，"
+    "欢迎大家踊跃提问。"
+)
+CLOSING = (
+    "由于时间关系，本期访谈到此结束。没来得及回答的问题，我们会在会后书面答复。感谢各位网友的参与，下期再见！"
+)
+"""The host's (主持人) opening and closing words on last week's evening (live/studio.py)."""
 PAST_QUESTIONS = [
     (
         "老城区停车难，晚上下班回家经常找不到车位，区里有没有增加停车位的计划？",
@@ -159,15 +167,20 @@ async def _past_episode(
     moment = [(start - timedelta(days=3)).timestamp()]
     with staged_clock(lambda: moment[0]):
         sid, links = await _episode(live, pid, episode, start, topic)
-        minutes = iter(range(3, 120, 7))
+        minutes = iter(range(3, 120, 6))
 
         def tick() -> None:
             moment[0] = (start + timedelta(minutes=next(minutes))).timestamp()
 
-        await _questions(live, sid, PAST_QUESTIONS, tick)
+        host = Actor(Role.HOST, "demo-host")
+        moment[0] = (start + timedelta(minutes=1)).timestamp()
+        await live.sessions.handle(sid, host, Command("remark", {"text": OPENING}))
+        await _questions(live, sid, PAST_QUESTIONS, tick, host=host)
         for text, name in (NOT_TAKEN, FORWARDED, NOT_REACHED):
             tick()
             await _ask(live, sid, text, name)
+        tick()
+        await live.sessions.handle(sid, host, Command("remark", {"text": CLOSING}))
     return links
 
 
@@ -206,14 +219,19 @@ async def _questions(
     session_id: int,
     items: Sequence[tuple[str, str, str | None]],
     tick: Callable[[], None] = lambda: None,
+    host: Actor | None = None,
 ) -> None:
-    """Each item asked, approved and answered; ``tick`` moves a staged clock before each step."""
+    """Each item asked, approved and answered; ``tick`` moves a staged clock before each step.
+    With a ``host``, the host reads each question out (``announce``) before it is answered."""
     admin = Actor(Role.ADMIN, "demo-staff")
     for text, name, answer in items:
         tick()
         qid = await _ask(live, session_id, text, name)
         tick()
         await live.sessions.handle(session_id, admin, Command("approve", {"question_id": qid}))
+        if answer and host is not None:
+            tick()
+            await live.sessions.handle(session_id, host, Command("announce", {"question_id": qid}))
         if answer:
             tick()
             await live.sessions.handle(

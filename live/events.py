@@ -22,7 +22,7 @@ from typing import Any
 
 JSON = dict[str, Any]
 
-RESULTS = ("session", "question", "answering", "votes")
+RESULTS = ("session", "question", "answering", "votes", "post")
 """What of an event's data travels on the wire: its results (:func:`live.state.with_results`),
 never the instructions beside them, which only :func:`live.state.apply` reads."""
 

@@ -20,6 +20,8 @@ inside every middleware layer, see :mod:`live.app`).
   ``Content-Length`` already says so) within ``LIVE_BODY_TIMEOUT`` seconds
   (``408``). Starlette reads a whole body into memory on demand, so without
   this one 256 MiB POST grew the server by 730 MB before any route refused it.
+  One route takes more: a studio photo's upload, up to ``LIVE_MAX_PHOTO_BYTES`` and its
+  form (``photo_too_large`` past it; :mod:`live.photos`).
 - **Cross-site guard.** A state-changing request whose ``Origin`` is another
   site is refused before it reaches a route. Staff act with Bearer tokens, never
   cookies, so a forged cross-site form could not act as staff anyway; the guard
@@ -46,7 +48,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import metrics
+from . import metrics, photos
 from .exceptions import Forbidden, LiveError, TimedOut, TooLarge
 from .settings import Settings
 from .websocket import origin_allowed
@@ -56,6 +58,8 @@ log = logging.getLogger("live.access")
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 _ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _SCREEN = re.compile(r"^/s/\d+/screen$")
+_PHOTOS = re.compile(r"^/api/sessions/\d+/photos$")
+"""The one route that takes a larger body than ``LIVE_MAX_BODY_BYTES``: a studio photo."""
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _METHODS = _UNSAFE | {"GET", "HEAD", "OPTIONS"}
 """Methods counted by name; anything else is ``other`` (no label per attacker's whim)."""
@@ -174,10 +178,12 @@ class Middleware:
                     send_wrapped,
                 )
                 return
+            limit, too_large = self.settings.max_body_bytes, _too_large(self.settings.max_body_bytes)
+            if _PHOTOS.match(scope["path"]):
+                limit = self.settings.max_photo_bytes + photos.FORM_SLACK
+                too_large = photos.too_large(self.settings.max_photo_bytes)
             try:
-                body = await read_body(
-                    scope, receive, self.settings.max_body_bytes, self.settings.body_timeout
-                )
+                body = await read_body(scope, receive, limit, self.settings.body_timeout, too_large)
             except LiveError as err:
                 await _refuse(err, scope, receive, send_wrapped, close=True)
                 return
@@ -212,19 +218,23 @@ async def _refuse(err: LiveError, scope: Scope, receive: Receive, send: Send, cl
     await JSONResponse(err.to_dict(), status_code=err.status, headers=headers)(scope, receive, send)
 
 
-async def read_body(scope: Scope, receive: Receive, limit: int, timeout: float) -> Receive:
+async def read_body(
+    scope: Scope, receive: Receive, limit: int, timeout: float, too_large: TooLarge | None = None
+) -> Receive:
     """Read the request's body (at most ``limit`` bytes, within ``timeout`` seconds); return a
     ``receive`` that hands it to the app as one message.
 
     A request without a body (no ``Content-Length``, not chunked) is passed through
-    untouched: that is every GET. Raises :class:`TooLarge` or :class:`TimedOut`.
+    untouched: that is every GET. Raises ``too_large`` (``body_too_large`` by default) or
+    :class:`TimedOut`.
     """
+    too_large = too_large or _too_large(limit)
     headers = Headers(scope=scope)
     length = headers.get("content-length")
     if length is None and "chunked" not in headers.get("transfer-encoding", "").lower():
         return receive
     if length is not None and int(length) > limit:  # h11 has refused a non-numeric length
-        raise _too_large(limit)
+        raise too_large
     body = bytearray()
     try:
         async with asyncio.timeout(timeout):
@@ -234,7 +244,7 @@ async def read_body(scope: Scope, receive: Receive, limit: int, timeout: float) 
                     return _replay(message, receive)  # the client went away
                 body += message.get("body", b"")
                 if len(body) > limit:
-                    raise _too_large(limit)
+                    raise too_large
                 if not message.get("more_body", False):
                     break
     except TimeoutError:

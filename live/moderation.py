@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from . import channels
+from . import channels, studio
 from .events import JSON
 from .exceptions import BadRequest, TooLarge
 from .settings import Settings
@@ -60,6 +60,12 @@ def clean(command: str, args: JSON, settings: Settings) -> JSON:
             raise BadRequest("empty_text", "内容不能为空", "Text must not be empty", field="text")
         limit = settings.max_answer_chars if command == "answer" else settings.max_question_chars
         out["text"] = _limit("text", text, limit)
+    if command == "remark":  # the host's words (live/studio.py)
+        out["text"] = _limit("text", _clean(args["text"]), settings.max_remark_chars)
+        if not out["text"]:
+            raise BadRequest("empty_text", "内容不能为空", "Text must not be empty", field="text")
+    if command == "photo":
+        out["caption"] = _limit("caption", _clean(args.get("caption") or ""), studio.MAX_CAPTION)
     if command == "ask":
         name = " ".join(_clean(args.get("name") or "").split())
         out["name"] = _limit("name", name, settings.max_name_chars) or DEFAULT_NAME

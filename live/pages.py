@@ -383,6 +383,7 @@ def transcript_context(make: Callable[..., JSON], lang: str, doc: JSON, **more: 
         s=s,
         answered=[i for i in doc["items"] if i["answer"]],
         waiting=[i for i in doc["items"] if not i["answer"]],
+        studio=archive.studio(doc),
         satisfaction=satisfaction_text(lang, doc["satisfaction"]),
         ctx={"tz": s["timezone"], "guest": s["guest_name"], "post": s["guest_post"]},
         **more,

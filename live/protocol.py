@@ -103,6 +103,9 @@ SCHEMAS: dict[str, dict[str, Field]] = {
     "carry_over": {"question_ids": (list, False, 1000)},
     "archive": {},
     "archive_override": {"note": (str, True, 1000)},
+    "remark": {"text": (str, True, 100_000)},
+    "announce": {"question_id": (int, True, MAX_INT)},
+    "withdraw_post": {"post_id": (int, True, MAX_INT)},
 }
 
 

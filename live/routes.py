@@ -182,6 +182,7 @@ def _links(session_id: int, tokens: dict[str, str]) -> dict[str, str]:
         "viewer": f"/s/{session_id}",
         "presenter": f"/s/{session_id}/presenter#key={tokens['presenter']}",
         "moderator": f"/s/{session_id}/moderator#key={tokens['moderator']}",
+        "host": f"/s/{session_id}/host#key={tokens['host']}",
     }
 
 

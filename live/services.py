@@ -24,6 +24,7 @@ from .bus.base import Message
 from .exceptions import TooLarge
 from .limits import open_limiter
 from .notifier import Notifier
+from .photos import PhotoDesk
 from .programmes import Programmes
 from .releases import Releases
 from .rooms import Rooms
@@ -85,6 +86,7 @@ class Services:
     admin_hash: str
     words: WordFilter
     board: Board
+    photos: PhotoDesk
     notifier: Notifier = field(init=False, repr=False)
     _opened: AsyncExitStack = field(init=False, repr=False)
     _reload: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
@@ -136,6 +138,7 @@ class Services:
                 admin_hash,
                 words,
                 Board(store),
+                PhotoDesk(store, rooms, sessions, settings),
             )
             await live.reload_words()
             await opened.enter_async_context(bus.subscribe(CONFIG_CHANNEL, live._on_config))

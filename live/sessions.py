@@ -31,7 +31,7 @@ from .protocol import Command
 from .rooms import Room, Rooms
 from .settings import Settings
 from .state import State
-from .store import Catalog, Log, SessionRow, Votes
+from .store import Catalog, Log, Photos, SessionRow, Votes
 from .store.outbox import Outbox
 from .wordfilter import WordFilter
 
@@ -103,9 +103,10 @@ def session_info(fields: JSON, current: JSON, default_tz: str) -> JSON:
     return info
 
 
-class SessionStore(Catalog, Log, Votes, Outbox, Protocol):
-    """What the session service reads and writes: the catalogue, the log, the votes, and the
-    contact an asker left (carried over and copied to a follow-up with its question)."""
+class SessionStore(Catalog, Log, Votes, Outbox, Photos, Protocol):
+    """What the session service reads and writes: the catalogue, the log, the votes, the
+    contact an asker left (carried over and copied to a follow-up with its question), and a
+    withdrawn photo's bytes, which it deletes."""
 
 
 class Sessions:
@@ -196,6 +197,8 @@ class Sessions:
 
         decision = await room.run(decide_now)
         result = dict(decision.result)
+        if command.type == "withdraw_post" and result.get("photo"):  # stored: its bytes go (live/photos.py)
+            await self.store.drop_photo(session_id, result["photo"])
         if command.type == "ask":
             result["receipt"] = self.devices.receipt(session_id, result["question_id"])
             if not result.get("duplicate"):  # a resend cannot show the first one's secret again
@@ -235,12 +238,13 @@ class Sessions:
         if programme_id not in programmes:
             raise NotFound("programme_not_found", "栏目不存在", "No such programme")
         info = session_info(fields, {"programme_id": programme_id}, self.settings.timezone)
-        tokens = {"presenter": new_token(), "moderator": new_token()}
+        tokens = {"presenter": new_token(), "moderator": new_token(), "host": new_token()}
         first = await self.store.create_session(
             programme_id,
             hash_token(tokens["presenter"]),
             hash_token(tokens["moderator"]),
             NewEvent("session.created", {"session": info}),
+            host_hash=hash_token(tokens["host"]),
         )
         row = await self.store.get_session(first.session_id)
         assert row is not None
@@ -256,12 +260,15 @@ class Sessions:
         return (await room.run(decide_update)).result
 
     async def rotate(self, session_id: int) -> dict[str, str]:
-        """New presenter and moderator links; the old ones stop working at once."""
+        """New presenter, moderator and host links; the old ones stop working at once."""
         if await self.store.get_session(session_id) is None:
             raise NotFound("session_not_found", "访谈不存在", "No such session")
-        tokens = {"presenter": new_token(), "moderator": new_token()}
+        tokens = {"presenter": new_token(), "moderator": new_token(), "host": new_token()}
         await self.store.set_secrets(
-            session_id, hash_token(tokens["presenter"]), hash_token(tokens["moderator"])
+            session_id,
+            hash_token(tokens["presenter"]),
+            hash_token(tokens["moderator"]),
+            hash_token(tokens["host"]),
         )
         return tokens
 

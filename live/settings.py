@@ -72,6 +72,10 @@ class Settings:
     max_question_chars: int = setting(500, "Longest question text.")
     max_answer_chars: int = setting(10000, "Longest answer text.")
     max_name_chars: int = setting(40, "Longest display name.")
+    max_remark_chars: int = setting(2000, "Longest remark of the host's (主持人).")
+    max_photo_bytes: int = setting(
+        10485760, "Largest studio photo upload (bytes); its route alone takes a body this large."
+    )
     send_queue: int = setting(256, "Frames that may wait for one slow viewer before it is dropped.")
     tally_interval: float = setting(0.15, "Least seconds between coalesced vote-tally events of a session.")
     ping_interval: float = setting(20.0, "Seconds between WebSocket pings (dead-peer detection).")

@@ -50,6 +50,12 @@ OUTCOME_OF = {
 """The outcome each status is, but ``answered`` (answered live, or a written reply)."""
 ENDED = frozenset({"closed", "archived"})
 """The phases after the window: the closing stage, then the archived record."""
+PHOTO_FIELDS = ("photo", "caption", "width", "height", "sha256", "bytes")
+"""What a photo's post carries besides its ``url``: the photo's own id (in that address), its
+caption, size in pixels, and the SHA-256 and length of its JPEG (so the hash chain covers the
+image too)."""
+POST_EVENTS = frozenset({"host.remarked", "host.announced", "photo.posted", "post.withdrawn"})
+"""The studio's events (live/studio.py): each carries ``post``, the post as it now stands."""
 
 
 def phase(info: JSON, now: int) -> str:
@@ -184,6 +190,35 @@ class Question:
 
 
 @dataclass
+class Post:
+    """A line of the studio's own (图文直播, live/studio.py), not tied to a question's fate: the host's
+    remark (``remark``), the host reading out the next question (``announce``), or a studio photo
+    with its caption (``photo``). Everyone sees the same post; a withdrawn one, nothing of it."""
+
+    id: int
+    kind: str
+    at: int
+    text: str = ""
+    question_id: int | None = None
+    photo: JSON | None = None
+    """A photo's :data:`PHOTO_FIELDS` (live/photos.py)."""
+    withdrawn: bool = False
+
+    def to_wire(self) -> JSON:
+        """The post as every audience sees it: the one definition, for every page and format."""
+        out: JSON = {"id": self.id, "kind": self.kind, "at": self.at}
+        if self.withdrawn:
+            return {**out, "withdrawn": True}
+        if self.kind == "remark":
+            out["text"] = self.text
+        elif self.kind == "announce":
+            out["question_id"] = self.question_id
+        elif self.photo is not None:
+            out.update(self.photo, url=f"photos/{self.photo['photo']}.jpg")
+        return out
+
+
+@dataclass
 class State:
     session_id: int
     seq: int = 0
@@ -195,6 +230,8 @@ class State:
     by_device: dict[str, list[int]] = field(default_factory=dict)
     """Each device's questions, for its welcome (``mine``) on every (re)connect."""
     answering: int | None = None
+    posts: dict[int, Post] = field(default_factory=dict)
+    """The studio's posts by id, in the order posted (withdrawn ones kept, marked)."""
 
     def phase(self, now: int) -> str:
         return phase(self.info, now)
@@ -245,6 +282,7 @@ class State:
             "questions": [q.to_wire(staff) for q in self.questions.values()],
             "counts": self.counts(),
             "outcomes": self.outcomes(),
+            "posts": [p.to_wire() for p in self.posts.values() if not p.withdrawn],
         }
 
     def add(self, q: Question) -> None:
@@ -355,6 +393,15 @@ def apply(state: State, event: Event) -> State:
         q.follow_up = d["follow_up"]
     elif t == "session.archived":
         state.info = {**state.info, "archived_at": d["at"]}
+    elif t in ("host.remarked", "host.announced", "photo.posted"):
+        w = d["post"]
+        photo = {k: w[k] for k in PHOTO_FIELDS} if w["kind"] == "photo" else None
+        state.posts[w["id"]] = Post(
+            w["id"], w["kind"], w["at"], w.get("text", ""), w.get("question_id"), photo
+        )
+    elif t == "post.withdrawn":
+        post = state.posts[d["post_id"]]
+        post.withdrawn, post.text, post.photo = True, "", None
     elif t == "question.carried_over" and q:
         q.status, q.carried_to = "carried_over", d["to"]
     elif t == "question.carried_in":
@@ -398,6 +445,8 @@ def with_results(state: State, event: NewEvent) -> NewEvent:
     data, public = dict(event.data), None
     if event.type.startswith("session."):
         data["session"] = state.info
+    elif event.type in POST_EVENTS:
+        data["post"] = state.posts[data["post"]["id"] if "post" in data else data["post_id"]].to_wire()
     elif event.type.startswith(("question.", "commitment.")):
         qid = data["question"]["id"] if isinstance(data.get("question"), dict) else data.get("id")
         q = state.questions.get(qid) if isinstance(qid, int) else None
@@ -442,6 +491,8 @@ class Draft:
         self.state = state
         self.seq, self.info, self.answering = state.seq, state.info, state.answering
         self.before: dict[int, Question | None] = {}
+        self.posts: dict[int, Post | None] = {}
+        """Before-images of the posts the draft touched (None: posted in it)."""
 
     def apply(self, event: Event) -> None:
         questions = self.state.questions
@@ -449,6 +500,11 @@ class Draft:
             if qid not in self.before:
                 q = questions.get(qid)
                 self.before[qid] = None if q is None else copy(q)
+        if event.type in POST_EVENTS:
+            pid = event.data["post"]["id"] if "post" in event.data else event.data["post_id"]
+            if pid not in self.posts:
+                post = self.state.posts.get(pid)
+                self.posts[pid] = None if post is None else copy(post)
         apply(self.state, event)
 
     def rollback(self) -> None:
@@ -459,5 +515,11 @@ class Draft:
                 s.remove(qid)
             else:
                 s.questions[qid] = old
+        for pid, was in self.posts.items():
+            if was is None:
+                s.posts.pop(pid, None)
+            else:
+                s.posts[pid] = was
         s.seq, s.info, s.answering = self.seq, self.info, self.answering
         self.before.clear()
+        self.posts.clear()

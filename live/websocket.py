@@ -209,8 +209,8 @@ async def _catch_up(
 
 
 async def _revoked(live: Services, session_id: int, actor: Actor, token: str | None) -> bool:
-    """A presenter or moderator whose link was rotated loses its role at its next frame."""
-    if actor.role not in (Role.PRESENTER, Role.MODERATOR):
+    """A presenter, moderator or host whose link was rotated loses its role at its next frame."""
+    if actor.role not in (Role.PRESENTER, Role.MODERATOR, Role.HOST):
         return False
     try:
         row = await live.sessions.row(session_id)

@@ -170,6 +170,7 @@ class LiveServer:
             data = r.json()
         data["presenter_token"] = data["links"]["presenter"].split("#key=")[1]
         data["moderator_token"] = data["links"]["moderator"].split("#key=")[1]
+        data["host_token"] = data["links"]["host"].split("#key=")[1]
         return data
 
 

@@ -49,6 +49,8 @@ command = st.one_of(
     st.tuples(st.just("tally"), qid, st.integers(0, 9)),
     st.tuples(st.sampled_from(["release", "withdraw", "clock"]), qid),
     st.tuples(st.sampled_from(["close", "open", "set_moderation"]), st.sampled_from(["pre", "post"])),
+    st.tuples(st.just("remark"), st.sampled_from(["各位网友好", "谢谢"])),  # the studio's posts (issue 21)
+    st.tuples(st.sampled_from(["announce", "withdraw_post"]), qid),
 )
 
 
@@ -70,6 +72,12 @@ def events_for(state: State, cmd: tuple) -> list[NewEvent]:
         args = {"question_id": cmd[1], "into": cmd[2]}
     elif kind == "set_moderation":
         args = {"mode": cmd[1]}
+    elif kind == "remark":
+        args = {"text": cmd[1]}
+    elif kind == "announce":
+        args = {"question_id": cmd[1]}
+    elif kind == "withdraw_post":
+        args = {"post_id": cmd[1]}
     elif kind in ("release", "withdraw"):
         device, args = "second", {"question_id": cmd[1]}
     elif kind == "clock":

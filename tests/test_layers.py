@@ -45,6 +45,7 @@ TOP = {
     "live.chain_http",
     "live.schedule_http",
     "live.stream_http",
+    "live.photos_http",
 }
 DRIVERS = {"sqlite3", "aiosqlite", "asyncpg"}
 CLI_COPIES = ("live.backup", "live.pgcopy")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import os
 import re
@@ -28,6 +29,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+from PIL import Image
 
 from live.client import Client
 from live.events import now_ms
@@ -143,6 +145,17 @@ async def _evening(srv: LiveServer, s: dict[str, Any], inst: Installation) -> No
             "answer", question_id=await ask(v3, "地铁站出口能增加停车点吗", "市民"), text="会增加。"
         )
         await mod.request("extend", ends_at=int((datetime.now(TZ) + timedelta(hours=3)).timestamp() * 1000))
+        await mod.request("remark", text="欢迎收看部门在线。")  # the studio (issue 21): a line, a photo
+        desk = io.BytesIO()
+        Image.new("RGB", (64, 48), (30, 60, 120)).save(desk, "JPEG")
+        posted = httpx.post(
+            f"{srv.http}/api/sessions/{sid}/photos",
+            headers={"Authorization": f"Bearer {s['moderator']}"},
+            files={"photo": ("desk.jpg", desk.getvalue(), "image/jpeg")},
+            data={"caption": "演播室"},
+            timeout=TIMEOUT,
+        )
+        assert posted.status_code == 200, posted.text
         await _tallied(srv, sid, {lift: 2, bus: 1, library: 1})
         await mod.request("close")
 
@@ -265,6 +278,9 @@ def reads(srv: LiveServer, receipts: list[str]) -> dict[str, bytes]:
             for params in ({}, {"format": "md"}, {"format": "csv", "lang": "en"}, {"format": "json"}):
                 transcript = _ok(anon.get(f"{base}/transcript", params=params))
                 out[f"{base}/transcript {params}"] = GENERATED_AT.sub(b"", transcript)
+            for post in json.loads(out[f"{base} viewer"]).get("posts", []):
+                if post["kind"] == "photo":  # the studio's photos, served from the database
+                    out[f"photo {post['url']}"] = _ok(anon.get(f"/s/{s['id']}/{post['url']}"))
             out[f"{base}/transcript unanswered"] = _ok(
                 admin.get(f"{base}/transcript", params={"unanswered": "1", "format": "md"})
             )

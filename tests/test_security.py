@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import hashlib
+import io
 import itertools
 import json
 import re
@@ -25,6 +26,7 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
@@ -80,6 +82,8 @@ async def test_the_sites_own_pages_may_open_the_websocket(srv: LiveServer, origi
 # 9. every privileged message and route, with every role and with none: one table --------------
 
 STAFF = {"moderator", "admin"}
+STUDIO = {"host", "moderator", "admin"}
+"""Who posts the studio's lines and photos (issue 21): the host, or a moderator standing in."""
 COMMANDS: dict[str, set[str]] = {
     **dict.fromkeys(
         (
@@ -103,11 +107,13 @@ COMMANDS: dict[str, set[str]] = {
     "withdraw": {"presenter", "moderator", "admin"},
     **dict.fromkeys(("settle", "carry_over", "archive"), STAFF),
     "archive_override": {"admin"},
+    **dict.fromkeys(("remark", "announce", "withdraw_post", "photo"), STUDIO),
 }
-"""Who may send what, as docs/protocol.md promises it; checked against the server below."""
+"""Who may send what, as docs/protocol.md promises it; checked against the server below. (A
+``photo`` has no message: it is the upload route's, tried over HTTP only.)"""
 CLOSING = ("carry_over", "archive", "archive_override")
 """Commands of a session whose window is over, each done once: tried on a session of their own."""
-ROLES = ("none", "viewer", "presenter", "moderator", "admin")
+ROLES = ("none", "viewer", "presenter", "moderator", "host", "admin")
 ROUTES = (
     "POST /api/programmes",
     "PATCH /api/programmes/{pid}",
@@ -140,6 +146,12 @@ async def _prepare(srv: LiveServer, admin: Client, asker: Client, kind: str) -> 
             srv.create_session(start=timedelta(days=1))  # a next episode
         await admin.request("close")
         return {"note": "理由"} if kind == "archive_override" else {}
+    if kind == "remark":
+        return {"text": "主持人的话"}
+    if kind == "withdraw_post":
+        return {"post_id": (await admin.request("remark", text="将被撤回的话"))["post_id"]}
+    if kind == "photo":
+        return {}
     text = f"问题 {next(_numbers)}-{kind}"
     qid = (await asker.request("ask", client_id=text, text=text))["question_id"]
     if kind in ("commitment", "progress"):
@@ -149,7 +161,7 @@ async def _prepare(srv: LiveServer, admin: Client, asker: Client, kind: str) -> 
             return {"question_id": qid, **promise}
         await admin.request("commitment", question_id=qid, **promise)
         return {"question_id": qid, "status": "in_progress", "note": "已开工"}
-    if kind in ("answering", "answer", "hide", "merge", "release", "withdraw"):
+    if kind in ("answering", "answer", "hide", "merge", "release", "withdraw", "announce"):
         await admin.request("approve", question_id=qid)
     if kind in ("release", "withdraw"):  # held for review: typed by the admin, on another device
         await admin.request("answer", question_id=qid, text="待放行的答复")
@@ -183,14 +195,14 @@ async def _try_ws(
 def _try_http(
     srv: LiveServer, sid: int, role: str, tokens: dict[str, str], cookie: str, kind: str, args: dict[str, Any]
 ) -> str:
-    r = fetch(
-        srv,
-        "POST",
-        f"/api/sessions/{sid}/commands",
-        tokens.get(role),
-        cookie if role == "viewer" else None,
-        json={"type": kind, **args},
-    )
+    body: dict[str, Any] = {"json": {"type": kind, **args}}
+    path = f"/api/sessions/{sid}/commands"
+    if kind == "photo":  # the upload route (live/photos_http.py)
+        photo = io.BytesIO()
+        Image.new("RGB", (8, 8), "red").save(photo, "JPEG")
+        body = {"files": {"photo": ("a.jpg", photo.getvalue(), "image/jpeg")}}
+        path = f"/api/sessions/{sid}/photos"
+    r = fetch(srv, "POST", path, tokens.get(role), cookie if role == "viewer" else None, **body)
     return "ack" if r.status_code == 200 else r.json()["code"]
 
 
@@ -201,12 +213,18 @@ async def test_every_privileged_action_with_every_role_and_none(srv: LiveServer)
         assert {r.value for r in PERMISSIONS[kind]} == roles, kind
 
     wrong: list[str] = []
-    attempts = [(role, transport) for role in ROLES for transport in ("ws", "http")]
     for kind, allowed in COMMANDS.items():
+        attempts = [(role, transport) for role in ROLES for transport in ("ws", "http")]
+        attempts = [(r, t) for r, t in attempts if t == "http"] if kind == "photo" else attempts
         for batch in [[one] for one in attempts] if kind in CLOSING else [attempts]:
             s = srv.create_session(answer_review="approve")  # so release and withdraw have a held answer
             sid = s["id"]
-            tokens = {"presenter": s["presenter_token"], "moderator": s["moderator_token"], "admin": ADMIN}
+            tokens = {
+                "presenter": s["presenter_token"],
+                "moderator": s["moderator_token"],
+                "host": s["host_token"],
+                "admin": ADMIN,
+            }
             cookie = device_cookie(srv, sid)
             async with srv.client(sid, token=ADMIN) as admin, srv.client(sid) as asker:
                 for role, transport in batch:
@@ -223,7 +241,12 @@ async def test_every_privileged_action_with_every_role_and_none(srv: LiveServer)
                         wrong.append(f"{kind} as {role} over {transport}: wanted {want}, got {got}")
 
     s = srv.create_session()
-    tokens = {"presenter": s["presenter_token"], "moderator": s["moderator_token"], "admin": ADMIN}
+    tokens = {
+        "presenter": s["presenter_token"],
+        "moderator": s["moderator_token"],
+        "host": s["host_token"],
+        "admin": ADMIN,
+    }
     bodies = {
         "/api/programmes": {"slug": "x", "title": "新栏目"},
         "/api/sessions": {
@@ -479,6 +502,7 @@ CSP_BASE = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'se
         "/s/{sid}",
         "/s/{sid}/presenter",
         "/s/{sid}/moderator",
+        "/s/{sid}/host",
         "/s/{sid}/replay",
         "/admin",
         "/api/sessions",

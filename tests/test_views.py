@@ -47,7 +47,8 @@ const out = input.map(({ snapshot, events }) => {
   if (snapshot) s.load(snapshot);
   for (const e of events) s.apply(e);
   return { session: s.info, answering: s.answering, counts: s.counts(), phase: s.phase(Date.now()),
-    questions: [...s.questions.values()].sort((a, b) => a.id - b.id), outcomes: s.outcomes() };
+    questions: [...s.questions.values()].sort((a, b) => a.id - b.id), outcomes: s.outcomes(),
+    posts: [...s.posts.values()] };
 });
 process.stdout.write(JSON.stringify(out));
 """.replace("MODEL", (ROOT / "static" / "js" / "model.js").as_uri())
@@ -76,6 +77,7 @@ def snapshot_view(snap: dict[str, Any]) -> dict[str, Any]:
         "phase": snap["phase"],
         "questions": sorted(snap["questions"], key=lambda q: q["id"]),
         "outcomes": snap["outcomes"],
+        "posts": snap["posts"],
     }
 
 
@@ -199,6 +201,9 @@ ACTIONS = st.lists(
                 "rate_by_receipt",
                 "follow_up",
                 "enter",
+                "remark",
+                "announce",
+                "withdraw_post",
             ]
         ),
         st.integers(0, 5),
@@ -234,16 +239,21 @@ HELD = [
     ("type_answer", 3, 0),
     ("hide", 3, 0),
     ("answer", 0, 3),
+    ("remark", 0, 0),
+    ("announce", 4, 0),
+    ("withdraw_post", 1, 0),
+    ("remark", 1, 1),
 ]
 """Answers held for review, always among the examples: released, withdrawn, still held (one on a
 question hidden since), and a direct answer after a release; and a question staff entered from a
-call (issue 21), published and, at the end, carried over with its channel."""
+call (issue 21), published and, at the end, carried over with its channel; and the host's lines
+(issue 21): a remark, a question read out, a remark withdrawn, another remark."""
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
 async def test_random_commands_leave_every_view_agreeing(server: LiveServer) -> None:
     srv = server
-    done: dict[str, int] = {"commitment": 0, "progress": 0}
+    done: dict[str, int] = {"commitment": 0, "progress": 0, "withdraw_post": 0}
 
     @settings(
         max_examples=8,
@@ -265,7 +275,8 @@ async def test_random_commands_leave_every_view_agreeing(server: LiveServer) -> 
         presenter = srv.client(sid, token=s["presenter_token"])
         viewer, asker = srv.client(sid), srv.client(sid)
         admin = srv.client(sid, token=ADMIN)
-        clients = [staff, presenter, viewer, asker, admin]
+        host = srv.client(sid, token=s["host_token"])  # the studio's lines (issue 21)
+        clients = [staff, presenter, viewer, asker, admin, host]
         await asyncio.gather(*(c.connect() for c in clients))
         receipts: dict[int, str] = {}
         committed: list[int] = []
@@ -370,6 +381,13 @@ async def test_random_commands_leave_every_view_agreeing(server: LiveServer) -> 
                         )
                     elif kind == "carry":
                         await staff.request("carry_over", **({"question_ids": [qid]} if a % 2 else {}))
+                    elif kind == "remark":
+                        await host.request("remark", text=f"主持人的话{a}{b}")
+                    elif kind == "announce":
+                        await host.request("announce", question_id=qid)
+                    elif kind == "withdraw_post":
+                        await (staff if a % 2 else host).request("withdraw_post", post_id=b + 1)
+                        done["withdraw_post"] += 1
                     elif kind == "archive":
                         await (
                             admin.request("archive_override", note=f"理由{a}")

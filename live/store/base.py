@@ -52,6 +52,9 @@ class SessionRow:
     info: JSON
     presenter_hash: str
     moderator_hash: str
+    host_hash: str = ""
+    """The host's (主持人) key, hashed; empty for a session made before the role, until its links
+    are rotated."""
 
 
 class Log(Protocol):
@@ -101,7 +104,12 @@ class Catalog(Protocol):
     async def list_programmes(self) -> list[JSON]: ...
 
     async def create_session(
-        self, programme_id: int, presenter_hash: str, moderator_hash: str, first: NewEvent
+        self,
+        programme_id: int,
+        presenter_hash: str,
+        moderator_hash: str,
+        first: NewEvent,
+        host_hash: str = "",
     ) -> Event:
         """Create a session whose log starts with ``first`` (seq 1)."""
 
@@ -109,7 +117,9 @@ class Catalog(Protocol):
 
     async def list_sessions(self, programme_id: int | None = None) -> list[SessionRow]: ...
 
-    async def set_secrets(self, session_id: int, presenter_hash: str, moderator_hash: str) -> None: ...
+    async def set_secrets(
+        self, session_id: int, presenter_hash: str, moderator_hash: str, host_hash: str = ""
+    ) -> None: ...
 
 
 class Votes(Protocol):
@@ -168,6 +178,20 @@ class Commitments(Protocol):
         (as everyone may see it, its ``commitment`` included) and the session's ``info``."""
 
 
+class Photos(Protocol):
+    """The studio's photos (图文直播, :mod:`live.photos`): the re-encoded JPEG of each, kept with its
+    session. Not events: an image is too large for the log, which holds its ``photo.posted``
+    (with the image's SHA-256, so the chain covers it) while its bytes live here."""
+
+    async def put_photo(self, session_id: int, photo_id: str, at: int, image: bytes) -> None:
+        """Keep one photo's JPEG under its (random, unique) id."""
+
+    async def get_photo(self, session_id: int, photo_id: str) -> bytes | None: ...
+
+    async def drop_photo(self, session_id: int, photo_id: str) -> None:
+        """Forget a photo's bytes (withdrawn, or never posted): nothing serves or exports it again."""
+
+
 class Chain(Protocol):
     """Each event's hash, chained to the one before (:mod:`live.chain`), which the store
     computes in the transaction that stores the event (:meth:`Log.append`)."""
@@ -176,7 +200,7 @@ class Chain(Protocol):
         """Committed events with ``seq > after``, in order, as their stored text and hash."""
 
 
-class Store(Log, Catalog, Votes, Search, Presence, Meta, Outbox, Commitments, Chain, Protocol):
+class Store(Log, Catalog, Votes, Search, Presence, Meta, Outbox, Commitments, Chain, Photos, Protocol):
     """Every job at once, plus the connection: what the wiring opens and hands out.
 
     Only the wiring names it (:mod:`live.services`, :mod:`live.cli`): every other
@@ -193,9 +217,11 @@ class Store(Log, Catalog, Votes, Search, Presence, Meta, Outbox, Commitments, Ch
 ROW_TABLES: dict[str, dict[str, type]] = {
     "votes": {"question_id": int, "device": str, "at": int},
     "presence": {"at": int, "viewers": int},
+    "photos": {"id": str, "at": int, "image": bytes},
 }
 """Tables keyed by ``session_id`` whose rows are data, not derived from the log: what a
-session's copy carries beside its events. Their other columns, as both engines have them."""
+session's copy carries beside its events. Their other columns, as both engines have them
+(a ``bytes`` column is base64 text in an export file: :mod:`live.backup`)."""
 
 
 @dataclass
@@ -222,7 +248,9 @@ class Imports(Protocol):
     command migrates first), and runs synchronously in a command that then exits.
     """
 
-    def import_session(self, copy: SessionCopy, presenter_hash: str, moderator_hash: str) -> int:
+    def import_session(
+        self, copy: SessionCopy, presenter_hash: str, moderator_hash: str, host_hash: str = ""
+    ) -> int:
         """Add ``copy`` as a new session with a new id and epoch, with its search rows, in one
         transaction; its id. The caller has checked ``copy`` (:func:`live.backup.import_session`):
         its log replays and its rows hold exactly :data:`ROW_TABLES`' columns."""

@@ -63,7 +63,7 @@ _LOST = (
 )
 """Errors that mean "the database did not do it, try later", not "this request is wrong"."""
 
-_SESSION_COLS = "id, programme_id, epoch, last_seq, info, presenter_hash, moderator_hash"
+_SESSION_COLS = "id, programme_id, epoch, last_seq, info, presenter_hash, moderator_hash, host_hash"
 PREVIOUS = "SELECT hash FROM events WHERE session_id=$1 AND seq=$2"
 """The hash an append chains from. Read in the ``UPDATE`` that claims the next numbers, and
 read again on its own (this) should that find none: a sub-query sees the statement's snapshot,
@@ -75,8 +75,8 @@ VOTE_COUNTS = "SELECT question_id, count(*) FROM votes WHERE session_id=$1 GROUP
 
 
 def _session(row: asyncpg.Record) -> SessionRow:
-    id_, programme_id, epoch, last_seq, info, p_hash, m_hash = row
-    return SessionRow(id_, programme_id, epoch, last_seq, json.loads(info), p_hash, m_hash)
+    id_, programme_id, epoch, last_seq, info, p_hash, m_hash, h_hash = row
+    return SessionRow(id_, programme_id, epoch, last_seq, json.loads(info), p_hash, m_hash, h_hash)
 
 
 def _count(status: str) -> int:
@@ -189,18 +189,24 @@ class PostgresStore(PostgresArchive, PostgresOutbox, PostgresCommitments):
         return [dict(r) for r in rows]
 
     async def create_session(
-        self, programme_id: int, presenter_hash: str, moderator_hash: str, first: NewEvent
+        self,
+        programme_id: int,
+        presenter_hash: str,
+        moderator_hash: str,
+        first: NewEvent,
+        host_hash: str = "",
     ) -> Event:
         at = now_ms()
         async with self._tx() as conn:
             sid = await conn.fetchval(
                 "INSERT INTO sessions(programme_id, epoch, last_seq, info, presenter_hash, "
-                "moderator_hash) VALUES ($1, $2, 1, $3, $4, $5) RETURNING id",
+                "moderator_hash, host_hash) VALUES ($1, $2, 1, $3, $4, $5, $6) RETURNING id",
                 programme_id,
                 secrets.token_hex(8),
                 dumps(first.data.get("session", {})),
                 presenter_hash,
                 moderator_hash,
+                host_hash,
             )
             await conn.execute(
                 "INSERT INTO events VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -222,14 +228,32 @@ class PostgresStore(PostgresArchive, PostgresOutbox, PostgresCommitments):
             )
         return [_session(r) for r in rows]
 
-    async def set_secrets(self, session_id: int, presenter_hash: str, moderator_hash: str) -> None:
+    async def set_secrets(
+        self, session_id: int, presenter_hash: str, moderator_hash: str, host_hash: str = ""
+    ) -> None:
         async with self._conn() as conn:
             await conn.execute(
-                "UPDATE sessions SET presenter_hash=$1, moderator_hash=$2 WHERE id=$3",
+                "UPDATE sessions SET presenter_hash=$1, moderator_hash=$2, host_hash=$3 WHERE id=$4",
                 presenter_hash,
                 moderator_hash,
+                host_hash,
                 session_id,
             )
+
+    async def put_photo(self, session_id: int, photo_id: str, at: int, image: bytes) -> None:
+        async with self._conn() as conn:
+            await conn.execute("INSERT INTO photos VALUES ($1, $2, $3, $4)", session_id, photo_id, at, image)
+
+    async def get_photo(self, session_id: int, photo_id: str) -> bytes | None:
+        async with self._conn() as conn:
+            image = await conn.fetchval(
+                "SELECT image FROM photos WHERE session_id=$1 AND id=$2", session_id, photo_id
+            )
+        return None if image is None else bytes(image)
+
+    async def drop_photo(self, session_id: int, photo_id: str) -> None:
+        async with self._conn() as conn:
+            await conn.execute("DELETE FROM photos WHERE session_id=$1 AND id=$2", session_id, photo_id)
 
     async def append(
         self,

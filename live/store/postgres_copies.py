@@ -7,7 +7,7 @@ as it found it. What is kept exactly: programme and session ids, epochs, each
 log's sequence numbers, timestamps, stored text and hashes (events are copied as
 the text SQLite holds, and PostgreSQL's ``json`` columns keep text as written, so
 each hash chain holds as it was: :mod:`live.chain`), votes
-per device, presence samples, and ``meta`` (the cookie-signing secret, so device
+per device, presence samples, the studio's photos, and ``meta`` (the cookie-signing secret, so device
 cookies and receipt numbers stay valid; the admin token's hash; the blocked
 words). Epochs are kept because the copy is the whole log, not an older one: a
 viewer who reconnects after the move resumes where it was, with no reset.
@@ -27,7 +27,7 @@ replay reads byte for byte what it read before.
 
 ``live import FILE --db postgresql://...`` lands one exported session here as
 :mod:`.sqlite_copies` lands it in SQLite: a new id, epoch and staff links, its log,
-votes and presence samples, and its search rows, in one transaction.
+votes, presence samples and photos, and its search rows, in one transaction.
 
 Why this lives in the store: it is SQL through and through, for both engines, and
 must change with their schemas (:mod:`.postgres_schema`, :mod:`.sqlite`). The
@@ -65,10 +65,20 @@ from .sqlite import unheld
 COPIED: dict[str, tuple[str, ...]] = {
     "meta": ("key", "value"),
     "programmes": ("id", "slug", "title", "description", "created_at"),
-    "sessions": ("id", "programme_id", "epoch", "last_seq", "info", "presenter_hash", "moderator_hash"),
+    "sessions": (
+        "id",
+        "programme_id",
+        "epoch",
+        "last_seq",
+        "info",
+        "presenter_hash",
+        "moderator_hash",
+        "host_hash",
+    ),
     "events": ("session_id", "seq", "type", "data", "public", "private", "at", "hash"),
     "votes": ("session_id", "question_id", "device", "at"),
     "presence": ("session_id", "at", "viewers"),
+    "photos": ("session_id", "id", "at", "image"),
     "notify_cursors": ("session_id", "seq"),
     "notifications": (
         "id",
@@ -131,11 +141,15 @@ class PostgresImports:
     def __init__(self, url: str) -> None:
         self.url = url
 
-    def import_session(self, copy: SessionCopy, presenter_hash: str, moderator_hash: str) -> int:
+    def import_session(
+        self, copy: SessionCopy, presenter_hash: str, moderator_hash: str, host_hash: str = ""
+    ) -> int:
         """Add ``copy`` as a new session in one transaction; its id. The schema must exist."""
-        return asyncio.run(self._import(copy, presenter_hash, moderator_hash))
+        return asyncio.run(self._import(copy, presenter_hash, moderator_hash, host_hash))
 
-    async def _import(self, copy: SessionCopy, presenter_hash: str, moderator_hash: str) -> int:
+    async def _import(
+        self, copy: SessionCopy, presenter_hash: str, moderator_hash: str, host_hash: str
+    ) -> int:
         programme = copy.programme
         async with _target(self.url) as conn, conn.transaction():
             pid = await conn.fetchval("SELECT id FROM programmes WHERE slug=$1", programme["slug"])
@@ -149,14 +163,15 @@ class PostgresImports:
                     now_ms(),
                 )
             sid: int = await conn.fetchval(
-                "INSERT INTO sessions(programme_id, epoch, last_seq, info, presenter_hash, moderator_hash) "
-                "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                "INSERT INTO sessions(programme_id, epoch, last_seq, info, presenter_hash, moderator_hash, "
+                "host_hash) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                 pid,
                 secrets.token_hex(8),
                 len(copy.events),
                 dumps(copy.session["info"]),
                 presenter_hash,
                 moderator_hash,
+                host_hash,
             )
             await conn.copy_records_to_table(
                 "events",

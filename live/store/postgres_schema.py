@@ -82,6 +82,15 @@ async def _chain(conn: Connection) -> None:
 
 Migration = str | Callable[[Connection], Awaitable[None]]
 
+STUDIO_MIGRATION = """
+    ALTER TABLE sessions ADD COLUMN IF NOT EXISTS host_hash text NOT NULL DEFAULT '';
+    CREATE TABLE IF NOT EXISTS photos (
+        session_id bigint NOT NULL REFERENCES sessions(id), id text NOT NULL, at bigint NOT NULL,
+        image bytea NOT NULL, PRIMARY KEY (session_id, id));
+"""
+"""The studio (issue 21): the host's key, and the photos' bytes (as SQLite's ``_studio``), each
+only unless it is there (a schema taken back by hand keeps them)."""
+
 MIGRATIONS: tuple[Migration, ...] = (
     """
     CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
@@ -109,6 +118,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     OUTBOX_MIGRATION,
     COMMITMENTS_MIGRATION,
     _chain,
+    STUDIO_MIGRATION,
 )
 
 MIGRATION_LOCK = 0x6C697665  # "live": the advisory lock key that serialises migrations

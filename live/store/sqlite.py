@@ -112,6 +112,20 @@ def _chain(w: sqlite3.Connection) -> None:
 
 Migration = str | Callable[[sqlite3.Connection], None]
 
+
+def _studio(w: sqlite3.Connection) -> None:
+    """The studio (issue 21): the host's key beside the other staff keys, and the photos' bytes
+    (:class:`live.store.base.Photos`; their events are in the log like any other). Each only
+    unless it is there, like :func:`_chain`'s column (a schema taken back by hand keeps them)."""
+    if "host_hash" not in {r[1] for r in w.execute("PRAGMA table_info(sessions)")}:
+        w.execute("ALTER TABLE sessions ADD COLUMN host_hash TEXT NOT NULL DEFAULT ''")
+    w.execute(
+        "CREATE TABLE IF NOT EXISTS photos (session_id INTEGER NOT NULL REFERENCES sessions(id), "
+        "id TEXT NOT NULL, at INTEGER NOT NULL, image BLOB NOT NULL, PRIMARY KEY (session_id, id)) "
+        "WITHOUT ROWID"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     """
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -137,6 +151,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     OUTBOX_MIGRATION,
     COMMITMENTS_MIGRATION,
     _chain,
+    _studio,
 )
 """The schema's history, in order: SQL run as one script, or Python run in one transaction."""
 
@@ -203,11 +218,11 @@ def _chunks(items: list[T], size: int) -> list[list[T]]:
 
 
 def _session(row: sqlite3.Row | tuple[Any, ...]) -> SessionRow:
-    id_, programme_id, epoch, last_seq, info, p_hash, m_hash = row
-    return SessionRow(id_, programme_id, epoch, last_seq, json.loads(info), p_hash, m_hash)
+    id_, programme_id, epoch, last_seq, info, p_hash, m_hash, h_hash = row
+    return SessionRow(id_, programme_id, epoch, last_seq, json.loads(info), p_hash, m_hash, h_hash)
 
 
-_SESSION_COLS = "id, programme_id, epoch, last_seq, info, presenter_hash, moderator_hash"
+_SESSION_COLS = "id, programme_id, epoch, last_seq, info, presenter_hash, moderator_hash, host_hash"
 
 
 def hold(path: str) -> int:
@@ -355,7 +370,12 @@ class SQLiteStore(SQLiteArchive, SQLiteOutbox, SQLiteCommitments):
         return [dict(zip(("id", "slug", "title", "description", "created_at"), r, strict=True)) for r in rows]
 
     async def create_session(
-        self, programme_id: int, presenter_hash: str, moderator_hash: str, first: NewEvent
+        self,
+        programme_id: int,
+        presenter_hash: str,
+        moderator_hash: str,
+        first: NewEvent,
+        host_hash: str = "",
     ) -> Event:
         at = now_ms()
         info = dumps(first.data.get("session", {}))
@@ -363,8 +383,8 @@ class SQLiteStore(SQLiteArchive, SQLiteOutbox, SQLiteCommitments):
         def job(w: sqlite3.Connection) -> int:
             cur = w.execute(
                 "INSERT INTO sessions(programme_id, epoch, last_seq, info, presenter_hash, "
-                "moderator_hash) VALUES (?, ?, 1, ?, ?, ?)",
-                (programme_id, secrets.token_hex(8), info, presenter_hash, moderator_hash),
+                "moderator_hash, host_hash) VALUES (?, ?, 1, ?, ?, ?, ?)",
+                (programme_id, secrets.token_hex(8), info, presenter_hash, moderator_hash, host_hash),
             )
             sid = int(cur.lastrowid or 0)
             w.execute(
@@ -391,11 +411,26 @@ class SQLiteStore(SQLiteArchive, SQLiteOutbox, SQLiteCommitments):
         rows = await self.r.execute_fetchall(sql + " ORDER BY id", params)
         return [_session(r) for r in rows]
 
-    async def set_secrets(self, session_id: int, presenter_hash: str, moderator_hash: str) -> None:
+    async def set_secrets(
+        self, session_id: int, presenter_hash: str, moderator_hash: str, host_hash: str = ""
+    ) -> None:
         await self._write(
-            "UPDATE sessions SET presenter_hash=?, moderator_hash=? WHERE id=?",
-            (presenter_hash, moderator_hash, session_id),
+            "UPDATE sessions SET presenter_hash=?, moderator_hash=?, host_hash=? WHERE id=?",
+            (presenter_hash, moderator_hash, host_hash, session_id),
         )
+
+    async def put_photo(self, session_id: int, photo_id: str, at: int, image: bytes) -> None:
+        await self._write("INSERT INTO photos VALUES (?, ?, ?, ?)", (session_id, photo_id, at, image))
+
+    async def get_photo(self, session_id: int, photo_id: str) -> bytes | None:
+        rows = await self.r.execute_fetchall(
+            "SELECT image FROM photos WHERE session_id=? AND id=?", (session_id, photo_id)
+        )
+        row = next(iter(rows), None)
+        return None if row is None else bytes(row[0])
+
+    async def drop_photo(self, session_id: int, photo_id: str) -> None:
+        await self._write("DELETE FROM photos WHERE session_id=? AND id=?", (session_id, photo_id))
 
     async def append(
         self,

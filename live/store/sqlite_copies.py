@@ -131,7 +131,9 @@ class SQLiteCopies:
             [e["hash"] for e in stored],
         )
 
-    def import_session(self, copy: SessionCopy, presenter_hash: str, moderator_hash: str) -> int:
+    def import_session(
+        self, copy: SessionCopy, presenter_hash: str, moderator_hash: str, host_hash: str = ""
+    ) -> int:
         """Add ``copy`` as a new session (new id and epoch) in one transaction; return its id.
 
         Its programme is found by slug, or created; its search rows are written as its
@@ -141,7 +143,7 @@ class SQLiteCopies:
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                sid = self._insert(conn, copy, presenter_hash, moderator_hash)
+                sid = self._insert(conn, copy, presenter_hash, moderator_hash, host_hash)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -151,7 +153,9 @@ class SQLiteCopies:
         return sid
 
     @staticmethod
-    def _insert(conn: sqlite3.Connection, copy: SessionCopy, presenter_hash: str, moderator_hash: str) -> int:
+    def _insert(
+        conn: sqlite3.Connection, copy: SessionCopy, presenter_hash: str, moderator_hash: str, host_hash: str
+    ) -> int:
         programme = copy.programme
         found = conn.execute("SELECT id FROM programmes WHERE slug=?", (programme["slug"],)).fetchone()
         pid = (
@@ -164,7 +168,7 @@ class SQLiteCopies:
         )
         sid = conn.execute(
             "INSERT INTO sessions(programme_id, epoch, last_seq, info, presenter_hash, "
-            "moderator_hash) VALUES (?, ?, ?, ?, ?, ?)",
+            "moderator_hash, host_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 pid,
                 secrets.token_hex(8),
@@ -172,6 +176,7 @@ class SQLiteCopies:
                 dumps(copy.session["info"]),
                 presenter_hash,
                 moderator_hash,
+                host_hash,
             ),
         ).lastrowid
         assert sid is not None

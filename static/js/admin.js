@@ -125,6 +125,9 @@ function change(row, tz) {
     }
   }
   if (after.answer) parts.push(after.answer.text || t(`presenter.mode_${after.answer.mode || 'text'}`));
+  const post = after.post; // the studio's (live/studio.py): a remark, a question read out, a photo
+  const said = post && (post.text || post.caption || (post.question_id != null ? `#${post.question_id}` : ''));
+  if (said) parts.push(said);
   for (const k of ['reason', 'department', 'into', 'note']) if (after[k]) parts.push(`${t(`audit.field.${k}`)}${t('audit.colon')}${shown(k, after[k], tz)}`);
   const held = row.action.startsWith('question.answer_') && (after.held || before.held);
   if (held) parts.push(held.text);
@@ -177,7 +180,7 @@ function renderLinks() {
   if (!links) return;
   $('#links-session').textContent = episodeTitle(links.session);
   const all = { viewer: links.links.viewer, screen: `/s/${links.session.id}/screen`, presenter: links.links.presenter,
-    moderator: links.links.moderator };
+    moderator: links.links.moderator, host: links.links.host };
   $('#link-list').replaceChildren(...Object.entries(all).flatMap(([role, path]) => {
     const url = location.origin + path;
     return [h('dt', {}, t(`admin.link_${role}`)), h('dd', {}, h('code', { class: 'url' }, url), ' ',

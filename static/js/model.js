@@ -3,9 +3,10 @@
  *
  * The server derives every view from its one fold over the log (live/state.py, apply) and each
  * event carries its result (protocol 2): `session` as it now stands, `question` as this page's
- * audience may now see it, who is `answering`, and vote counts. So this keeps no rule of what an
- * event does: it loads a snapshot and replaces what each event says changed. apply() returns
- * the question an event touched (or null) so pages can highlight or announce exactly that.
+ * audience may now see it, who is `answering`, vote counts, and the studio's `post` (the host's
+ * lines and photos, live/studio.py). So this keeps no rule of what an event does: it loads a
+ * snapshot and replaces what each event says changed. apply() returns the question an event
+ * touched (or null) so pages can highlight or announce exactly that.
  */
 
 export const PUBLIC = new Set(['approved', 'answered', 'carried_over']);
@@ -19,12 +20,14 @@ export class Session {
     this.info = {};
     this.questions = new Map();
     this.answering = null;
+    this.posts = new Map();
   }
 
   load(snapshot) {
     this.info = snapshot.session || {};
     this.answering = snapshot.answering ?? null;
     this.questions = new Map((snapshot.questions || []).map((q) => [q.id, q]));
+    this.posts = new Map((snapshot.posts || []).map((p) => [p.id, p]));
   }
 
   /** Take one event's result in; returns the question it touched, if any. */
@@ -36,6 +39,10 @@ export class Session {
       const item = this.questions.get(Number(id));
       // Only where this view shows votes: a tally may follow a hide, which leaves no count.
       if (item && 'votes' in item) item.votes = n;
+    }
+    if (d.post) { // a withdrawn post leaves nothing behind
+      if (d.post.withdrawn) this.posts.delete(d.post.id);
+      else this.posts.set(d.post.id, d.post);
     }
     if (!d.question) return null;
     this.questions.set(d.question.id, d.question);

@@ -376,3 +376,4 @@ function setup() {
 
 setup();
 $('#notifications-link').href = `/s/${sid}/notifications#key=${encodeURIComponent(fragmentKey())}`;
+$('#host-link').href = `/s/${sid}/host#key=${encodeURIComponent(fragmentKey())}`; // a moderator may host (live/auth.py)

@@ -13,6 +13,7 @@ import { ENDED, PUBLIC, Session } from './model.js';
 import { renderOutcomes } from './outcomes.js';
 import { SPEEDS, chapters, countAt, delay, offsetAt, schedule } from './timeline.js';
 import { $, announce, answerView, brand, channelTag, chrome, copy, episodeLabel, h, keyed, retract, sessionId, speakAnswers, typing } from './ui.js';
+import { postItem, timeline } from './studio.js';
 
 const sid = sessionId();
 const PAGE = 1000;
@@ -218,14 +219,30 @@ function fill(list, items) {
   });
 }
 
+/** The answers as of this moment, newest first, with the studio's posts among them. */
+function fillRecord(list, answered) {
+  // A post withdrawn later is gone from every view, the moments before its withdrawal too.
+  const standing = new Map([...view.posts].filter(([id]) => final.posts.has(id)));
+  const items = timeline(answered, standing, view.questions);
+  keyed(list, items, (x) => h('li', { class: 'q', id: x.q ? `q${x.id}` : x.id, tabIndex: -1 }), (li, x) => {
+    if (x.post) return postItem(li, x.post, { sid, tz: tz(), questions: view.questions });
+    li.replaceChildren(...card(x.q).filter(Boolean));
+    li.classList.toggle('target', x.id === target);
+    if (touched.delete(x.id)) li.classList.add('fresh');
+    return li;
+  });
+  return items.length;
+}
+
 function renderLists() {
   const answered = view.list('answered', 'answered');
   const open = view.list('approved', 'votes');
-  fill($('#answered-list'), answered);
+  const shownItems = fillRecord($('#answered-list'), answered);
+  $('#answered-title > span').textContent = t(final.posts.size ? 'viewer.record_title' : 'viewer.answered_title');
   fill($('#open-list'), open);
-  $('#answered-count').textContent = answered.length ? String(answered.length) : '';
+  $('#answered-count').textContent = answered.length && !final.posts.size ? String(answered.length) : '';
   $('#open-count').textContent = open.length ? String(open.length) : '';
-  $('#answered-empty').hidden = answered.length > 0;
+  $('#answered-empty').hidden = shownItems > 0;
   $('#open-empty').hidden = open.length > 0;
   touched.clear();
 }

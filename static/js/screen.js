@@ -3,7 +3,8 @@
  * studio monitor or as a browser source over the live video (?transparent=1 clears the
  * background). Once it is answered, the answer stays beside it (its text, or that it was
  * answered orally on air, with the time) until the next question is taken up or the presenter
- * stops. The QR code is drawn by the server with a QR library and points at the viewer page
+ * stops. The host's latest line (a remark, or the next question read out: live/studio.py) takes
+ * the screen until a question is taken up or answered. The QR code is drawn by the server with a QR library and points at the viewer page
  * (sized for a phone at the back of the room); the short link beside it is for people who would
  * rather type. After the window it invites people to the outcomes, not to ask.
  */
@@ -17,6 +18,7 @@ const model = new Session();
 const params = new URLSearchParams(location.search);
 let ready = false;
 let shown = null; // the question on screen: the one being answered, then the one just answered
+let hostLine = null; // the host's post on screen instead, until a question is taken up or answered
 
 /** On a fresh load, the question being answered, else the last answer given. */
 function latest() {
@@ -25,18 +27,29 @@ function latest() {
   return answered.length ? answered[0].id : null;
 }
 
+/** On a fresh load, the host's last line if nothing was answered or taken up since. */
+function latestLine() {
+  const last = [...model.posts.values()].filter((p) => p.kind !== 'photo').pop();
+  const q = shown == null ? null : model.questions.get(shown);
+  return last && model.answering == null && last.at > (q?.answer?.at || 0) ? last.id : null;
+}
+
 const live = new Live(sid, { handlers: {
   snapshot(f) {
     model.load(f);
     shown = latest();
+    hostLine = latestLine();
     ready = true;
     render();
   },
   event(e) {
     const q = model.apply(e);
-    if (e.type === 'question.answering') shown = model.answering;
+    if (e.type === 'host.remarked' || e.type === 'host.announced') hostLine = e.data.post.id;
+    else if (e.type === 'question.answering') [shown, hostLine] = [model.answering, null];
     // An answer goes on screen unless another question is being answered meanwhile.
-    else if (e.type === 'question.answered' && q && (model.answering == null || model.answering === q.id)) shown = q.id;
+    else if (e.type === 'question.answered' && q && (model.answering == null || model.answering === q.id)) {
+      [shown, hostLine] = [q.id, null];
+    }
     if (ready) render();
   },
 } });
@@ -72,10 +85,22 @@ function render() {
   const q = shown == null ? null : model.questions.get(shown);
   // Over the video (?transparent=1) only while it is being answered: the official says the rest.
   const done = q?.status === 'answered' && params.get('transparent') !== '1';
-  const showing = !!(q && q.text && !ended && (q.id === model.answering || done));
+  const line = hostLine == null || ended ? null : model.posts.get(hostLine);
+  const read = line?.kind === 'announce' ? model.questions.get(line.question_id) : null;
+  const hosting = !!line && (line.kind === 'remark' || !!read?.text);
+  const showing = hosting || !!(q && q.text && !ended && (q.id === model.answering || done));
   $('#current').hidden = !showing;
   $('#idle').hidden = showing;
-  if (showing) {
+  $('#current').classList.toggle('host', hosting);
+  if (hosting) {
+    const text = line.kind === 'remark' ? line.text : read.text;
+    $('#current-label').textContent = t(line.kind === 'remark' ? 'screen.host' : 'screen.next');
+    $('#current-text').textContent = text;
+    $('#current-text').className = `current-text ${sizeClass(text)}`;
+    $('#current-name').replaceChildren(read ? t('screen.asked_by', { name: read.name || '' }) : '', channelTag(read));
+    $('#current-answer').hidden = true;
+    $('#current').classList.remove('answered');
+  } else if (showing) {
     const text = $('#current-text');
     text.textContent = q.text;
     text.className = `current-text ${sizeClass(q.text)}`;

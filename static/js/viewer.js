@@ -46,7 +46,10 @@ function event(e) {
     announce(t(own ? 'viewer.new_answer_mine' : 'viewer.new_answer', { q: q.text || '' }), q.id);
   } else if (e.type === 'question.answering' && q) {
     announce(t('viewer.now_announce', { q: q.text || '' }), q.id);
-  }
+  } else if (e.type === 'host.remarked') {
+    fresh.add(`p${e.data.post.id}`);
+    announce(`${t('post.host')} ${e.data.post.text}`);
+  } else if (e.type === 'host.announced' || e.type === 'photo.posted') fresh.add(`p${e.data.post.id}`);
   if (own) asker.refresh(); // then notify()
   schedule();
 }
@@ -197,13 +200,33 @@ function answeredItem(q) {
   return li;
 }
 
+let Studio = null;
+/** How the studio's posts look (./studio.js, css/studio.css), fetched when the session first
+ * has one: a session without a host costs a phone nothing for them. */
+function studio() {
+  if (!Studio && model.posts.size) {
+    document.head.append(h('link', { rel: 'stylesheet', href: '/static/css/studio.css' }));
+    Studio = import('./studio.js').then((m) => { Studio = m; schedule(); }, () => { Studio = null; });
+  }
+  return Studio?.timeline ? Studio : null;
+}
+
+/** The answers, newest first, with the studio's posts among them: the host's lines, photos. */
 function renderAnswered() {
-  const items = model.list('answered', 'answered');
-  $('#answered-count').textContent = items.length ? String(items.length) : '';
+  const answered = model.list('answered', 'answered');
+  const S = studio();
+  const items = S ? S.timeline(answered, model.posts, model.questions) : answered.map((q) => ({ id: q.id, q }));
+  $('#answered-title > span').textContent = t(model.posts.size ? 'viewer.record_title' : 'viewer.answered_title');
+  $('#answered-count').textContent = answered.length && !model.posts.size ? String(answered.length) : '';
   $('#answered-empty').hidden = items.length > 0;
-  keyed($('#answered-list'), items, answeredItem, (li, q) => {
-    const now = answeredItem(q);
-    if (li.classList.contains('fresh') || fresh.delete(q.id)) now.classList.add('fresh');
+  keyed($('#answered-list'), items, (x) => (x.post ? h('li', { class: 'q', id: x.id }) : answeredItem(x.q)), (li, x) => {
+    if (x.post) {
+      S.postItem(li, x.post, { sid, tz: tz(), questions: model.questions });
+      if (fresh.delete(x.id)) li.classList.add('fresh');
+      return;
+    }
+    const now = answeredItem(x.q);
+    if (li.classList.contains('fresh') || fresh.delete(x.q.id)) now.classList.add('fresh');
     sync(li, now);
   });
 }

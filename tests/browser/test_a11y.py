@@ -235,6 +235,7 @@ async def world(site: LiveServer) -> World:
         "closing": (f"{h}/s/{e}/closing#key={ended['moderator_token']}", '#conn[data-state="live"]'),
         "admin": (f"{h}/admin#key={ADMIN}", "li.admin-session"),
         "notifications": (f"{h}/s/{lv}/notifications{staff}", "#updated:not(:empty)"),
+        "host": (f"{h}/s/{lv}/host#key={live['host_token']}", "#queue li"),
     }
     citizen = ("index", "viewer", "outcomes", "replay", "transcript", "search", "commitments")
     return World(pages, citizen, live, ended, asked["lift"])

@@ -21,6 +21,7 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "live" / "templates"
 PAGES = [
     "presenter.html",
     "moderator.html",
+    "host.html",
     "admin.html",
     "notifications.html",
 ]
@@ -70,12 +71,15 @@ SCRIPTS = [
     "admin-stream.js",
     "speak.js",
     "chrome.js",
+    "host.js",
+    "studio.js",
 ]
 
 
 STAFF_PAGES = {
     "presenter.html",
     "moderator.html",
+    "host.html",
     "admin.html",
     "notifications.html",
     "templates/closing.html",
