@@ -300,7 +300,7 @@ async def test_viewer_page_weight(site: LiveServer, browser: Browser) -> None:
     # Issue 20's budget is what a phone downloads, on the wire: under 50 KB. The raw bytes
     # are held too, loosely, so that compression cannot hide a page that keeps growing.
     assert wire_total < 50_000, f"viewer page takes {wire_total} bytes on the wire: {transferred} {frames}"
-    assert total < 100_000, f"viewer page grew to {total} bytes: {sizes}"
+    assert total < 110_000, f"viewer page grew to {total} bytes: {sizes}"
     await phone.close()
 
 
