@@ -285,7 +285,9 @@ async def test_a_viewer_dropped_while_it_catches_up_is_no_server_error(db_path: 
             epoch = behind.epoch
             await behind.close()
             dropped = 0
-            for round_ in range(3):
+            for round_ in range(8):  # until one is dropped: on a busy machine it may take more
+                if dropped:
+                    break
                 storm = asyncio.gather(*(ask(asker, f"第{round_}轮追加的第{n}个问题") for n in range(60)))
                 late = srv.client(sid)
                 late.epoch, late.seq = epoch, 1
