@@ -37,7 +37,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from . import archive, i18n, metrics, outcomes, stream_http
+from . import archive, i18n, lists, metrics, outcomes, stream_http
 from .archive_http import flag, int_param, require_staff
 from .auth import DEVICE_COOKIE, Actor, Role
 from .events import JSON, now_ms
@@ -419,34 +419,6 @@ async def board(p: Page) -> Response:
     )
 
 
-def live_lists(state: State, device: str | None, votes: list[int]) -> JSON:
-    """What the viewer page lists while a session runs, as its script lists it (viewer.js, from
-    model.js's ``list``): the answered questions, newest answer first; the published ones open
-    to 同问, most votes first (then the oldest), but the one being answered now; and that one.
-    Each as everyone may see it (:meth:`Question.to_wire`: never a pending or hidden text, never
-    a contact), with whether it is this device's own (no 同问 on it) and whether it voted."""
-    wires = [q.to_wire() for q in state.questions.values()]
-    answered = sorted(
-        (w for w in wires if w["status"] == "answered"),
-        key=lambda w: -((w.get("answer") or {}).get("at") or 0),
-    )
-    mine, voted = set(state.by_device.get(device or "", ())), set(votes)
-    open_ = sorted(
-        (w for w in wires if w["status"] == "approved" and w["id"] != state.answering),
-        key=lambda w: (-(w.get("votes") or 0), w["asked_at"]),
-    )
-    now = state.questions.get(state.answering) if state.answering is not None else None
-    now_wire = now.to_wire() if now is not None else None
-    return {
-        "answered": answered,
-        "open": [(w, w["id"] in mine, w["id"] in voted) for w in open_],
-        "now_q": now_wire if now_wire and now_wire.get("text") else None,
-    }
-
-
-NO_LISTS: JSON = {"answered": [], "open": [], "now_q": None}
-
-
 def _posts_a_form(response: Response) -> Response:
     """The viewer page, whose ask form is posted without script: its ``Referrer-Policy`` is
     ``same-origin`` where every other page's is ``no-referrer``, under which Chromium sends a
@@ -495,7 +467,7 @@ async def _viewer(p: Page, asking: JSON | None = None, status: int = 200) -> Res
         tz="Asia/Shanghai",
         ctx={},
         ask_state="",
-        **NO_LISTS,
+        **lists.NO_LISTS,
         **common,
     )
     if p.live is None:
@@ -508,13 +480,13 @@ async def _viewer(p: Page, asking: JSON | None = None, status: int = 200) -> Res
         state = phase(info, now)
         programmes = await p.live.programmes.all()
         settled = await (await p.live.rooms.get(sid)).settled()
-        section, lists = None, NO_LISTS
+        section, shown = None, lists.NO_LISTS
         if state in ENDED:
             section = outcomes.section(settled)
         else:
             fresh = device is None or p.minted  # a device minted just now has voted for nothing
             votes = [] if fresh else await p.live.sessions.device_votes(sid, str(device))
-            lists = live_lists(settled, device, votes)
+            shown = lists.live_lists(settled, device, votes)
     except Unavailable:
         return _posts_a_form(p.render("viewer.html", shell, status))
     programme = next((x["title"] for x in programmes if x["id"] == row.programme_id), "")
@@ -539,9 +511,9 @@ async def _viewer(p: Page, asking: JSON | None = None, status: int = 200) -> Res
             ended=state in ENDED,
             tz=tz,
             section=section,
-            ctx={"tz": tz, "guest": info.get("guest_name"), "post": info.get("guest_post")},
+            ctx={"tz": tz, "guest": info.get("guest_name"), "post": info.get("guest_post"), "sid": sid},
             ask_state=ask_state,
-            **lists,
+            **shown,
             **common,
         ),
         status,
@@ -622,14 +594,23 @@ async def ask(request: Request) -> Response:
 
 
 async def _session_page(
-    p: Page, name: str, title: Callable[[JSON, str], str], media: bool = False
+    p: Page,
+    name: str,
+    title: Callable[[JSON, str], str],
+    media: bool = False,
+    content: Callable[[State], JSON] | None = None,
 ) -> Response:
-    """A session's page whose content is its script's (the replay, the big screen): its head is
-    the session's (``title(info, programme)``, its description, Open Graph), and with ``media``
-    its broadcast's hosts may serve media. Not ready, or the database away: the page without its
-    session (its script retries); no such session: a 404 page."""
+    """A session's page whose live content is its script's (the replay, the big screen): its
+    head is the session's (``title(info, programme)``, its description, Open Graph), and with
+    ``media`` its broadcast's hosts may serve media. ``content(state)``: what the page renders
+    of the session's settled state in its first response, beside ``section``, every outcome once
+    the window is over. Not ready, or the database away: the page without its session (its
+    script retries); no such session: a 404 page."""
     sid = p.request.path_params["session_id"]
-    shell = p.context(p.t("site.name"), p.t("index.intro"), reload=False, sid=sid, info=None, tz=None)
+    empty = {"section": None, **(content(State(0)) if content else {})}
+    shell = p.context(
+        p.t("site.name"), p.t("index.intro"), reload=False, sid=sid, info=None, tz=None, ctx={}, **empty
+    )
     if p.live is None:
         return p.render(name, shell)
     try:
@@ -637,13 +618,26 @@ async def _session_page(
         if row is None:
             raise NotFound("session_not_found", "该期访谈不存在", "This session does not exist", id=sid)
         programmes = await p.live.programmes.all()
+        shown = empty
+        if content is not None:
+            settled = await (await p.live.rooms.get(sid)).settled()
+            ended = phase({**dict.fromkeys(SESSION_FIELDS), **row.info}, now_ms()) in ENDED
+            shown = {"section": outcomes.section(settled) if ended else None, **content(settled)}
     except Unavailable:
         return p.render(name, shell)
     info = {**dict.fromkeys(SESSION_FIELDS), **row.info}
     programme = next((x["title"] for x in programmes if x["id"] == row.programme_id), "")
     tz = info.get("timezone") or "Asia/Shanghai"
     context = p.context(
-        title(info, programme), _about(p, info), reload=False, brand=programme, sid=sid, info=info, tz=tz
+        title(info, programme),
+        _about(p, info),
+        reload=False,
+        brand=programme,
+        sid=sid,
+        info=info,
+        tz=tz,
+        ctx={"tz": tz, "guest": info.get("guest_name"), "post": info.get("guest_post"), "sid": sid},
+        **shown,
     )
     response = p.render(name, context)
     return stream_http.allow_media(response, row.info) if media else response
@@ -651,12 +645,14 @@ async def _session_page(
 
 @page
 async def replay(p: Page) -> Response:
-    """``/s/{id}/replay``: the session played back from its log (replay.js)."""
+    """``/s/{id}/replay``: the session played back from its log (replay.js); its first
+    response shows where the replay opens, at the end: the final record, the questions left
+    open, the chapters and, once the window is over, every outcome (live/lists.py)."""
 
     def title(info: JSON, programme: str) -> str:  # as replay.js names it
         return f"{p.t('replay.badge')} · {info.get('title') or ''}" + (f" - {programme}" if programme else "")
 
-    return await _session_page(p, "replay.html", title, media=True)
+    return await _session_page(p, "replay.html", title, media=True, content=lists.replay_lists)
 
 
 @page
@@ -670,4 +666,4 @@ async def screen(p: Page) -> Response:
 @page
 async def closing(p: Page) -> Response:
     """``/s/{id}/closing#key=``: the staff's closing page, static but for its answer template."""
-    return p.render("closing.html", {})
+    return p.render("closing.html", {"links": ""})

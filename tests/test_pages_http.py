@@ -119,18 +119,20 @@ async def e(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Evening]:
 
 class Page(HTMLParser):
     """A page as a preview or a screen reader with no script gets it: its language, title,
-    meta tags, the elements it holds, and its text."""
+    meta tags, the elements it holds (not those of a ``<template>``, inert), and its text."""
 
     def __init__(self, html: str) -> None:
         super().__init__(convert_charrefs=True)
         self.lang, self.title, self.metas, self.tags, self.chunks = "", "", {}, [], []
-        self._in_title, self._skip = False, 0
+        self._in_title, self._skip, self._inert = False, 0, 0
         self.feed(html)
         self.text = " ".join(" ".join(self.chunks).split())
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
-        self.tags.append(tag)
+        self._inert += tag == "template"
+        if not self._inert:
+            self.tags.append(tag)
         if tag == "html":
             self.lang = a.get("lang", "")
         elif tag == "meta" and ("name" in a or "property" in a):
@@ -141,6 +143,7 @@ class Page(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         self._in_title = False
         self._skip -= tag in ("script", "style")
+        self._inert -= tag == "template"
 
     def handle_data(self, data: str) -> None:
         if self._in_title:

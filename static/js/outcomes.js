@@ -1,8 +1,9 @@
 /**
  * The outcomes section (办理结果) on the pages that draw it from the live stream: the session page
  * once the window is over, the replay and the staff's closing page. The server renders the same
- * section (live/templates/parts.html, `outcomes`) on the transcript and in the session page's
- * first response; a browser test holds the two to the same markup (docs/pages.md).
+ * section (live/templates/parts.html, `outcomes`) on the transcript and in the pages' first
+ * response; each question in it is the `outcome_item` macro's template filled, and browser
+ * tests hold the section around them to the same markup (docs/pages.md).
  *
  * Every question under its outcome (answered live, written reply, forwarded, carried over,
  * merged, declined, none yet), with the counts and the reply rate. The server decides each
@@ -12,7 +13,7 @@
  */
 import { t, time } from './i18n.js';
 import { OUTCOMES } from './model.js';
-import { answerView, channelTag, h } from './ui.js';
+import { answerView, fill, h } from './ui.js';
 
 /** "回复率 66.7%（已答复 2 / 应答复 3）", or that nothing was due. */
 export function rateText(c) {
@@ -20,35 +21,37 @@ export function rateText(c) {
   return t('outcomes.rate', { rate: `${(c.reply_rate * 100).toFixed(1)}%`, replied: c.replied, due: c.due });
 }
 
-/** Where a question of another session is shown: its session page, at that question. */
-function elsewhere(ref, key) {
-  return h('a', { href: `/s/${ref.session_id}#${key}-${ref.question_id}` }, t(`outcomes.${key === 'q' ? 'carried_to' : 'carried_from'}`));
-}
-
-/** What became of one question, in words: the answer, the department, the reason, the links. */
-export function detail(q, ctx) {
-  const out = [];
-  const a = q.answer;
-  if (a && (q.outcome === 'answered' || q.outcome === 'written')) out.push(answerView(a, ctx));
+/** One question: its text (or that it was never published), who asked and when, what became
+ * of it: the page's outcome template (live/templates/parts.html, `outcome_item`) filled, with
+ * its answer after the line of who asked, and what a staff page adds (ctx.extra, ctx.actions). */
+function item(q, ctx) {
+  const when = time(q.asked_at, ctx.tz);
   const words = [];
   if (q.department) words.push(t('viewer.forwarded', { dept: q.department }));
   if (q.outcome === 'declined') words.push(t('viewer.reason', { reason: t(`reason.${q.reason || 'other'}`) }));
   if (q.note) words.push(q.note);
-  if (words.length) out.push(h('p', { class: 'outcome-note' }, words.join(' ')));
-  if (q.merged_into != null) out.push(h('p', { class: 'meta' }, h('a', { href: `#o-${q.merged_into}` }, t('outcomes.merged_into', { id: q.merged_into }))));
-  if (q.carried_to) out.push(h('p', { class: 'meta' }, elsewhere(q.carried_to, 'q')));
-  if (q.carried_from) out.push(h('p', { class: 'meta' }, elsewhere(q.carried_from, 'o')));
-  return out;
-}
-
-/** One question: its text (or that it was never published), who asked and when, what became of it. */
-function item(q, ctx) {
-  return h('li', { class: 'q', id: `o-${q.id}`, dataset: { outcome: q.outcome || 'none' } },
-    h('p', { class: q.text ? 'q-text' : 'q-text private' }, q.text || t('outcomes.private')),
-    h('p', { class: 'meta' }, `#${q.id} · `, q.name ? t('viewer.asked_by', { name: q.name, time: time(q.asked_at, ctx.tz) }) : time(q.asked_at, ctx.tz),
-      channelTag(q), ctx.extra ? ctx.extra(q) : null),
-    ...detail(q, ctx),
-    ctx.actions ? ctx.actions(q) : null);
+  const ref = (r, key) => (r ? `/s/${r.session_id}#${key}-${r.question_id}` : null);
+  const li = fill('outcome', {
+    dom_id: `o-${q.id}`,
+    outcome: q.outcome || 'none',
+    text_class: q.text ? 'q-text' : 'q-text private',
+    text: q.text || t('outcomes.private'),
+    asked: `#${q.id} · ${q.name ? t('viewer.asked_by', { name: q.name, time: when }) : when}`,
+    channel: q.channel ? t(`channel.${q.channel}`) : '',
+    channel_code: q.channel || '',
+    note: words.join(' '),
+    merged: q.merged_into != null ? t('outcomes.merged_into', { id: q.merged_into }) : '',
+    merged_href: q.merged_into != null ? `#o-${q.merged_into}` : null,
+    carried_to: q.carried_to ? t('outcomes.carried_to') : '',
+    carried_to_href: ref(q.carried_to, 'q'),
+    carried_from: q.carried_from ? t('outcomes.carried_from') : '',
+    carried_from_href: ref(q.carried_from, 'o'),
+  });
+  const meta = li.querySelector(':scope > .meta');
+  if (q.answer && (q.outcome === 'answered' || q.outcome === 'written')) meta.after(answerView(q.answer, ctx));
+  if (ctx.extra) meta.append(ctx.extra(q));
+  if (ctx.actions) li.append(ctx.actions(q));
+  return li;
 }
 
 /**

@@ -8,11 +8,11 @@
  * (?t=<ms from the start>, or ?at=<ms since the epoch>, as the commitment board links to when
  * a promise was said) or a question (#q<id>, shown with its answer).
  */
-import { errorText, t, time, windowText } from './i18n.js';
+import { errorText, t, windowText } from './i18n.js';
 import { ENDED, PUBLIC, Session } from './model.js';
 import { renderOutcomes } from './outcomes.js';
 import { SPEEDS, chapters, countAt, delay, offsetAt, schedule } from './timeline.js';
-import { $, announce, answerView, brand, channelTag, chrome, copy, episodeLabel, h, keyed, retract, sessionId, speakAnswers, typing } from './ui.js';
+import { $, announce, answerView, brand, chrome, copy, episodeLabel, fill, h, keyed, questionValues, retract, sessionId, speakAnswers, sync, typing } from './ui.js';
 import { postItem, timeline } from './studio.js';
 
 const sid = sessionId();
@@ -200,22 +200,24 @@ function renderNow() {
   $('#counts').textContent = t('replay.counts', { received: c.received, published: c.published, answered: c.answered });
 }
 
-function card(q) {
-  const a = q.answer;
-  return [
-    h('p', { class: 'q-text' }, q.text || ''),
-    h('p', { class: 'meta' }, t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) }), channelTag(q),
-      q.votes ? ` · ${t('replay.votes', { n: q.votes })}` : ''),
-    a ? answerView(a, { guest: final.info.guest_name, post: final.info.guest_post, tz: tz() }) : null,
-    a && a.mode === 'video' ? recording?.answerLink(q.id) : null,
-  ];
+/** A question as the replay shows it at this moment (the `question` macro's t-replay): the
+ * votes then, its answer if it had one by then, and where the recording has it said. */
+function item(q, id) {
+  const li = fill('replay', { ...questionValues(q, tz(), 'q'), votes: q.votes ? t('replay.votes', { n: q.votes }) : '' });
+  if (q.answer) li.append(answerView(q.answer, { guest: final.info.guest_name, post: final.info.guest_post, tz: tz() }));
+  const link = q.answer?.mode === 'video' ? recording?.answerLink(q.id) : null;
+  if (link) li.append(link);
+  li.classList.toggle('target', id === target);
+  return li;
 }
 
-function fill(list, items) {
-  keyed(list, items, (q) => h('li', { class: 'q', id: `q${q.id}`, tabIndex: -1 }), (li, q) => {
-    li.replaceChildren(...card(q).filter(Boolean));
-    li.classList.toggle('target', q.id === target);
-    if (touched.delete(q.id)) li.classList.add('fresh');
+/** Show items ({id, q} or {id, post}) in list, each from its template, the nodes that stay kept. */
+function showItems(list, items) {
+  const draw = (x) => (x.post ? postItem(x.post, { sid, tz: tz(), questions: view.questions }) : item(x.q, x.id));
+  keyed(list, items, draw, (li, x) => {
+    const now = draw(x);
+    if (touched.delete(x.id) || li.classList.contains('fresh')) now.classList.add('fresh');
+    sync(li, now);
   });
 }
 
@@ -224,13 +226,7 @@ function fillRecord(list, answered) {
   // A post withdrawn later is gone from every view, the moments before its withdrawal too.
   const standing = new Map([...view.posts].filter(([id]) => final.posts.has(id)));
   const items = timeline(answered, standing, view.questions);
-  keyed(list, items, (x) => h('li', { class: 'q', id: x.q ? `q${x.id}` : x.id, tabIndex: -1 }), (li, x) => {
-    if (x.post) return postItem(li, x.post, { sid, tz: tz(), questions: view.questions });
-    li.replaceChildren(...card(x.q).filter(Boolean));
-    li.classList.toggle('target', x.id === target);
-    if (touched.delete(x.id)) li.classList.add('fresh');
-    return li;
-  });
+  showItems(list, items);
   return items.length;
 }
 
@@ -238,8 +234,10 @@ function renderLists() {
   const answered = view.list('answered', 'answered');
   const open = view.list('approved', 'votes');
   const shownItems = fillRecord($('#answered-list'), answered);
-  $('#answered-title > span').textContent = t(final.posts.size ? 'viewer.record_title' : 'viewer.answered_title');
-  fill($('#open-list'), open);
+  const title = $('#answered-title > span');
+  title.dataset.i18n = final.posts.size ? 'viewer.record_title' : 'viewer.answered_title';
+  title.textContent = t(title.dataset.i18n);
+  showItems($('#open-list'), open.map((q) => ({ id: q.id, q })));
   $('#answered-count').textContent = answered.length && !final.posts.size ? String(answered.length) : '';
   $('#open-count').textContent = open.length ? String(open.length) : '';
   $('#answered-empty').hidden = shownItems > 0;
@@ -247,17 +245,15 @@ function renderLists() {
   touched.clear();
 }
 
+/** The chapters (the `chapter` macro's t-chapter): each at its place on the timeline. */
 function renderChapters() {
-  const list = $('#chapter-list');
   const published = marks.filter((c) => PUBLIC.has(final.questions.get(c.id)?.status));
   $('#chapters-empty').hidden = published.length > 0;
-  list.replaceChildren(...published.map((c) => {
+  keyed($('#chapter-list'), published, () => document.createElement('li'), (li, c) => {
     const q = final.questions.get(c.id);
-    return h('li', {}, h('button', { type: 'button', class: 'chapter', dataset: { id: c.id }, on: { click: () => jump(c) } },
-      h('span', { class: 'chapter-time' }, clockText(c.offset)),
-      h('span', { class: 'chapter-text' }, q.text),
-      h('span', { class: 'chip', dataset: { status: q.status } }, t(`status.${q.status}`))));
-  }));
+    sync(li, fill('chapter', { key: String(c.id), href: `#q${c.id}`, time: clockText(c.offset), text: q.text,
+      status: q.status, status_word: t(`status.${q.status}`) }));
+  });
   $('#marks').replaceChildren(...published.map((c) => {
     const mark = h('span', { class: c.answered ? 'mark answered' : 'mark' });
     mark.style.left = `${plan.duration ? (c.offset / plan.duration) * 100 : 0}%`;
@@ -286,6 +282,13 @@ function setup() {
     if (playing && !recording) loop();
   });
   $('#play').addEventListener('click', () => (playing ? pause() : play()));
+  $('#chapter-list').addEventListener('click', (e) => { // a chapter: its link, played to
+    const link = e.target.closest('.chapter');
+    const chapter = link && marks.find((c) => c.id === Number(link.dataset.id));
+    if (!chapter) return;
+    e.preventDefault();
+    jump(chapter);
+  });
   $('#seek').addEventListener('input', (e) => {
     target = null;
     if (!playing) player.dataset.state = 'paused';
@@ -329,6 +332,7 @@ async function main() {
   setup();
   speakAnswers($('main'), '.answer-text:not(.answer-oral)'); // 朗读 under every answer
   player.dataset.state = 'loading';
+  $('#loading').hidden = false;
   try {
     await load();
   } catch (err) {
@@ -360,7 +364,8 @@ async function main() {
   const wall = Number(new URLSearchParams(location.search).get('at')); // a moment (ms since the epoch)
   if (chapter) jump(chapter);
   else if (wall > 0) moveTo(offsetAt(events, plan.offsets, wall));
-  else moveTo(Number.isFinite(at) ? at : 0);
+  else if (at > 0) moveTo(at);
+  else moveTo(plan.duration); // where the server's page showed it: the end, the final record
 }
 
 main();

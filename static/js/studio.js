@@ -2,13 +2,13 @@
  * The studio's posts (图文直播, live/studio.py) as the public pages show them: the host's remarks,
  * the next question read out, and photos, among the answers (the viewer page and the replay).
  *
- * The server says what a post is (its `post` result, the same for everyone); this only lays one
- * out, as text: a remark marked [主持人], an announcement reading its question out (none when the
- * question is no longer published: the server's record leaves it out too), a photo with its
- * caption from the session's own address.
+ * The server says what a post is (its `post` result, the same for everyone) and what one looks
+ * like (the `post` macro, whose template this fills): a remark marked [主持人], an announcement
+ * reading its question out (none when the question is no longer published: the server's record
+ * leaves it out too, live/lists.py), a photo with its caption from the session's own address.
  */
 import { t, time } from './i18n.js';
-import { h } from './ui.js';
+import { fill } from './ui.js';
 
 /** The answered questions and the posts that stand, newest first: the list the pages show.
  * answered: questions with an answer; posts: the model's Map; questions: the model's Map. */
@@ -21,25 +21,21 @@ export function timeline(answered, posts, questions) {
   return items.sort((a, b) => b.at - a.at);
 }
 
-/** One post's element (an li), filled: ctx is {sid, tz, questions}. */
-export function postItem(li, p, ctx) {
-  li.className = 'q post';
-  li.dataset.kind = p.kind;
-  const who = h('p', { class: 'post-who' }, t(p.kind === 'photo' ? 'post.photo' : 'post.host'), ' ',
-    h('span', { class: 'meta' }, time(p.at, ctx.tz)));
-  if (p.kind === 'photo') {
-    li.replaceChildren(h('figure', { class: 'photo' },
-      h('img', { src: `/s/${ctx.sid}/${p.url}`, width: p.width, height: p.height, alt: p.caption || t('post.photo'),
-        loading: 'lazy', decoding: 'async' }),
-      h('figcaption', {}, who, p.caption ? h('span', { class: 'post-text' }, p.caption) : null)));
-    return li;
-  }
-  if (p.kind === 'announce') {
-    const q = ctx.questions.get(p.question_id) || {};
-    li.replaceChildren(who, h('p', { class: 'post-text' }, t('post.announce', { name: q.name || '' })),
-      h('p', { class: 'q-text' }, q.text || ''));
-    return li;
-  }
-  li.replaceChildren(who, h('p', { class: 'post-text' }, p.text || ''));
-  return li;
+/** One post's element (an li): the page's post template (live/templates/parts.html, `post`)
+ * filled. ctx is {sid, tz, questions}. */
+export function postItem(p, ctx) {
+  const photo = p.kind === 'photo';
+  const q = p.kind === 'announce' ? ctx.questions.get(p.question_id) || {} : null;
+  return fill('post', {
+    key: `p${p.id}`,
+    kind: p.kind,
+    who: t(photo ? 'post.photo' : 'post.host'),
+    at: time(p.at, ctx.tz),
+    src: photo ? `/s/${ctx.sid}/${p.url}` : '',
+    width: photo ? String(p.width) : null,
+    height: photo ? String(p.height) : null,
+    alt: photo ? p.caption || t('post.photo') : null,
+    text: photo ? p.caption || '' : q ? t('post.announce', { name: q.name || '' }) : p.text || '',
+    question: q?.text || '',
+  });
 }

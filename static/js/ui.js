@@ -113,6 +113,27 @@ export function answerView(a, ctx) {
   });
 }
 
+/** Who asked q and when (in the session's timezone tz), and the channel: the `asked` macro's slots. */
+export function askedValues(q, tz) {
+  return { asked: t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz) }),
+    channel: q.channel ? t(`channel.${q.channel}`) : '', channel_code: q.channel || '' };
+}
+
+/** Carried over (结转) from an earlier episode, or a follow-up (追问) of one of its questions. */
+function originValues(q) {
+  const kind = q.carried_from ? 'carried' : q.follows ? 'follows' : null;
+  if (!kind) return { origin: '' };
+  const from = q.carried_from || q.follows;
+  return { origin: t(`viewer.origin_${kind}`), origin_link: t(`viewer.origin_${kind}_link`),
+    origin_href: `/s/${from.session_id}#o-${from.question_id}` };
+}
+
+/** A question's slots in the `question` macro's templates (its element's id: q-<id>, or on
+ * the replay q<id>). */
+export function questionValues(q, tz, prefix = 'q-') {
+  return { key: String(q.id), dom_id: `${prefix}${q.id}`, text: q.text || '', ...askedValues(q, tz), ...originValues(q) };
+}
+
 /** Name the brand (#programme) after the programme, in every language: no longer the site
  * name's string, which a language switch would put back ("Online Q&A" on 区长在线's pages). */
 export function brand(title) {

@@ -8,11 +8,11 @@
  * their "me too" votes, and the status of my own questions (a notice when one moves on).
  * It adopts the server's items and fills the page's <template>s (docs/pages.md).
  */
-import { countdown, dateTime, errorText, t, time, windowText } from './i18n.js';
+import { countdown, dateTime, errorText, t, windowText } from './i18n.js';
 import { Asker } from './ask.js';
 import { Live } from './live.js';
 import { ENDED, PUBLIC, Session } from './model.js';
-import { $, announce, answerView, brand, chrome, episodeLabel, fill, h, indicator, keyed, retract, sessionId, speakAnswers, sync, toast } from './ui.js';
+import { $, announce, answerView, askedValues, brand, chrome, episodeLabel, fill, h, indicator, keyed, questionValues, retract, sessionId, speakAnswers, sync, toast } from './ui.js';
 
 const sid = sessionId();
 const model = new Session();
@@ -165,29 +165,11 @@ function tick() {
   } else if (phase === 'collecting') state.textContent = t('viewer.ask_collecting');
 }
 
-function asked(q) {
-  return { asked: t('viewer.asked_by', { name: q.name || '', time: time(q.asked_at, tz()) }),
-    channel: q.channel ? t(`channel.${q.channel}`) : '', channel_code: q.channel || '' };
-}
-
-/** Carried over (结转) from an earlier episode, or a follow-up (追问) of one of its questions. */
-function origin(q) {
-  const kind = q.carried_from ? 'carried' : q.follows ? 'follows' : null;
-  if (!kind) return { origin: '' };
-  const from = q.carried_from || q.follows;
-  return { origin: t(`viewer.origin_${kind}`), origin_link: t(`viewer.origin_${kind}_link`),
-    origin_href: `/s/${from.session_id}#o-${from.question_id}` };
-}
-
-function item(q) {
-  return { key: String(q.id), dom_id: `q-${q.id}`, text: q.text || '', ...asked(q), ...origin(q) };
-}
-
 function renderNow() {
   const q = model.answering == null ? null : model.questions.get(model.answering);
   $('#now').hidden = !q || !q.text;
   if (!q || !q.text) return;
-  sync($('#now .now-q'), fill('now', { text: q.text, ...asked(q) }));
+  sync($('#now .now-q'), fill('now', { text: q.text, ...askedValues(q, tz()) }));
 }
 
 function answerBlock(q) {
@@ -195,7 +177,7 @@ function answerBlock(q) {
 }
 
 function answeredItem(q) {
-  const li = fill('answered', item(q));
+  const li = fill('answered', questionValues(q, tz()));
   li.append(answerBlock(q));
   return li;
 }
@@ -205,28 +187,28 @@ let Studio = null;
  * has one: a session without a host costs a phone nothing for them. */
 function studio() {
   if (!Studio && model.posts.size) {
-    document.head.append(h('link', { rel: 'stylesheet', href: '/static/css/studio.css' }));
+    if (!$('link[href$="/studio.css"]')) document.head.append(h('link', { rel: 'stylesheet', href: '/static/css/studio.css' }));
     Studio = import('./studio.js').then((m) => { Studio = m; schedule(); }, () => { Studio = null; });
   }
   return Studio?.timeline ? Studio : null;
 }
 
-/** The answers, newest first, with the studio's posts among them: the host's lines, photos. */
+/** The answers, newest first, with the studio's posts among them: the host's lines, photos.
+ * Until the posts' module has come, the list stays as it is (the server's, with its posts). */
 function renderAnswered() {
   const answered = model.list('answered', 'answered');
   const S = studio();
+  if (model.posts.size && !S) return;
   const items = S ? S.timeline(answered, model.posts, model.questions) : answered.map((q) => ({ id: q.id, q }));
-  $('#answered-title > span').textContent = t(model.posts.size ? 'viewer.record_title' : 'viewer.answered_title');
+  const title = $('#answered-title > span');
+  title.dataset.i18n = model.posts.size ? 'viewer.record_title' : 'viewer.answered_title';
+  title.textContent = t(title.dataset.i18n);
   $('#answered-count').textContent = answered.length && !model.posts.size ? String(answered.length) : '';
   $('#answered-empty').hidden = items.length > 0;
-  keyed($('#answered-list'), items, (x) => (x.post ? h('li', { class: 'q', id: x.id }) : answeredItem(x.q)), (li, x) => {
-    if (x.post) {
-      S.postItem(li, x.post, { sid, tz: tz(), questions: model.questions });
-      if (fresh.delete(x.id)) li.classList.add('fresh');
-      return;
-    }
-    const now = answeredItem(x.q);
-    if (li.classList.contains('fresh') || fresh.delete(x.q.id)) now.classList.add('fresh');
+  const draw = (x) => (x.post ? S.postItem(x.post, { sid, tz: tz(), questions: model.questions }) : answeredItem(x.q));
+  keyed($('#answered-list'), items, draw, (li, x) => {
+    const now = draw(x);
+    if (li.classList.contains('fresh') || fresh.delete(x.id)) now.classList.add('fresh');
     sync(li, now);
   });
 }
@@ -235,7 +217,7 @@ function openItem(q) {
   const on = voted.has(q.id);
   const own = asker.owns(q.id); // no 同问 on one's own: 我提的问题
   const n = q.votes || 0;
-  return fill('open', { ...item(q), pressed: String(on), vote_label: t(on ? 'viewer.unvote_label' : 'viewer.vote_label', { n }),
+  return fill('open', { ...questionValues(q, tz()), pressed: String(on), vote_label: t(on ? 'viewer.unvote_label' : 'viewer.vote_label', { n }),
     vote_word: t(on ? 'viewer.voted' : 'viewer.vote'), votes: String(n), own, not_own: !own, own_word: t('viewer.own_question') });
 }
 

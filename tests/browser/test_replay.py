@@ -79,7 +79,8 @@ async def test_replay_plays_at_32x_in_order_and_seeks(recorded: Recording, brows
     player = page.locator("#player")
     await expect(player).to_have_attribute("data-state", "paused")
     await expect(page.locator("#speed")).to_have_value("32")
-    await expect(player).to_have_attribute("data-seq", "1")
+    await expect(player).to_have_attribute("data-seq", str(log[-1]["seq"]))  # it opens at the end
+    await expect(page.locator("#play")).to_have_text("↺ 重新播放")
     await page.evaluate("""() => {
         window.seen = [];
         const p = document.querySelector('#player');

@@ -25,20 +25,10 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from ..conftest import LiveServer
 from .conftest import CSP_PROBE, DESKTOP, PHONE, XSS, Watch, context, open_page, shot
+from .markup import MARKUP
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-MARKUP = """el => {
-  const out = (n) => n.nodeType === Node.TEXT_NODE ? n.nodeValue
-    : n.nodeType !== Node.ELEMENT_NODE || n.hasAttribute('data-added') ? ''
-    : `<${n.localName}${[...n.attributes].map((a) => [a.name, a.name === 'class'
-      ? a.value.split(' ').filter((c) => c && c !== 'fresh').join(' ') : a.value]).sort()
-      .map(([k, v]) => ` ${k}="${v}"`).join('')}>${[...n.childNodes].map(out).join('')}</${n.localName}>`;
-  return out(el);
-}"""
-"""An element's outerHTML, normalised: its attributes in order of name, without the class that
-marks an answer just arrived (``fresh``, an animation), nor what a script adds to an item where
-the browser can (``data-added``: the 朗读 button, static/js/speak.js)."""
 PARTS = ("#answered-list", "#open-list", "#now .now-q")
 
 
@@ -109,8 +99,11 @@ async def test_the_script_fills_each_item_as_the_server_renders_it(room: Room, b
         await mod.request("approve", question_id=school["question_id"])
         await official.request("answering", question_id=school["question_id"])
         await asker.request("ask", client_id="pending", text="还在审核的问题", name="周")
+        async with site.client(sid, token=s["host_token"]) as host:  # the studio's posts among them
+            await host.request("remark", text=f"欢迎收看{XSS}")
+            await host.request("announce", question_id=market)
     for _, page, _ in live.values():
-        await expect(page.locator("#answered-list > li")).to_have_count(2)
+        await expect(page.locator("#answered-list > li")).to_have_count(4)
         await expect(page.locator("#open-list > li")).to_have_count(2)
         await expect(page.locator(f"#q-{market} .votes")).to_have_text("1")
         await expect(page.locator("#now-text")).to_have_text(t["now"])
@@ -133,6 +126,9 @@ async def test_the_script_fills_each_item_as_the_server_renders_it(room: Room, b
         'href="/s/',
         '"votes">1<',
         "微信",
+        f"欢迎收看{XSS}<",
+        "[主持人]",
+        "下面请看网友",
     ):
         assert text in "".join(zh.values()), text
     assert "还在审核的问题" not in "".join(zh.values())
@@ -172,7 +168,7 @@ async def test_the_script_adopts_the_servers_items_without_redrawing_them(
         "[...document.querySelectorAll('#answered-list > li, #open-list > li')].every((li) => li.__served)"
     )
     assert (
-        await page.locator("#answered-list > li").count() == 2
+        await page.locator("#answered-list > li").count() == 4  # two answers, two posts
         and await page.locator("#open-list > li").count() == 2
     )
     await carried.locator(".vote").click()  # 同问 on an item the server rendered

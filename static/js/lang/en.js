@@ -204,6 +204,7 @@ export default {
   'replay.transcript': 'Transcript',
   'replay.player': 'Replay controls',
   'replay.loading': 'Loading the replay…',
+  'replay.noscript': 'Playing the replay needs scripts in your browser; every question and answer of this session is listed below.',
   'replay.loading_n': 'Loading the replay… {n} records read',
   'replay.speed': 'Speed',
   'replay.seek': 'Replay position',

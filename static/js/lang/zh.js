@@ -204,6 +204,7 @@ export default {
   'replay.transcript': '文字实录',
   'replay.player': '回放控制',
   'replay.loading': '正在加载回放…',
+  'replay.noscript': '播放回放需要浏览器启用脚本；本期的全部问答已列在下方。',
   'replay.loading_n': '正在加载回放…已读取 {n} 条记录',
   'replay.speed': '倍速',
   'replay.seek': '回放进度',

@@ -1,0 +1,147 @@
+"""The replay's content in Chromium: in the server's first response, and the same markup once
+the script has read the log (issue 20, points 1-3; docs/pages.md).
+
+The replay opens at its end, the session's final state: the server renders that state's record
+(answers and the studio's posts), the questions left open, the counts and, once the window is
+over, every outcome, from the same macros whose ``<template>``s the script fills at each moment
+of the playback. So for the same session the two are the same markup, in both languages; and
+with scripts off the page reads in full.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from PIL import Image
+from playwright.async_api import Browser, expect
+
+from ..conftest import LiveServer
+from .conftest import DESKTOP, PHONE, XSS, context, open_page, shot
+from .markup import MARKUP
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+PARTS = ("#answered-list", "#open-list", "#counts", "#answered-title")
+TEXTS = {
+    "lamp": f"路灯坏了{XSS}",
+    "call": "热线来电：公交站台",
+    "market": "菜市场什么时候翻新？",
+    "remark": "欢迎收看本期区长在线。",
+    "caption": "访谈现场",
+}
+
+
+def photo() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (320, 200), (28, 44, 84)).save(out, "JPEG")
+    return out.getvalue()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def session(site: LiveServer) -> AsyncIterator[dict[str, Any]]:
+    """An evening with every kind of item: a host's remark, a question read out and answered,
+    a photo, a hotline call answered on air, a question left open with a vote, one declined."""
+    s = site.create_session(title="区长在线 第40期：回放")
+    sid = s["id"]
+    async with (
+        site.client(sid) as asker,
+        site.client(sid) as neighbour,
+        site.client(sid, token=s["moderator_token"]) as mod,
+        site.client(sid, token=s["presenter_token"]) as official,
+        site.client(sid, token=s["host_token"]) as host,
+    ):
+        await host.request("remark", text=TEXTS["remark"])
+        lamp = (await asker.request("ask", client_id="lamp", text=TEXTS["lamp"], name=XSS))["question_id"]
+        await mod.request("approve", question_id=lamp)
+        await host.request("announce", question_id=lamp)
+        await official.request("answer", question_id=lamp, text="本月底前修好。")
+        async with httpx.AsyncClient(base_url=site.http) as http:
+            r = await http.post(
+                f"/api/sessions/{sid}/photos",
+                headers={"authorization": f"Bearer {s['host_token']}"},
+                files={"photo": ("desk.jpg", photo(), "image/jpeg")},
+                data={"caption": TEXTS["caption"]},
+            )
+            assert r.status_code == 200, r.text
+        call = await mod.request("ask", client_id="call", text=TEXTS["call"], name="来电", channel="hotline")
+        await mod.request("approve", question_id=call["question_id"])
+        await official.request("answer", question_id=call["question_id"], mode="video")
+        market = (await asker.request("ask", client_id="market", text=TEXTS["market"], name="孙"))[
+            "question_id"
+        ]
+        await mod.request("approve", question_id=market)
+        await neighbour.request("vote", question_id=market)
+        bad = (await asker.request("ask", client_id="bad", text="广告", name="某"))["question_id"]
+        await mod.request("reject", question_id=bad, reason="off_topic")
+    yield s
+
+
+async def compare(browser: Browser, url: str, parts: tuple[str, ...]) -> None:
+    """The parts as the server rendered them (scripts off) and as the script redrew them at the
+    end of the timeline, in both languages."""
+    for lang in ("zh-CN", "en"):
+        off = await browser.new_context(
+            **DESKTOP, java_script_enabled=False, extra_http_headers={"accept-language": lang}
+        )
+        page = await off.new_page()
+        await page.goto(url)
+        server = {part: await page.locator(part).evaluate(MARKUP) for part in parts}
+        await off.close()
+        ctx = await browser.new_context(**DESKTOP, locale=lang, extra_http_headers={"accept-language": lang})
+        page, watch = await open_page(ctx, url, live=False)
+        await expect(page.locator("#player")).to_have_attribute("data-state", "paused")
+        await expect(page.locator("#answered-list .answer-by").first).to_be_visible()
+        script = {part: await page.locator(part).evaluate(MARKUP) for part in parts}
+        for part in parts:
+            assert script[part] == server[part], (lang, part)
+        await watch.check()
+        await ctx.close()
+
+
+async def test_the_replay_opens_at_its_end_as_the_server_rendered_it(
+    site: LiveServer, session: dict[str, Any], browser: Browser
+) -> None:
+    url = f"{site.http}/s/{session['id']}/replay"
+    await compare(browser, url, PARTS)
+    async with site.client(session["id"], token=session["moderator_token"]) as mod:
+        await mod.request("close")
+    await compare(browser, url, (*PARTS, "#outcomes-body"))
+
+
+async def test_the_replay_reads_in_full_with_scripts_off(
+    site: LiveServer, session: dict[str, Any], browser: Browser
+) -> None:
+    for device in (PHONE, DESKTOP):
+        ctx = await browser.new_context(**device, java_script_enabled=False)
+        page = await ctx.new_page()
+        await page.goto(f"{site.http}/s/{session['id']}/replay")
+        record = page.locator("#answered-list")
+        for key in ("lamp", "call", "remark", "caption"):
+            await expect(record).to_contain_text(TEXTS[key])
+        await expect(record.locator("li.post[data-kind=photo] img")).to_have_js_property("naturalWidth", 320)
+        await expect(page.locator("#open-list")).to_contain_text(TEXTS["market"])
+        await expect(page.locator("#answered-empty")).to_be_hidden()
+        await expect(page.locator("#loading")).to_be_hidden()
+        chapter = page.locator("#chapter-list a.chapter").first
+        await expect(chapter).to_have_attribute("href", "#q1")
+        assert "广告" not in await page.inner_text("body")
+        await shot(page, f"replay-noscript-{'phone' if device is PHONE else 'desktop'}")
+        await ctx.close()
+
+
+async def test_a_chapter_plays_its_moment(
+    site: LiveServer, session: dict[str, Any], browser: Browser
+) -> None:
+    ctx = await context(browser, PHONE)
+    page, watch = await open_page(ctx, f"{site.http}/s/{session['id']}/replay", live=False)
+    await expect(page.locator("#player")).to_have_attribute("data-state", "paused")
+    await page.locator("#chapter-list a.chapter").first.click()
+    await expect(page.locator(".q.target")).to_have_count(1)
+    assert page.url.endswith("#q1")
+    await watch.check()
+    await ctx.close()
