@@ -302,7 +302,7 @@ async def test_the_replay_plays_the_recording_in_step(site: LiveServer, checked:
         "(m) => new Promise((ok) => m.readyState >= 1 ? ok() : m.addEventListener('loadedmetadata', ok))"
     )
 
-    await page.locator("button.chapter", has_text="老旧小区").click()  # its first answer
+    await page.locator("a.chapter", has_text="老旧小区").click()  # its first answer
     moment = (answered["at"] - starts) / 1000
     await at(page, video, moment)
     oral = page.locator("#answered-list .oral-link")
