@@ -104,15 +104,10 @@ class Askers:
         if parsed[0] == room.session_id:
             args["question_id"] = parsed[1]
         else:
-            state = await room.settled()
-            here = [
-                q.id
-                for q in state.questions.values()
-                if q.receipt and self.devices.parse_receipt(q.receipt) == parsed
-            ]
-            if not here:
+            here = (await room.settled()).by_receipt.get(self.devices.receipt(*parsed))
+            if here is None:
                 raise NotFound("receipt_not_found", "回执编号无效", "Unknown receipt number")
-            args["question_id"] = here[0]
+            args["question_id"] = here
         return self.devices.seal(ratings.normal(secret or ""))
 
     async def _limit(self, key: str, limit: int, window: float) -> None:

@@ -175,18 +175,24 @@ class Notifier:
     async def _merged(self, session_id: int, ids: set[int]) -> dict[int, list[int]]:
         """Every question merged into each of ``ids``, also by way of another merged one: its
         asker was told that the outcome is the target's, so each outcome of it is told them too
-        (under a delivery id of their own: the event's id and the question's)."""
-        found: dict[int, list[int]] = {}
-        for qid in ids:
-            seen: list[int] = []
-            frontier = [qid]
-            while frontier and len(seen) < MAX_MERGED:
-                step = await self.store.merged_into(session_id, frontier)
+        (under a delivery id of their own: the event's id and the question's).
+
+        One query per hop for all of ``ids`` together, not one per question and hop: a scan
+        page costs one query more than its longest chain of merges is deep."""
+        found: dict[int, list[int]] = {qid: [] for qid in ids}
+        frontiers = {qid: [qid] for qid in ids}
+        while frontiers:
+            asking = sorted({m for frontier in frontiers.values() for m in frontier})
+            step = await self.store.merged_into(session_id, asking)
+            going: dict[int, list[int]] = {}
+            for qid, frontier in frontiers.items():
+                seen = found[qid]
                 frontier = [m for into in frontier for m in step.get(into, ()) if m not in seen and m != qid]
                 seen += frontier
-            if seen:
-                found[qid] = seen
-        return found
+                if frontier and len(seen) < MAX_MERGED:
+                    going[qid] = frontier
+            frontiers = going
+        return {qid: seen for qid, seen in found.items() if seen}
 
     async def send_due(self, limit: int = BATCH) -> int:
         """Claim up to ``limit`` messages that are due and start one attempt at each; how many."""

@@ -229,6 +229,9 @@ class State:
     """(device, :func:`text_key`) of each question as asked: a device asks a question once."""
     by_device: dict[str, list[int]] = field(default_factory=dict)
     """Each device's questions, for its welcome (``mine``) on every (re)connect."""
+    by_receipt: dict[str, int] = field(default_factory=dict)
+    """The question each kept receipt number names (``question.carried_in``): a receipt of an
+    earlier episode is found here by a lookup, not by parsing every question's."""
     answering: int | None = None
     posts: dict[int, Post] = field(default_factory=dict)
     """The studio's posts by id, in the order posted (withdrawn ones kept, marked)."""
@@ -293,6 +296,8 @@ class State:
         self.by_text.setdefault((q.device, text_key(q.text)), q.id)
         if q.device:
             self.by_device.setdefault(q.device, []).append(q.id)
+        if q.receipt:
+            self.by_receipt.setdefault(q.receipt, q.id)
 
     def remove(self, qid: int) -> None:
         """Undo :meth:`add` (a draft taking back a question that was never stored)."""
@@ -309,6 +314,8 @@ class State:
             mine.remove(qid)
             if not mine:
                 del self.by_device[q.device]
+        if self.by_receipt.get(q.receipt) == qid:
+            del self.by_receipt[q.receipt]
 
     def question(self, qid: Any) -> Question:
         if not isinstance(qid, int) or qid not in self.questions:

@@ -15,10 +15,11 @@ from copy import deepcopy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from live.closing import carry_in
 from live.events import Event, NewEvent
 from live.exceptions import LiveError
 from live.review import decide, release_due
-from live.state import Draft, State, apply
+from live.state import Draft, Question, State, apply
 
 NOW = 1_800_000_000_000
 INFO = {
@@ -116,4 +117,30 @@ def test_rollback_leaves_exactly_the_committed_state(committed: list, drafted: l
     for cmd in drafted:  # and the same commands then decide as they would have
         fold(state, cmd)
         fold(before, cmd)
+    assert state == before
+
+
+def test_a_carried_in_question_is_found_by_its_kept_receipt_until_rolled_back() -> None:
+    """The receipt index (an asker of an earlier episode rates by the number they hold) is kept
+    by the fold, and a rolled-back carry-in takes its entry off with the question."""
+    state = State(2)
+    apply(state, Event(2, 1, "session.created", {"session": INFO}, NOW))
+    asked = [Question(n, f"问题{n}", "", "approved", NOW) for n in (5, 6)]
+    receipts = {5: "1-5-AAAAAA", 6: "1-6-BBBBBB"}
+
+    def carried(state: State, questions: list[Question]) -> list[Event]:
+        new = carry_in(state, 1, questions, receipts, {}, "staff", NOW).events
+        return [
+            Event(2, state.seq + n, e.type, e.data, NOW, e.public, e.private) for n, e in enumerate(new, 1)
+        ]
+
+    for event in carried(state, asked[:1]):
+        apply(state, event)
+    assert state.by_receipt == {"1-5-AAAAAA": 1}
+    before = deepcopy(state)
+    draft = Draft(state)
+    for event in carried(state, asked[1:]):
+        draft.apply(event)
+    assert state.by_receipt == {"1-5-AAAAAA": 1, "1-6-BBBBBB": 2}
+    draft.rollback()
     assert state == before

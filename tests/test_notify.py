@@ -468,6 +468,34 @@ async def test_the_outbox_queues_once_claims_once_and_settles_only_the_latest_cl
         assert status["n-1"] == "pending" and status["n-1-later"] == "pending", "once tried, it stands"
 
 
+async def test_merged_askers_are_found_in_one_query_per_hop_for_a_whole_page(backend: Backend) -> None:
+    """The questions merged into each outcome of a scan page, also by way of merged ones, are
+    read one hop at a time for all of the page's outcomes together, not question by question."""
+    from live.auth import Devices
+    from live.events import NewEvent
+    from live.notifier import Notifier
+    from live.settings import Settings
+
+    async with open_both(backend) as (store, _):
+        pid = await store.create_programme("qzzx", "区长在线", "")
+        created = await store.create_session(pid, "p", "m", NewEvent("session.created", {"session": {}}))
+        sid = created.session_id
+        merges = [(2, 1), (3, 2), (4, 3), (11, 10), (12, 10)]  # (merged, into), in the order merged
+        await store.append(sid, 1, [NewEvent("question.merged", {"id": m, "into": i}) for m, i in merges])
+        notifier = Notifier(store, Devices("s" * 32), Settings.from_env({}), "t")
+        asked: list[list[int]] = []
+        merged_into = store.merged_into
+
+        async def counted(session_id: int, question_ids: list[int]) -> dict[int, list[int]]:
+            asked.append(question_ids)
+            return await merged_into(session_id, question_ids)
+
+        store.merged_into = counted  # type: ignore[method-assign]
+        found = await notifier._merged(sid, {1, 2, 10, 20})
+        assert found == {1: [2, 3, 4], 2: [3, 4], 10: [11, 12]}
+        assert asked == [[1, 2, 10, 20], [2, 3, 11, 12], [3, 4], [4]], "one query per hop, the chain 1-2-3-4"
+
+
 # What notifies, declared once ------------------------------------------------------------------
 
 SEEN = frozenset({"text", "name", "votes", "asked_at", "id"})

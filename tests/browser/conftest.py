@@ -22,7 +22,15 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Dialog, Page, async_playwright
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Dialog,
+    Page,
+    Response,
+    async_playwright,
+)
 
 from ..conftest import TIMEOUT, LiveServer
 
@@ -108,6 +116,39 @@ class Watch:
         assert violations == [], f"CSP violations on {self.page.url}: {violations}"
         assert self.errors == [], f"errors on {self.page.url}: {self.errors}"
         assert self.dialogs == [], f"dialogs on {self.page.url}: {self.dialogs}"
+
+
+PAGE_FILES = ("document", "stylesheet", "script")
+"""The resource types a page's weight counts the bytes of: its HTML, CSS and JavaScript."""
+
+
+@dataclass
+class Weight:
+    """What a page downloads, by path under ``origin``, as its responses come in.
+
+    ``body``: the bytes of each of its :data:`PAGE_FILES`, as the page reads them (decoded).
+    ``wire``: what each response took on the wire (its body as sent, compressed, and its headers),
+    the browser's own count; of the same files, or of every response with ``every``.
+    """
+
+    page: Page
+    origin: str
+    every: bool = False
+    body: dict[str, int] = field(default_factory=dict)
+    wire: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.page.on("response", self._record)
+
+    async def _record(self, response: Response) -> None:
+        counted = response.request.resource_type in PAGE_FILES
+        if not (counted or self.every):
+            return
+        url = response.url.replace(self.origin, "")
+        sizes = await response.request.sizes()
+        self.wire[url] = sizes["responseBodySize"] + sizes["responseHeadersSize"]
+        if counted:
+            self.body[url] = len(await response.body())
 
 
 async def context(browser: Browser, device: dict[str, Any]) -> BrowserContext:

@@ -17,7 +17,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from ..conftest import LiveServer
-from .conftest import ARTIFACTS, DESKTOP, PHONE, XSS, context, open_page, shot
+from .conftest import ARTIFACTS, DESKTOP, PHONE, XSS, Weight, context, open_page, shot
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -257,22 +257,14 @@ async def test_viewer_page_weight(site: LiveServer, browser: Browser) -> None:
     s = site.create_session()
     phone = await context(browser, PHONE)
     page = await phone.new_page()
-    sizes: dict[str, int] = {}
-    transferred: dict[str, int] = {}
+    weight = Weight(page, site.http, every=True)
+    sizes, transferred = weight.body, weight.wire
     frames: list[int] = []
-
-    async def record(response) -> None:  # type: ignore[no-untyped-def]
-        url = response.url.replace(site.http, "")
-        wire = await response.request.sizes()
-        transferred[url] = wire["responseBodySize"] + wire["responseHeadersSize"]
-        if response.request.resource_type in ("document", "stylesheet", "script"):
-            sizes[url] = len(await response.body())
 
     def socket(ws) -> None:  # type: ignore[no-untyped-def]
         # A frame's payload, plus at most 4 bytes of frame header (permessage-deflate is off).
         ws.on("framereceived", lambda p: frames.append(len(p.encode() if isinstance(p, str) else p) + 4))
 
-    page.on("response", record)
     page.on("websocket", socket)
     await page.goto(f"{site.http}/s/{s['id']}")
     await page.wait_for_selector('#conn[data-state="live"]')

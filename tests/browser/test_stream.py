@@ -38,7 +38,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from ..conftest import ADMIN, TIMEOUT, TZ, LiveServer
-from .conftest import DESKTOP, PHONE, SHOTS, context, open_page, shot
+from .conftest import DESKTOP, PHONE, SHOTS, Weight, context, open_page, shot
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 ENGLISH = "localStorage.setItem('live.lang', 'en');"
@@ -364,17 +364,8 @@ async def test_the_viewer_page_weight_before_the_player_starts(
     phone = await context(checked, PHONE)
     await phone.add_init_script(NO_NATIVE_HLS)
     page = await phone.new_page()
-    sizes: dict[str, int] = {}
-    wire: dict[str, int] = {}
-
-    async def record(response: Any) -> None:
-        if response.request.resource_type in ("document", "stylesheet", "script"):
-            url = response.url.replace(site.http, "")
-            sizes[url] = len(await response.body())
-            measured = await response.request.sizes()
-            wire[url] = measured["responseBodySize"] + measured["responseHeadersSize"]
-
-    page.on("response", record)
+    weight = Weight(page, site.http)
+    sizes, wire = weight.body, weight.wire
     await page.goto(f"{site.http}/s/{s['id']}")
     await expect(page.locator("#stream")).to_have_attribute("data-engine", "hls.js")
     await playing(page, "#stream video", 0.5)
