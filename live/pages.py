@@ -18,7 +18,8 @@ What each thing looks like (an answer, a question in the viewer's lists, an outc
 transcript entry, a commitment, a receipt) is one macro in ``templates/parts.html``; the static
 bundle's pages (:mod:`live.archive_html`) render the same transcript template, and the live
 pages' scripts fill ``<template>``s the same macros render. Scripts then only add what needs
-one (the live stream, rating a reply, staff tools): see ``docs/pages.md``.
+one (the live stream, rating a reply, staff tools): see ``docs/pages.md``. The staff pages are
+templates here too (:func:`staff`), on one base, the same for every reader.
 """
 
 from __future__ import annotations
