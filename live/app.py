@@ -1,7 +1,7 @@
 """The ASGI application: every route, and the lifespan that opens each layer.
 
-Read this file first. The public pages are rendered in :mod:`live.pages`; the
-staff pages and the JSON API are in :mod:`live.routes`, the live stream in
+Read this file first. The pages, public and staff, are rendered in :mod:`live.pages`;
+the JSON API is in :mod:`live.routes`, the live stream in
 :mod:`live.websocket`; both call :mod:`live.sessions`, which decides with
 :mod:`live.commands` and writes through :mod:`live.rooms` (in rounds,
 :mod:`live.rounds`) to the store (:mod:`live.store`) and the bus (:mod:`live.bus`).
@@ -125,15 +125,15 @@ def create_app(settings: Settings | None = None) -> App:
                 Route("/s/{session_id:int}", pages.viewer),
                 # the ask form with scripts off: a form post, CSRF-checked, to Sessions.handle
                 Route("/s/{session_id:int}/ask", pages.ask, methods=["GET", "POST"]),
-                Route("/s/{session_id:int}/presenter", routes.page("presenter.html")),
-                Route("/s/{session_id:int}/moderator", routes.page("moderator.html")),
-                Route("/s/{session_id:int}/host", routes.page("host.html")),
+                Route("/s/{session_id:int}/presenter", pages.staff("presenter")),
+                Route("/s/{session_id:int}/moderator", pages.staff("moderator")),
+                Route("/s/{session_id:int}/host", pages.staff("host")),
                 Route("/s/{session_id:int}/screen", pages.screen),
                 Route("/s/{session_id:int}/qr.svg", qr.session_qr),
                 Route("/s/{session_id:int}/replay", pages.replay),
                 Route("/s/{session_id:int}/transcript", pages.transcript),
                 Route("/search", pages.search),
-                Route("/admin", routes.page("admin.html")),
+                Route("/admin", pages.staff("admin")),
                 Route("/healthz", routes.healthz),
                 Route("/readyz", routes.readyz),
                 Route("/metrics", metrics.endpoint),
@@ -158,10 +158,10 @@ def create_app(settings: Settings | None = None) -> App:
                 Route("/api/sessions/{session_id:int}/chain", chain_http.public_chain),
                 Route("/api/signing-key", chain_http.signing_key),
                 Route("/api/satisfaction", archive_http.satisfaction),
-                Route("/s/{session_id:int}/closing", pages.closing),
+                Route("/s/{session_id:int}/closing", pages.staff("closing")),
                 Mount("/static", StaticFiles(directory=routes.STATIC), name="static"),
                 Route("/api/sessions/{session_id:int}/notifications", notify_http.notifications),
-                Route("/s/{session_id:int}/notifications", routes.page("notifications.html")),
+                Route("/s/{session_id:int}/notifications", pages.staff("notifications")),
                 Route("/s/{session_id:int}/calendar.ics", schedule_http.ics),
                 Route("/p/{slug}/episodes.atom", schedule_http.episodes),
                 Route("/api/sessions/{session_id:int}/photos", photos_http.upload, methods=["POST"]),

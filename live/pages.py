@@ -18,7 +18,8 @@ What each thing looks like (an answer, a question in the viewer's lists, an outc
 transcript entry, a commitment, a receipt) is one macro in ``templates/parts.html``; the static
 bundle's pages (:mod:`live.archive_html`) render the same transcript template, and the live
 pages' scripts fill ``<template>``s the same macros render. Scripts then only add what needs
-one (the live stream, rating a reply, staff tools): see ``docs/pages.md``.
+one (the live stream, rating a reply, staff tools): see ``docs/pages.md``. The staff pages are
+templates here too (:func:`staff`), on one base, the same for every reader.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ from .events import JSON, now_ms
 from .exceptions import BadRequest, Forbidden, LiveError, NotFound, Unavailable
 from .protocol import check_text, command
 from .ratings import LEVELS
-from .routes import COOKIE_AGE
 from .services import Services
 from .startup import not_ready
 from .state import ENDED, OUTCOMES, State, phase
@@ -59,6 +59,8 @@ TEMPLATES = Jinja2Templates(
     )
 )
 """Every page's template; autoescaped whatever the file's name."""
+COOKIE_AGE = 400 * 24 * 3600
+"""The device cookie's life: the most a browser keeps one."""
 SIZE_COOKIE = "live_size"
 """The reader's text size, set by the 字号 switch (static/js/ui.js)."""
 BOARD_FILTERS = ("total", "overdue", "in_progress", "postponed", "done")
@@ -663,7 +665,14 @@ async def screen(p: Page) -> Response:
     )
 
 
-@page
-async def closing(p: Page) -> Response:
-    """``/s/{id}/closing#key=``: the staff's closing page, static but for its answer template."""
-    return p.render("closing.html", {"links": ""})
+def staff(name: str) -> Callable[[Request], Awaitable[Response]]:
+    """A staff page: ``templates/{name}.html`` on ``templates/staff.html``, the head and top bar
+    they share. The same for every reader: its key is in the fragment, which the server never
+    sees, and its words are its script's (staff strings). Like every page it mints the device
+    cookie a browser lacks (a worker not ready yet serves it without: the page's stream brings one).
+    """
+
+    async def endpoint(request: Request) -> Response:
+        return Page(request).render(f"{name}.html", {})
+
+    return endpoint

@@ -1,4 +1,4 @@
-"""HTTP pages and the JSON API.
+"""The JSON API, and the health probes (the pages are :mod:`live.pages`).
 
 Reads come from the services (:mod:`live.sessions`, :mod:`live.programmes`) or
 the worker's room, never from the store itself; every change goes through
@@ -9,13 +9,12 @@ same path the WebSocket uses. Errors are JSON: ``{"code", "message": {zh, en}}``
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from . import audit
 from .auth import DEVICE_COOKIE, Actor, Role, role_for
@@ -26,7 +25,6 @@ from .services import Services
 from .startup import not_ready
 from .state import phase
 
-COOKIE_AGE = 400 * 24 * 3600
 _HERE = Path(__file__).resolve().parent
 STATIC = next((d for d in (_HERE / "static", _HERE.parent / "static") if d.is_dir()), _HERE / "static")
 """The web front end: inside the package once installed from a wheel, beside it in a checkout."""
@@ -68,31 +66,6 @@ async def _body(request: Request) -> JSON:
     if not isinstance(body, dict):
         raise BadRequest("not_an_object", "请求体必须是 JSON 对象", "Body must be a JSON object")
     return body
-
-
-def page(name: str) -> Callable[[Request], Awaitable[Response]]:
-    """A static page; viewer pages also get a signed device cookie if they lack one.
-
-    A worker that is not ready yet (:mod:`live.startup`) serves the page without the
-    cookie: the page retries its live connection, whose welcome carries a device.
-    """
-
-    async def endpoint(request: Request) -> Response:
-        response = FileResponse(STATIC / name, headers={"cache-control": "no-cache"})
-        live: Services | None = request.app.state.live
-        if live is not None and live.devices.verify(request.cookies.get(DEVICE_COOKIE)) is None:
-            _, signed = live.devices.mint()
-            response.set_cookie(
-                DEVICE_COOKIE,
-                signed,
-                max_age=COOKIE_AGE,
-                httponly=True,
-                samesite="lax",
-                secure=live.settings.public_url.startswith("https://"),  # never sent in clear
-            )
-        return response
-
-    return endpoint
 
 
 async def healthz(request: Request) -> Response:

@@ -456,5 +456,7 @@ def test_an_installed_wheel_serves_its_pages(tmp_path: Path) -> None:
         assert home.status_code == 200 and "<title>在线访谈 · 栏目首页</title>" in home.text
         missing = fetch(srv, "GET", "/s/1", headers={"accept-language": "en"})
         assert missing.status_code == 404 and "This session does not exist" in missing.text
+        admin = fetch(srv, "GET", "/admin")  # a staff page: its template on the staff base
+        assert admin.status_code == 200 and '<body class="staff admin">' in admin.text
     finally:
         srv.stop()

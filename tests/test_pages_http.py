@@ -322,6 +322,34 @@ async def test_the_replay_and_the_big_screen_name_their_session_in_a_preview(e: 
     assert r.status_code == 404 and page.title == "该期访谈不存在"
 
 
+async def test_the_staff_pages_are_one_page_each_on_their_shared_base(e: Evening) -> None:
+    """Each staff page (templates/staff.html and its own blocks) is the same for every reader
+    (its words are its script's), is never cached stale, and mints the device cookie a browser
+    lacks, only then."""
+    sid = e.live["id"]
+    for path, role in (
+        (f"/s/{sid}/moderator", "moderator"),
+        (f"/s/{sid}/presenter", "presenter"),
+        (f"/s/{sid}/host", "host"),
+        (f"/s/{sid}/closing", "closing"),
+        (f"/s/{sid}/notifications", "notifications"),
+        ("/admin", "admin"),
+    ):
+        r, _ = get(e, path, **{"accept-language": "en"})
+        assert r.status_code == 200 and r.headers["cache-control"] == "no-cache", path
+        assert r.text.startswith('<!doctype html>\n<html lang="zh-CN" data-staff>'), path
+        assert f'<title data-i18n="{role}.doc_title"></title>' in r.text, path
+        assert f'<body class="staff {role}">' in r.text and 'id="lang"' in r.text, path
+        assert f'<script type="module" src="/static/js/{role}.js"></script>' in r.text, path
+        assert r.text == get(e, path)[0].text, f"{path}: the same in either language: its script's words"
+        cookie = r.cookies.get("live_device")
+        assert cookie, path
+        again = httpx.get(
+            f"{e.server.http}{path}", headers={"Cookie": f"live_device={cookie}"}, timeout=TIMEOUT
+        )
+        assert "set-cookie" not in again.headers, path
+
+
 async def test_a_missing_session_or_programme_is_a_page_that_says_so(e: Evening) -> None:
     r, page = get(e, "/s/999999/transcript", **{"accept-language": "en"})
     assert r.status_code == 404 and page.lang == "en" and page.title == "No such session"

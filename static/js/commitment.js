@@ -4,13 +4,13 @@
  *
  * The server keeps the record (live/commitments.py; each event carries the question with its
  * `commitment`) and decides whether it is overdue, by its own clock in the session's timezone:
- * pages only show what they are given. The board and the receipt lookup are rendered by the
- * server (live/templates/parts.html, `commitment`, the same markup); this draws it where the page
- * follows the live stream (我的问题, the moderator page). Every string a person typed goes in
- * through text nodes (h()).
+ * pages only show what they are given. What a commitment looks like is the `commitment` macro
+ * (live/templates/parts.html): the server renders the board and the receipt lookup with it, and
+ * a page that follows the live stream (我的问题, the moderator page) carries its templates, which
+ * this fills (ui.js fill(): text only). Every string a person typed goes in as text.
  */
 import { date, t } from './i18n.js';
-import { h } from './ui.js';
+import { fill, h } from './ui.js';
 
 export const STATUSES = ['in_progress', 'done', 'postponed'];
 
@@ -20,21 +20,30 @@ export function dueText(due) {
   return date(Date.UTC(y, m - 1, d, 12), 'UTC');
 }
 
-/** The commitment c; overdue as the server said (null where the page has no verdict). */
+/**
+ * The commitment c, filled into t-commitment and, one per step of its history, t-commitment-step
+ * (the `commitment` and `commitment_step` macros given none); overdue as the server said (null
+ * where the page has no verdict).
+ */
 export function commitmentView(c, tz, overdue = null) {
-  return h('div', { class: 'commitment', dataset: { status: c.status, overdue: overdue ? 'yes' : 'no' } },
-    h('p', { class: 'c-head' },
-      h('span', { class: 'chip c-status', dataset: { status: c.status } }, t(`commitment.status_${c.status}`)),
-      overdue ? h('span', { class: 'chip c-overdue' }, t('commitment.overdue')) : null,
-      h('span', { class: 'c-label' }, t('commitment.label'))),
-    h('p', { class: 'c-promise' }, c.promise),
-    h('p', { class: 'meta c-facts' }, t('commitment.department', { dept: c.department }), ' · ',
-      t('commitment.due', { due: dueText(c.due) })),
-    c.result ? h('p', { class: 'c-result' }, t('commitment.result', { result: c.result })) : null,
-    c.history && c.history.length ? h('ol', { class: 'c-history' }, c.history.map((p) => h('li', {},
-      h('span', { class: 'meta' }, `${date(p.at, tz)} · ${t(`commitment.status_${p.status}`)}`,
-        p.due ? ` · ${t('commitment.new_due', { due: dueText(p.due) })}` : ''),
-      h('span', { class: 'c-note' }, p.note)))) : null);
+  const history = c.history || [];
+  const el = fill('commitment', {
+    status: c.status,
+    overdue: overdue ? 'yes' : 'no',
+    status_word: t(`commitment.status_${c.status}`),
+    overdue_word: overdue ? t('commitment.overdue') : '',
+    label: t('commitment.label'),
+    promise: c.promise,
+    facts: `${t('commitment.department', { dept: c.department })} · ${t('commitment.due', { due: dueText(c.due) })}`,
+    result: c.result ? t('commitment.result', { result: c.result }) : '',
+    history: history.length > 0,
+  });
+  el.querySelector('.c-history')?.append(...history.map((p) => fill('commitment-step', {
+    step_meta: [date(p.at, tz), t(`commitment.status_${p.status}`),
+      p.due ? t('commitment.new_due', { due: dueText(p.due) }) : ''].filter(Boolean).join(' · '),
+    step_note: p.note,
+  })));
+  return el;
 }
 
 function field(id, label, input) {

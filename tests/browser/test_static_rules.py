@@ -15,17 +15,13 @@ from pathlib import Path
 
 from live import review, state
 from live.auth import Role
+from live.pages import TEMPLATES as JINJA
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
 TEMPLATES = Path(__file__).resolve().parents[2] / "live" / "templates"
-PAGES = [
-    "presenter.html",
-    "moderator.html",
-    "host.html",
-    "admin.html",
-    "notifications.html",
-]
-"""The pages served as files from ``static/``; the public pages are templates (live/pages.py)."""
+STAFF = ["presenter.html", "moderator.html", "host.html", "admin.html", "notifications.html", "closing.html"]
+"""The staff pages, templates on ``staff.html`` (live/pages.py, ``staff``): they are the same for
+every reader, so the rules are checked on each as rendered, its base and its blocks together."""
 RENDERED = [
     "base.html",
     "parts.html",
@@ -37,10 +33,9 @@ RENDERED = [
     "transcript.html",
     "replay.html",
     "screen.html",
-    "closing.html",
     "preview.html",
 ]
-"""The templates in ``live/templates/``: the same rules hold for what they render."""
+"""The public pages' templates in ``live/templates/``: the same rules hold for what they render."""
 SCRIPTS = [
     "i18n.js",
     "live.js",
@@ -76,14 +71,7 @@ SCRIPTS = [
 ]
 
 
-STAFF_PAGES = {
-    "presenter.html",
-    "moderator.html",
-    "host.html",
-    "admin.html",
-    "notifications.html",
-    "templates/closing.html",
-}
+STAFF_PAGES = {f"templates/{name}" for name in STAFF}
 """Pages marked ``<html data-staff>``: they also download ``lang/<code>-staff.js`` (see i18n.js)."""
 
 
@@ -115,8 +103,8 @@ def reachable(entry: str) -> set[str]:
 
 
 def every_page() -> list[tuple[str, str]]:
-    """(name, text) of every page: the static files, then the templates."""
-    return [(name, (STATIC / name).read_text()) for name in PAGES] + [
+    """(name, text) of every page: the staff pages as rendered, then the public pages' templates."""
+    return [(f"templates/{name}", JINJA.env.get_template(name).render()) for name in STAFF] + [
         (f"templates/{name}", (TEMPLATES / name).read_text()) for name in RENDERED
     ]
 
@@ -166,10 +154,8 @@ def test_every_page_shows_the_sites_icon() -> None:
     ``/favicon.ico`` there is not (the replay, search and transcript pages did)."""
     icon = '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
     assert (STATIC / "favicon.svg").read_text().startswith("<svg")
-    assert [page for page in PAGES if icon not in (STATIC / page).read_text()] == []
-    assert (
-        icon in (TEMPLATES / "preview.html").read_text() and icon in (TEMPLATES / "closing.html").read_text()
-    )
+    assert [page for page, html in every_page() if page in STAFF_PAGES and icon not in html] == []
+    assert icon in (TEMPLATES / "preview.html").read_text()
     for page in ("base.html", "screen.html"):  # the rendered pages' head: their preview
         assert '{% include "preview.html" %}' in (TEMPLATES / page).read_text(), page
 
