@@ -8,14 +8,14 @@ text) filled here from the same services the JSON API reads: the programme page 
 live, upcoming and past episodes and the receipt lookup (``/?receipt=``), the search
 (``/search?q=``), the transcript (访谈实录), the commitment board, and a session's viewer
 page (its head, heading, its published questions and answers while it runs, every question's
-outcome once the window is over, and an ask form that also works as a plain form post:
-:func:`ask`); the replay and the big screen have their head here, their content is their
+outcome once the window is over, this device's own questions, and an ask form that also works
+as a plain form post: :func:`ask`); the replay and the big screen have their head here, their content is their
 scripts'. Every page has a real ``<title>``, description and Open Graph tags, per session
 where it is a session's. Its words come from the scripts' own language files (:mod:`live.i18n`), in the
 reader's language (``?lang=``, the ``live_lang`` cookie, ``Accept-Language``; zh-CN first).
 
-What each thing looks like (an answer, a question in the viewer's lists, an outcome, a
-transcript entry, a commitment, a receipt) is one macro in ``templates/parts.html``; the static
+What each thing looks like (an answer, a question in the viewer's lists, one of my questions,
+an outcome, a transcript entry, a commitment, a receipt) is one macro in ``templates/parts.html``; the static
 bundle's pages (:mod:`live.archive_html`) render the same transcript template, and the live
 pages' scripts fill ``<template>``s the same macros render. Scripts then only add what needs
 one (the live stream, rating a reply, staff tools): see ``docs/pages.md``. The staff pages are
@@ -432,8 +432,10 @@ def _posts_a_form(response: Response) -> Response:
 
 async def _viewer(p: Page, asking: JSON | None = None, status: int = 200) -> Response:
     """``/s/{id}``: the session's heading and state now; while it runs, its published questions
-    and answers; after the window, every outcome. ``asking``: the ask form as a form post left
-    it (:func:`ask`): its fields and the refusal, or the receipt (``done``).
+    and answers; after the window, every outcome; and this device's own questions (我的问题,
+    :meth:`Sessions.mine`), so one asked through the plain form is there with what became of it
+    when its asker comes back. ``asking``: the ask form as a form post left it (:func:`ask`):
+    its fields and the refusal, or the receipt (``done``).
 
     The script takes the page over: it adopts the items rendered here (same markup, same
     ``data-key``) and keeps them current from the live stream (docs/pages.md). A worker not
@@ -469,6 +471,7 @@ async def _viewer(p: Page, asking: JSON | None = None, status: int = 200) -> Res
         tz="Asia/Shanghai",
         ctx={},
         ask_state="",
+        mine=[],
         **lists.NO_LISTS,
         **common,
     )
@@ -483,12 +486,13 @@ async def _viewer(p: Page, asking: JSON | None = None, status: int = 200) -> Res
         programmes = await p.live.programmes.all()
         settled = await (await p.live.rooms.get(sid)).settled()
         section, shown = None, lists.NO_LISTS
+        fresh = device is None or p.minted  # a device minted just now has asked and voted nothing
         if state in ENDED:
             section = outcomes.section(settled)
         else:
-            fresh = device is None or p.minted  # a device minted just now has voted for nothing
             votes = [] if fresh else await p.live.sessions.device_votes(sid, str(device))
             shown = lists.live_lists(settled, device, votes)
+        mine = [] if fresh else p.live.sessions.mine(settled, str(device))[::-1]  # newest first
     except Unavailable:
         return _posts_a_form(p.render("viewer.html", shell, status))
     programme = next((x["title"] for x in programmes if x["id"] == row.programme_id), "")
@@ -515,6 +519,7 @@ async def _viewer(p: Page, asking: JSON | None = None, status: int = 200) -> Res
             section=section,
             ctx={"tz": tz, "guest": info.get("guest_name"), "post": info.get("guest_post"), "sid": sid},
             ask_state=ask_state,
+            mine=mine,
             **shown,
             **common,
         ),

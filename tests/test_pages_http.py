@@ -298,7 +298,10 @@ async def test_asking_with_a_plain_form_takes_the_one_ask_path_and_refuses_a_for
         state = httpx.get(f"{base}/api/sessions/{sid}", timeout=TIMEOUT).json()
         stored = [q for q in state["questions"] if q["id"] == int(receipt[1].split("-")[1])]
         assert stored and stored[0]["status"] == "pending" and "text" not in stored[0], "stored once, pending"
-        assert f"{XSS}" not in r.text and "无脚本提问" not in browser.get(f"/s/{sid}").text
+        assert f"{XSS}" not in r.text
+        mine = browser.get(f"/s/{sid}").text  # its asker's page: under 我的问题 alone, as text
+        assert mine.count("无脚本提问") == 1 and f'id="mine-{stored[0]["id"]}"' in mine and XSS not in mine
+        assert "无脚本提问" not in httpx.get(f"{base}/s/{sid}", timeout=TIMEOUT).text  # anyone else's
         closed = browser.get(f"/s/{e.closed['id']}")
         r = browser.post(f"/s/{e.closed['id']}/ask", data={"text": "太晚了", **form_of(closed.text)})
         assert r.status_code == 409 and 'data-code="session_not_open"' in r.text and "太晚了" in r.text

@@ -247,21 +247,50 @@ function renderOpen() {
   keyed($('#open-list'), items, openItem, (li, q) => sync(li, openItem(q)));
 }
 
+/** My questions, newest first: the server's items adopted, each kept current by its template. */
 function renderMine() {
   $('#mine').hidden = asker.mine.length === 0;
   const items = [...asker.mine].reverse().map((m) => ({ ...m, id: m.id ?? m.client_id }));
   keyed($('#mine-list'), items, mineItem, (li, m) => {
-    // The server's own view, with the latest public result over it (status, outcome, answer).
-    const q = m.view || model.questions.has(m.id) ? { ...m.view, ...model.questions.get(m.id) } : null;
-    const status = m.sending ? 'sending' : q?.status || 'pending';
-    const text = q?.text || m.text || t('viewer.mine_no_text');
-    li.head.replaceChildren(
-      h('p', { class: 'q-text' }, text),
-      h('p', { class: 'meta' }, h('span', { class: 'chip', dataset: { status } }, t(`status.${status}`)),
-        m.receipt ? ` ${t('common.receipt')}${m.receipt}` : ''),
-      ...[outcome(q), promised(q)].filter(Boolean));
+    sync(li, mineItem(m));
+    const q = mineView(m);
     if (q?.rating_until != null) say(li, { ...q, id: m.id });
   });
+}
+
+/** One of my questions as the server shows it to me, with the latest public result over it
+ * (status, outcome, answer); null while it is being sent. */
+function mineView(m) {
+  return m.view || model.questions.has(m.id) ? { ...m.view, ...model.questions.get(m.id) } : null;
+}
+
+/** One of my questions (t-mine, the `mine` macro), then its answer and the commitment made on it. */
+function mineItem(m) {
+  const q = mineView(m);
+  const li = fill('mine', mineValues(m, q));
+  if (q?.status === 'answered') li.append(answerBlock(q));
+  const c = promised(q);
+  if (c) li.append(c);
+  return li;
+}
+
+/** The slots of one of my questions: its text, its status and receipt number, and what became of
+ * it in words (reason or department with the staff's note, the review hint) or as a link (the
+ * question it was merged into, the episode it was carried over to). */
+function mineValues(m, q) {
+  const status = m.sending ? 'sending' : q?.status || 'pending';
+  const values = { key: String(m.id), dom_id: `mine-${m.id}`, text: q?.text || m.text || t('viewer.mine_no_text'),
+    status, status_word: t(`status.${status}`), receipt: m.receipt ? `${t('common.receipt')}${m.receipt}` : '' };
+  if (!q) return values;
+  const note = (head) => [head, q.note || ''].filter(Boolean).join(' ');
+  if (q.status === 'rejected') values.note = note(t('viewer.reason', { reason: t(`reason.${q.reason || 'other'}`) }));
+  else if (q.status === 'forwarded') values.note = note(t('viewer.forwarded', { dept: q.department || '' }));
+  else if (q.status === 'merged') Object.assign(values, { link: t('viewer.merged_link'), link_href: `#q-${q.merged_into}` });
+  else if (q.status !== 'answered' && q.carried_to) {
+    Object.assign(values, { link: t('outcomes.carried_to'),
+      link_href: `/s/${q.carried_to.session_id}#q-${q.carried_to.question_id}` });
+  } else if (q.status === 'pending') values.note = t('viewer.pending_hint');
+  return values;
 }
 
 let Commitment = null;
@@ -276,14 +305,6 @@ function promised(q) {
   return Commitment.commitmentView ? Commitment.commitmentView(q.commitment, tz()) : null;
 }
 
-/** One of my questions: what became of it, then (once it has an outcome) my say on it. */
-function mineItem(m) {
-  const li = h('li', { class: 'q', id: `mine-${m.id}`, tabIndex: -1 });
-  li.head = h('div');
-  li.append(li.head);
-  return li;
-}
-
 let Say = null;
 /** The rating and follow-up block (./say.js) under one of my questions; it keeps its form while
  * the rest is redrawn. Loaded when first needed, so a phone that never asks never downloads it. */
@@ -292,8 +313,11 @@ function say(li, q) {
     import('./say.js').then((m) => { Say = m.Say; schedule(); }, () => {}); // offline: no block, no error
     return;
   }
-  li.say ??= new Say({ send: (type, fields) => live.request(type, { question_id: q.id, ...fields }),
-    now: () => live.now(), tz, changed: () => asker.refresh() });
+  if (!li.say) {
+    li.say = new Say({ send: (type, fields) => live.request(type, { question_id: q.id, ...fields }),
+      now: () => live.now(), tz, changed: () => asker.refresh() });
+    li.say.el.dataset.added = 'say'; // not the template's: a redraw (sync) leaves it as it is
+  }
   if (!li.say.el.isConnected) li.append(li.say.el);
   li.say.update(q);
 }
@@ -304,25 +328,6 @@ let noticing = null;
 function notify(m) {
   noticing ??= import('./notice.js').then((x) => (notice = new x.Notice(tz, asker)));
   noticing.then((n) => n.show(m), () => { noticing = null; }); // offline: 我的问题 says it
-}
-
-/** What became of one of my questions, in words (reason, department, merged into). */
-function outcome(q) {
-  if (!q) return null;
-  if (q.status === 'rejected') {
-    return h('p', { class: 'meta' }, t('viewer.reason', { reason: t(`reason.${q.reason || 'other'}`) }),
-      q.note ? ` ${q.note}` : '');
-  }
-  if (q.status === 'forwarded') {
-    return h('p', { class: 'meta' }, t('viewer.forwarded', { dept: q.department || '' }), q.note ? ` ${q.note}` : '');
-  }
-  if (q.status === 'merged') {
-    return h('p', { class: 'meta' }, h('a', { href: `#q-${q.merged_into}` }, t('viewer.merged_link')));
-  }
-  if (q.status === 'answered') return answerBlock(q);
-  if (q.carried_to) return h('p', { class: 'meta' }, h('a', { href: `/s/${q.carried_to.session_id}#q-${q.carried_to.question_id}` }, t('outcomes.carried_to')));
-  if (q.status === 'pending') return h('p', { class: 'meta' }, t('viewer.pending_hint'));
-  return null;
 }
 
 async function loadProgramme() {

@@ -9,6 +9,9 @@ script, and asked with scripts off (issue 20, points 1-3; docs/pages.md).
   on them.
 - With scripts off a citizen asks through the plain form and reads the receipt number and the
   secret (查询码); a refusal is shown in words with the form kept filled.
+- 我的问题 likewise: the same device's own questions in every state, from the server and from the
+  script, are the same markup; the script adopts the server's; and a question asked with scripts
+  off is there, with what became of it, when its asker comes back.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from ..conftest import LiveServer
-from .conftest import CSP_PROBE, DESKTOP, PHONE, XSS, Watch, context, open_page, shot
+from .conftest import CSP_PROBE, DESKTOP, PHONE, SHOTS, XSS, Watch, context, open_page, shot
 from .markup import MARKUP
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -211,4 +214,152 @@ async def test_with_scripts_off_a_citizen_asks_through_the_form(site: LiveServer
         await shot(page, f"nojs-viewer-asked-{suffix}", full_page=False)
         await page.goto(f"{site.http}/?receipt={receipt}#lookup")  # the number finds it: pending
         await expect(page.locator('#lookup-result .chip[data-status="pending"]')).to_be_visible()
+        await ctx.close()
+
+
+MINE_ADOPTED = """document.addEventListener('DOMContentLoaded', () => {
+  window.__mine = [];
+  const list = document.querySelector('#mine-list');
+  for (const li of list.children) li.__served = true;
+  const added = (n) => n.nodeType === 1 && n.hasAttribute('data-added'); // 朗读, the asker's say
+  const el = (n) => (n.nodeType === 1 ? n : n.parentNode);
+  const inside = (n) => el(n).closest('[data-added]');
+  new MutationObserver((records) => window.__mine.push(...records.filter((r) => !inside(r.target)
+    && (r.type !== 'childList' || ![...r.addedNodes, ...r.removedNodes].every(added)))
+    .map((r) => [r.type, el(r.target).className, r.attributeName])))
+    .observe(list, { subtree: true, childList: true, attributes: true, characterData: true });
+});"""
+"""Marks the items of 我的问题 the server rendered, and records every change the script makes to
+them but what it adds beside them (the 朗读 button, the asker's say: static/js/say.js)."""
+
+
+async def mine_shot(page: Page, name: str) -> None:
+    """我的问题 alone: on a phone the whole page is many screens long."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.locator("#mine").screenshot(path=str(SHOTS / f"{name}.png"), animations="disabled")
+
+
+async def ask_on(page: Page, text: str) -> None:
+    """Ask text on a viewer page with its script, in whatever language it is in."""
+    if await page.locator("#ask-done").is_visible():
+        await page.click("#ask-again")
+    await page.fill("#q-text", text)
+    await page.click("#ask-submit")
+    await expect(page.locator("#ask-done")).to_be_visible()
+    await expect(page.locator("#mine-list > li").first.locator(".chip")).to_have_attribute(
+        "data-status", "pending"
+    )
+
+
+async def test_my_questions_are_the_same_from_the_server_and_the_script(
+    site: LiveServer, browser: Browser
+) -> None:
+    """我的问题 in every state the script built from live events, and the same device's page
+    with scripts off: the same markup, in Chinese and English; then a page opened with the
+    script adopts the server's items and changes nothing of them."""
+    s = site.create_session(episode=34, title="区长在线 第34期：物业")
+    sid, url = s["id"], f"{site.http}/s/{s['id']}"
+    note = "请拨打12345热线反映"
+    texts = {
+        "pending": "还在审核的问题",
+        "approved": f"电梯什么时候修？{XSS}",
+        "answered": "小区停车位怎么分配？",
+        "rejected": "我家楼上漏水了",
+        "merged": "电梯几时修好？",
+        "forwarded": "物业费能公示吗？",
+    }
+    ctx = await context(browser, PHONE)
+    page, watch = await open_page(ctx, url)
+    for text in texts.values():
+        await ask_on(page, text)
+    async with (
+        site.client(sid, token=s["moderator_token"]) as mod,
+        site.client(sid, token=s["presenter_token"]) as official,
+    ):
+        ids = {q["text"]: q["id"] for q in mod.snapshot["questions"]}
+        q = {state: ids[text] for state, text in texts.items()}
+        for state in ("approved", "answered"):
+            await mod.request("approve", question_id=q[state])
+        await official.request("answer", question_id=q["answered"], text="按登记先后分配，<b>本月</b>公示。")
+        await mod.request("reject", question_id=q["rejected"], reason="personal_case", note=note)
+        await mod.request("merge", question_id=q["merged"], into=q["approved"])
+        await mod.request("forward", question_id=q["forwarded"], department="区住建局", note="三日内答复")
+    for state, id_ in q.items():
+        await expect(page.locator(f"#mine-{id_} .chip")).to_have_attribute("data-status", state)
+    for lang in ("zh", "en"):
+        if lang == "en":
+            await page.click("#lang")  # in place: the script draws its items again, in English
+            await expect(page.locator("#mine-title")).to_have_text("My questions")
+        state = await ctx.storage_state()  # the same device (its cookie), with scripts off
+        off = await browser.new_context(**PHONE, storage_state=state, java_script_enabled=False)
+        served = await off.new_page()
+        await served.goto(f"{url}?lang={lang}")
+        server = await served.locator("#mine-list").evaluate(MARKUP)
+        await expect(served.locator("#mine")).to_be_visible()
+        await mine_shot(served, f"nojs-viewer-mine-{lang}-phone")
+        await off.close()
+        script = await page.locator("#mine-list").evaluate(MARKUP)
+        assert script == server, f"{lang}:\nscript {script}\nserver {server}"
+        await mine_shot(page, f"viewer-mine-{lang}-phone")
+    merged = f'href="#q-{q["approved"]}"'
+    for text in (f"电梯什么时候修？{XSS}<", note, "区住建局", merged, "本月"):  # as text, not markup
+        assert text in server, text
+    await watch.check()
+    await ctx.add_init_script(MINE_ADOPTED)
+    await page.reload()  # the server's items, then the script's snapshot and welcome.mine
+    await page.wait_for_selector('#conn[data-state="live"]', state="attached")
+    await expect(page.locator("#mine-list .say")).to_have_count(4)  # the asker's say, on each outcome
+    assert await page.evaluate("window.__mine") == []
+    assert await page.evaluate("[...document.querySelectorAll('#mine-list > li')].every((li) => li.__served)")
+    await expect(page.locator("#mine-list > li")).to_have_count(len(texts))
+    await ctx.close()
+
+
+async def test_with_scripts_off_my_questions_are_there_when_i_come_back(
+    site: LiveServer, browser: Browser
+) -> None:
+    """A citizen asks through the plain form, leaves, and comes back: 我的问题 shows the question,
+    its status and receipt number, and later what became of it (by the device cookie)."""
+    s = site.create_session(episode=35, title="区长在线 第35期：教育")
+    url = f"{site.http}/s/{s['id']}"
+    for device, lang in ((PHONE, "zh-CN"), (DESKTOP, "en")):
+        zh = lang == "zh-CN"
+        ctx = await browser.new_context(
+            **device, locale=lang, timezone_id="Europe/London", java_script_enabled=False
+        )
+        page = await ctx.new_page()
+        await page.goto(url)
+        await expect(page.locator("#mine")).to_be_hidden()  # nothing asked from here yet
+        text = f"学区怎么划分？{XSS}" if zh else f"How are school districts drawn? {XSS}"
+        await page.fill("#q-text", text)
+        await page.click("#ask-submit")
+        await expect(page.locator("#ask-done")).to_be_visible()
+        receipt = await page.locator("#receipt").text_content() or ""
+        qid = int(receipt.split("-")[1])
+        await page.goto(url)  # back later: the question, as this device asked it
+        item = page.locator(f"#mine-{qid}")
+        await expect(page.locator("#mine")).to_be_visible()
+        await expect(item.locator(".q-text")).to_have_text(text)
+        await expect(item.locator(".chip")).to_have_attribute("data-status", "pending")
+        await expect(item.locator(".chip")).to_have_text("等待审核" if zh else "Waiting for review")
+        await expect(item).to_contain_text(receipt)
+        await expect(item).to_contain_text("工作人员正在审核" if zh else "Staff are reviewing it")
+        async with (
+            site.client(s["id"], token=s["moderator_token"]) as mod,
+            site.client(s["id"], token=s["presenter_token"]) as official,
+        ):
+            if zh:
+                await mod.request("reject", question_id=qid, reason="personal_case", note="请联系所在学校")
+            else:
+                await mod.request("approve", question_id=qid)
+                await official.request("answer", question_id=qid, text="By the district's published map.")
+        await page.reload()  # what became of it
+        if zh:
+            await expect(item.locator(".chip")).to_have_text("未采用")
+            await expect(item).to_contain_text("原因：涉及个人具体事项")
+            await expect(item).to_contain_text("请联系所在学校")
+        else:
+            await expect(item.locator(".chip")).to_have_text("Answered")
+            await expect(item.locator(".answer-text")).to_have_text("By the district's published map.")
+        await mine_shot(page, f"nojs-viewer-mine-came-back-{'zh-phone' if zh else 'en-desktop'}")
         await ctx.close()
