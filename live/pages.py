@@ -672,12 +672,15 @@ async def screen(p: Page) -> Response:
 
 def staff(name: str) -> Callable[[Request], Awaitable[Response]]:
     """A staff page: ``templates/{name}.html`` on ``templates/staff.html``, the head and top bar
-    they share. The same for every reader: its key is in the fragment, which the server never
-    sees, and its words are its script's (staff strings). Like every page it mints the device
-    cookie a browser lacks (a worker not ready yet serves it without: the page's stream brings one).
+    they share. Its key is in the fragment, which the server never sees, and its words are its
+    script's (staff strings), so all it says of the reader is the language the server would
+    render a page in (``?lang=``, the cookie, ``Accept-Language``: ``<html data-lang>``), which
+    the script takes unless this device chose one. Like every page it mints the device cookie a
+    browser lacks (a worker not ready yet serves it without: the page's stream brings one).
     """
 
     async def endpoint(request: Request) -> Response:
-        return Page(request).render(f"{name}.html", {})
+        p = Page(request)
+        return p.render(f"{name}.html", {"lang": p.lang, "html_lang": i18n.t(p.lang, "lang.html")})
 
     return endpoint

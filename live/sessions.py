@@ -288,18 +288,23 @@ class Sessions:
         """Each question ``device`` asked, as its asker sees it, with its receipt number.
 
         Sent in every ``welcome`` and on request (``mine``): the asker's own view of
-        what they wrote (as it now reads, after an edit) that no public event carries.
+        what they wrote (as it now reads, after an edit) that no public event carries; and,
+        for a commitment made on it, whether it is overdue now, by the server's clock in the
+        session's timezone, as the receipt lookup says it.
         """
-        return [
-            {
-                **state.questions[qid].to_wire(own=True),
-                "receipt": state.questions[qid].receipt or self.devices.receipt(state.session_id, qid),
-                "rating_until": ratings.say_until(
-                    state.info, state.questions[qid], self.settings.rating_days
-                ),
+        tz = state.info.get("timezone") or self.settings.timezone
+        out = []
+        for qid in state.by_device.get(device, ()):
+            q = state.questions[qid]
+            view = {
+                **q.to_wire(own=True),
+                "receipt": q.receipt or self.devices.receipt(state.session_id, qid),
+                "rating_until": ratings.say_until(state.info, q, self.settings.rating_days),
             }
-            for qid in state.by_device.get(device, ())
-        ]
+            if q.commitment is not None:
+                view["overdue"] = overdue(view["commitment"], tz, now_ms())
+            out.append(view)
+        return out
 
     async def receipt(self, receipt: str) -> JSON:
         """What became of a question, for whoever holds its receipt number."""

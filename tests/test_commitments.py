@@ -160,8 +160,8 @@ async def test_a_commitment_is_recorded_reported_and_seen_by_everyone(server: Li
 
 
 async def test_overdue_is_by_the_servers_clock_in_the_sessions_timezone(server: LiveServer) -> None:
-    """A commitment not done whose due day is over (in Asia/Shanghai) is flagged on the board and
-    in the receipt; one due today is not late yet, and one done is never late."""
+    """A commitment not done whose due day is over (in Asia/Shanghai) is flagged on the board, in
+    the receipt and in its asker's 我的问题; one due today is not late yet, and one done is never late."""
     s = server.create_session()
     sid = s["id"]
     days = {"late": today() - timedelta(days=1), "today": today(), "done_late": today() - timedelta(days=10)}
@@ -180,6 +180,8 @@ async def test_overdue_is_by_the_servers_clock_in_the_sessions_timezone(server: 
             )
             if name == "done_late":
                 await mod.request("progress", question_id=ack["question_id"], status="done", note="已办结")
+        mine = {m["commitment"]["promise"]: m["overdue"] for m in (await asker.request("mine"))["mine"]}
+    assert mine == {"承诺：late": True, "承诺：today": False, "承诺：done_late": False}  # 我的问题 too
     flagged = {e["question"]["commitment"]["promise"]: e["overdue"] for e in board(server)["commitments"]}
     assert flagged == {"承诺：late": True, "承诺：today": False, "承诺：done_late": False}
     assert {name: receipt(server, n)["overdue"] for name, n in numbers.items()} == {

@@ -251,6 +251,8 @@ function renderOpen() {
 function renderMine() {
   $('#mine').hidden = asker.mine.length === 0;
   const items = [...asker.mine].reverse().map((m) => ({ ...m, id: m.id ?? m.client_id }));
+  // Until a commitment's module has come, the list stays as it is (the server's, with it).
+  if (items.some((m) => mineView(m)?.commitment) && !commitments()) return;
   keyed($('#mine-list'), items, mineItem, (li, m) => {
     sync(li, mineItem(m));
     const q = mineView(m);
@@ -294,15 +296,20 @@ function mineValues(m, q) {
 }
 
 let Commitment = null;
-/** The promise made on one of my questions (承诺事项) and its progress, as the receipt lookup
- * shows it; its code and style are fetched when one of my questions first has one. */
-function promised(q) {
-  if (!q?.commitment) return null;
+/** How a commitment (承诺事项) and its progress look (./commitment.js, css/commitment.css),
+ * fetched when one of my questions first has one; null until it has come (offline: none drawn). */
+function commitments() {
   if (!Commitment) {
-    document.head.append(h('link', { rel: 'stylesheet', href: '/static/css/commitment.css' }));
-    Commitment = import('./commitment.js').then((m) => { Commitment = m; schedule(); }, () => {}); // offline: none
+    if (!$('link[href$="/commitment.css"]')) document.head.append(h('link', { rel: 'stylesheet', href: '/static/css/commitment.css' }));
+    Commitment = import('./commitment.js').then((m) => { Commitment = m; schedule(); },
+      () => { Commitment = { commitmentView: () => null }; schedule(); });
   }
-  return Commitment.commitmentView ? Commitment.commitmentView(q.commitment, tz()) : null;
+  return Commitment.commitmentView ? Commitment : null;
+}
+
+/** The promise made on one of my questions and its progress, as the receipt lookup shows it. */
+function promised(q) {
+  return q?.commitment ? commitments()?.commitmentView(q.commitment, tz(), q.overdue ?? null) ?? null : null;
 }
 
 let Say = null;
