@@ -115,7 +115,7 @@ class LiveServer:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + TIMEOUT
+        deadline = time.monotonic() + 2 * TIMEOUT  # a process to start, on a machine under test load
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-3000:]}")

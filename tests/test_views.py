@@ -161,10 +161,14 @@ async def check_every_view_agrees(
     ], "the search index differs from the state"
     mine = (await asker.request("mine"))["mine"]
     own = [q for q in staff["questions"] if q["id"] not in entered]
-    assert [{k: v for k, v in m.items() if k not in ("receipt", "rating_until")} for m in mine] == [
+    own_only = ("receipt", "rating_until", "overdue")
+    assert [{k: v for k, v in m.items() if k not in own_only} for m in mine] == [
         {k: v for k, v in q.items() if k not in OWN_HIDDEN} for q in own
     ]
     assert [m["receipt"] for m in mine] == [receipts[q["id"]] for q in own]
+    assert {m["id"]: m["overdue"] for m in mine if "overdue" in m} == {
+        q["id"]: late[q["id"]] for q in own if "commitment" in q
+    }, "我的问题 says a commitment is overdue as the receipt does"
     stats = httpx.get(
         f"{srv.http}/api/sessions/{sid}/stats", headers={"Authorization": f"Bearer {ADMIN}"}, timeout=TIMEOUT
     ).json()

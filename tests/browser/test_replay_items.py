@@ -10,19 +10,18 @@ with scripts off the page reads in full.
 
 from __future__ import annotations
 
-import io
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
-from PIL import Image
 from playwright.async_api import Browser, expect
 
 from ..conftest import LiveServer
 from .conftest import DESKTOP, PHONE, XSS, context, open_page, shot
 from .markup import MARKUP
+from .test_studio_pages import studio_photo
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -34,12 +33,6 @@ TEXTS = {
     "remark": "欢迎收看本期区长在线。",
     "caption": "访谈现场",
 }
-
-
-def photo() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (320, 200), (28, 44, 84)).save(out, "JPEG")
-    return out.getvalue()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -64,7 +57,7 @@ async def session(site: LiveServer) -> AsyncIterator[dict[str, Any]]:
             r = await http.post(
                 f"/api/sessions/{sid}/photos",
                 headers={"authorization": f"Bearer {s['host_token']}"},
-                files={"photo": ("desk.jpg", photo(), "image/jpeg")},
+                files={"photo": ("desk.jpg", studio_photo(), "image/jpeg")},
                 data={"caption": TEXTS["caption"]},
             )
             assert r.status_code == 200, r.text
@@ -123,10 +116,12 @@ async def test_the_replay_reads_in_full_with_scripts_off(
         record = page.locator("#answered-list")
         for key in ("lamp", "call", "remark", "caption"):
             await expect(record).to_contain_text(TEXTS[key])
-        await expect(record.locator("li.post[data-kind=photo] img")).to_have_js_property("naturalWidth", 320)
+        await expect(record.locator("li.post[data-kind=photo] img")).to_have_js_property("naturalWidth", 640)
         await expect(page.locator("#open-list")).to_contain_text(TEXTS["market"])
         await expect(page.locator("#answered-empty")).to_be_hidden()
         await expect(page.locator("#loading")).to_be_hidden()
+        await expect(page.locator("#play")).to_be_hidden()  # playing needs a script: the note says so
+        await expect(page.locator("#player .notice")).to_be_visible()
         chapter = page.locator("#chapter-list a.chapter").first
         await expect(chapter).to_have_attribute("href", "#q1")
         assert "广告" not in await page.inner_text("body")

@@ -220,7 +220,7 @@ export default {
   'replay.wall': 'At the time: {time}',
   'replay.ended': 'End of the replay: this is the final state.',
   'replay.counts': '{received} questions received · {published} published · {answered} answered',
-  'replay.votes': '{n} votes',
+  'replay.votes': 'Me too: {n}',
 
   'archive.search_link': 'Search',
   'archive.title': 'Past episodes',
