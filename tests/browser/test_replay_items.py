@@ -125,6 +125,12 @@ async def test_the_replay_reads_in_full_with_scripts_off(
         chapter = page.locator("#chapter-list a.chapter").first
         await expect(chapter).to_have_attribute("href", "#q1")
         assert "广告" not in await page.inner_text("body")
+        # None of the player's dead controls either, and the note is in its place rather than
+        # fixed over the record at the bottom of a phone's screen.
+        player = page.locator("#player")
+        for control in ("#speed", "#seek", "#share"):
+            await expect(player.locator(control)).to_be_hidden()
+        assert await player.evaluate("e => getComputedStyle(e).position") in ("static", "relative")
         await shot(page, f"replay-noscript-{'phone' if device is PHONE else 'desktop'}")
         await ctx.close()
 
