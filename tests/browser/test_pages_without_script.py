@@ -106,6 +106,20 @@ async def test_with_scripts_off_a_citizen_reads_looks_up_and_searches(e: Evening
     await ctx.close()
 
 
+async def test_with_scripts_off_the_big_screen_names_its_session(e: Evening, browser: Browser) -> None:
+    """Its heading is the server's (docs/pages.md): the episode and its guest. The QR code and
+    its link are the script's: no empty white box stands in for them."""
+    ctx = await scriptless(browser, DESKTOP)
+    page = await ctx.new_page()
+    await visit(page, f"{e.server.http}/s/{e.live['id']}/screen")
+    await expect(page.locator("#title")).to_have_text("区长在线 第41期：教育")
+    await expect(page.locator("#guest")).to_have_text("李明 副区长")
+    await expect(page.locator(".join")).to_be_hidden()
+    await expect(page.locator("#conn")).to_be_hidden()
+    await shot(page, "nojs-screen-zh-desktop")
+    await ctx.close()
+
+
 CANON = """el => [...el.querySelectorAll('*:not(button.speak)')].map((n) => [n.tagName, n.className, n.id,
   n.getAttribute('data-outcome') || '', n.getAttribute('href') || '',
   n.children.length ? '' : n.textContent.trim()].join('|'))"""
