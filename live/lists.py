@@ -73,16 +73,18 @@ NO_LISTS: JSON = {"record": [], "answered_n": 0, "posts_n": 0, "open": [], "now_
 
 def replay_lists(state: State) -> JSON:
     """The replay at its end (the session's final state), as replay.js shows it there: the
-    counts, the record, every published question still open (the one on air too), and the
-    chapters: each published question at the moment its story is told, its answer (else when
-    it was asked), in order. The script, once it has read the log, puts each chapter at its
-    place on the timeline instead."""
+    question being answered (its text, if everyone may read it), the counts, the record, every
+    published question still open (the one on air too), and the chapters: each published
+    question at the moment its story is told, its answer (else when it was asked), in order.
+    The script, once it has read the log, puts each chapter at its place on the timeline instead."""
     wires = [q.to_wire() for q in state.questions.values()]
+    on_air = state.questions.get(state.answering) if state.answering is not None else None
     public = [w for w in wires if w["status"] in PUBLIC_STATUSES]
     moments = sorted(
         (((w.get("answer") or {}).get("at") or w["asked_at"], w["id"]), w) for w in public if w.get("text")
     )
     return {
+        "now": (on_air.to_wire().get("text") or "") if on_air else "",
         "counts": state.counts(),
         "record": record(state, wires),
         "answered_n": sum(1 for w in wires if w["status"] == "answered"),

@@ -611,10 +611,10 @@ async def _session_page(
     head is the session's (``title(info, programme)``, its description, Open Graph), and with
     ``media`` its broadcast's hosts may serve media. ``content(state)``: what the page renders
     of the session's settled state in its first response, beside ``section``, every outcome once
-    the window is over. Not ready, or the database away: the page without its session (its
-    script retries); no such session: a 404 page."""
+    the window is over, and ``ended``, whether it is. Not ready, or the database away: the page
+    without its session (its script retries); no such session: a 404 page."""
     sid = p.request.path_params["session_id"]
-    empty = {"section": None, **(content(State(0)) if content else {})}
+    empty = {"section": None, "ended": False, **(content(State(0)) if content else {})}
     shell = p.context(
         p.t("site.name"), p.t("index.intro"), reload=False, sid=sid, info=None, tz=None, ctx={}, **empty
     )
@@ -629,7 +629,8 @@ async def _session_page(
         if content is not None:
             settled = await (await p.live.rooms.get(sid)).settled()
             ended = phase({**dict.fromkeys(SESSION_FIELDS), **row.info}, now_ms()) in ENDED
-            shown = {"section": outcomes.section(settled) if ended else None, **content(settled)}
+            section = outcomes.section(settled) if ended else None
+            shown = {"section": section, "ended": ended, **content(settled)}
     except Unavailable:
         return p.render(name, shell)
     info = {**dict.fromkeys(SESSION_FIELDS), **row.info}

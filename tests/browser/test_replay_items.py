@@ -102,8 +102,13 @@ async def test_the_replay_opens_at_its_end_as_the_server_rendered_it(
     url = f"{site.http}/s/{session['id']}/replay"
     await compare(browser, url, PARTS)
     async with site.client(session["id"], token=session["moderator_token"]) as mod:
+        market = next(q["id"] for q in (mod.snapshot or {})["questions"] if q.get("text") == TEXTS["market"])
+        await mod.request("answering", question_id=market)
+    # On air and still live: the question being answered and the note that the session runs.
+    await compare(browser, url, (*PARTS, "#now", "#live-note"))
+    async with site.client(session["id"], token=session["moderator_token"]) as mod:
         await mod.request("close")
-    await compare(browser, url, (*PARTS, "#outcomes-body"))
+    await compare(browser, url, (*PARTS, "#outcomes-body", "#now", "#live-note"))
 
 
 async def test_the_replay_reads_in_full_with_scripts_off(
