@@ -225,7 +225,7 @@ export default {
   'archive.search_link': 'Search',
   'archive.title': 'Past episodes',
   'archive.empty': 'No finished sessions yet.',
-  'archive.answered': '{n} questions answered',
+  'archive.answered': 'Questions answered: {n}',
   'archive.replay': 'Replay',
   'archive.transcript': 'Transcript',
 
@@ -251,7 +251,7 @@ export default {
   'transcript.mode_written': '(answered in writing)',
   'transcript.not_answered': 'Not answered yet',
   'transcript.in_replay': 'See it in the replay',
-  'transcript.summary': '{n} questions answered in this session.',
+  'transcript.summary': 'Questions answered in this session: {n}.',
 
   'stats.title': 'Statistics',
   'stats.dl_csv': 'Export statistics (CSV)',
@@ -274,7 +274,7 @@ export default {
   'search.placeholder': 'A keyword, e.g. parking',
   'search.programme': 'Programme',
   'search.submit': 'Search',
-  'search.count': '{n} results for “{q}”',
+  'search.count': 'Results for “{q}”: {n}',
   'search.all_programmes': 'All programmes',
 
   'commitment.label': 'Commitment',
