@@ -272,6 +272,11 @@ function renderEnd() {
 }
 
 function setup() {
+  // On a phone the player is fixed at the bottom (css/replay.css); the page keeps as much room
+  // under its end as the player takes, which grows with the text size and the words' length.
+  new ResizeObserver(() => {
+    document.documentElement.style.setProperty('--player-height', `${player.offsetHeight}px`);
+  }).observe(player);
   $('#speed').replaceChildren(...SPEEDS.map((s) => h('option', { value: String(s) }, `${s}×`)));
   const params = new URLSearchParams(location.search);
   if (SPEEDS.includes(Number(params.get('speed')))) speed = Number(params.get('speed'));

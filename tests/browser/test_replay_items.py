@@ -151,3 +151,29 @@ async def test_a_chapter_plays_its_moment(
     assert page.url.endswith("#q1")
     await watch.check()
     await ctx.close()
+
+
+CLEAR_OF_THE_PLAYER = """() => {
+  window.scrollTo(0, document.documentElement.scrollHeight);
+  const cards = [...document.querySelectorAll('main .card:not(#player)')].filter((c) => c.offsetParent);
+  const player = document.querySelector('#player').getBoundingClientRect();
+  return cards.at(-1).getBoundingClientRect().bottom <= player.top;
+}"""
+"""Scrolled to the page's end, whether its last card is above the player."""
+
+
+async def test_the_end_of_the_replay_scrolls_clear_of_the_player_at_every_text_size(
+    site: LiveServer, session: dict[str, Any], browser: Browser
+) -> None:
+    """On a phone the player is fixed at the bottom of the screen, and grows with the text size:
+    scrolled to its end, the page's last card is above it, not under it (read in English, whose
+    longer words make the player tallest)."""
+    for size in ("standard", "large", "xlarge"):
+        ctx = await context(browser, PHONE)
+        await ctx.add_cookies([{"name": "live_size", "value": size, "url": site.http}])
+        await ctx.add_cookies([{"name": "live_lang", "value": "en", "url": site.http}])
+        page, watch = await open_page(ctx, f"{site.http}/s/{session['id']}/replay", live=False)
+        await expect(page.locator("#player")).to_have_attribute("data-state", "paused")
+        await page.wait_for_function(CLEAR_OF_THE_PLAYER, timeout=5000)
+        await watch.check()
+        await ctx.close()
