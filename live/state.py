@@ -153,6 +153,8 @@ class Question:
             out["merged_into"] = self.merged_into
         if self.note and self.status in ("rejected", "forwarded"):
             out["note"] = self.note
+        if self.status == "forwarded" and self.shown:  # counted among the published, in every view
+            out["published"] = True
         if self.commitment is not None:
             out["commitment"] = self.commitment.to_wire()
         if self.follows is not None:

@@ -64,7 +64,7 @@ export class Session {
       hidden: 0, forwarded: 0, carried_over: 0 };
     for (const item of this.questions.values()) {
       c.received += 1;
-      if (PUBLIC.has(item.status)) c.published += 1;
+      if (PUBLIC.has(item.status) || item.published) c.published += 1; // forwarded once published too
       if (item.status === 'rejected') c.declined += 1;
       else if (item.status in c) c[item.status] += 1;
     }

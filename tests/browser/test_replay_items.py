@@ -32,6 +32,7 @@ TEXTS = {
     "market": "菜市场什么时候翻新？",
     "remark": "欢迎收看本期区长在线。",
     "caption": "访谈现场",
+    "bus": "公交站台能加个顶棚吗？",
 }
 
 
@@ -69,6 +70,9 @@ async def session(site: LiveServer) -> AsyncIterator[dict[str, Any]]:
         ]
         await mod.request("approve", question_id=market)
         await neighbour.request("vote", question_id=market)
+        bus = (await asker.request("ask", client_id="bus", text=TEXTS["bus"], name="赵"))["question_id"]
+        await mod.request("approve", question_id=bus)  # published, then forwarded: still counted so
+        await mod.request("forward", question_id=bus, department="区交通局", note="已转交")
         bad = (await asker.request("ask", client_id="bad", text="广告", name="某"))["question_id"]
         await mod.request("reject", question_id=bad, reason="off_topic")
     yield s
