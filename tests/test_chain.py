@@ -347,6 +347,12 @@ async def test_a_bundle_is_signed_and_every_changed_byte_is_refused(
     assert "<script" not in page.lower() and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert head in page and head in (folder / "en.html").read_text()
 
+    # A second bundle never mixes with the first.
+    done = cli("bundle", str(sid), str(folder), "--db", backend.db)
+    assert done.returncode == 1 and "not an empty folder" in done.stderr
+    if backend.name != "sqlite":
+        return  # what follows checks the folder's files, the same from either engine: once
+
     # One byte of each file, one at a time: refused, naming it; put back, accepted.
     for path in sorted(folder.iterdir()):
         original = path.read_bytes()
@@ -375,10 +381,6 @@ async def test_a_bundle_is_signed_and_every_changed_byte_is_refused(
     out = refused(str(folder), "--key", other)
     assert f"signing-key.pem: key {key['key_id']}, not the key given" in out
     assert "manifest.sig: not a signature of manifest.json" in out
-
-    # A second bundle never mixes with the first.
-    done = cli("bundle", str(sid), str(folder), "--db", backend.db)
-    assert done.returncode == 1 and "not an empty folder" in done.stderr
 
 
 def before_the_chain(migrations: tuple[object, ...]) -> int:
