@@ -38,33 +38,6 @@ from live.client import Client
 ADMIN = "test-admin-token"
 TZ = ZoneInfo("Asia/Shanghai")
 TIMEOUT = float(os.environ.get("LIVE_TEST_TIMEOUT", "15"))
-
-LONGEST_FIRST = (
-    "test_chain.py",
-    "test_notify.py",
-    "test_scaleout.py",
-    "test_views.py",
-    "test_outage.py",
-    "test_operator.py",
-    "test_flow.py",
-    "test_review.py",
-    "test_bench.py",
-    "test_sentinel.py",
-    "test_a11y.py",
-    "test_viewer_items.py",
-)
-"""The modules that take longest (``--durations=0``, summed per module), longest first."""
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Start the longest modules first. Under ``--dist loadfile`` (scripts/test) a module runs
-    whole on one worker, in collection order: a long one collected last (most of these sort
-    late by name) keeps its worker going after the others have finished. The rest keep their
-    order; sorting is stable."""
-    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
-
-
 """Seconds any wait may take; raise it on a slow machine rather than editing tests."""
 PG = os.environ.get("LIVE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 """A database the tests may connect to in order to create and drop their own."""
