@@ -421,6 +421,17 @@ async def board(p: Page) -> Response:
     )
 
 
+def _item_context(info: JSON, sid: int) -> JSON:
+    """What the item macros (templates/parts.html) need of a session: its timezone, who answers
+    (the guest and their post) and its id, for its photos' addresses."""
+    return {
+        "tz": info.get("timezone") or "Asia/Shanghai",
+        "guest": info.get("guest_name"),
+        "post": info.get("guest_post"),
+        "sid": sid,
+    }
+
+
 def _posts_a_form(response: Response) -> Response:
     """The viewer page, whose ask form is posted without script: its ``Referrer-Policy`` is
     ``same-origin`` where every other page's is ``no-referrer``, under which Chromium sends a
@@ -517,7 +528,7 @@ async def _viewer(p: Page, asking: JSON | None = None, status: int = 200) -> Res
             ended=state in ENDED,
             tz=tz,
             section=section,
-            ctx={"tz": tz, "guest": info.get("guest_name"), "post": info.get("guest_post"), "sid": sid},
+            ctx=_item_context(info, sid),
             ask_state=ask_state,
             mine=mine,
             **shown,
@@ -625,15 +636,15 @@ async def _session_page(
         if row is None:
             raise NotFound("session_not_found", "该期访谈不存在", "This session does not exist", id=sid)
         programmes = await p.live.programmes.all()
+        info = {**dict.fromkeys(SESSION_FIELDS), **row.info}
         shown = empty
         if content is not None:
             settled = await (await p.live.rooms.get(sid)).settled()
-            ended = phase({**dict.fromkeys(SESSION_FIELDS), **row.info}, now_ms()) in ENDED
+            ended = phase(info, now_ms()) in ENDED
             section = outcomes.section(settled) if ended else None
             shown = {"section": section, "ended": ended, **content(settled)}
     except Unavailable:
         return p.render(name, shell)
-    info = {**dict.fromkeys(SESSION_FIELDS), **row.info}
     programme = next((x["title"] for x in programmes if x["id"] == row.programme_id), "")
     tz = info.get("timezone") or "Asia/Shanghai"
     context = p.context(
@@ -644,7 +655,7 @@ async def _session_page(
         sid=sid,
         info=info,
         tz=tz,
-        ctx={"tz": tz, "guest": info.get("guest_name"), "post": info.get("guest_post"), "sid": sid},
+        ctx=_item_context(info, sid),
         **shown,
     )
     response = p.render(name, context)
