@@ -13,7 +13,7 @@
  */
 import { t } from './i18n.js';
 import { attach, isHls } from './player.js';
-import { h } from './ui.js';
+import { h, stylesheet } from './ui.js';
 
 const CLOSE = 0.3;
 /** Seconds within which the recording is taken to be where it was sent. */
@@ -58,7 +58,7 @@ export class Recording {
     this.note = h('p', { class: 'stream-status', attrs: { role: 'status' } });
     box.replaceChildren(media, this.note);
     box.hidden = false;
-    document.head.append(h('link', { rel: 'stylesheet', href: '/static/css/stream.css' }));
+    stylesheet('stream.css');
     media.addEventListener('loadedmetadata', () => {
       if (this.pending != null) this.seekTime(this.pending);
     });

@@ -12,7 +12,7 @@ import { errorText, t, windowText } from './i18n.js';
 import { ENDED, PUBLIC, Session } from './model.js';
 import { renderOutcomes } from './outcomes.js';
 import { SPEEDS, chapters, countAt, delay, offsetAt, schedule } from './timeline.js';
-import { $, announce, answerView, brand, chrome, copy, episodeLabel, fill, h, keyed, questionValues, retract, sessionId, speakAnswers, sync, typing } from './ui.js';
+import { $, announce, answerView, brand, chrome, copy, episodeLabel, fill, h, questionValues, recordHead, retract, sessionId, show, speakAnswers, typing } from './ui.js';
 import { postItem, timeline } from './studio.js';
 
 const sid = sessionId();
@@ -213,12 +213,7 @@ function item(q, id) {
 
 /** Show items ({id, q} or {id, post}) in list, each from its template, the nodes that stay kept. */
 function showItems(list, items) {
-  const draw = (x) => (x.post ? postItem(x.post, { sid, tz: tz(), questions: view.questions }) : item(x.q, x.id));
-  keyed(list, items, draw, (li, x) => {
-    const now = draw(x);
-    if (touched.delete(x.id) || li.classList.contains('fresh')) now.classList.add('fresh');
-    sync(li, now);
-  });
+  show(list, items, (x) => (x.post ? postItem(x.post, { sid, tz: tz(), questions: view.questions }) : item(x.q, x.id)), touched);
 }
 
 /** The answers as of this moment, newest first, with the studio's posts among them. */
@@ -234,11 +229,8 @@ function renderLists() {
   const answered = view.list('answered', 'answered');
   const open = view.list('approved', 'votes');
   const shownItems = fillRecord($('#answered-list'), answered);
-  const title = $('#answered-title > span');
-  title.dataset.i18n = final.posts.size ? 'viewer.record_title' : 'viewer.answered_title';
-  title.textContent = t(title.dataset.i18n);
+  recordHead(answered.length, final.posts.size);
   showItems($('#open-list'), open.map((q) => ({ id: q.id, q })));
-  $('#answered-count').textContent = answered.length && !final.posts.size ? String(answered.length) : '';
   $('#open-count').textContent = open.length ? String(open.length) : '';
   $('#answered-empty').hidden = shownItems > 0;
   $('#open-empty').hidden = open.length > 0;
@@ -249,10 +241,10 @@ function renderLists() {
 function renderChapters() {
   const published = marks.filter((c) => PUBLIC.has(final.questions.get(c.id)?.status));
   $('#chapters-empty').hidden = published.length > 0;
-  keyed($('#chapter-list'), published, () => document.createElement('li'), (li, c) => {
+  show($('#chapter-list'), published, (c) => {
     const q = final.questions.get(c.id);
-    sync(li, fill('chapter', { key: String(c.id), href: `#q${c.id}`, time: clockText(c.offset), text: q.text,
-      status: q.status, status_word: t(`status.${q.status}`) }));
+    return fill('chapter', { key: String(c.id), href: `#q${c.id}`, time: clockText(c.offset), text: q.text,
+      status: q.status, status_word: t(`status.${q.status}`) });
   });
   $('#marks').replaceChildren(...published.map((c) => {
     const mark = h('span', { class: c.answered ? 'mark answered' : 'mark' });

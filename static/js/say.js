@@ -10,12 +10,12 @@
  * typed survives the live events that re-render the page around it.
  */
 import { dateTime, errorText, lang, t } from './i18n.js';
-import { h } from './ui.js';
+import { h, stylesheet } from './ui.js';
 
 export const LEVELS = ['satisfied', 'basically_satisfied', 'dissatisfied'];
 const FINAL = new Set(['answered', 'rejected', 'forwarded', 'merged']);
 let blocks = 0;
-document.head.append(h('link', { rel: 'stylesheet', href: '/static/css/say.css' })); // with the script, when first needed
+stylesheet('say.css'); // with the script, when first needed
 
 /** A session's or programme's satisfaction tally (live/satisfaction.py) in words. */
 export function satisfactionText(s) {

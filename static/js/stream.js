@@ -16,7 +16,7 @@
  */
 import { dateTime, t } from './i18n.js';
 import { attach } from './player.js';
-import { $, h } from './ui.js';
+import { $, h, stylesheet } from './ui.js';
 
 const ENDED = new Set(['closed', 'archived']);
 const RETRY_MS = [2000, 5000, 10000, 20000, 30000];
@@ -58,7 +58,7 @@ export class Broadcast {
     this.screen = h('div', { class: 'screen' });
     this.status = h('p', { class: 'stream-status', attrs: { role: 'status' } });
     box.replaceChildren(this.screen, this.status);
-    document.head.append(h('link', { rel: 'stylesheet', href: '/static/css/stream.css' }));
+    stylesheet('stream.css');
     document.addEventListener('securitypolicyviolation', (e) => {
       if (this.stream && originOf(e.blockedURI) === originOf(this.stream.url)) this.reload();
     });

@@ -68,6 +68,34 @@ export function keyed(list, items, create, update) {
   }
 }
 
+/**
+ * Show items in list (keyed()), each as draw(item) makes it from its template, brought in line
+ * with that (sync()): an element the server rendered, or drawn before, keeps its nodes. arrived:
+ * the ids of items that just arrived, to mark fresh (highlighted once, css/base.css).
+ */
+export function show(list, items, draw, arrived = null) {
+  keyed(list, items, () => document.createElement('li'), (li, item) => {
+    const now = draw(item);
+    if (arrived && (arrived.delete(item.id) || li.classList.contains('fresh'))) now.classList.add('fresh');
+    sync(li, now);
+  });
+}
+
+/** The record's heading (the `record_head` macro): 已回答 with its count, or, once the studio
+ * has posted, 访谈实况 without one. */
+export function recordHead(answered, posts) {
+  const title = $('#answered-title > span');
+  title.dataset.i18n = posts ? 'viewer.record_title' : 'viewer.answered_title';
+  title.textContent = t(title.dataset.i18n);
+  $('#answered-count').textContent = answered && !posts ? String(answered) : '';
+}
+
+/** Fetch a style sheet of static/css/ a part of the page needs once it shows (studio.css,
+ * commitment.css…), unless the page has it already (the server links it when it renders one). */
+export function stylesheet(name) {
+  if (!$(`link[href="/static/css/${name}"]`)) document.head.append(h('link', { rel: 'stylesheet', href: `/static/css/${name}` }));
+}
+
 /** A clone of <template id="t-{name}">, filled by slot name (docs/pages.md, parts.html). */
 export function fill(name, values) {
   const el = document.getElementById(`t-${name}`).content.firstElementChild.cloneNode(true);

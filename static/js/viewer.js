@@ -12,7 +12,7 @@ import { countdown, dateTime, errorText, t, windowText } from './i18n.js';
 import { Asker } from './ask.js';
 import { Live } from './live.js';
 import { ENDED, PUBLIC, Session } from './model.js';
-import { $, announce, answerView, askedValues, brand, chrome, episodeLabel, fill, h, indicator, keyed, questionValues, retract, sessionId, speakAnswers, sync, toast } from './ui.js';
+import { $, announce, answerView, askedValues, brand, chrome, episodeLabel, fill, indicator, keyed, questionValues, recordHead, retract, sessionId, show, speakAnswers, stylesheet, sync, toast } from './ui.js';
 
 const sid = sessionId();
 const model = new Session();
@@ -105,7 +105,7 @@ let outcomes = null;
 async function renderEnded() {
   if (!ENDED.has(model.phase(live.now()))) return;
   if (!outcomes) {
-    document.head.append(h('link', { rel: 'stylesheet', href: '/static/css/outcomes.css' }));
+    stylesheet('outcomes.css');
     outcomes = import('./outcomes.js');
   }
   const { renderOutcomes } = await outcomes;
@@ -187,7 +187,7 @@ let Studio = null;
  * has one: a session without a host costs a phone nothing for them. */
 function studio() {
   if (!Studio && model.posts.size) {
-    if (!$('link[href$="/studio.css"]')) document.head.append(h('link', { rel: 'stylesheet', href: '/static/css/studio.css' }));
+    stylesheet('studio.css');
     Studio = import('./studio.js').then((m) => { Studio = m; schedule(); }, () => { Studio = null; });
   }
   return Studio?.timeline ? Studio : null;
@@ -200,17 +200,10 @@ function renderAnswered() {
   const S = studio();
   if (model.posts.size && !S) return;
   const items = S ? S.timeline(answered, model.posts, model.questions) : answered.map((q) => ({ id: q.id, q }));
-  const title = $('#answered-title > span');
-  title.dataset.i18n = model.posts.size ? 'viewer.record_title' : 'viewer.answered_title';
-  title.textContent = t(title.dataset.i18n);
-  $('#answered-count').textContent = answered.length && !model.posts.size ? String(answered.length) : '';
+  recordHead(answered.length, model.posts.size);
   $('#answered-empty').hidden = items.length > 0;
-  const draw = (x) => (x.post ? S.postItem(x.post, { sid, tz: tz(), questions: model.questions }) : answeredItem(x.q));
-  keyed($('#answered-list'), items, draw, (li, x) => {
-    const now = draw(x);
-    if (li.classList.contains('fresh') || fresh.delete(x.id)) now.classList.add('fresh');
-    sync(li, now);
-  });
+  show($('#answered-list'), items,
+    (x) => (x.post ? S.postItem(x.post, { sid, tz: tz(), questions: model.questions }) : answeredItem(x.q)), fresh);
 }
 
 function openItem(q) {
@@ -244,7 +237,7 @@ function renderOpen() {
   const items = model.list('approved', 'votes').filter((q) => q.id !== model.answering);
   $('#open-count').textContent = items.length ? String(items.length) : '';
   $('#open-empty').hidden = items.length > 0;
-  keyed($('#open-list'), items, openItem, (li, q) => sync(li, openItem(q)));
+  show($('#open-list'), items, openItem);
 }
 
 /** My questions, newest first: the server's items adopted, each kept current by its template. */
@@ -300,7 +293,7 @@ let Commitment = null;
  * fetched when one of my questions first has one; null until it has come (offline: none drawn). */
 function commitments() {
   if (!Commitment) {
-    if (!$('link[href$="/commitment.css"]')) document.head.append(h('link', { rel: 'stylesheet', href: '/static/css/commitment.css' }));
+    stylesheet('commitment.css');
     Commitment = import('./commitment.js').then((m) => { Commitment = m; schedule(); },
       () => { Commitment = { commitmentView: () => null }; schedule(); });
   }
