@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.convertors import IntegerConvertor, register_url_convertor
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
@@ -48,7 +49,18 @@ from .startup import open_services
 from .tasks import cancel_and_wait
 from .wsconn import WsConnection
 
-STREAM = re.compile(r"/ws/([0-9]+)")
+
+class Id(IntegerConvertor):
+    """An id in a path (``{session_id:id}``): up to 15 digits, below :data:`protocol.MAX_INT`
+    (2**53) and both engines' 64-bit integers. A longer number names nothing: the router's
+    structured 404, never an integer the store cannot take."""
+
+    regex = "[0-9]{1,15}"
+
+
+register_url_convertor("id", Id())
+
+STREAM = re.compile(rf"/ws/({Id.regex})")
 """The live stream's path, ``/ws/{session_id}``: the one WebSocket route."""
 
 
@@ -122,50 +134,50 @@ def create_app(settings: Settings | None = None) -> App:
         Starlette(
             routes=[
                 Route("/", pages.index),
-                Route("/s/{session_id:int}", pages.viewer),
+                Route("/s/{session_id:id}", pages.viewer),
                 # the ask form with scripts off: a form post, CSRF-checked, to Sessions.handle
-                Route("/s/{session_id:int}/ask", pages.ask, methods=["GET", "POST"]),
-                Route("/s/{session_id:int}/presenter", pages.staff("presenter")),
-                Route("/s/{session_id:int}/moderator", pages.staff("moderator")),
-                Route("/s/{session_id:int}/host", pages.staff("host")),
-                Route("/s/{session_id:int}/screen", pages.screen),
-                Route("/s/{session_id:int}/qr.svg", qr.session_qr),
-                Route("/s/{session_id:int}/replay", pages.replay),
-                Route("/s/{session_id:int}/transcript", pages.transcript),
+                Route("/s/{session_id:id}/ask", pages.ask, methods=["GET", "POST"]),
+                Route("/s/{session_id:id}/presenter", pages.staff("presenter")),
+                Route("/s/{session_id:id}/moderator", pages.staff("moderator")),
+                Route("/s/{session_id:id}/host", pages.staff("host")),
+                Route("/s/{session_id:id}/screen", pages.screen),
+                Route("/s/{session_id:id}/qr.svg", qr.session_qr),
+                Route("/s/{session_id:id}/replay", pages.replay),
+                Route("/s/{session_id:id}/transcript", pages.transcript),
                 Route("/search", pages.search),
                 Route("/admin", pages.staff("admin")),
                 Route("/healthz", routes.healthz),
                 Route("/readyz", routes.readyz),
                 Route("/metrics", metrics.endpoint),
                 Route("/api/programmes", routes.programmes, methods=["GET", "POST"]),
-                Route("/api/programmes/{programme_id:int}", routes.programme, methods=["PATCH"]),
+                Route("/api/programmes/{programme_id:id}", routes.programme, methods=["PATCH"]),
                 Route("/api/sessions", routes.sessions, methods=["GET", "POST"]),
-                Route("/api/sessions/{session_id:int}", routes.session, methods=["GET", "PATCH"]),
-                Route("/api/sessions/{session_id:int}/events", routes.events),
-                Route("/api/sessions/{session_id:int}/transcript", archive_http.transcript),
-                Route("/api/sessions/{session_id:int}/stats", archive_http.stats),
+                Route("/api/sessions/{session_id:id}", routes.session, methods=["GET", "PATCH"]),
+                Route("/api/sessions/{session_id:id}/events", routes.events),
+                Route("/api/sessions/{session_id:id}/transcript", archive_http.transcript),
+                Route("/api/sessions/{session_id:id}/stats", archive_http.stats),
                 Route("/api/archive", archive_http.archive_list),
                 Route("/api/search", archive_http.search_answers),
                 Route("/api/suggest", archive_http.suggest),
-                Route("/api/sessions/{session_id:int}/links", routes.links, methods=["POST"]),
-                Route("/api/sessions/{session_id:int}/commands", routes.command, methods=["POST"]),
-                Route("/api/sessions/{session_id:int}/audit", routes.audit_trail),
+                Route("/api/sessions/{session_id:id}/links", routes.links, methods=["POST"]),
+                Route("/api/sessions/{session_id:id}/commands", routes.command, methods=["POST"]),
+                Route("/api/sessions/{session_id:id}/audit", routes.audit_trail),
                 Route("/api/filter/words", routes.words, methods=["GET", "PUT"]),
                 Route("/api/receipts/{receipt}", routes.receipt),
                 Route("/p/{slug}/commitments", pages.board),
                 Route("/p/{slug}/commitments.atom", board_http.feed),
                 Route("/api/commitments", board_http.board),
-                Route("/api/sessions/{session_id:int}/chain", chain_http.public_chain),
+                Route("/api/sessions/{session_id:id}/chain", chain_http.public_chain),
                 Route("/api/signing-key", chain_http.signing_key),
                 Route("/api/satisfaction", archive_http.satisfaction),
-                Route("/s/{session_id:int}/closing", pages.staff("closing")),
+                Route("/s/{session_id:id}/closing", pages.staff("closing")),
                 Mount("/static", StaticFiles(directory=routes.STATIC), name="static"),
-                Route("/api/sessions/{session_id:int}/notifications", notify_http.notifications),
-                Route("/s/{session_id:int}/notifications", pages.staff("notifications")),
-                Route("/s/{session_id:int}/calendar.ics", schedule_http.ics),
+                Route("/api/sessions/{session_id:id}/notifications", notify_http.notifications),
+                Route("/s/{session_id:id}/notifications", pages.staff("notifications")),
+                Route("/s/{session_id:id}/calendar.ics", schedule_http.ics),
                 Route("/p/{slug}/episodes.atom", schedule_http.episodes),
-                Route("/api/sessions/{session_id:int}/photos", photos_http.upload, methods=["POST"]),
-                Route("/s/{session_id:int}/photos/{photo}.jpg", photos_http.image),
+                Route("/api/sessions/{session_id:id}/photos", photos_http.upload, methods=["POST"]),
+                Route("/s/{session_id:id}/photos/{photo}.jpg", photos_http.image),
             ],
             exception_handlers={LiveError: _refused, 404: routes.not_found},
             middleware=[

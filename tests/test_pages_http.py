@@ -26,6 +26,8 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from live import i18n
 
@@ -352,6 +354,29 @@ async def test_the_staff_pages_are_one_page_each_on_their_shared_base(e: Evening
             f"{e.server.http}{path}", headers={"Cookie": f"live_device={cookie}"}, timeout=TIMEOUT
         )
         assert "set-cookie" not in again.headers, path
+
+
+async def test_an_id_too_long_for_the_store_names_nothing_on_every_door(e: Evening) -> None:
+    """A path's id beyond what the store's integers take (and the protocol's 2**53) is no
+    session: the router's structured 404 on pages and the API, a refused handshake on the live
+    stream; never the store's overflow as a 500."""
+    huge = "9" * 23
+    for path in (
+        f"/s/{huge}",
+        f"/s/{huge}/replay",
+        f"/s/{huge}/transcript",
+        f"/s/{huge}/moderator",
+        f"/api/sessions/{huge}",
+        f"/api/sessions/{huge}/events",
+        f"/s/{'9' * 16}/screen",
+    ):
+        r = httpx.get(f"{e.server.http}{path}", timeout=TIMEOUT)
+        assert (r.status_code, r.json()["code"]) == (404, "not_found"), path
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(f"{e.server.ws}/ws/{huge}"):
+            pass
+    assert refused.value.response.status_code == 403
+    assert httpx.get(f"{e.server.http}/s/{e.live['id']}/replay", timeout=TIMEOUT).status_code == 200
 
 
 async def test_a_missing_session_or_programme_is_a_page_that_says_so(e: Evening) -> None:
